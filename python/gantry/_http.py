@@ -1,0 +1,83 @@
+"""A tiny JSON-over-HTTP client for the Gantry server, built on urllib."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Mapping, Optional
+
+from .errors import DeadlineExceededError, InternalError, UnavailableError, error_from_response
+
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class Client:
+    """Talks JSON to a Gantry server at ``base_url`` (e.g. ``http://127.0.0.1:8765``).
+
+    Every method returns the parsed JSON body (``None`` for an empty body) and raises a
+    :class:`gantry.errors.GantryError` subclass on a non-2xx answer; a server that
+    cannot be reached gives ``UnavailableError`` naming the URL, a timeout gives
+    ``DeadlineExceededError``. Sends ``Authorization: Bearer <token>`` when a token is set.
+    """
+
+    def __init__(self, base_url: str, token: Optional[str] = None, timeout: float = 30):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        host = urllib.parse.urlsplit(self.base_url).hostname or ""
+        # A local server must never be reached through an HTTP proxy from the environment.
+        handlers = [urllib.request.ProxyHandler({})] if host in _LOOPBACK_HOSTS else []
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:
+        """GET ``path`` with query ``params`` (None values left out); returns the parsed JSON."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        if params:
+            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(params, doseq=True)
+        return self._request("GET", path)
+
+    def post(self, path: str, body_json: Any) -> Any:
+        """POST ``body_json`` encoded as JSON; returns the parsed JSON body."""
+        data = json.dumps(body_json, separators=(",", ":")).encode("utf-8")
+        return self._request("POST", path, data, "application/json")
+
+    def put_bytes(self, path: str, data: bytes) -> Any:
+        """PUT raw bytes (``application/octet-stream``); returns the parsed JSON body."""
+        return self._request("PUT", path, bytes(data), "application/octet-stream")
+
+    def _request(self, method: str, path: str, data: Optional[bytes] = None,
+                 content_type: Optional[str] = None) -> Any:
+        url = self.base_url + (path if path.startswith("/") else "/" + path)
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Accept", "application/json")
+        if content_type:
+            req.add_header("Content-Type", content_type)
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as e:
+            try:
+                body = e.read()
+            finally:
+                e.close()
+            raise error_from_response(e.code, body) from None
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, socket.timeout):
+                raise DeadlineExceededError("%s %s timed out after %gs" % (method, url, self.timeout)) from None
+            raise UnavailableError("cannot reach Gantry server at %s: %s" % (url, e.reason)) from None
+        except socket.timeout:
+            raise DeadlineExceededError("%s %s timed out after %gs" % (method, url, self.timeout)) from None
+        except (OSError, http.client.HTTPException) as e:
+            raise UnavailableError("cannot reach Gantry server at %s: %s" % (url, e)) from None
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise InternalError("%s %s: response is not valid JSON: %s" % (method, url, e)) from None

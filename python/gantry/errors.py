@@ -1,0 +1,164 @@
+"""Exceptions raised by the Gantry SDK.
+
+Every error carries the server's canonical status code name (``.code``, e.g.
+``"NotFound"``) and a human-readable ``.message``. There is one subclass per code,
+so callers can write ``except NotFoundError:``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, Optional, Type
+
+__all__ = [
+    "GantryError",
+    "CancelledError",
+    "UnknownError",
+    "InvalidArgumentError",
+    "DeadlineExceededError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "PermissionDeniedError",
+    "ResourceExhaustedError",
+    "FailedPreconditionError",
+    "AbortedError",
+    "OutOfRangeError",
+    "UnimplementedError",
+    "InternalError",
+    "UnavailableError",
+    "DataLossError",
+    "UnauthenticatedError",
+    "error_from_code",
+    "error_from_response",
+]
+
+
+class GantryError(Exception):
+    """Base class of all Gantry errors: a status ``code`` name plus a ``message``."""
+
+    code = "Unknown"
+
+    def __init__(self, message: str, code: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return "%s: %s" % (self.code, self.message)
+
+
+class CancelledError(GantryError):
+    code = "Cancelled"
+
+
+class UnknownError(GantryError):
+    code = "Unknown"
+
+
+class InvalidArgumentError(GantryError):
+    code = "InvalidArgument"
+
+
+class DeadlineExceededError(GantryError):
+    code = "DeadlineExceeded"
+
+
+class NotFoundError(GantryError):
+    code = "NotFound"
+
+
+class AlreadyExistsError(GantryError):
+    code = "AlreadyExists"
+
+
+class PermissionDeniedError(GantryError):
+    code = "PermissionDenied"
+
+
+class ResourceExhaustedError(GantryError):
+    code = "ResourceExhausted"
+
+
+class FailedPreconditionError(GantryError):
+    code = "FailedPrecondition"
+
+
+class AbortedError(GantryError):
+    code = "Aborted"
+
+
+class OutOfRangeError(GantryError):
+    code = "OutOfRange"
+
+
+class UnimplementedError(GantryError):
+    code = "Unimplemented"
+
+
+class InternalError(GantryError):
+    code = "Internal"
+
+
+class UnavailableError(GantryError):
+    code = "Unavailable"
+
+
+class DataLossError(GantryError):
+    code = "DataLoss"
+
+
+class UnauthenticatedError(GantryError):
+    code = "Unauthenticated"
+
+
+_BY_CODE: Dict[str, Type[GantryError]] = {
+    cls.code: cls
+    for cls in (
+        CancelledError, UnknownError, InvalidArgumentError, DeadlineExceededError,
+        NotFoundError, AlreadyExistsError, PermissionDeniedError, ResourceExhaustedError,
+        FailedPreconditionError, AbortedError, OutOfRangeError, UnimplementedError,
+        InternalError, UnavailableError, DataLossError, UnauthenticatedError,
+    )
+}
+
+_BY_HTTP_STATUS: Dict[int, Type[GantryError]] = {
+    400: InvalidArgumentError,
+    401: UnauthenticatedError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: AlreadyExistsError,
+    412: FailedPreconditionError,
+    413: ResourceExhaustedError,
+    503: UnavailableError,
+}
+
+
+def error_from_code(code: str, message: str) -> GantryError:
+    """Builds the error for a canonical code name; unknown names give ``UnknownError``."""
+    cls = _BY_CODE.get(code)
+    return cls(message) if cls else UnknownError(message, code=code)
+
+
+def error_from_response(status: int, body: bytes) -> GantryError:
+    """Turns a non-2xx HTTP response into the matching :class:`GantryError`.
+
+    The server answers errors with ``{"error": {"code": "NotFound", "message": "..."}}``.
+    When the body is not that shape or names an unknown code, the class is chosen from
+    the HTTP status (unmapped statuses give ``InternalError``) and the message falls back
+    to the body text.
+    """
+    text = body.decode("utf-8", "replace") if body else ""
+    code = message = None
+    try:
+        err = json.loads(text).get("error")
+        if isinstance(err, dict):
+            code, message = err.get("code"), err.get("message")
+    except (ValueError, AttributeError):
+        pass
+    if not isinstance(message, str) or not message:
+        message = "HTTP %d%s" % (status, (": " + text.strip()[:500]) if text.strip() else "")
+    cls = _BY_CODE.get(code) if isinstance(code, str) else None
+    if cls is None:
+        cls = _BY_HTTP_STATUS.get(status, InternalError)
+    return cls(message)

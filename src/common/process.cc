@@ -1,0 +1,157 @@
+#include "common/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+extern char** environ;
+
+namespace gantry {
+
+Result<pid_t> Spawn(const SpawnOptions& options) {
+  if (options.argv.empty()) return Err(InvalidArgumentError("empty command"));
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv;
+  for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  // A pipe with CLOEXEC reports exec failure (errno) back to the parent.
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return Err(InternalError(std::string("pipe: ") + std::strerror(errno)));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return Err(InternalError(std::string("fork: ") + std::strerror(errno)));
+  }
+  if (pid == 0) {
+    ::close(err_pipe[0]);
+    if (options.new_session) ::setsid();
+    // Restore default signal dispositions the parent may have changed.
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGCHLD, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(options.stdout_fd >= 0 ? options.stdout_fd : devnull, 1);
+    ::dup2(options.stderr_fd >= 0 ? options.stderr_fd : devnull, 2);
+    // Close every other inherited descriptor so children never hold server sockets.
+    for (int fd = 3; fd < 1024; ++fd) {
+      if (fd != err_pipe[1]) ::close(fd);
+    }
+    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
+      int e = errno;
+      (void)!::write(err_pipe[1], &e, sizeof(e));
+      ::_exit(127);
+    }
+    if (options.env.empty()) {
+      ::execvp(argv[0], argv.data());
+    } else {
+      ::execvpe(argv[0], argv.data(), envp.data());
+    }
+    int e = errno;
+    (void)!::write(err_pipe[1], &e, sizeof(e));
+    ::_exit(127);
+  }
+  ::close(err_pipe[1]);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(err_pipe[0], &child_errno, sizeof(child_errno));
+  } while (n < 0 && errno == EINTR);
+  ::close(err_pipe[0]);
+  if (n == sizeof(child_errno)) {
+    ::waitpid(pid, nullptr, 0);
+    return Err(FailedPreconditionError("cannot start '" + options.argv[0] +
+                                       "': " + std::strerror(child_errno)));
+  }
+  return pid;
+}
+
+namespace {
+ExitInfo FromWaitStatus(int st) {
+  ExitInfo info;
+  if (WIFEXITED(st)) {
+    info.code = WEXITSTATUS(st);
+  } else if (WIFSIGNALED(st)) {
+    info.signal = WTERMSIG(st);
+    info.code = 128 + info.signal;
+  }
+  return info;
+}
+}  // namespace
+
+std::optional<ExitInfo> TryWait(pid_t pid) {
+  int st = 0;
+  pid_t r = ::waitpid(pid, &st, WNOHANG);
+  if (r == pid) return FromWaitStatus(st);
+  if (r < 0 && errno == ECHILD) return ExitInfo{.code = -1};
+  return std::nullopt;
+}
+
+ExitInfo WaitFor(pid_t pid) {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return ExitInfo{.code = -1};
+  }
+  return FromWaitStatus(st);
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0) return errno == EPERM;
+  // A zombie still answers kill(); read its state from /proc.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  std::getline(stat, content);
+  auto close_paren = content.rfind(')');
+  if (close_paren != std::string::npos && close_paren + 2 < content.size()) {
+    return content[close_paren + 2] != 'Z';
+  }
+  return true;
+}
+
+Status SignalGroup(pid_t pgid, int sig) {
+  if (pgid <= 1) return InvalidArgumentError("refusing to signal process group " +
+                                             std::to_string(pgid));
+  if (::kill(-pgid, sig) != 0 && errno != ESRCH) {
+    return InternalError("kill(-" + std::to_string(pgid) + "): " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+bool GroupAlive(pid_t pgid) {
+  if (pgid <= 1) return false;
+  return ::kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+std::map<std::string, std::string> CurrentEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string s(*e);
+    auto eq = s.find('=');
+    if (eq != std::string::npos) env[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return env;
+}
+
+fs::path SelfExecutable() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("gantry") : p;
+}
+
+}  // namespace gantry

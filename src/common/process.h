@@ -1,0 +1,56 @@
+// Process spawning and signalling: the one place that calls fork/exec. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "common/status.h"
+
+namespace gantry {
+
+struct SpawnOptions {
+  // argv[0] is looked up on PATH when it has no slash.
+  std::vector<std::string> argv;
+  // The child's whole environment. When empty, the parent's environment is inherited.
+  std::map<std::string, std::string> env;
+  // Working folder; the parent's when empty.
+  fs::path cwd;
+  // setsid(): the child leads a new session and process group, so it outlives its parent's
+  // terminal and can be signalled as a group.
+  bool new_session = true;
+  // Where stdout/stderr go. -1 → /dev/null. Pass the write end of a pipe or an open file.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
+// Starts a child. Returns its pid (also its process-group id when new_session is set).
+Result<pid_t> Spawn(const SpawnOptions& options);
+
+// Exit status of a finished child: exit code, or 128 + signal number.
+struct ExitInfo {
+  int code = 0;
+  int signal = 0;  // non-zero when killed by a signal
+};
+
+// Non-blocking reap of our own child. nullopt while it runs.
+std::optional<ExitInfo> TryWait(pid_t pid);
+// Blocking reap of our own child.
+ExitInfo WaitFor(pid_t pid);
+// True when a process with this pid exists (and is not a zombie of ours).
+bool ProcessAlive(pid_t pid);
+// Sends `sig` to the whole group `pgid`. OK when the group is already gone.
+Status SignalGroup(pid_t pgid, int sig);
+// True when any process of the group still exists.
+bool GroupAlive(pid_t pgid);
+
+// The current environment as a map.
+std::map<std::string, std::string> CurrentEnvironment();
+// Absolute path of the running executable.
+fs::path SelfExecutable();
+
+}  // namespace gantry

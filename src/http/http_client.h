@@ -1,0 +1,62 @@
+// HttpClient: a blocking HTTP/1.1 client for one server, reusing one keep-alive connection.
+// Used by the CLI and the runner to talk to the workspace server. Thread-compatible: use
+// one client per thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/json.h"
+#include "common/status.h"
+
+namespace gantry::http {
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+struct HttpClientOptions {
+  // Read/write timeout for one request, in milliseconds.
+  int timeout_ms = 30'000;
+  // Sent as "Authorization: Bearer TOKEN" when not empty.
+  std::string bearer_token;
+};
+
+class HttpClient {
+ public:
+  // `base_url` like "http://127.0.0.1:8765" (a path prefix is allowed).
+  static Result<std::unique_ptr<HttpClient>> Create(const std::string& base_url,
+                                                    HttpClientOptions options = {});
+  ~HttpClient();
+
+  // Sends one request. Transport failures are Unavailable naming the URL; any HTTP status
+  // comes back as a ClientResponse.
+  Result<ClientResponse> Send(const std::string& method, const std::string& path_and_query,
+                              const std::string& body = "",
+                              const std::string& content_type = "application/json");
+
+  // JSON convenience: sends `body` (unless null), parses the answer, and turns a non-2xx
+  // answer into the Status carried in the server's error body.
+  Result<Json> Call(const std::string& method, const std::string& path_and_query,
+                    const Json& body = nullptr);
+
+  const std::string& base_url() const { return base_url_; }
+  void set_timeout_ms(int ms) { options_.timeout_ms = ms; }
+
+  struct Connection;
+
+ private:
+  HttpClient(std::string base_url, std::string host, std::string port, std::string prefix,
+             HttpClientOptions options);
+  std::string base_url_, host_, port_, prefix_;
+  HttpClientOptions options_;
+  std::unique_ptr<Connection> conn_;
+};
+
+// Turns an error answer ({"error": {"code", "message"}}) into a Status.
+Status StatusFromErrorBody(int http_status, const std::string& body);
+
+}  // namespace gantry::http

@@ -1,0 +1,55 @@
+// Plain HTTP request/response values shared by the server, the client and the router.
+// They carry no Boost types, so only http_server.cc and http_client.cc include Beast.
+// Thread-compatible values.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/json.h"
+#include "common/status.h"
+
+namespace gantry::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path without the query string
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::map<std::string, std::string> params;   // filled by the Router from {name} segments
+  std::string body;
+  std::string remote_address;
+
+  // Header value or "" when absent; `name` in lowercase.
+  std::string Header(const std::string& name) const;
+  std::string Query(const std::string& name, const std::string& fallback = "") const;
+  const std::string& Param(const std::string& name) const;
+  // The token from "Authorization: Bearer TOKEN", or "".
+  std::string BearerToken() const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response FromJson(int status, const Json& body);
+  static Response Text(int status, std::string body, std::string content_type = "text/plain");
+  // The one error shape: {"error": {"code": "NotFound", "message": "..."}} with the HTTP
+  // status HttpStatusFor(status).
+  static Response FromStatus(const Status& status);
+};
+
+// The one mapping from Status codes to HTTP status codes.
+int HttpStatusFor(const Status& status);
+// Inverse, used by clients when a body carries no error code.
+StatusCode StatusCodeForHttp(int http_status);
+
+// Percent-decoding for paths and query strings ('+' is a space only in queries).
+std::string UrlDecode(std::string_view in, bool plus_is_space);
+std::string UrlEncode(std::string_view in);
+
+}  // namespace gantry::http

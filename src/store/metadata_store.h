@@ -1,0 +1,123 @@
+// MetadataStore: the workspace's metadata (runs, their status history, metrics, logs and
+// artifact index). One interface, chosen by OpenMetadataStore(); SQLite is the embedded
+// default and PostgreSQL the team-server option (to come).
+//
+// The store knows rows, not rules: which status may follow which is the job state machine's
+// business (src/jobs), and callers serialize read-modify-write sequences per run.
+// Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "common/json.h"
+#include "common/status.h"
+
+namespace gantry::store {
+
+struct RunRecord {
+  std::string name;             // unique in the workspace
+  int64_t seq = 0;              // submission order, assigned by CreateRun
+  std::string experiment_name;
+  std::string display_name;
+  std::string status;           // a RunStatus name
+  std::string status_detail;    // e.g. "waiting for a free local slot"
+  Json spec = Json::object();   // the job spec as submitted (JobSpec::ToJson)
+  std::string snapshot_id;      // tree id of the code snapshot, "" when none
+  std::string compute;
+  Json tags = Json::object();   // string → string
+  int64_t created_at = 0, started_at = 0, ended_at = 0, updated_at = 0;  // epoch ms, 0 = unset
+  std::string error;            // human-readable failure reason, "" when none
+  std::optional<int> exit_code;
+  std::string token_hash;       // SHA-256 of the run-scoped token
+  int64_t runner_pid = 0;       // the local runner's pid, 0 when none
+  int64_t process_group = 0;    // the user command's process group, 0 when unknown
+  int64_t last_heartbeat = 0;   // epoch ms of the runner's last contact
+};
+
+struct StatusEvent {
+  std::string status;
+  int64_t time = 0;
+  std::string detail;
+};
+
+struct MetricPoint {
+  std::string key;
+  double value = 0;        // numeric value (used when value_json is empty)
+  std::string value_json;  // non-numeric values (strings, rows, tables) as JSON text
+  int64_t step = -1;       // -1: the store assigns the series' next step
+  int64_t timestamp = 0;   // epoch ms
+};
+
+struct ArtifactRecord {
+  std::string path;  // relative, e.g. "outputs/model.pt"
+  std::string blob;  // SHA-256 of the content
+  int64_t size = 0;
+  uint32_t mode = 0644;
+};
+
+struct RunFilter {
+  std::string experiment_name;        // "" = all
+  std::vector<std::string> statuses;  // empty = all
+  std::string compute;                // "" = all
+  int limit = 0;                      // 0 = no limit
+  bool oldest_first = false;          // default newest first
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // Inserts a new run with one initial status event; fills run.seq.
+  // AlreadyExists when the name is taken.
+  virtual Status CreateRun(RunRecord& run) = 0;
+  // NotFound naming the run.
+  virtual Result<RunRecord> GetRun(const std::string& name) = 0;
+  virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+  // Replaces the run's mutable fields and, when `event` is set, appends it to the status
+  // history in the same transaction. NotFound when the run does not exist.
+  virtual Status UpdateRun(const RunRecord& run, const std::optional<StatusEvent>& event) = 0;
+  virtual Result<std::vector<StatusEvent>> GetStatusHistory(const std::string& run) = 0;
+
+  // Appends points; a point with step -1 gets its series' next step. All or nothing.
+  virtual Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points) = 0;
+  // Every point of `run` (of `key` when not empty), ordered by key then step.
+  virtual Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,
+                                                      const std::string& key = "") = 0;
+  // The last point of each series.
+  virtual Result<std::vector<MetricPoint>> LatestMetrics(const std::string& run) = 0;
+
+  // Appends `data` at byte `offset` of the log `stream`. Idempotent for resends: bytes
+  // before the stream's current length are skipped. FailedPrecondition when `offset` is past
+  // the end (a gap). Returns the stream's new length.
+  virtual Result<int64_t> AppendLog(const std::string& run, const std::string& stream,
+                                    int64_t offset, std::string_view data) = 0;
+  // Up to `max_bytes` from `offset`; "" at the end.
+  virtual Result<std::string> ReadLog(const std::string& run, const std::string& stream,
+                                      int64_t offset, int64_t max_bytes) = 0;
+  // (stream, length) pairs, by stream name.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> ListLogs(
+      const std::string& run) = 0;
+
+  // Inserts or replaces artifact entries of a run, all in one transaction.
+  virtual Status PutArtifacts(const std::string& run,
+                              const std::vector<ArtifactRecord>& artifacts) = 0;
+  // Artifacts whose path starts with `prefix`, by path.
+  virtual Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,
+                                                            const std::string& prefix = "") = 0;
+};
+
+struct MetadataStoreOptions {
+  // "sqlite:PATH" (PATH ":memory:" for a private in-memory database) or a path to a
+  // SQLite file. "postgresql://..." is reserved for the PostgreSQL store.
+  std::string uri;
+};
+
+// The one factory: picks the implementation from the URI and runs schema migrations.
+Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(const MetadataStoreOptions& options);
+
+}  // namespace gantry::store

@@ -1,0 +1,162 @@
+// One conformance suite for every MetadataStore implementation.
+#include <gtest/gtest.h>
+
+#include "common/files.h"
+#include "store/metadata_store.h"
+
+namespace gantry::store {
+namespace {
+
+struct StoreFactory {
+  std::string label;
+  // Returns the URI to open, given a fresh temp folder.
+  std::function<std::string(const fs::path&)> uri;
+};
+
+class MetadataStoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    dir_ = *MakeTempDir("gantry-store-test");
+    store_ = Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  std::unique_ptr<MetadataStore> Open() {
+    auto s = OpenMetadataStore({GetParam().uri(dir_)});
+    EXPECT_TRUE(s.has_value()) << s.error().ToString();
+    return std::move(*s);
+  }
+  RunRecord NewRun(const std::string& name) {
+    RunRecord r;
+    r.name = name;
+    r.experiment_name = "exp";
+    r.display_name = name;
+    r.status = "Queued";
+    r.compute = "local";
+    r.created_at = r.updated_at = 1000;
+    r.spec = Json{{"command", "echo hi"}};
+    return r;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<MetadataStore> store_;
+};
+
+TEST_P(MetadataStoreConformanceTest, RunsKeepSubmissionOrderAndRejectDuplicates) {
+  for (auto name : {"a", "b", "c"}) {
+    RunRecord r = NewRun(name);
+    ASSERT_TRUE(store_->CreateRun(r).ok());
+  }
+  RunRecord dup = NewRun("b");
+  EXPECT_EQ(store_->CreateRun(dup).code(), StatusCode::kAlreadyExists);
+  auto oldest = store_->ListRuns({.oldest_first = true});
+  ASSERT_TRUE(oldest.has_value());
+  ASSERT_EQ(oldest->size(), 3u);
+  EXPECT_EQ((*oldest)[0].name, "a");
+  EXPECT_LT((*oldest)[0].seq, (*oldest)[2].seq);
+  auto newest = store_->ListRuns({.limit = 1});
+  EXPECT_EQ((*newest)[0].name, "c");
+  EXPECT_EQ(store_->GetRun("zzz").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetRun("a")->spec["command"], "echo hi");
+}
+
+TEST_P(MetadataStoreConformanceTest, UpdateRecordsStatusHistory) {
+  RunRecord r = NewRun("r1");
+  ASSERT_TRUE(store_->CreateRun(r).ok());
+  r.status = "Running";
+  r.exit_code = 0;
+  r.tags = Json{{"k", "v"}};
+  ASSERT_TRUE(store_->UpdateRun(r, StatusEvent{"Running", 2000, "pid 5"}).ok());
+  auto got = store_->GetRun("r1");
+  EXPECT_EQ(got->status, "Running");
+  EXPECT_EQ(got->exit_code, 0);
+  EXPECT_EQ(got->tags["k"], "v");
+  auto history = store_->GetStatusHistory("r1");
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].status, "Queued");
+  EXPECT_EQ((*history)[1].status, "Running");
+  EXPECT_EQ((*history)[1].time, 2000);
+  auto filtered = store_->ListRuns({.statuses = {"Running"}});
+  EXPECT_EQ(filtered->size(), 1u);
+  RunRecord ghost = NewRun("ghost");
+  EXPECT_EQ(store_->UpdateRun(ghost, std::nullopt).code(), StatusCode::kNotFound);
+}
+
+TEST_P(MetadataStoreConformanceTest, MetricsGetStepsPerSeries) {
+  std::vector<MetricPoint> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back({"loss", 1.0 / (i + 1), "", -1, 10});
+  batch.push_back({"acc", 0.5, "", -1, 10});
+  batch.push_back({"row", 0, R"({"a":1})", -1, 10});
+  ASSERT_TRUE(store_->AppendMetrics("r", batch).ok());
+  ASSERT_TRUE(store_->AppendMetrics("r", {{"loss", 0.1, "", -1, 11}}).ok());
+  auto loss = store_->GetMetrics("r", "loss");
+  ASSERT_EQ(loss->size(), 6u);
+  EXPECT_EQ((*loss)[5].step, 5);
+  EXPECT_DOUBLE_EQ((*loss)[5].value, 0.1);
+  auto latest = store_->LatestMetrics("r");
+  ASSERT_EQ(latest->size(), 3u);
+  EXPECT_EQ((*latest)[0].key, "acc");
+  EXPECT_EQ((*latest)[2].key, "row");
+  EXPECT_EQ((*latest)[2].value_json, R"({"a":1})");
+  EXPECT_EQ(store_->GetMetrics("other", "")->size(), 0u);
+}
+
+TEST_P(MetadataStoreConformanceTest, LogsAppendIdempotentlyAndRejectGaps) {
+  EXPECT_EQ(*store_->AppendLog("r", "std_log.txt", 0, "hello "), 6);
+  // A resend of bytes already stored is absorbed.
+  EXPECT_EQ(*store_->AppendLog("r", "std_log.txt", 0, "hello world\n"), 12);
+  EXPECT_EQ(store_->AppendLog("r", "std_log.txt", 20, "x").error().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*store_->ReadLog("r", "std_log.txt", 0, 100), "hello world\n");
+  EXPECT_EQ(*store_->ReadLog("r", "std_log.txt", 3, 4), "lo w");
+  EXPECT_EQ(*store_->ReadLog("r", "std_log.txt", 12, 100), "");
+  auto logs = store_->ListLogs("r");
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_EQ((*logs)[0].second, 12);
+}
+
+TEST_P(MetadataStoreConformanceTest, ArtifactsListByPrefix) {
+  ASSERT_TRUE(store_->PutArtifacts("r", {{"outputs/a.txt", std::string(64, 'a'), 3, 0644},
+                                         {"logs/b.txt", std::string(64, 'b'), 4, 0644},
+                                         {"outputs/m/c", std::string(64, 'c'), 5, 0755}})
+                  .ok());
+  auto outputs = store_->ListArtifacts("r", "outputs/");
+  ASSERT_EQ(outputs->size(), 2u);
+  EXPECT_EQ((*outputs)[1].path, "outputs/m/c");
+  EXPECT_EQ((*outputs)[1].mode, 0755u);
+  EXPECT_EQ(store_->ListArtifacts("r", "")->size(), 3u);
+}
+
+TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
+  auto dir = *MakeTempDir("gantry-store-reopen");
+  std::string uri = "sqlite:" + (dir / "gantry.db").string();
+  {
+    auto store = *OpenMetadataStore({uri});
+    RunRecord r;
+    r.name = "kept";
+    r.status = "Running";
+    ASSERT_TRUE(store->CreateRun(r).ok());
+    ASSERT_TRUE(store->AppendMetrics("kept", {{"m", 1, "", -1, 1}}).ok());
+    ASSERT_TRUE(store->AppendLog("kept", "s", 0, "abc").has_value());
+  }
+  auto store = *OpenMetadataStore({uri});
+  EXPECT_EQ(store->GetRun("kept")->status, "Running");
+  // The step counter continues where it was.
+  ASSERT_TRUE(store->AppendMetrics("kept", {{"m", 2, "", -1, 2}}).ok());
+  EXPECT_EQ((*store->GetMetrics("kept", "m"))[1].step, 1);
+  EXPECT_EQ(*store->ReadLog("kept", "s", 0, 10), "abc");
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllStores, MetadataStoreConformanceTest,
+    ::testing::Values(
+        StoreFactory{"SqliteFile",
+                     [](const fs::path& d) { return "sqlite:" + (d / "gantry.db").string(); }},
+        StoreFactory{"SqliteMemory", [](const fs::path&) { return std::string("sqlite::memory:"); }}),
+    [](const auto& info) { return info.param.label; });
+
+}  // namespace
+}  // namespace gantry::store

@@ -1,0 +1,646 @@
+#include "store/sqlite/sqlite_metadata_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstring>
+
+#include "common/logging.h"
+
+namespace gantry::store {
+
+// A prepared statement, reset after each use.
+class SqliteMetadataStore::Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  Statement& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& BindNull(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  // Steps once: true when a row is available.
+  Result<bool> Step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_CONSTRAINT) {
+      return Err(AlreadyExistsError(std::string("constraint: ") + sqlite3_errmsg(db_)));
+    }
+    return Err(InternalError(std::string("sqlite: ") + sqlite3_errmsg(db_)));
+  }
+  Status Run() {
+    auto r = Step();
+    Reset();
+    return r.has_value() ? Status::Ok() : r.error();
+  }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(p, static_cast<size_t>(n)) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+namespace {
+
+// Each entry migrates the schema from version i to i+1. Append only; never edit a
+// released entry.
+constexpr std::array<const char*, 1> kMigrations = {
+    R"sql(
+CREATE TABLE runs (
+  name TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE,
+  experiment TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_detail TEXT NOT NULL DEFAULT '',
+  spec TEXT NOT NULL,
+  snapshot TEXT NOT NULL,
+  compute TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  exit_code INTEGER,
+  token_hash TEXT NOT NULL,
+  runner_pid INTEGER NOT NULL,
+  process_group INTEGER NOT NULL,
+  last_heartbeat INTEGER NOT NULL
+);
+CREATE INDEX runs_by_experiment ON runs(experiment, seq);
+CREATE INDEX runs_by_status ON runs(status, seq);
+CREATE TABLE run_status_events (
+  id INTEGER PRIMARY KEY,
+  run TEXT NOT NULL,
+  status TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX status_events_by_run ON run_status_events(run, id);
+CREATE TABLE metric_series (
+  id INTEGER PRIMARY KEY,
+  run TEXT NOT NULL,
+  key TEXT NOT NULL,
+  next_step INTEGER NOT NULL,
+  UNIQUE(run, key)
+);
+CREATE TABLE metrics (
+  series INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  value REAL,
+  value_json TEXT,
+  ts INTEGER NOT NULL
+);
+CREATE INDEX metrics_by_series_step ON metrics(series, step);
+CREATE TABLE log_chunks (
+  run TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (run, stream, offset)
+) WITHOUT ROWID;
+CREATE TABLE run_artifacts (
+  run TEXT NOT NULL,
+  path TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  PRIMARY KEY (run, path)
+) WITHOUT ROWID;
+)sql",
+};
+
+constexpr const char* kRunColumns =
+    "name, seq, experiment, display_name, status, status_detail, spec, snapshot, compute, "
+    "tags, created_at, started_at, ended_at, updated_at, error, exit_code, token_hash, "
+    "runner_pid, process_group, last_heartbeat";
+
+RunRecord ReadRun(SqliteMetadataStore::Statement& s) {
+  RunRecord r;
+  r.name = s.Text(0);
+  r.seq = s.Int(1);
+  r.experiment_name = s.Text(2);
+  r.display_name = s.Text(3);
+  r.status = s.Text(4);
+  r.status_detail = s.Text(5);
+  r.spec = Json::parse(s.Text(6), nullptr, false);
+  r.snapshot_id = s.Text(7);
+  r.compute = s.Text(8);
+  r.tags = Json::parse(s.Text(9), nullptr, false);
+  r.created_at = s.Int(10);
+  r.started_at = s.Int(11);
+  r.ended_at = s.Int(12);
+  r.updated_at = s.Int(13);
+  r.error = s.Text(14);
+  if (!s.IsNull(15)) r.exit_code = static_cast<int>(s.Int(15));
+  r.token_hash = s.Text(16);
+  r.runner_pid = s.Int(17);
+  r.process_group = s.Int(18);
+  r.last_heartbeat = s.Int(19);
+  return r;
+}
+
+// Commits on success, rolls back otherwise.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {
+    sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Status Commit() {
+    done_ = true;
+    char* err = nullptr;
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown";
+      sqlite3_free(err);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return InternalError("sqlite commit: " + m);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Err(UnavailableError("cannot open metadata database " + path + ": " + m));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  auto store = std::unique_ptr<SqliteMetadataStore>(new SqliteMetadataStore(db));
+  std::lock_guard<std::mutex> lock(store->mu_);
+  RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
+  RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+SqliteMetadataStore::SqliteMetadataStore(sqlite3* db) : db_(db) {}
+
+SqliteMetadataStore::~SqliteMetadataStore() {
+  statements_.clear();
+  sqlite3_close(db_);
+}
+
+Status SqliteMetadataStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown";
+    sqlite3_free(err);
+    return InternalError("sqlite: " + m);
+  }
+  return Status::Ok();
+}
+
+Status SqliteMetadataStore::Migrate() {
+  RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  ASSIGN_OR_RETURN(Statement * get, Prepare("SELECT version FROM schema_version"));
+  int64_t version = 0;
+  ASSIGN_OR_RETURN(bool has_row, get->Step());
+  if (has_row) version = get->Int(0);
+  get->Reset();
+  if (version > static_cast<int64_t>(kMigrations.size())) {
+    return FailedPreconditionError("the metadata database has schema version " +
+                                   std::to_string(version) +
+                                   ", newer than this gantry understands (" +
+                                   std::to_string(kMigrations.size()) + ")");
+  }
+  for (size_t v = static_cast<size_t>(version); v < kMigrations.size(); ++v) {
+    Transaction tx(db_);
+    RETURN_IF_ERROR(Exec(kMigrations[v]));
+    RETURN_IF_ERROR(Exec("DELETE FROM schema_version"));
+    std::string set = "INSERT INTO schema_version VALUES (" + std::to_string(v + 1) + ")";
+    RETURN_IF_ERROR(Exec(set.c_str()));
+    RETURN_IF_ERROR(tx.Commit());
+  }
+  return Status::Ok();
+}
+
+Result<SqliteMetadataStore::Statement*> SqliteMetadataStore::Prepare(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second.get();
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return Err(InternalError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_)));
+  }
+  auto owned = std::make_unique<Statement>(db_, stmt);
+  Statement* raw = owned.get();
+  statements_[sql] = std::move(owned);
+  return raw;
+}
+
+Result<bool> SqliteMetadataStore::RunExists(const std::string& name) {
+  ASSIGN_OR_RETURN(Statement * s, Prepare("SELECT 1 FROM runs WHERE name = ?"));
+  s->Bind(1, name);
+  auto r = s->Step();
+  s->Reset();
+  return r;
+}
+
+Status SqliteMetadataStore::CreateRun(RunRecord& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(bool exists, RunExists(run.name));
+  if (exists) return AlreadyExistsError("a run named '" + run.name + "' already exists");
+  ASSIGN_OR_RETURN(Statement * next, Prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs"));
+  ASSIGN_OR_RETURN(bool has_row, next->Step());
+  run.seq = has_row ? next->Int(0) : 1;
+  next->Reset();
+  static const std::string kInsert = std::string("INSERT INTO runs (") + kRunColumns +
+                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
+  s->Bind(1, run.name).Bind(2, run.seq).Bind(3, run.experiment_name).Bind(4, run.display_name);
+  s->Bind(5, run.status).Bind(6, run.status_detail).Bind(7, run.spec.dump());
+  s->Bind(8, run.snapshot_id).Bind(9, run.compute).Bind(10, run.tags.dump());
+  s->Bind(11, run.created_at).Bind(12, run.started_at).Bind(13, run.ended_at);
+  s->Bind(14, run.updated_at).Bind(15, run.error);
+  if (run.exit_code) {
+    s->Bind(16, static_cast<int64_t>(*run.exit_code));
+  } else {
+    s->BindNull(16);
+  }
+  s->Bind(17, run.token_hash).Bind(18, run.runner_pid).Bind(19, run.process_group);
+  s->Bind(20, run.last_heartbeat);
+  RETURN_IF_ERROR(s->Run());
+  ASSIGN_OR_RETURN(Statement * ev, Prepare("INSERT INTO run_status_events (run, status, time, "
+                                           "detail) VALUES (?, ?, ?, ?)"));
+  RETURN_IF_ERROR(ev->Bind(1, run.name).Bind(2, run.status).Bind(3, run.created_at)
+                      .Bind(4, run.status_detail).Run());
+  return tx.Commit();
+}
+
+Result<RunRecord> SqliteMetadataStore::GetRun(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE name = ?";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  s->Bind(1, name);
+  auto row = s->Step();
+  if (!row.has_value()) {
+    s->Reset();
+    return Err(row.error());
+  }
+  if (!*row) {
+    s->Reset();
+    return Err(NotFoundError("no run named '" + name + "'"));
+  }
+  RunRecord r = ReadRun(*s);
+  s->Reset();
+  return r;
+}
+
+Result<std::vector<RunRecord>> SqliteMetadataStore::ListRuns(const RunFilter& filter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Built per call: the filters vary, and listing is not a hot path.
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1=1";
+  std::vector<std::string> binds;
+  if (!filter.experiment_name.empty()) {
+    sql += " AND experiment = ?";
+    binds.push_back(filter.experiment_name);
+  }
+  if (!filter.compute.empty()) {
+    sql += " AND compute = ?";
+    binds.push_back(filter.compute);
+  }
+  if (!filter.statuses.empty()) {
+    sql += " AND status IN (";
+    for (size_t i = 0; i < filter.statuses.size(); ++i) {
+      sql += i ? ",?" : "?";
+      binds.push_back(filter.statuses[i]);
+    }
+    sql += ")";
+  }
+  sql += filter.oldest_first ? " ORDER BY seq ASC" : " ORDER BY seq DESC";
+  if (filter.limit > 0) sql += " LIMIT " + std::to_string(filter.limit);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return Err(InternalError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_)));
+  }
+  Statement s(db_, raw);
+  for (size_t i = 0; i < binds.size(); ++i) s.Bind(static_cast<int>(i + 1), binds[i]);
+  std::vector<RunRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadRun(s));
+  }
+  return out;
+}
+
+Status SqliteMetadataStore::UpdateRun(const RunRecord& run,
+                                      const std::optional<StatusEvent>& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("UPDATE runs SET display_name=?, status=?, status_detail=?, "
+                           "tags=?, started_at=?, ended_at=?, updated_at=?, error=?, "
+                           "exit_code=?, runner_pid=?, process_group=?, last_heartbeat=?, "
+                           "snapshot=?, spec=? WHERE name=?"));
+  s->Bind(1, run.display_name).Bind(2, run.status).Bind(3, run.status_detail);
+  s->Bind(4, run.tags.dump()).Bind(5, run.started_at).Bind(6, run.ended_at);
+  s->Bind(7, run.updated_at).Bind(8, run.error);
+  if (run.exit_code) {
+    s->Bind(9, static_cast<int64_t>(*run.exit_code));
+  } else {
+    s->BindNull(9);
+  }
+  s->Bind(10, run.runner_pid).Bind(11, run.process_group).Bind(12, run.last_heartbeat);
+  s->Bind(13, run.snapshot_id).Bind(14, run.spec.dump()).Bind(15, run.name);
+  RETURN_IF_ERROR(s->Run());
+  if (sqlite3_changes(db_) == 0) return NotFoundError("no run named '" + run.name + "'");
+  if (event) {
+    ASSIGN_OR_RETURN(Statement * ev, Prepare("INSERT INTO run_status_events (run, status, time, "
+                                             "detail) VALUES (?, ?, ?, ?)"));
+    RETURN_IF_ERROR(
+        ev->Bind(1, run.name).Bind(2, event->status).Bind(3, event->time).Bind(4, event->detail)
+            .Run());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<StatusEvent>> SqliteMetadataStore::GetStatusHistory(const std::string& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s, Prepare("SELECT status, time, detail FROM run_status_events "
+                                          "WHERE run = ? ORDER BY id"));
+  s->Bind(1, run);
+  std::vector<StatusEvent> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(StatusEvent{s->Text(0), s->Int(1), s->Text(2)});
+  }
+  return out;
+}
+
+Status SqliteMetadataStore::AppendMetrics(const std::string& run,
+                                          const std::vector<MetricPoint>& points) {
+  if (points.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(Statement * find,
+                   Prepare("SELECT id, next_step FROM metric_series WHERE run = ? AND key = ?"));
+  ASSIGN_OR_RETURN(Statement * create, Prepare("INSERT INTO metric_series (run, key, next_step) "
+                                               "VALUES (?, ?, 0)"));
+  ASSIGN_OR_RETURN(Statement * insert, Prepare("INSERT INTO metrics (series, step, value, "
+                                               "value_json, ts) VALUES (?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Statement * bump,
+                   Prepare("UPDATE metric_series SET next_step = ? WHERE id = ?"));
+  // Series touched by this batch, with their step counters; written back at the end.
+  std::map<std::string, std::pair<int64_t, int64_t>*> touched;
+  // On any failure the transaction rolls back; drop the cache so it reloads from the table.
+  auto fail = [this](Status st) {
+    series_.clear();
+    return st;
+  };
+  for (const MetricPoint& p : points) {
+    auto t = touched.find(p.key);
+    std::pair<int64_t, int64_t>* series;
+    if (t != touched.end()) {
+      series = t->second;
+    } else {
+      auto key = std::make_pair(run, p.key);
+      auto c = series_.find(key);
+      if (c == series_.end()) {
+        find->Bind(1, run).Bind(2, p.key);
+        auto row = find->Step();
+        if (!row.has_value()) {
+          find->Reset();
+          return fail(row.error());
+        }
+        std::pair<int64_t, int64_t> value;
+        if (*row) {
+          value = {find->Int(0), find->Int(1)};
+          find->Reset();
+        } else {
+          find->Reset();
+          Status st = create->Bind(1, run).Bind(2, p.key).Run();
+          if (!st.ok()) return fail(st);
+          value = {sqlite3_last_insert_rowid(db_), 0};
+        }
+        c = series_.emplace(key, value).first;
+      }
+      series = &c->second;
+      touched[p.key] = series;
+    }
+    int64_t step = p.step >= 0 ? p.step : series->second;
+    series->second = std::max(series->second, step + 1);
+    insert->Bind(1, series->first).Bind(2, step);
+    if (p.value_json.empty()) {
+      insert->Bind(3, p.value).BindNull(4);
+    } else {
+      insert->BindNull(3).Bind(4, p.value_json);
+    }
+    insert->Bind(5, p.timestamp);
+    Status st = insert->Run();
+    if (!st.ok()) return fail(st);
+  }
+  for (const auto& [key, series] : touched) {
+    Status st = bump->Bind(1, series->second).Bind(2, series->first).Run();
+    if (!st.ok()) return fail(st);
+  }
+  Status st = tx.Commit();
+  return st.ok() ? st : fail(st);
+}
+
+Result<std::vector<MetricPoint>> SqliteMetadataStore::GetMetrics(const std::string& run,
+                                                                 const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT ms.key, m.step, m.value, m.value_json, m.ts FROM metrics m "
+                           "JOIN metric_series ms ON ms.id = m.series WHERE ms.run = ? AND "
+                           "(? = '' OR ms.key = ?) ORDER BY ms.key, m.step, m.rowid"));
+  s->Bind(1, run).Bind(2, key).Bind(3, key);
+  std::vector<MetricPoint> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(MetricPoint{s->Text(0), s->Double(2), s->Text(3), s->Int(1), s->Int(4)});
+  }
+  return out;
+}
+
+Result<std::vector<MetricPoint>> SqliteMetadataStore::LatestMetrics(const std::string& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(
+      Statement * s,
+      Prepare("SELECT ms.key, m.step, m.value, m.value_json, m.ts FROM metric_series ms "
+              "JOIN metrics m ON m.rowid = (SELECT rowid FROM metrics WHERE series = ms.id "
+              "ORDER BY step DESC, rowid DESC LIMIT 1) WHERE ms.run = ? ORDER BY ms.key"));
+  s->Bind(1, run);
+  std::vector<MetricPoint> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(MetricPoint{s->Text(0), s->Double(2), s->Text(3), s->Int(1), s->Int(4)});
+  }
+  return out;
+}
+
+Result<int64_t> SqliteMetadataStore::LogLength(const std::string& run,
+                                               const std::string& stream) {
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT offset + length(data) FROM log_chunks WHERE run = ? AND "
+                           "stream = ? ORDER BY offset DESC LIMIT 1"));
+  s->Bind(1, run).Bind(2, stream);
+  auto row = s->Step();
+  int64_t len = (row.has_value() && *row) ? s->Int(0) : 0;
+  s->Reset();
+  if (!row.has_value()) return Err(row.error());
+  return len;
+}
+
+Result<int64_t> SqliteMetadataStore::AppendLog(const std::string& run, const std::string& stream,
+                                               int64_t offset, std::string_view data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(int64_t len, LogLength(run, stream));
+  if (offset > len) {
+    return Err(FailedPreconditionError("log '" + stream + "' of run '" + run + "' has " +
+                                       std::to_string(len) + " bytes; cannot append at " +
+                                       std::to_string(offset)));
+  }
+  int64_t skip = len - offset;
+  if (skip >= static_cast<int64_t>(data.size())) return len;
+  data.remove_prefix(static_cast<size_t>(skip));
+  ASSIGN_OR_RETURN(Statement * s, Prepare("INSERT INTO log_chunks (run, stream, offset, data) "
+                                          "VALUES (?, ?, ?, ?)"));
+  RETURN_IF_ERROR(s->Bind(1, run).Bind(2, stream).Bind(3, len).BindBlob(4, data).Run());
+  RETURN_IF_ERROR(tx.Commit());
+  return len + static_cast<int64_t>(data.size());
+}
+
+Result<std::string> SqliteMetadataStore::ReadLog(const std::string& run,
+                                                 const std::string& stream, int64_t offset,
+                                                 int64_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT offset, data FROM log_chunks WHERE run = ? AND stream = ? "
+                           "AND offset + length(data) > ? ORDER BY offset"));
+  s->Bind(1, run).Bind(2, stream).Bind(3, offset);
+  std::string out;
+  while (static_cast<int64_t>(out.size()) < max_bytes) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      return out;
+    }
+    int64_t chunk_offset = s->Int(0);
+    std::string data = s->Text(1);
+    size_t from = static_cast<size_t>(std::max<int64_t>(0, offset - chunk_offset));
+    size_t room = static_cast<size_t>(max_bytes - static_cast<int64_t>(out.size()));
+    out.append(data, from, std::min(room, data.size() - from));
+  }
+  s->Reset();
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> SqliteMetadataStore::ListLogs(
+    const std::string& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT stream, MAX(offset + length(data)) FROM log_chunks WHERE "
+                           "run = ? GROUP BY stream ORDER BY stream"));
+  s->Bind(1, run);
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.emplace_back(s->Text(0), s->Int(1));
+  }
+  return out;
+}
+
+Status SqliteMetadataStore::PutArtifacts(const std::string& run,
+                                         const std::vector<ArtifactRecord>& artifacts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("INSERT OR REPLACE INTO run_artifacts (run, path, blob, size, mode) "
+                           "VALUES (?, ?, ?, ?, ?)"));
+  for (const auto& a : artifacts) {
+    RETURN_IF_ERROR(s->Bind(1, run).Bind(2, a.path).Bind(3, a.blob).Bind(4, a.size)
+                        .Bind(5, static_cast<int64_t>(a.mode)).Run());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<ArtifactRecord>> SqliteMetadataStore::ListArtifacts(const std::string& run,
+                                                                       const std::string& prefix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT path, blob, size, mode FROM run_artifacts WHERE run = ? AND "
+                           "substr(path, 1, length(?)) = ? ORDER BY path"));
+  s->Bind(1, run).Bind(2, prefix).Bind(3, prefix);
+  std::vector<ArtifactRecord> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(ArtifactRecord{s->Text(0), s->Text(1), s->Int(2),
+                                 static_cast<uint32_t>(s->Int(3))});
+  }
+  return out;
+}
+
+}  // namespace gantry::store

@@ -1,0 +1,60 @@
+// SqliteMetadataStore: the embedded default MetadataStore, one SQLite file in WAL mode.
+// Thread-safe: one connection guarded by a mutex; SQLite's WAL keeps readers in other
+// processes (backups, sqlite3 shell) unblocked. Committed rows survive a kill -9 of the
+// process (WAL with synchronous=NORMAL loses nothing on a process crash).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/metadata_store.h"
+
+struct sqlite3;
+
+namespace gantry::store {
+
+class SqliteMetadataStore : public MetadataStore {
+ public:
+  // Opens or creates the database at `path` (":memory:" for a private one) and migrates it.
+  static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path);
+  ~SqliteMetadataStore() override;
+
+  Status CreateRun(RunRecord& run) override;
+  Result<RunRecord> GetRun(const std::string& name) override;
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
+  Status UpdateRun(const RunRecord& run, const std::optional<StatusEvent>& event) override;
+  Result<std::vector<StatusEvent>> GetStatusHistory(const std::string& run) override;
+  Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points) override;
+  Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,
+                                              const std::string& key) override;
+  Result<std::vector<MetricPoint>> LatestMetrics(const std::string& run) override;
+  Result<int64_t> AppendLog(const std::string& run, const std::string& stream, int64_t offset,
+                            std::string_view data) override;
+  Result<std::string> ReadLog(const std::string& run, const std::string& stream, int64_t offset,
+                              int64_t max_bytes) override;
+  Result<std::vector<std::pair<std::string, int64_t>>> ListLogs(const std::string& run) override;
+  Status PutArtifacts(const std::string& run,
+                      const std::vector<ArtifactRecord>& artifacts) override;
+  Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,
+                                                    const std::string& prefix) override;
+
+  class Statement;
+
+ private:
+  explicit SqliteMetadataStore(sqlite3* db);
+  Status Exec(const char* sql);
+  Status Migrate();
+  Result<Statement*> Prepare(const char* sql);  // cached per SQL text; requires mu_
+  Result<bool> RunExists(const std::string& name);
+  Result<int64_t> LogLength(const std::string& run, const std::string& stream);
+
+  std::mutex mu_;
+  sqlite3* db_;  // guarded by mu_
+  std::map<const char*, std::unique_ptr<Statement>> statements_;  // guarded by mu_
+  // (run, key) → (series id, next step); a cache of the metric_series table.
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> series_;
+};
+
+}  // namespace gantry::store
