@@ -1,0 +1,298 @@
+#include "workspace/run_service.h"
+
+#include <chrono>
+
+#include "artifacts/tree.h"
+#include "common/hashing.h"
+#include "common/ids.h"
+
+namespace gantry::workspace {
+
+using jobs::RunStatus;
+using store::RunRecord;
+
+RunService::RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock)
+    : store_(store), blobs_(blobs), clock_(clock) {}
+
+Result<RunRecord> RunService::Submit(const SubmitRequest& request) {
+  const jobs::JobSpec& spec = request.spec;
+  if (spec.command.empty()) return Err(InvalidArgumentError("field 'command' is required"));
+  RETURN_IF_ERROR(jobs::ValidatePlaceholders(spec));
+  if (!request.snapshot_id.empty()) {
+    if (!blobs_->Has(request.snapshot_id)) {
+      return Err(FailedPreconditionError("snapshot " + request.snapshot_id +
+                                         " is not in the artifact store; upload it first"));
+    }
+  }
+  for (const auto& [name, input] : spec.inputs) {
+    if (input.kind == jobs::InputSpec::Kind::kLiteral) continue;
+    auto it = request.input_trees.find(name);
+    if (it == request.input_trees.end()) {
+      return Err(InvalidArgumentError("input '" + name + "' has no uploaded tree in input_trees"));
+    }
+    if (!blobs_->Has(it->second)) {
+      return Err(FailedPreconditionError("tree " + it->second + " of input '" + name +
+                                         "' is not in the artifact store"));
+    }
+  }
+  RunRecord run;
+  run.name = spec.name.empty() ? NewRunName() : spec.name;
+  run.experiment_name = spec.experiment_name.empty() ? "Default" : spec.experiment_name;
+  run.display_name = spec.display_name.empty() ? run.name : spec.display_name;
+  run.compute = spec.compute.empty() ? "local" : spec.compute;
+  if (run.compute != "local") {
+    return Err(InvalidArgumentError("compute '" + run.compute +
+                                    "' does not exist; this workspace has: local"));
+  }
+  run.status = std::string(jobs::RunStatusName(RunStatus::kNotStarted));
+  run.spec = Json{{"job", spec.ToJson()}, {"input_trees", request.input_trees}};
+  run.snapshot_id = request.snapshot_id;
+  run.tags = Json::object();
+  for (const auto& [k, v] : spec.tags) run.tags[k] = v;
+  run.created_at = run.updated_at = clock_->NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(store_->CreateRun(run));
+    RETURN_IF_ERROR(Transition(run, RunStatus::kQueued, "waiting for compute 'local'"));
+  }
+  Notify();
+  return run;
+}
+
+Result<RunRecord> RunService::Get(const std::string& name) { return store_->GetRun(name); }
+
+Result<std::vector<RunRecord>> RunService::List(const store::RunFilter& filter) {
+  return store_->ListRuns(filter);
+}
+
+Result<std::vector<store::StatusEvent>> RunService::History(const std::string& name) {
+  return store_->GetStatusHistory(name);
+}
+
+Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& detail) {
+  ASSIGN_OR_RETURN(RunStatus from, jobs::ParseRunStatus(run.status));
+  Status check = jobs::CheckTransition(from, to);
+  if (!check.ok()) return check.WithPrefix("run '" + run.name + "'");
+  int64_t now = clock_->NowMillis();
+  run.status = std::string(jobs::RunStatusName(to));
+  run.status_detail = detail;
+  run.updated_at = now;
+  if (to == RunStatus::kRunning && run.started_at == 0) run.started_at = now;
+  if (jobs::IsTerminal(to)) run.ended_at = now;
+  return store_->UpdateRun(run, store::StatusEvent{run.status, now, detail});
+}
+
+Result<RunRecord> RunService::Cancel(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
+    auto target = jobs::CancelTarget(current);
+    if (!target.has_value()) {
+      return Err(target.error().WithPrefix("run '" + name + "' is already " + run.status));
+    }
+    if (*target != current) {
+      RETURN_IF_ERROR(Transition(run, *target, "cancel requested by the user"));
+      if (*target == RunStatus::kCanceled) run.error = "canceled before it started";
+      if (*target == RunStatus::kCanceled) RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+    }
+  }
+  Notify();
+  return store_->GetRun(name);
+}
+
+Status RunService::CheckToken(const std::string& name, const std::string& token) {
+  if (token.empty()) {
+    return UnauthenticatedError("this endpoint needs the run's token (Authorization: Bearer)");
+  }
+  std::string hash;
+  {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    auto it = token_hashes_.find(name);
+    if (it != token_hashes_.end()) hash = it->second;
+  }
+  if (hash.empty()) {
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    hash = run.token_hash;
+    if (!hash.empty()) {
+      std::lock_guard<std::mutex> lock(tokens_mu_);
+      token_hashes_[name] = hash;
+    }
+  }
+  if (hash.empty() || Sha256Hex(token) != hash) {
+    return PermissionDeniedError("the token is not valid for run '" + name + "'");
+  }
+  return Status::Ok();
+}
+
+Result<RunRecord> RunService::ReportStatus(const std::string& name, const std::string& token,
+                                           const StatusReport& report) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  RunRecord run;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
+    RunStatus to = report.status;
+    // A run whose cancel was requested finishes as Canceled whatever the runner saw last.
+    if (current == RunStatus::kCancelRequested && !jobs::IsTerminal(to)) {
+      run.process_group = report.process_group ? report.process_group : run.process_group;
+      RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+      return run;
+    }
+    if (report.process_group) run.process_group = report.process_group;
+    if (report.exit_code) run.exit_code = report.exit_code;
+    if (!report.error.empty()) run.error = report.error;
+    run.last_heartbeat = clock_->NowMillis();
+    RETURN_IF_ERROR(Transition(run, to, report.detail));
+  }
+  Notify();
+  return run;
+}
+
+Result<HeartbeatReply> RunService::Heartbeat(const std::string& name, const std::string& token) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  run.last_heartbeat = clock_->NowMillis();
+  RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+  return HeartbeatReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
+}
+
+Result<int64_t> RunService::AppendLog(const std::string& name, const std::string& token,
+                                      const std::string& stream, int64_t offset,
+                                      std::string_view data) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  if (!IsSafeRelativePath(stream)) {
+    return Err(InvalidArgumentError("log stream name '" + stream + "' is not a safe path"));
+  }
+  if (offset < 0) return Err(InvalidArgumentError("offset must not be negative"));
+  ASSIGN_OR_RETURN(int64_t length, store_->AppendLog(name, stream, offset, data));
+  Notify();
+  return length;
+}
+
+Status RunService::AppendMetrics(const std::string& name, const std::string& token,
+                                 std::vector<store::MetricPoint> points) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  int64_t now = clock_->NowMillis();
+  for (auto& p : points) {
+    if (p.key.empty()) return InvalidArgumentError("a metric has an empty 'key'");
+    if (p.timestamp == 0) p.timestamp = now;
+  }
+  return store_->AppendMetrics(name, points);
+}
+
+Result<RunRecord> RunService::SetTags(const std::string& name, const std::string& token,
+                                      const std::map<std::string, std::string>& tags) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  for (const auto& [k, v] : tags) run.tags[k] = v;
+  RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+  return run;
+}
+
+Status RunService::AddArtifacts(const std::string& name, const std::string& token,
+                                const std::vector<store::ArtifactRecord>& artifacts) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  for (const auto& a : artifacts) {
+    if (!IsSafeRelativePath(a.path)) {
+      return InvalidArgumentError("artifact path '" + a.path + "' must stay inside the run");
+    }
+    if (!blobs_->Has(a.blob)) {
+      return FailedPreconditionError("blob " + a.blob + " of artifact '" + a.path +
+                                     "' is not in the artifact store; upload it first");
+    }
+  }
+  return store_->PutArtifacts(name, artifacts);
+}
+
+Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t since,
+                                            int64_t offset, int64_t wait_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (true) {
+    uint64_t seen = change_count();
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(auto history, store_->GetStatusHistory(name));
+    ASSIGN_OR_RETURN(std::string log, store_->ReadLog(name, kStdLog, offset, 1 << 20));
+    RunEvents ev;
+    ev.status = run.status;
+    auto status = jobs::ParseRunStatus(run.status);
+    ev.terminal = status.has_value() && jobs::IsTerminal(*status);
+    for (size_t i = since; i < history.size(); ++i) ev.events.push_back(history[i]);
+    ev.next = std::max(since, history.size());
+    ev.offset = offset + static_cast<int64_t>(log.size());
+    ev.log = std::move(log);
+    if (!ev.events.empty() || !ev.log.empty() || ev.terminal ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return ev;
+    }
+    std::unique_lock<std::mutex> lock(change_mu_);
+    change_cv_.wait_until(lock, deadline, [&] { return changes_ != seen; });
+  }
+}
+
+Result<std::string> RunService::BeginLaunch(const std::string& name) {
+  std::string token = NewSecretToken();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    run.token_hash = Sha256Hex(token);
+    run.last_heartbeat = clock_->NowMillis();
+    RETURN_IF_ERROR(Transition(run, RunStatus::kPreparing, "starting the runner"));
+  }
+  {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    token_hashes_[name] = Sha256Hex(token);
+  }
+  Notify();
+  return token;
+}
+
+Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  run.runner_pid = runner_pid;
+  return store_->UpdateRun(run, std::nullopt);
+}
+
+Status RunService::Fail(const std::string& name, const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
+    if (jobs::IsTerminal(current)) return Status::Ok();
+    run.error = reason;
+    // A run whose cancel was pending ends Canceled: that is what the user asked for.
+    RunStatus to = current == RunStatus::kCancelRequested ? RunStatus::kCanceled
+                                                          : RunStatus::kFailed;
+    RETURN_IF_ERROR(Transition(run, to, reason));
+  }
+  Notify();
+  return Status::Ok();
+}
+
+uint64_t RunService::change_count() {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  return changes_;
+}
+
+uint64_t RunService::WaitForChange(uint64_t seen, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(change_mu_);
+  change_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [&] { return changes_ != seen; });
+  return changes_;
+}
+
+void RunService::Notify() {
+  {
+    std::lock_guard<std::mutex> lock(change_mu_);
+    ++changes_;
+  }
+  change_cv_.notify_all();
+}
+
+void RunService::WakeAll() { Notify(); }
+
+}  // namespace gantry::workspace

@@ -1,0 +1,119 @@
+// RunService: the business rules for runs — submission, the status state machine applied to
+// every change, cancel, the runner's reports (status, logs, metrics, tags, artifacts), and
+// waiting for news. HTTP handlers and the scheduler call it; it includes neither Beast nor
+// SQL. Thread-safe: status changes of all runs are serialized by one mutex (they are rare);
+// log and metric appends go straight to the store, which is thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "artifacts/blob_store.h"
+#include "common/clock.h"
+#include "jobs/job_spec.h"
+#include "jobs/run_status.h"
+#include "store/metadata_store.h"
+
+namespace gantry::workspace {
+
+struct SubmitRequest {
+  jobs::JobSpec spec;
+  std::string snapshot_id;                         // "" when the job has no code
+  std::map<std::string, std::string> input_trees;  // uri input name → tree id
+};
+
+struct StatusReport {
+  jobs::RunStatus status;
+  std::string detail;
+  std::string error;
+  std::optional<int> exit_code;
+  int64_t process_group = 0;
+};
+
+struct RunEvents {
+  std::string status;
+  std::vector<store::StatusEvent> events;  // history from the requested index on
+  size_t next = 0;                         // index to ask from next time
+  std::string log;                         // std_log.txt bytes from the requested offset
+  int64_t offset = 0;                      // offset to ask from next time
+  bool terminal = false;
+};
+
+struct HeartbeatReply {
+  std::string status;
+  bool cancel_requested = false;
+};
+
+// The log stream that holds a run's merged stdout and stderr.
+inline constexpr char kStdLog[] = "std_log.txt";
+
+class RunService {
+ public:
+  RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock);
+
+  // Creates a Queued run. InvalidArgument for a bad spec, FailedPrecondition when the
+  // snapshot or an input tree is not in the artifact store.
+  Result<store::RunRecord> Submit(const SubmitRequest& request);
+  Result<store::RunRecord> Get(const std::string& name);
+  Result<std::vector<store::RunRecord>> List(const store::RunFilter& filter);
+  Result<std::vector<store::StatusEvent>> History(const std::string& name);
+  // Queued → Canceled; active → CancelRequested (the runner stops the job); finished →
+  // FailedPrecondition.
+  Result<store::RunRecord> Cancel(const std::string& name);
+
+  // Runner reports; each checks the run-scoped token (Unauthenticated/PermissionDenied).
+  Result<store::RunRecord> ReportStatus(const std::string& name, const std::string& token,
+                                        const StatusReport& report);
+  Result<HeartbeatReply> Heartbeat(const std::string& name, const std::string& token);
+  Result<int64_t> AppendLog(const std::string& name, const std::string& token,
+                            const std::string& stream, int64_t offset, std::string_view data);
+  Status AppendMetrics(const std::string& name, const std::string& token,
+                       std::vector<store::MetricPoint> points);
+  Result<store::RunRecord> SetTags(const std::string& name, const std::string& token,
+                                   const std::map<std::string, std::string>& tags);
+  Status AddArtifacts(const std::string& name, const std::string& token,
+                      const std::vector<store::ArtifactRecord>& artifacts);
+
+  // Long poll: answers at once when there are status events after `since`, log bytes after
+  // `offset`, or the run is finished; otherwise waits up to `wait_ms` for news.
+  Result<RunEvents> WaitForEvents(const std::string& name, size_t since, int64_t offset,
+                                  int64_t wait_ms);
+
+  // Scheduler side. Moves a Queued run to Preparing and returns a new run-scoped token (only
+  // its hash is stored). Done before the runner starts, so its first report is accepted.
+  Result<std::string> BeginLaunch(const std::string& name);
+  // Records the started runner's pid.
+  Status SetRunnerPid(const std::string& name, int64_t runner_pid);
+  // Moves a non-finished run to Failed with `reason` (runner died, launch failed).
+  Status Fail(const std::string& name, const std::string& reason);
+  // Bumps when anything a scheduler cares about changes (new run, run finished, cancel).
+  uint64_t change_count();
+  // Blocks until change_count() != seen or `timeout_ms` passes; returns the new count.
+  uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
+  // Wakes every waiter (used at shutdown).
+  void WakeAll();
+
+ private:
+  Status CheckToken(const std::string& name, const std::string& token);
+  // Applies a transition through the state machine and stores it with its event.
+  Status Transition(store::RunRecord& run, jobs::RunStatus to, const std::string& detail);
+  void Notify();
+
+  store::MetadataStore* store_;
+  artifacts::BlobStore* blobs_;
+  Clock* clock_;
+
+  std::mutex mu_;  // serializes read-modify-write of run rows
+  std::mutex tokens_mu_;
+  std::map<std::string, std::string> token_hashes_;  // guarded by tokens_mu_; cache
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  uint64_t changes_ = 0;  // guarded by change_mu_
+};
+
+}  // namespace gantry::workspace

@@ -1,0 +1,51 @@
+// Scheduler: starts queued runs on their compute target in submission order, never more
+// at once than the target's slots, and watches started runners: a run whose runner is gone
+// without a final report is marked Failed (or Canceled when a cancel was pending).
+// Thread-safe: one background thread does all the work; Start()/Stop() from one owner.
+//
+// It lives in src/workspace rather than src/jobs because it drives RunService directly.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "compute/compute_backend.h"
+#include "workspace/run_service.h"
+
+namespace gantry::workspace {
+
+struct SchedulerOptions {
+  // How many runs the local target runs at once. Default 2.
+  int local_slots = 2;
+  // URL runners use to reach this server.
+  std::string server_url;
+  // Runner scratch folders are created under it, one per run.
+  fs::path runs_dir;
+  // How often runners are checked when nothing else wakes the scheduler.
+  int64_t poll_ms = 1000;
+};
+
+class Scheduler {
+ public:
+  Scheduler(RunService* runs, compute::ComputeBackend* backend, SchedulerOptions options);
+  ~Scheduler();
+
+  void Start();
+  // Stops and joins the thread. Runners keep running. Idempotent.
+  void Stop();
+  // One pass: reap dead runners, then start what fits. Exposed for tests.
+  void RunOnce();
+
+ private:
+  void Loop();
+  void Launch(const store::RunRecord& run);
+
+  RunService* runs_;
+  compute::ComputeBackend* backend_;
+  SchedulerOptions options_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace gantry::workspace
