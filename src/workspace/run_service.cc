@@ -69,6 +69,29 @@ Result<std::vector<store::StatusEvent>> RunService::History(const std::string& n
   return store_->GetStatusHistory(name);
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> RunService::Logs(const std::string& name) {
+  return store_->ListLogs(name);
+}
+
+Result<std::string> RunService::ReadLog(const std::string& name, const std::string& stream,
+                                        int64_t offset, int64_t max_bytes) {
+  return store_->ReadLog(name, stream, offset, max_bytes);
+}
+
+Result<std::vector<store::MetricPoint>> RunService::Metrics(const std::string& name,
+                                                            const std::string& key) {
+  return store_->GetMetrics(name, key);
+}
+
+Result<std::vector<store::MetricPoint>> RunService::LatestMetrics(const std::string& name) {
+  return store_->LatestMetrics(name);
+}
+
+Result<std::vector<store::ArtifactRecord>> RunService::Artifacts(const std::string& name,
+                                                                 const std::string& prefix) {
+  return store_->ListArtifacts(name, prefix);
+}
+
 Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& detail) {
   ASSIGN_OR_RETURN(RunStatus from, jobs::ParseRunStatus(run.status));
   Status check = jobs::CheckTransition(from, to);
@@ -229,7 +252,8 @@ Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t sinc
       return ev;
     }
     std::unique_lock<std::mutex> lock(change_mu_);
-    change_cv_.wait_until(lock, deadline, [&] { return changes_ != seen; });
+    if (shutting_down_) return ev;
+    change_cv_.wait_until(lock, deadline, [&] { return changes_ != seen || shutting_down_; });
   }
 }
 
@@ -294,5 +318,13 @@ void RunService::Notify() {
 }
 
 void RunService::WakeAll() { Notify(); }
+
+void RunService::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(change_mu_);
+    shutting_down_ = true;
+  }
+  Notify();
+}
 
 }  // namespace gantry::workspace

@@ -62,6 +62,15 @@ class RunService {
   Result<store::RunRecord> Get(const std::string& name);
   Result<std::vector<store::RunRecord>> List(const store::RunFilter& filter);
   Result<std::vector<store::StatusEvent>> History(const std::string& name);
+  // Read-through accessors for a run's logs, metrics and artifacts.
+  Result<std::vector<std::pair<std::string, int64_t>>> Logs(const std::string& name);
+  Result<std::string> ReadLog(const std::string& name, const std::string& stream, int64_t offset,
+                              int64_t max_bytes);
+  Result<std::vector<store::MetricPoint>> Metrics(const std::string& name,
+                                                  const std::string& key = "");
+  Result<std::vector<store::MetricPoint>> LatestMetrics(const std::string& name);
+  Result<std::vector<store::ArtifactRecord>> Artifacts(const std::string& name,
+                                                       const std::string& prefix = "");
   // Queued → Canceled; active → CancelRequested (the runner stops the job); finished →
   // FailedPrecondition.
   Result<store::RunRecord> Cancel(const std::string& name);
@@ -95,8 +104,10 @@ class RunService {
   uint64_t change_count();
   // Blocks until change_count() != seen or `timeout_ms` passes; returns the new count.
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
-  // Wakes every waiter (used at shutdown).
+  // Wakes every waiter.
   void WakeAll();
+  // Makes every current and future WaitForEvents answer at once (server shutdown).
+  void Shutdown();
 
  private:
   Status CheckToken(const std::string& name, const std::string& token);
@@ -114,6 +125,7 @@ class RunService {
   std::mutex change_mu_;
   std::condition_variable change_cv_;
   uint64_t changes_ = 0;  // guarded by change_mu_
+  bool shutting_down_ = false;  // guarded by change_mu_
 };
 
 }  // namespace gantry::workspace

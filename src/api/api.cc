@@ -1,0 +1,402 @@
+#include "api/api.h"
+
+#include "artifacts/tree.h"
+#include "common/clock.h"
+#include "common/hashing.h"
+
+namespace gantry::api {
+
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr char kPrefix[] = "/api/v1";
+
+Response Error(const Status& s) { return Response::FromStatus(s); }
+
+Json EventToJson(const store::StatusEvent& e) {
+  return Json{{"status", e.status}, {"time", FormatIsoTime(e.time)}, {"time_ms", e.time},
+              {"detail", e.detail}};
+}
+
+Json MetricValue(const store::MetricPoint& p) {
+  if (p.value_json.empty()) return p.value;
+  Json v = Json::parse(p.value_json, nullptr, false);
+  return v.is_discarded() ? Json(p.value_json) : v;
+}
+
+Result<int64_t> QueryInt(const Request& r, const std::string& name, int64_t fallback) {
+  std::string v = r.Query(name);
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    int64_t n = std::stoll(v, &used);
+    if (used == v.size() && n >= 0) return n;
+  } catch (const std::exception&) {
+  }
+  return Err(InvalidArgumentError("query parameter '" + name + "' must be a non-negative integer, "
+                                  "got '" + v + "'"));
+}
+
+Result<Json> JsonBody(const Request& r) { return ParseJson(r.body, "request body"); }
+
+Result<store::ArtifactRecord> ArtifactFromJson(const Json& j) {
+  if (!j.is_object()) return Err(InvalidArgumentError("each artifact must be an object"));
+  store::ArtifactRecord a;
+  ASSIGN_OR_RETURN(a.path, GetString(j, "path"));
+  ASSIGN_OR_RETURN(a.blob, GetString(j, "blob"));
+  ASSIGN_OR_RETURN(a.size, GetInt(j, "size"));
+  ASSIGN_OR_RETURN(int64_t mode, GetInt(j, "mode", 0644));
+  a.mode = static_cast<uint32_t>(mode);
+  if (!IsSafeRelativePath(a.path)) {
+    return Err(InvalidArgumentError("artifact path '" + a.path + "' must stay inside the run"));
+  }
+  if (!IsSha256Hex(a.blob)) {
+    return Err(InvalidArgumentError("artifact '" + a.path + "' has an invalid blob id"));
+  }
+  return a;
+}
+
+}  // namespace
+
+Json RunToJson(const store::RunRecord& run) {
+  Json j = {{"name", run.name},
+            {"display_name", run.display_name},
+            {"experiment_name", run.experiment_name},
+            {"status", run.status},
+            {"status_detail", run.status_detail},
+            {"compute", run.compute},
+            {"created_at", FormatIsoTime(run.created_at)},
+            {"started_at", FormatIsoTime(run.started_at)},
+            {"ended_at", FormatIsoTime(run.ended_at)},
+            {"created_at_ms", run.created_at},
+            {"started_at_ms", run.started_at},
+            {"ended_at_ms", run.ended_at},
+            {"error", run.error},
+            {"exit_code", run.exit_code ? Json(*run.exit_code) : Json(nullptr)},
+            {"tags", run.tags},
+            {"spec", run.spec.value("job", Json::object())},
+            {"input_trees", run.spec.value("input_trees", Json::object())},
+            {"snapshot_id", run.snapshot_id}};
+  return j;
+}
+
+Api::Api(workspace::RunService* runs, artifacts::BlobStore* blobs, ApiOptions options)
+    : runs_(runs), blobs_(blobs), options_(std::move(options)) {
+  AddRoutes();
+}
+
+Response Api::Handle(Request& request) const { return router_.Route(request); }
+
+size_t Api::BodyLimit(const std::string& method, const std::string& path) const {
+  if (method == "PUT" && path.rfind(std::string(kPrefix) + "/blobs/", 0) == 0) {
+    return options_.max_blob_bytes;
+  }
+  return options_.max_json_bytes;
+}
+
+void Api::AddRoutes() {
+  const std::string p = kPrefix;
+  auto& r = router_;
+
+  r.Add("GET", p + "/health", [this](Request&) {
+    return Response::FromJson(
+        200, {{"status", "ok"}, {"workspace", options_.workspace_name}, {"version", "0.1.0"}});
+  });
+
+  // Blobs and trees.
+  r.Add("POST", p + "/blobs/missing", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->contains("blobs") || !(*body)["blobs"].is_array()) {
+      return Error(InvalidArgumentError("field 'blobs' must be a list of SHA-256 ids"));
+    }
+    Json missing = Json::array();
+    for (const auto& b : (*body)["blobs"]) {
+      if (!b.is_string() || !IsSha256Hex(b.get<std::string>())) {
+        return Error(InvalidArgumentError("field 'blobs' holds an invalid SHA-256 id"));
+      }
+      if (!blobs_->Has(b.get<std::string>())) missing.push_back(b);
+    }
+    return Response::FromJson(200, {{"missing", missing}});
+  });
+  r.Add("PUT", p + "/blobs/{sha}", [this](Request& req) {
+    const std::string& sha = req.Param("sha");
+    if (!IsSha256Hex(sha)) return Error(InvalidArgumentError("'" + sha + "' is not a SHA-256 id"));
+    Status st = blobs_->PutExpecting(sha, req.body);
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(201, {{"blob", sha}});
+  });
+  r.Add("GET", p + "/blobs/{sha}", [this](Request& req) {
+    auto data = blobs_->Get(req.Param("sha"));
+    if (!data.has_value()) return Error(data.error());
+    return Response::Text(200, std::move(*data), "application/octet-stream");
+  });
+  r.Add("POST", p + "/trees", [this](Request& req) {
+    auto tree = artifacts::Tree::FromJson(req.body);
+    if (!tree.has_value()) return Error(tree.error());
+    for (const auto& e : tree->entries()) {
+      if (!blobs_->Has(e.blob)) {
+        return Error(FailedPreconditionError("blob " + e.blob + " of '" + e.path +
+                                             "' is not uploaded"));
+      }
+    }
+    auto id = artifacts::StoreTree(*blobs_, *tree);
+    if (!id.has_value()) return Error(id.error());
+    return Response::FromJson(201, {{"id", *id}, {"files", tree->entries().size()},
+                                    {"bytes", tree->TotalBytes()}});
+  });
+  r.Add("GET", p + "/trees/{id}", [this](Request& req) {
+    auto tree = artifacts::LoadTree(*blobs_, req.Param("id"));
+    if (!tree.has_value()) return Error(tree.error());
+    return Response::Text(200, tree->ToJson(), "application/json");
+  });
+
+  // Runs.
+  r.Add("POST", p + "/runs", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object() || !body->contains("spec")) {
+      return Error(InvalidArgumentError("field 'spec' is required"));
+    }
+    auto spec = jobs::JobSpec::FromJson((*body)["spec"]);
+    if (!spec.has_value()) return Error(spec.error());
+    workspace::SubmitRequest submit;
+    submit.spec = std::move(*spec);
+    auto snapshot = GetString(*body, "snapshot_id");
+    if (!snapshot.has_value()) return Error(snapshot.error());
+    submit.snapshot_id = *snapshot;
+    if (body->contains("input_trees")) {
+      const Json& trees = (*body)["input_trees"];
+      if (!trees.is_object()) return Error(InvalidArgumentError("'input_trees' must be an object"));
+      for (const auto& [k, v] : trees.items()) {
+        if (!v.is_string()) return Error(InvalidArgumentError("input_trees." + k + " must be a string"));
+        submit.input_trees[k] = v.get<std::string>();
+      }
+    }
+    auto run = runs_->Submit(submit);
+    if (!run.has_value()) return Error(run.error());
+    return Response::FromJson(201, RunToJson(*run));
+  });
+  r.Add("GET", p + "/runs", [this](Request& req) {
+    store::RunFilter filter;
+    filter.experiment_name = req.Query("experiment");
+    if (!req.Query("status").empty()) filter.statuses = {req.Query("status")};
+    auto limit = QueryInt(req, "limit", 100);
+    if (!limit.has_value()) return Error(limit.error());
+    filter.limit = static_cast<int>(*limit);
+    auto runs = runs_->List(filter);
+    if (!runs.has_value()) return Error(runs.error());
+    Json out = Json::array();
+    for (const auto& run : *runs) out.push_back(RunToJson(run));
+    return Response::FromJson(200, {{"runs", out}});
+  });
+  r.Add("GET", p + "/runs/{name}", [this](Request& req) {
+    const std::string& name = req.Param("name");
+    auto run = runs_->Get(name);
+    if (!run.has_value()) return Error(run.error());
+    Json j = RunToJson(*run);
+    Json history = Json::array();
+    for (const auto& e : runs_->History(name).value_or(std::vector<store::StatusEvent>{})) {
+      history.push_back(EventToJson(e));
+    }
+    j["status_history"] = history;
+    Json metrics = Json::object();
+    if (auto latest = runs_->LatestMetrics(name); latest.has_value()) {
+      for (const auto& m : *latest) metrics[m.key] = MetricValue(m);
+    }
+    j["metrics"] = metrics;
+    Json logs = Json::array();
+    if (auto streams = runs_->Logs(name); streams.has_value()) {
+      for (const auto& [stream, size] : *streams) logs.push_back({{"stream", stream}, {"size", size}});
+    }
+    j["logs"] = logs;
+    return Response::FromJson(200, j);
+  });
+  r.Add("POST", p + "/runs/{name}/cancel", [this](Request& req) {
+    auto run = runs_->Cancel(req.Param("name"));
+    if (!run.has_value()) return Error(run.error());
+    return Response::FromJson(200, RunToJson(*run));
+  });
+  r.Add("GET", p + "/runs/{name}/events", [this](Request& req) {
+    auto since = QueryInt(req, "since", 0);
+    auto offset = QueryInt(req, "offset", 0);
+    auto wait = QueryInt(req, "wait_ms", 0);
+    for (const auto* q : {&since, &offset, &wait}) {
+      if (!q->has_value()) return Error(q->error());
+    }
+    auto ev = runs_->WaitForEvents(req.Param("name"), static_cast<size_t>(*since), *offset,
+                                   std::min<int64_t>(*wait, 30000));
+    if (!ev.has_value()) return Error(ev.error());
+    Json events = Json::array();
+    for (const auto& e : ev->events) events.push_back(EventToJson(e));
+    return Response::FromJson(200, {{"status", ev->status},
+                                    {"events", events},
+                                    {"next", ev->next},
+                                    {"log", ev->log},
+                                    {"offset", ev->offset},
+                                    {"terminal", ev->terminal}});
+  });
+  r.Add("GET", p + "/runs/{name}/logs/{stream...}", [this](Request& req) {
+    auto offset = QueryInt(req, "offset", 0);
+    auto limit = QueryInt(req, "limit", 64 << 20);
+    if (!offset.has_value()) return Error(offset.error());
+    if (!limit.has_value()) return Error(limit.error());
+    if (auto run = runs_->Get(req.Param("name")); !run.has_value()) return Error(run.error());
+    auto text = runs_->ReadLog(req.Param("name"), req.Param("stream"), *offset, *limit);
+    if (!text.has_value()) return Error(text.error());
+    return Response::Text(200, std::move(*text));
+  });
+  r.Add("GET", p + "/runs/{name}/metrics", [this](Request& req) {
+    if (auto run = runs_->Get(req.Param("name")); !run.has_value()) return Error(run.error());
+    auto points = runs_->Metrics(req.Param("name"), req.Query("key"));
+    if (!points.has_value()) return Error(points.error());
+    Json out = Json::object();
+    for (const auto& m : *points) {
+      out[m.key].push_back({{"step", m.step}, {"value", MetricValue(m)}, {"timestamp", m.timestamp}});
+    }
+    return Response::FromJson(200, {{"metrics", out}});
+  });
+  r.Add("GET", p + "/runs/{name}/artifacts", [this](Request& req) {
+    if (auto run = runs_->Get(req.Param("name")); !run.has_value()) return Error(run.error());
+    auto list = runs_->Artifacts(req.Param("name"), req.Query("prefix"));
+    if (!list.has_value()) return Error(list.error());
+    Json out = Json::array();
+    for (const auto& a : *list) {
+      out.push_back({{"path", a.path}, {"blob", a.blob}, {"size", a.size}, {"mode", a.mode}});
+    }
+    return Response::FromJson(200, {{"artifacts", out}});
+  });
+  r.Add("GET", p + "/runs/{name}/artifacts/content/{path...}", [this](Request& req) {
+    const std::string& path = req.Param("path");
+    if (!IsSafeRelativePath(path)) {
+      return Error(InvalidArgumentError("artifact path '" + path + "' must stay inside the run"));
+    }
+    auto list = runs_->Artifacts(req.Param("name"), path);
+    if (!list.has_value()) return Error(list.error());
+    for (const auto& a : *list) {
+      if (a.path != path) continue;
+      auto data = blobs_->Get(a.blob);
+      if (!data.has_value()) return Error(data.error());
+      return Response::Text(200, std::move(*data), "application/octet-stream");
+    }
+    return Error(NotFoundError("run '" + req.Param("name") + "' has no artifact '" + path + "'"));
+  });
+
+  // Runner endpoints.
+  r.Add("POST", p + "/runs/{name}/status", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    auto status_name = GetString(*body, "status");
+    if (!status_name.has_value()) return Error(status_name.error());
+    auto status = jobs::ParseRunStatus(*status_name);
+    if (!status.has_value()) return Error(status.error());
+    workspace::StatusReport report{*status};
+    auto detail = GetString(*body, "detail");
+    auto error = GetString(*body, "error");
+    auto pgid = GetInt(*body, "process_group");
+    if (!detail.has_value()) return Error(detail.error());
+    if (!error.has_value()) return Error(error.error());
+    if (!pgid.has_value()) return Error(pgid.error());
+    report.detail = *detail;
+    report.error = *error;
+    report.process_group = *pgid;
+    if (body->contains("exit_code") && !(*body)["exit_code"].is_null()) {
+      auto code = GetInt(*body, "exit_code");
+      if (!code.has_value()) return Error(code.error());
+      report.exit_code = static_cast<int>(*code);
+    }
+    auto run = runs_->ReportStatus(req.Param("name"), req.BearerToken(), report);
+    if (!run.has_value()) return Error(run.error());
+    return Response::FromJson(200, RunToJson(*run));
+  });
+  r.Add("POST", p + "/runs/{name}/heartbeat", [this](Request& req) {
+    auto reply = runs_->Heartbeat(req.Param("name"), req.BearerToken());
+    if (!reply.has_value()) return Error(reply.error());
+    return Response::FromJson(
+        200, {{"status", reply->status}, {"cancel_requested", reply->cancel_requested}});
+  });
+  r.Add("POST", p + "/runs/{name}/logs/{stream...}", [this](Request& req) {
+    auto offset = QueryInt(req, "offset", 0);
+    if (!offset.has_value()) return Error(offset.error());
+    auto length = runs_->AppendLog(req.Param("name"), req.BearerToken(), req.Param("stream"),
+                                   *offset, req.body);
+    if (!length.has_value()) return Error(length.error());
+    return Response::FromJson(200, {{"length", *length}});
+  });
+  r.Add("POST", p + "/runs/{name}/metrics", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object() || !body->contains("metrics") || !(*body)["metrics"].is_array()) {
+      return Error(InvalidArgumentError("field 'metrics' must be a list"));
+    }
+    std::vector<store::MetricPoint> points;
+    points.reserve((*body)["metrics"].size());
+    for (const auto& m : (*body)["metrics"]) {
+      if (!m.is_object()) return Error(InvalidArgumentError("each metric must be an object"));
+      store::MetricPoint point;
+      auto key = m.find("key");
+      if (key == m.end() || !key->is_string()) {
+        return Error(InvalidArgumentError("each metric needs a string 'key'"));
+      }
+      point.key = key->get<std::string>();
+      auto value = m.find("value");
+      if (value == m.end()) {
+        return Error(InvalidArgumentError("metric '" + point.key + "' has no 'value'"));
+      }
+      if (value->is_number()) {
+        point.value = value->get<double>();
+      } else {
+        point.value_json = value->dump();
+      }
+      auto step = m.find("step");
+      if (step != m.end() && !step->is_null()) {
+        if (!step->is_number_integer() || step->get<int64_t>() < 0) {
+          return Error(InvalidArgumentError("metric '" + point.key +
+                                            "' has a 'step' that is not a non-negative integer"));
+        }
+        point.step = step->get<int64_t>();
+      }
+      auto ts = m.find("timestamp");
+      if (ts != m.end() && ts->is_number_integer()) point.timestamp = ts->get<int64_t>();
+      points.push_back(std::move(point));
+    }
+    size_t n = points.size();
+    Status st = runs_->AppendMetrics(req.Param("name"), req.BearerToken(), std::move(points));
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(200, {{"accepted", n}});
+  });
+  r.Add("POST", p + "/runs/{name}/tags", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object() || !body->contains("tags") || !(*body)["tags"].is_object()) {
+      return Error(InvalidArgumentError("field 'tags' must be an object"));
+    }
+    std::map<std::string, std::string> tags;
+    for (const auto& [k, v] : (*body)["tags"].items()) {
+      tags[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    auto run = runs_->SetTags(req.Param("name"), req.BearerToken(), tags);
+    if (!run.has_value()) return Error(run.error());
+    return Response::FromJson(200, RunToJson(*run));
+  });
+  r.Add("POST", p + "/runs/{name}/artifacts", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object() || !body->contains("artifacts") || !(*body)["artifacts"].is_array()) {
+      return Error(InvalidArgumentError("field 'artifacts' must be a list"));
+    }
+    std::vector<store::ArtifactRecord> artifacts;
+    for (const auto& a : (*body)["artifacts"]) {
+      auto rec = ArtifactFromJson(a);
+      if (!rec.has_value()) return Error(rec.error());
+      artifacts.push_back(std::move(*rec));
+    }
+    Status st = runs_->AddArtifacts(req.Param("name"), req.BearerToken(), artifacts);
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(200, {{"count", artifacts.size()}});
+  });
+}
+
+}  // namespace gantry::api

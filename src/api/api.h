@@ -1,0 +1,43 @@
+// Api: the REST resources of the workspace server (docs/rest-api.md). Each handler parses
+// the request, calls one service method and renders the answer; rules live in the services.
+// Thread-safe: handlers are called concurrently; all state is in the services.
+#pragma once
+
+#include <string>
+
+#include "artifacts/blob_store.h"
+#include "http/router.h"
+#include "workspace/run_service.h"
+
+namespace gantry::api {
+
+struct ApiOptions {
+  std::string workspace_name = "default";
+  // Largest JSON body; larger → 413.
+  size_t max_json_bytes = 16u << 20;
+  // Largest single blob upload; larger → 413.
+  size_t max_blob_bytes = 1u << 30;
+};
+
+class Api {
+ public:
+  Api(workspace::RunService* runs, artifacts::BlobStore* blobs, ApiOptions options);
+
+  // Dispatches one request.
+  http::Response Handle(http::Request& request) const;
+  // Body limit for a request line, for HttpServerOptions::body_limit.
+  size_t BodyLimit(const std::string& method, const std::string& path) const;
+
+ private:
+  void AddRoutes();
+
+  workspace::RunService* runs_;
+  artifacts::BlobStore* blobs_;
+  ApiOptions options_;
+  http::Router router_;
+};
+
+// The JSON shape of a run (see docs/rest-api.md).
+Json RunToJson(const store::RunRecord& run);
+
+}  // namespace gantry::api

@@ -1,0 +1,42 @@
+// How a client command finds its workspace server, like Workspace.from_config():
+// --server URL, else $GANTRY_URL, else .gantry/config.json searched upward from the current
+// folder (or the folder given by --workspace). For a local workspace whose server does not
+// answer, the server is started in the background (pid file, log file in the workspace).
+// Also the one mapping from Status to CLI exit codes. Thread-compatible.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/files.h"
+#include "common/status.h"
+#include "http/http_client.h"
+
+namespace gantry::cli {
+
+struct GlobalFlags {
+  std::string server_url;  // --server
+  std::string workspace;   // --workspace DIR (a .gantry folder or the project folder)
+};
+
+// Exit codes: 0 success; 1 the run did not complete or an unexpected error; 2 bad input;
+// 3 not found; 4 server unavailable; 5 conflict or a forbidden state change.
+int ExitCodeFor(const Status& status);
+// Prints "error: MESSAGE" to stderr and returns ExitCodeFor(status).
+int ReportError(const Status& status);
+
+// The workspace folder (".gantry") for `flags`: --workspace, else the nearest .gantry
+// upward from the current folder, else ./.gantry (not created here).
+fs::path ResolveWorkspaceDir(const GlobalFlags& flags);
+
+// Connects to the server (starting a local one when needed) and returns a client.
+Result<std::unique_ptr<http::HttpClient>> Connect(const GlobalFlags& flags);
+
+// Starts `gantry server --workspace DIR` in the background and waits until it answers.
+// Returns its URL.
+Result<std::string> StartBackgroundServer(const fs::path& workspace_dir, int port);
+
+// Reads the "server" URL from DIR/config.json, or "".
+std::string ConfiguredUrl(const fs::path& workspace_dir);
+
+}  // namespace gantry::cli

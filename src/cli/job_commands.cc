@@ -1,0 +1,279 @@
+#include "cli/job_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/uploader.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "http/http_types.h"
+#include "jobs/job_spec.h"
+#include "jobs/run_status.h"
+
+namespace gantry::cli {
+
+namespace {
+
+std::string FormatValue(const Json& v) {
+  if (v.is_number_float()) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.6g", v.get<double>());
+    return buf;
+  }
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+std::string Duration(const Json& run) {
+  int64_t start = run.value("started_at_ms", int64_t{0});
+  if (start == 0) start = run.value("created_at_ms", int64_t{0});
+  int64_t end = run.value("ended_at_ms", int64_t{0});
+  if (end == 0) end = RealClock::Get()->NowMillis();
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.1fs", std::max<int64_t>(0, end - start) / 1000.0);
+  return buf;
+}
+
+std::string RunPath(const std::string& name) { return "/api/v1/runs/" + http::UrlEncode(name); }
+
+// Follows a run to its end: phases and live log lines. Survives a server restart.
+int Follow(http::HttpClient& client, const std::string& name) {
+  size_t since = 0;
+  int64_t offset = 0;
+  int unavailable_for = 0;
+  bool warned = false;
+  while (true) {
+    auto ev = client.Call("GET", RunPath(name) + "/events?since=" + std::to_string(since) +
+                                     "&offset=" + std::to_string(offset) + "&wait_ms=20000");
+    if (!ev.has_value()) {
+      if (ev.error().code() != StatusCode::kUnavailable || unavailable_for > 600) {
+        return ReportError(ev.error());
+      }
+      if (!warned) std::cerr << "(the server does not answer; waiting for it to come back)\n";
+      warned = true;
+      // Back off while the server is away; bounded by the 600 s limit above.
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      ++unavailable_for;
+      continue;
+    }
+    if (warned) std::cerr << "(the server is back)\n";
+    warned = false;
+    unavailable_for = 0;
+    for (const auto& e : (*ev)["events"]) {
+      std::string detail = e.value("detail", "");
+      std::cout << "[" << e.value("time", "") << "] " << e.value("status", "")
+                << (detail.empty() ? "" : "  (" + detail + ")") << "\n";
+    }
+    std::string log = (*ev)["log"];
+    if (!log.empty()) std::cout << log;
+    std::cout.flush();
+    since = (*ev)["next"];
+    offset = (*ev)["offset"];
+    if ((*ev)["terminal"].get<bool>() && log.empty() && (*ev)["events"].empty()) break;
+  }
+  auto run = client.Call("GET", RunPath(name));
+  if (!run.has_value()) return ReportError(run.error());
+  std::string status = (*run)["status"];
+  std::cout << "\nRun " << name << " finished: " << status << " after " << Duration(*run) << "\n";
+  std::string error = (*run).value("error", "");
+  if (!error.empty()) std::cout << "Error: " << error << "\n";
+  return status == "Completed" ? 0 : 1;
+}
+
+Result<Json> Submit(http::HttpClient& client, const jobs::JobSpec& spec) {
+  UploadStats stats;
+  std::string snapshot;
+  int64_t started = MonotonicMillis();
+  if (!spec.code.empty()) {
+    ASSIGN_OR_RETURN(snapshot, UploadFolder(client, spec.code, "code", &stats));
+  }
+  Json input_trees = Json::object();
+  for (const auto& [name, input] : spec.inputs) {
+    if (input.kind == jobs::InputSpec::Kind::kLiteral) continue;
+    std::string what = "input '" + name + "'";
+    Result<std::string> tree = input.kind == jobs::InputSpec::Kind::kUriFile
+                                   ? UploadFile(client, input.path, what, &stats)
+                                   : UploadFolder(client, input.path, what, &stats);
+    if (!tree.has_value()) return Err(tree.error().WithPrefix(what));
+    input_trees[name] = *tree;
+  }
+  if (stats.files > 0) {
+    std::cerr << "Snapshot: " << stats.files << " files, " << stats.bytes << " bytes; uploaded "
+              << stats.sent_files << " new files (" << stats.sent_bytes << " bytes) in "
+              << (MonotonicMillis() - started) << " ms\n";
+  }
+  Json body = {{"spec", spec.ToJson()}, {"snapshot_id", snapshot}, {"input_trees", input_trees}};
+  return client.Call("POST", "/api/v1/runs", body);
+}
+
+}  // namespace
+
+int JobCreate(const GlobalFlags& g, const JobFlags& f) {
+  // Everything that can be checked locally is checked before anything is uploaded.
+  auto spec = jobs::LoadJobFile(f.file);
+  if (!spec.has_value()) return ReportError(spec.error());
+  if (!f.name.empty()) spec->name = f.name;
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto run = Submit(**client, *spec);
+  if (!run.has_value()) return ReportError(run.error());
+  std::string name = (*run)["name"];
+  if (f.output == "json") {
+    std::cout << run->dump(2) << "\n";
+  } else {
+    std::cout << "Submitted run " << name << " (experiment " << (*run)["experiment_name"].get<std::string>()
+              << ", status " << (*run)["status"].get<std::string>() << ")\n";
+  }
+  if (!f.stream) return 0;
+  return Follow(**client, name);
+}
+
+int JobStream(const GlobalFlags& g, const JobFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  return Follow(**client, f.name);
+}
+
+int JobList(const GlobalFlags& g, const JobFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  std::string q = "?limit=" + std::to_string(f.max_results);
+  if (!f.experiment.empty()) q += "&experiment=" + http::UrlEncode(f.experiment);
+  auto runs = (*client)->Call("GET", "/api/v1/runs" + q);
+  if (!runs.has_value()) return ReportError(runs.error());
+  if (f.output == "json") {
+    std::cout << (*runs)["runs"].dump(2) << "\n";
+    return 0;
+  }
+  printf("%-30s %-20s %-16s %-24s %s\n", "NAME", "EXPERIMENT", "STATUS", "CREATED", "DURATION");
+  for (const auto& r : (*runs)["runs"]) {
+    printf("%-30s %-20s %-16s %-24s %s\n", r["name"].get<std::string>().c_str(),
+           r["experiment_name"].get<std::string>().c_str(), r["status"].get<std::string>().c_str(),
+           r["created_at"].get<std::string>().c_str(), Duration(r).c_str());
+  }
+  return 0;
+}
+
+int JobShow(const GlobalFlags& g, const JobFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto run = (*client)->Call("GET", RunPath(f.name));
+  if (!run.has_value()) return ReportError(run.error());
+  const Json& r = *run;
+  if (f.output == "json") {
+    std::cout << r.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "Name:         " << r["name"].get<std::string>() << "\n"
+            << "Display name: " << r["display_name"].get<std::string>() << "\n"
+            << "Experiment:   " << r["experiment_name"].get<std::string>() << "\n"
+            << "Status:       " << r["status"].get<std::string>() << "\n"
+            << "Compute:      " << r["compute"].get<std::string>() << "\n"
+            << "Created:      " << r["created_at"].get<std::string>() << "\n"
+            << "Duration:     " << Duration(r) << "\n"
+            << "Command:      " << r["spec"].value("command", "") << "\n";
+  if (!r["exit_code"].is_null()) std::cout << "Exit code:    " << r["exit_code"] << "\n";
+  if (!r["error"].get<std::string>().empty()) {
+    std::cout << "Error:        " << r["error"].get<std::string>() << "\n";
+  }
+  if (!r["tags"].empty()) {
+    std::cout << "Tags:\n";
+    for (const auto& [k, v] : r["tags"].items()) std::cout << "  " << k << ": " << FormatValue(v) << "\n";
+  }
+  if (!r["metrics"].empty()) {
+    std::cout << "Metrics (latest):\n";
+    for (const auto& [k, v] : r["metrics"].items()) {
+      std::cout << "  " << k << ": " << FormatValue(v) << "\n";
+    }
+  }
+  std::cout << "Status history:\n";
+  for (const auto& e : r["status_history"]) {
+    std::cout << "  " << e["time"].get<std::string>() << "  " << e["status"].get<std::string>() << "\n";
+  }
+  return 0;
+}
+
+int JobCancel(const GlobalFlags& g, const JobFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto run = (*client)->Call("POST", RunPath(f.name) + "/cancel");
+  if (!run.has_value()) return ReportError(run.error());
+  std::cout << "Run " << f.name << ": " << (*run)["status"].get<std::string>() << "\n";
+  return 0;
+}
+
+int JobMetrics(const GlobalFlags& g, const JobFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto m = (*client)->Call("GET", RunPath(f.name) + "/metrics");
+  if (!m.has_value()) return ReportError(m.error());
+  if (f.output == "json") {
+    std::cout << (*m)["metrics"].dump(2) << "\n";
+    return 0;
+  }
+  if ((*m)["metrics"].empty()) std::cout << "Run " << f.name << " has logged no metrics.\n";
+  for (const auto& [key, points] : (*m)["metrics"].items()) {
+    std::cout << key << " (" << points.size() << " values)\n";
+    for (const auto& p : points) {
+      std::cout << "  step " << p["step"] << "  " << FormatValue(p["value"]) << "  "
+                << FormatIsoTime(p["timestamp"].get<int64_t>()) << "\n";
+    }
+  }
+  return 0;
+}
+
+int JobDownload(const GlobalFlags& g, const JobFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto run = (*client)->Call("GET", RunPath(f.name));
+  if (!run.has_value()) return ReportError(run.error());
+  fs::path dest = f.download_path.empty() ? fs::current_path() : fs::path(f.download_path);
+  std::string prefix;
+  fs::path root;
+  if (!f.output_name.empty()) {
+    prefix = "outputs/" + f.output_name + "/";
+    root = dest / "named-outputs" / f.output_name;
+  } else {
+    root = dest / "artifacts";
+  }
+  auto list = (*client)->Call("GET", RunPath(f.name) + "/artifacts?prefix=" + http::UrlEncode(prefix));
+  if (!list.has_value()) return ReportError(list.error());
+  if (!f.output_name.empty() && (*list)["artifacts"].empty()) {
+    return ReportError(NotFoundError("run '" + f.name + "' has no output named '" +
+                                     f.output_name + "'"));
+  }
+  int64_t files = 0, bytes = 0;
+  for (const auto& a : (*list)["artifacts"]) {
+    std::string path = a["path"];
+    if (!IsSafeRelativePath(path)) continue;
+    auto content = (*client)->Send("GET", RunPath(f.name) + "/artifacts/content/" +
+                                              http::UrlEncode(path));
+    if (!content.has_value()) return ReportError(content.error());
+    if (content->status != 200) return ReportError(http::StatusFromErrorBody(content->status, content->body));
+    fs::path target = root / path.substr(prefix.size());
+    if (Status st = MakeDirs(target.parent_path()); !st.ok()) return ReportError(st);
+    if (Status st = WriteFileAtomic(target, content->body); !st.ok()) return ReportError(st);
+    std::error_code ec;
+    fs::permissions(target, static_cast<fs::perms>(a.value("mode", 0644)), ec);
+    ++files;
+    bytes += static_cast<int64_t>(content->body.size());
+  }
+  if (f.output_name.empty()) {
+    auto log = (*client)->Send("GET", RunPath(f.name) + "/logs/std_log.txt");
+    if (log.has_value() && log->status == 200 && !log->body.empty()) {
+      fs::path target = root / "user_logs" / "std_log.txt";
+      if (Status st = MakeDirs(target.parent_path()); !st.ok()) return ReportError(st);
+      if (Status st = WriteFileAtomic(target, log->body); !st.ok()) return ReportError(st);
+      ++files;
+      bytes += static_cast<int64_t>(log->body.size());
+    }
+  }
+  std::cout << "Downloaded " << files << " files (" << bytes << " bytes) of run " << f.name
+            << " to " << root.string() << "\n";
+  return 0;
+}
+
+}  // namespace gantry::cli

@@ -1,0 +1,30 @@
+// `gantry job ...`: create, list, show, stream, cancel, download, metrics. Each parses its
+// flags, calls the REST API and renders; rules live in the server.
+#pragma once
+
+#include <string>
+
+#include "cli/client_context.h"
+
+namespace gantry::cli {
+
+struct JobFlags {
+  std::string file;           // create --file
+  std::string name;           // -n/--name
+  bool stream = false;        // create --stream
+  std::string output;         // -o json
+  std::string output_name;    // download --output-name
+  std::string download_path;  // download --download-path
+  std::string experiment;     // list --experiment-name
+  int max_results = 50;       // list --max-results
+};
+
+int JobCreate(const GlobalFlags& g, const JobFlags& f);
+int JobList(const GlobalFlags& g, const JobFlags& f);
+int JobShow(const GlobalFlags& g, const JobFlags& f);
+int JobStream(const GlobalFlags& g, const JobFlags& f);
+int JobCancel(const GlobalFlags& g, const JobFlags& f);
+int JobDownload(const GlobalFlags& g, const JobFlags& f);
+int JobMetrics(const GlobalFlags& g, const JobFlags& f);
+
+}  // namespace gantry::cli

@@ -1,0 +1,123 @@
+// The gantry binary: one executable, four roles (server, client, runner, model server).
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/client_context.h"
+#include "cli/job_commands.h"
+#include "cli/server_command.h"
+#include "common/process.h"
+#include "runner/runner.h"
+
+namespace {
+
+// Where the Python SDK lives: $GANTRY_PYTHON_SDK, an installed share/gantry/python, or the
+// source tree's python/ next to the build folder.
+gantry::fs::path FindPythonSdk() {
+  namespace fs = gantry::fs;
+  if (const char* env = std::getenv("GANTRY_PYTHON_SDK"); env && *env) return env;
+  fs::path exe_dir = gantry::SelfExecutable().parent_path();
+  for (fs::path candidate : {exe_dir / ".." / "share" / "gantry" / "python", exe_dir / ".." / "python",
+                             exe_dir / ".." / ".." / "python"}) {
+    std::error_code ec;
+    if (fs::exists(candidate / "gantry" / "__init__.py", ec)) return fs::canonical(candidate, ec);
+  }
+  return {};
+}
+
+void AddGlobal(CLI::App* cmd, gantry::cli::GlobalFlags& g) {
+  cmd->add_option("--server", g.server_url, "Workspace server URL (else $GANTRY_URL, else .gantry/config.json)");
+  cmd->add_option("--workspace", g.workspace, "Local workspace folder (default: nearest .gantry)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace gantry::cli;
+  CLI::App app{"Gantry: a self-hosted machine-learning workspace"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "gantry 0.1.0");
+  GlobalFlags global;
+  JobFlags job;
+  ServerFlags server;
+  int result = 0;
+
+  // gantry server [stop]
+  auto* server_cmd = app.add_subcommand("server", "Run the workspace server (REST API, scheduler)");
+  server_cmd->add_option("--workspace", server.workspace, "Workspace folder")->capture_default_str();
+  server_cmd->add_option("--host", server.host, "Address to listen on")->capture_default_str();
+  server_cmd->add_option("--port", server.port, "Port (default: the one in config.json, else a free one)");
+  server_cmd->add_option("--slots", server.slots, "Jobs the local compute runs at once (default: CPUs)");
+  server_cmd->add_option("--ready-fd", server.ready_fd, "Write the URL to this fd when ready")->group("");
+  server_cmd->add_flag("--background", "Start in the background and return once it answers");
+  auto* server_stop = server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
+  std::string stop_workspace;
+  server_stop->add_option("--workspace", stop_workspace, "Workspace folder");
+  server_stop->callback([&] {
+    GlobalFlags g;
+    g.workspace = stop_workspace;
+    result = StopServer(ResolveWorkspaceDir(g));
+  });
+  server_cmd->callback([&] {
+    if (server_cmd->got_subcommand(server_stop)) return;
+    if (server_cmd->count("--background")) {
+      auto url = StartBackgroundServer(gantry::fs::absolute(server.workspace),
+                                       server.port >= 0 ? server.port : 0);
+      if (!url.has_value()) {
+        result = ReportError(url.error());
+      } else {
+        std::cout << "Gantry workspace server listening on " << *url << "\n";
+      }
+      return;
+    }
+    result = RunServer(server);
+  });
+
+  // gantry job ...
+  auto* job_cmd = app.add_subcommand("job", "Submit and follow jobs");
+  job_cmd->require_subcommand(1);
+  auto add_job = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const JobFlags&),
+                     bool needs_name) {
+    auto* c = job_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    auto* opt = c->add_option("-n,--name", job.name, "Run name");
+    if (needs_name) opt->required();
+    c->add_option("-o,--output", job.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, job); });
+    return c;
+  };
+  auto* create = add_job("create", "Submit a job from a command-job YAML file", JobCreate, false);
+  create->add_option("-f,--file", job.file, "Job YAML")->required();
+  create->add_flag("-s,--stream", job.stream, "Follow the run until it ends");
+  auto* list = add_job("list", "List runs, newest first", JobList, false);
+  list->add_option("--experiment-name", job.experiment, "Only this experiment");
+  list->add_option("--max-results", job.max_results, "How many");
+  add_job("show", "Show a run: status, times, error, latest metrics", JobShow, true);
+  add_job("stream", "Follow a run's phases and logs until it ends", JobStream, true);
+  add_job("cancel", "Cancel a run", JobCancel, true);
+  add_job("metrics", "Print each metric's history", JobMetrics, true);
+  auto* download = add_job("download", "Download a run's outputs and logs", JobDownload, true);
+  download->add_option("--output-name", job.output_name, "Only this named output");
+  download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+
+  // gantry runner (launched by compute backends)
+  gantry::runner::RunnerOptions runner;
+  auto* runner_cmd = app.add_subcommand("runner", "Run one job's processes (started by compute backends)");
+  runner_cmd->add_option("--server", runner.server_url)->required();
+  runner_cmd->add_option("--run", runner.run_name)->required();
+  runner_cmd->add_option("--work-dir", runner.work_dir)->required();
+  runner_cmd->add_option("--grace-seconds", runner.grace_seconds);
+  runner_cmd->callback([&] {
+    if (const char* token = std::getenv("GANTRY_RUN_TOKEN")) runner.token = token;
+    ::unsetenv("GANTRY_RUN_TOKEN");
+    runner.python_sdk_dir = FindPythonSdk();
+    result = gantry::runner::RunJob(runner);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return result;
+}

@@ -1,0 +1,162 @@
+#include "cli/server_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "api/api.h"
+#include "artifacts/local_blob_store.h"
+#include "cli/client_context.h"
+#include "common/json.h"
+#include "common/logging.h"
+#include "common/process.h"
+#include "compute/compute_backend.h"
+#include "http/http_server.h"
+#include "store/metadata_store.h"
+#include "workspace/run_service.h"
+#include "workspace/scheduler.h"
+
+namespace gantry::cli {
+
+namespace {
+
+// Holds an exclusive lock on DIR/server.lock for the server's lifetime, so two servers never
+// share a workspace.
+Result<int> LockWorkspace(const fs::path& dir) {
+  fs::path lock = dir / "server.lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Err(InternalError("cannot open " + lock.string()));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Err(FailedPreconditionError("another gantry server is already serving " + dir.string() +
+                                       " (see " + (dir / "server.pid").string() + ")"));
+  }
+  return fd;
+}
+
+Status WriteConfig(const fs::path& dir, const std::string& url, const std::string& name) {
+  Json config = Json::object();
+  if (auto text = ReadFile(dir / "config.json"); text.has_value()) {
+    Json old = Json::parse(*text, nullptr, false);
+    if (old.is_object()) config = old;
+  }
+  config["server"] = url;
+  config["workspace_name"] = name;
+  config["local"] = true;
+  return WriteFileAtomic(dir / "config.json", config.dump(2) + "\n");
+}
+
+int ConfiguredPort(const fs::path& dir) {
+  std::string url = ConfiguredUrl(dir);
+  auto colon = url.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(url.c_str() + colon + 1);
+}
+
+}  // namespace
+
+int RunServer(const ServerFlags& flags) {
+  fs::path dir = fs::absolute(flags.workspace);
+  if (Status st = MakeDirs(dir); !st.ok()) return ReportError(st);
+  auto lock = LockWorkspace(dir);
+  if (!lock.has_value()) return ReportError(lock.error());
+
+  // Signals are taken synchronously by the main thread; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto store = store::OpenMetadataStore({"sqlite:" + (dir / "gantry.db").string()});
+  if (!store.has_value()) return ReportError(store.error());
+  auto blobs = artifacts::LocalBlobStore::Open(dir / "blobs");
+  if (!blobs.has_value()) return ReportError(blobs.error());
+
+  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get());
+  api::Api api(&runs, blobs->get(), api::ApiOptions{.workspace_name = flags.name});
+
+  http::HttpServerOptions http_options;
+  http_options.host = flags.host;
+  http_options.port = flags.port >= 0 ? flags.port : ConfiguredPort(dir);
+  http_options.body_limit = [&api](const std::string& m, const std::string& p) {
+    return api.BodyLimit(m, p);
+  };
+  auto server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
+    return api.Handle(r);
+  });
+  if (!server.has_value() && flags.port < 0 && http_options.port != 0) {
+    // The remembered port is taken by something else: take any free one.
+    http_options.port = 0;
+    server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
+      return api.Handle(r);
+    });
+  }
+  if (!server.has_value()) return ReportError(server.error());
+  std::string host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
+  std::string url = "http://" + host + ":" + std::to_string((*server)->port());
+
+  auto backend = compute::NewLocalBackend({});
+  int slots = flags.slots > 0 ? flags.slots
+                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  workspace::Scheduler scheduler(&runs, backend.get(),
+                                 {.local_slots = slots, .server_url = url,
+                                  .runs_dir = dir / "runs"});
+  scheduler.Start();
+
+  if (Status st = WriteConfig(dir, url, flags.name); !st.ok()) return ReportError(st);
+  (void)WriteFileAtomic(dir / "server.pid", std::to_string(::getpid()) + "\n");
+  GLOG(Info) << "workspace '" << flags.name << "' in " << dir.string() << " serving on " << url
+             << " with " << slots << " local slot(s)";
+  if (flags.ready_fd >= 0) {
+    std::string line = url + "\n";
+    (void)!::write(flags.ready_fd, line.data(), line.size());
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, flags.ready_fd);
+    ::close(devnull);
+  } else {
+    std::cout << "Gantry workspace server listening on " << url << std::endl;
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  GLOG(Info) << "signal " << sig << ": stopping (runners keep their jobs running)";
+  scheduler.Stop();
+  runs.Shutdown();
+  (*server)->Stop();
+  std::error_code ec;
+  fs::remove(dir / "server.pid", ec);
+  ::close(*lock);
+  return 0;
+}
+
+int StopServer(const fs::path& dir) {
+  auto text = ReadFile(dir / "server.pid");
+  if (!text.has_value()) {
+    std::cout << "No gantry server is running for " << dir.string() << "\n";
+    return 0;
+  }
+  pid_t pid = static_cast<pid_t>(std::atoi(text->c_str()));
+  if (pid <= 1 || !ProcessAlive(pid)) {
+    std::error_code ec;
+    fs::remove(dir / "server.pid", ec);
+    std::cout << "No gantry server is running for " << dir.string() << "\n";
+    return 0;
+  }
+  ::kill(pid, SIGTERM);
+  // The server finishes in-flight requests; long polls end within their wait.
+  for (int i = 0; i < 400 && ProcessAlive(pid); ++i) ::usleep(50'000);
+  if (ProcessAlive(pid)) {
+    ::kill(pid, SIGKILL);
+    std::cout << "Gantry server (pid " << pid << ") did not stop in 20 s; killed it\n";
+  } else {
+    std::cout << "Stopped the gantry server (pid " << pid << ")\n";
+  }
+  return 0;
+}
+
+}  // namespace gantry::cli

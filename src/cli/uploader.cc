@@ -1,0 +1,118 @@
+#include "cli/uploader.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "artifacts/snapshot.h"
+#include "common/hashing.h"
+#include "common/json.h"
+
+namespace gantry::cli {
+
+namespace {
+
+std::string HumanBytes(int64_t n) {
+  char buf[32];
+  if (n >= (1 << 30)) {
+    snprintf(buf, sizeof(buf), "%.1f GB", n / 1073741824.0);
+  } else if (n >= (1 << 20)) {
+    snprintf(buf, sizeof(buf), "%.1f MB", n / 1048576.0);
+  } else if (n >= 1024) {
+    snprintf(buf, sizeof(buf), "%.1f KB", n / 1024.0);
+  } else {
+    snprintf(buf, sizeof(buf), "%lld B", static_cast<long long>(n));
+  }
+  return buf;
+}
+
+void DrawProgress(const std::string& what, int64_t done, int64_t total, int64_t files) {
+  constexpr int kWidth = 30;
+  int filled = total > 0 ? static_cast<int>(kWidth * done / total) : kWidth;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(kWidth, '.');
+  fprintf(stderr, "\rUploading %s [%s] %s / %s (%lld files)", what.c_str(), bar.c_str(),
+          HumanBytes(done).c_str(), HumanBytes(total).c_str(), static_cast<long long>(files));
+  fflush(stderr);
+}
+
+Result<std::string> UploadTree(http::HttpClient& client, const artifacts::Tree& tree,
+                               const std::map<std::string, fs::path>& sources,
+                               const std::string& what, UploadStats* stats) {
+  Json ask = {{"blobs", Json::array()}};
+  for (const auto& [sha, path] : sources) ask["blobs"].push_back(sha);
+  ASSIGN_OR_RETURN(Json missing, client.Call("POST", "/api/v1/blobs/missing", ask));
+  int64_t total = 0;
+  std::vector<std::string> todo;
+  for (const auto& sha : missing["missing"]) {
+    todo.push_back(sha.get<std::string>());
+    std::error_code ec;
+    total += static_cast<int64_t>(fs::file_size(sources.at(todo.back()), ec));
+  }
+  bool progress = !todo.empty() && ::isatty(2);
+  int64_t done = 0, files = 0;
+  for (const auto& sha : todo) {
+    const fs::path& path = sources.at(sha);
+    ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+    if (Sha256Hex(data) != sha) {
+      return Err(FailedPreconditionError(path.string() + " changed while it was being uploaded; "
+                                         "submit again"));
+    }
+    ASSIGN_OR_RETURN(auto r, client.Send("PUT", "/api/v1/blobs/" + sha, data,
+                                         "application/octet-stream"));
+    if (r.status != 201 && r.status != 200) return Err(http::StatusFromErrorBody(r.status, r.body));
+    done += static_cast<int64_t>(data.size());
+    ++files;
+    if (progress) DrawProgress(what, done, total, files);
+  }
+  if (progress) fprintf(stderr, "\n");
+  ASSIGN_OR_RETURN(auto posted, client.Send("POST", "/api/v1/trees", tree.ToJson()));
+  if (posted.status != 201) return Err(http::StatusFromErrorBody(posted.status, posted.body));
+  ASSIGN_OR_RETURN(Json body, ParseJson(posted.body, "server response"));
+  if (stats) {
+    stats->files += static_cast<int64_t>(tree.entries().size());
+    stats->bytes += tree.TotalBytes();
+    stats->sent_files += files;
+    stats->sent_bytes += done;
+  }
+  return body.value("id", "");
+}
+
+}  // namespace
+
+fs::path SnapshotCacheFile(const fs::path& root) {
+  fs::path base;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    base = xdg;
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    base = fs::path(home) / ".cache";
+  } else {
+    base = fs::temp_directory_path();
+  }
+  std::string key = Sha256Hex(fs::absolute(root).lexically_normal().string()).substr(0, 24);
+  return base / "gantry" / "snapshots" / key;
+}
+
+Result<std::string> UploadFolder(http::HttpClient& client, const fs::path& root,
+                                 const std::string& what, UploadStats* stats) {
+  fs::path cache = SnapshotCacheFile(root);
+  (void)MakeDirs(cache.parent_path());
+  ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({root, cache}));
+  if (stats) stats->hashed_files += snapshot.hashed_files;
+  return UploadTree(client, snapshot.tree, snapshot.blob_sources, what, stats);
+}
+
+Result<std::string> UploadFile(http::HttpClient& client, const fs::path& file,
+                               const std::string& what, UploadStats* stats) {
+  ASSIGN_OR_RETURN(std::string sha, Sha256File(file));
+  std::error_code ec;
+  auto size = static_cast<int64_t>(fs::file_size(file, ec));
+  artifacts::Tree tree;
+  bool exec = (fs::status(file, ec).permissions() & fs::perms::owner_exec) != fs::perms::none;
+  RETURN_IF_ERROR(tree.Add({file.filename().string(), sha, size, exec ? 0755u : 0644u}));
+  if (stats) stats->hashed_files += 1;
+  return UploadTree(client, tree, {{sha, file}}, what, stats);
+}
+
+}  // namespace gantry::cli

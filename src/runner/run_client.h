@@ -1,0 +1,80 @@
+// RunClient: the runner's typed view of the workspace server's REST API for one run
+// (docs/rest-api.md): the run itself, its status, heartbeat, logs, metrics, tags, artifacts,
+// and the blob and tree endpoints it needs to download inputs and upload outputs.
+//
+// Every call carries the run's bearer token. Errors: Unavailable when the server cannot be
+// reached (or answers 503): the caller keeps its data and retries later; any other answer
+// comes back as the Status in the server's error body (FailedPrecondition for 412, ...).
+//
+// Thread-compatible: one owner thread (it wraps one keep-alive HttpClient).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "artifacts/tree.h"
+#include "common/json.h"
+#include "common/status.h"
+#include "http/http_client.h"
+#include "runner/log_shipper.h"
+#include "runner/metrics_relay.h"
+
+namespace gantry::runner {
+
+struct RunClientOptions {
+  // e.g. "http://127.0.0.1:8765"
+  std::string server_url;
+  std::string run_name;
+  // Run-scoped bearer token.
+  std::string token;
+  // Log stream that AppendLog writes to.
+  std::string log_stream = "std_log.txt";
+  // Per-request timeout.
+  int timeout_ms = 20'000;
+};
+
+class RunClient : public LogSink, public MetricsSink {
+ public:
+  // InvalidArgument for a malformed server URL.
+  static Result<std::unique_ptr<RunClient>> Create(const RunClientOptions& options);
+
+  // GET /runs/{name}: the run object.
+  Result<Json> GetRun();
+  // POST /runs/{name}/status with `body` ({"status", ...}). FailedPrecondition when the
+  // state machine forbids the move.
+  Result<Json> PostStatus(const Json& body);
+  // POST /runs/{name}/heartbeat: {"status", "cancel_requested"}.
+  Result<Json> Heartbeat();
+
+  // LogSink: POST /runs/{name}/logs/{stream}?offset=N.
+  Result<int64_t> AppendLog(int64_t offset, std::string_view data) override;
+  // MetricsSink: POST /runs/{name}/metrics and /tags.
+  Status PostMetrics(const Json& metrics) override;
+  Status PostTags(const Json& tags) override;
+
+  // GET /trees/{id}, validated.
+  Result<artifacts::Tree> GetTree(const std::string& id);
+  // GET /blobs/{sha}: the raw bytes.
+  Result<std::string> GetBlob(const std::string& sha);
+  // POST /blobs/missing: which of `shas` the server lacks.
+  Result<std::vector<std::string>> MissingBlobs(const std::vector<std::string>& shas);
+  // PUT /blobs/{sha}.
+  Status PutBlob(const std::string& sha, const std::string& data);
+  // POST /runs/{name}/artifacts, in several requests when there are many entries.
+  // FailedPrecondition when a blob is missing.
+  Status PostArtifacts(const std::vector<artifacts::TreeEntry>& entries);
+
+ private:
+  RunClient(RunClientOptions options, std::unique_ptr<http::HttpClient> http);
+  // Sends JSON (invalid UTF-8 replaced, never thrown) and parses a JSON answer.
+  Result<Json> CallJson(const std::string& method, const std::string& path, const Json& body);
+  std::string RunPath(std::string_view suffix) const;
+
+  RunClientOptions options_;
+  std::unique_ptr<http::HttpClient> http_;
+};
+
+}  // namespace gantry::runner

@@ -1,0 +1,711 @@
+#include "runner/runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/process.h"
+#include "jobs/job_spec.h"
+#include "jobs/run_status.h"
+#include "runner/artifact_transfer.h"
+#include "runner/job_environment.h"
+#include "runner/log_shipper.h"
+#include "runner/metrics_relay.h"
+#include "runner/output_pump.h"
+#include "runner/run_client.h"
+
+namespace gantry::runner {
+namespace {
+
+constexpr int64_t kTickMs = 100;
+constexpr int64_t kShipEveryMs = 200;
+constexpr int64_t kHeartbeatEveryMs = 1000;
+constexpr int64_t kLogsUploadEveryMs = 5000;
+// While the server cannot be reached, calls are tried again this often.
+constexpr int64_t kRetryEveryMs = 1000;
+// After the command exits, how long processes that left its group may keep its pipes open.
+constexpr int kPipeDrainMs = 5000;
+// Attempts for a final step the server keeps refusing (not merely unreachable).
+constexpr int kFinalStepAttempts = 3;
+
+// Set by the runner's own SIGTERM/SIGINT/SIGHUP handler.
+std::atomic<int> g_runner_signal{0};
+
+void OnRunnerSignal(int sig) { g_runner_signal.store(sig); }
+
+// Installs the runner's signal handling for the lifetime of one RunJob call.
+class SignalScope {
+ public:
+  SignalScope() {
+    g_runner_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = OnRunnerSignal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPIPE, &ignore, &old_pipe_);
+  }
+  ~SignalScope() {
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+    ::sigaction(SIGPIPE, &old_pipe_, nullptr);
+  }
+
+ private:
+  static constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGHUP};
+  struct sigaction old_[3] {};
+  struct sigaction old_pipe_ {};
+};
+
+int64_t Now() { return MonotonicMillis(); }
+
+void SleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string SignalName(int sig) {
+  const char* name = ::strsignal(sig);
+  return name != nullptr ? name : "unknown signal";
+}
+
+// How the job ended, as reported to the server.
+struct Outcome {
+  jobs::RunStatus status = jobs::RunStatus::kFailed;
+  std::string error;
+  std::optional<int> exit_code;
+};
+
+// Why the runner is stopping the job's process group.
+enum class KillReason { kNone, kCancel, kTimeout, kRunnerSignal, kServerEnded };
+
+class JobRun {
+ public:
+  explicit JobRun(const RunnerOptions& options) : options_(options) {}
+
+  int Run() {
+    if (Status s = SetUp(); !s.ok()) {
+      GLOG(Error) << "runner for run '" << options_.run_name << "': " << s.message();
+      return 1;
+    }
+    Result<Json> run = FetchRun();
+    if (!run) {
+      GLOG(Error) << "cannot fetch run '" << options_.run_name << "': " << run.error().message();
+      return 1;
+    }
+    std::string current = run->value("status", "");
+    if (Result<jobs::RunStatus> st = jobs::ParseRunStatus(current); st && jobs::IsTerminal(*st)) {
+      GLOG(Warning) << "run '" << options_.run_name << "' is already " << current
+                    << "; nothing to do";
+      return 1;
+    }
+    if (current == "CancelRequested") {
+      return Report(Outcome{.status = jobs::RunStatus::kCanceled});
+    }
+
+    if (Status s = Prepare(*run); !s.ok()) {
+      if (stop_) return 1;
+      return Report(Outcome{.error = s.message()});
+    }
+    EnqueueStatus(jobs::RunStatus::kStarting, {});
+    FlushStatuses();
+    if (stop_) return 1;
+    if (cancel_requested_) return Report(Outcome{.status = jobs::RunStatus::kCanceled});
+    if (int sig = g_runner_signal.load(); sig != 0) {
+      return Report(Outcome{.error = "the runner was stopped by signal " + std::to_string(sig) +
+                                     " (" + SignalName(sig) + ") before the command started"});
+    }
+    if (Status s = Launch(); !s.ok()) return Report(Outcome{.error = s.message()});
+    EnqueueStatus(jobs::RunStatus::kRunning, {{"process_group", pid_}});
+    Watch();
+    return Finish();
+  }
+
+ private:
+  // ---------------------------------------------------------------- setup and preparation
+
+  Status SetUp() {
+    if (options_.work_dir.empty()) return InvalidArgumentError("no work folder given");
+    std::error_code ec;
+    work_dir_ = fs::absolute(options_.work_dir, ec);
+    if (ec) return InternalError("cannot resolve " + options_.work_dir.string());
+    RETURN_IF_ERROR(MakeDirs(work_dir_));
+    wd_ = work_dir_ / "wd";
+    outputs_dir_ = wd_ / "outputs";
+    logs_dir_ = wd_ / "logs";
+    log_file_ = work_dir_ / "std_log.txt";
+    metrics_file_ = work_dir_ / "metrics.jsonl";
+    // A reused work folder must not leak an earlier attempt's files, logs or metrics.
+    for (const char* name : {"wd", "inputs", "bin"}) fs::remove_all(work_dir_ / name, ec);
+    for (const char* name : {"std_log.txt", "metrics.jsonl"}) fs::remove(work_dir_ / name, ec);
+    RETURN_IF_ERROR(MakeDirs(wd_));
+
+    ASSIGN_OR_RETURN(client_, RunClient::Create({.server_url = options_.server_url,
+                                                 .run_name = options_.run_name,
+                                                 .token = options_.token}));
+    log_shipper_ = std::make_unique<LogShipper>(log_file_, client_.get());
+    relay_ = std::make_unique<MetricsRelay>(metrics_file_, client_.get());
+    logs_uploader_ = std::make_unique<FolderUploader>(logs_dir_, "logs/",
+                                                      work_dir_ / "logs.snapshot-cache");
+    outputs_uploader_ = std::make_unique<FolderUploader>(outputs_dir_, "outputs/",
+                                                         work_dir_ / "outputs.snapshot-cache");
+    last_answer_ms_ = Now();
+    return Status::Ok();
+  }
+
+  Result<Json> FetchRun() {
+    Result<Json> run = Err(UnavailableError("not tried"));
+    Status s = RetryWhileUnavailable([&] {
+      run = client_->GetRun();
+      return internal::AsStatus(run);
+    });
+    if (!s.ok()) return Err(s);
+    if (!run->is_object()) return Err(InternalError("the server's run is not an object"));
+    return run;
+  }
+
+  Status Prepare(const Json& run) {
+    Result<jobs::JobSpec> spec =
+        jobs::JobSpec::FromJson(run.contains("spec") ? run["spec"] : Json());
+    if (!spec) return spec.error().WithPrefix("the run's job spec is invalid");
+    spec_ = std::move(*spec);
+    experiment_ = run.value("experiment_name", "");
+    if (experiment_.empty()) experiment_ = spec_.experiment_name;
+
+    std::string snapshot_id = run.value("snapshot_id", "");
+    if (!snapshot_id.empty()) {
+      Status s = RetryWhileUnavailable([&] {
+        return internal::AsStatus(DownloadTree(*client_, snapshot_id, wd_));
+      });
+      if (!s.ok()) return s.WithPrefix("cannot download the code snapshot " + snapshot_id);
+    }
+
+    std::map<std::string, std::string> input_values, output_values;
+    const Json input_trees = run.contains("input_trees") && run["input_trees"].is_object()
+                                 ? run["input_trees"]
+                                 : Json::object();
+    for (const auto& [name, input] : spec_.inputs) {
+      ASSIGN_OR_RETURN(input_values[name], MaterializeInput(name, input, input_trees));
+    }
+    RETURN_IF_ERROR(MakeDirs(outputs_dir_));
+    RETURN_IF_ERROR(MakeDirs(logs_dir_));
+    for (const auto& [name, output] : spec_.outputs) {
+      fs::path path = outputs_dir_ / name;
+      // A uri_file output is a file the job writes; only a folder output is made for it.
+      if (output.type != "uri_file") RETURN_IF_ERROR(MakeDirs(path));
+      output_values[name] = path.string();
+    }
+    Result<std::string> command =
+        jobs::SubstitutePlaceholders(spec_.command, input_values, output_values);
+    if (!command) return command.error();
+    command_ = std::move(*command);
+
+    std::map<std::string, std::string> base = CurrentEnvironment();
+    std::string path_env = base.count("PATH") ? base["PATH"] : "/usr/local/bin:/usr/bin:/bin";
+    ASSIGN_OR_RETURN(std::optional<fs::path> interpreter,
+                     ResolveInterpreter(spec_.environment, path_env, wd_));
+    JobContext context{
+        .run_id = options_.run_name,
+        .server_url = options_.server_url,
+        .token = options_.token,
+        .experiment_name = experiment_,
+        .metrics_file = metrics_file_,
+        .outputs_dir = outputs_dir_,
+        .path_prefix = {},
+        .python_sdk_dir = options_.python_sdk_dir,
+        .user_variables = spec_.environment_variables,
+    };
+    if (interpreter) {
+      ASSIGN_OR_RETURN(context.path_prefix,
+                       InstallInterpreterLaunchers(work_dir_ / "bin", *interpreter));
+      GLOG(Info) << "run '" << options_.run_name << "': python is " << interpreter->string();
+    }
+    if (!context.python_sdk_dir.empty()) {
+      std::error_code ec;
+      context.python_sdk_dir = fs::absolute(context.python_sdk_dir, ec);
+    }
+    env_ = BuildJobEnvironment(std::move(base), context);
+    return Status::Ok();
+  }
+
+  // The placeholder value of one input, downloading its tree when it has one.
+  Result<std::string> MaterializeInput(const std::string& name, const jobs::InputSpec& input,
+                                       const Json& input_trees) {
+    if (input.kind == jobs::InputSpec::Kind::kLiteral) return input.literal;
+    const bool is_file = input.kind == jobs::InputSpec::Kind::kUriFile;
+    auto tree_id = input_trees.find(name);
+    if (tree_id == input_trees.end() || !tree_id->is_string() ||
+        tree_id->get<std::string>().empty()) {
+      // A path readable here (same machine or shared filesystem) is used in place.
+      std::error_code ec;
+      fs::path local(input.path);
+      if (local.is_absolute() &&
+          (is_file ? fs::is_regular_file(local, ec) : fs::is_directory(local, ec))) {
+        return local.string();
+      }
+      return Err(FailedPreconditionError("input '" + name + "' has no uploaded data and '" +
+                                         input.path + "' is not readable on this machine"));
+    }
+    const fs::path dest = work_dir_ / "inputs" / name;
+    artifacts::Tree tree;
+    Status s = RetryWhileUnavailable([&] {
+      Result<artifacts::Tree> t = DownloadTree(*client_, tree_id->get<std::string>(), dest);
+      if (t) tree = std::move(*t);
+      return internal::AsStatus(t);
+    });
+    if (!s.ok()) return Err(s.WithPrefix("cannot download input '" + name + "'"));
+    if (!is_file) return dest.string();
+    if (tree.entries().size() != 1) {
+      return Err(FailedPreconditionError("input '" + name + "' is a uri_file but its data has " +
+                                         std::to_string(tree.entries().size()) + " files"));
+    }
+    return (dest / tree.entries().front().path).string();
+  }
+
+  // ---------------------------------------------------------------- the job's process
+
+  Status Launch() {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+      return InternalError(std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      return InternalError(std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    Result<std::unique_ptr<OutputPump>> pump = OutputPump::Start(
+        {.stdout_fd = out[0], .stderr_fd = err[0], .log_file = log_file_});
+    if (!pump) {
+      ::close(out[1]);
+      ::close(err[1]);
+      return pump.error();
+    }
+    pump_ = std::move(*pump);
+    const std::string shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+    Result<pid_t> pid = Spawn({.argv = {shell, "-c", command_},
+                               .env = env_,
+                               .cwd = wd_,
+                               .new_session = true,
+                               .stdout_fd = out[1],
+                               .stderr_fd = err[1]});
+    // Only the child keeps write ends, so the pump sees end-of-file when the job is done.
+    ::close(out[1]);
+    ::close(err[1]);
+    if (!pid) {
+      pump_->Stop();
+      return pid.error().WithPrefix("cannot start the command");
+    }
+    pid_ = *pid;
+    started_ms_ = Now();
+    GLOG(Info) << "run '" << options_.run_name << "': started process group " << pid_ << ": "
+               << command_;
+    return Status::Ok();
+  }
+
+  // Runs the main loop until the command exits.
+  void Watch() {
+    const int64_t start = Now();
+    next_ship_ms_ = start;
+    next_heartbeat_ms_ = start;
+    next_logs_upload_ms_ = start + kLogsUploadEveryMs;
+    while (true) {
+      exit_ = TryWait(pid_);
+      if (exit_) break;
+      const int64_t now = Now();
+      if (int sig = g_runner_signal.load(); sig != 0 && kill_reason_ == KillReason::kNone) {
+        GLOG(Warning) << "the runner got signal " << sig << " (" << SignalName(sig)
+                      << "); stopping the job";
+        runner_signal_ = sig;
+        BeginKill(KillReason::kRunnerSignal);
+      }
+      if (spec_.timeout_seconds > 0 && kill_reason_ == KillReason::kNone &&
+          now - started_ms_ >= spec_.timeout_seconds * 1000) {
+        GLOG(Warning) << "run '" << options_.run_name << "' exceeded limits.timeout ("
+                      << spec_.timeout_seconds << " s); stopping it";
+        BeginKill(KillReason::kTimeout);
+      }
+      if (stop_ && kill_reason_ == KillReason::kNone) BeginKill(KillReason::kServerEnded);
+      if (kill_reason_ != KillReason::kNone && !sigkill_sent_ && now >= sigkill_at_ms_) {
+        GLOG(Warning) << "process group " << pid_ << " outlived its grace period; killing it";
+        (void)SignalGroup(pid_, SIGKILL);
+        sigkill_sent_ = true;
+      }
+      Tick(now);
+      SleepMs(kTickMs);
+    }
+  }
+
+  void BeginKill(KillReason reason) {
+    kill_reason_ = reason;
+    (void)SignalGroup(pid_, SIGTERM);
+    sigkill_at_ms_ = Now() + static_cast<int64_t>(std::max(options_.grace_seconds, 0)) * 1000;
+  }
+
+  // One pass of the periodic work while the job runs.
+  void Tick(int64_t now) {
+    if (stop_ || !ServerUsable()) return;
+    FlushStatuses();
+    if (now >= next_ship_ms_) {
+      next_ship_ms_ = now + kShipEveryMs;
+      ShipLogs();
+      RelayMetrics(false);
+    }
+    if (now >= next_heartbeat_ms_) {
+      next_heartbeat_ms_ = now + kHeartbeatEveryMs;
+      Heartbeat();
+    }
+    if (now >= next_logs_upload_ms_) {
+      next_logs_upload_ms_ = now + kLogsUploadEveryMs;
+      UploadFolder(*logs_uploader_, "logs");
+    }
+  }
+
+  // ---------------------------------------------------------------- after the command
+
+  int Finish() {
+    // Whatever the command left behind in its group goes with it.
+    (void)SignalGroup(pid_, SIGKILL);
+    if (!pump_->WaitForEof(kPipeDrainMs)) {
+      GLOG(Warning) << "a process outside the job's process group still holds its output; "
+                       "closing the job's log";
+    }
+    pump_->Stop();
+    if (stop_) return 1;
+
+    // A cancel may have raced the exit (e.g. the backend signalled the group itself).
+    if (kill_reason_ == KillReason::kNone && exit_->code != 0 && ServerUsable()) Heartbeat();
+    if (stop_) return 1;
+    Outcome outcome = Decide();
+    GLOG(Info) << "run '" << options_.run_name << "': command "
+               << (exit_->signal ? "killed by signal " + std::to_string(exit_->signal)
+                                 : "exited with code " + std::to_string(exit_->code))
+               << "; finalizing";
+    EnqueueStatus(jobs::RunStatus::kFinalizing, {});
+    return Report(std::move(outcome), /*after_command=*/true);
+  }
+
+  Outcome Decide() const {
+    const int code = exit_->code;
+    Outcome o;
+    o.exit_code = code;
+    if (kill_reason_ == KillReason::kCancel) {
+      o.status = jobs::RunStatus::kCanceled;
+      return o;
+    }
+    if (kill_reason_ == KillReason::kTimeout) {
+      o.error = "timed out after " + std::to_string(spec_.timeout_seconds) + " s (limits.timeout)";
+      return o;
+    }
+    if (kill_reason_ == KillReason::kRunnerSignal) {
+      o.error = "the runner was stopped by signal " + std::to_string(runner_signal_) + " (" +
+                SignalName(runner_signal_) + ")";
+      return o;
+    }
+    if (code == 0 && exit_->signal == 0) {
+      o.status = jobs::RunStatus::kCompleted;
+      return o;
+    }
+    o.error = exit_->signal != 0 ? "command killed by signal " + std::to_string(exit_->signal) +
+                                       " (" + SignalName(exit_->signal) + ")"
+                                 : "command exited with code " + std::to_string(code);
+    std::string tail = pump_->StderrText();
+    if (!tail.empty()) o.error += ":\n" + tail;
+    return o;
+  }
+
+  // Delivers everything still pending and then the final status. Returns RunJob's exit code.
+  int Report(Outcome outcome, bool after_command = false) {
+    // The wait for an absent server counts from here, not from when it went away.
+    last_answer_ms_ = std::max(last_answer_ms_, Now());
+    struct Step {
+      const char* name;
+      std::function<Status()> attempt;
+      bool required;  // failing it fails a run that would otherwise complete
+      bool done = false;
+      int refusals = 0;
+    };
+    std::vector<Step> steps;
+    if (after_command) {
+      steps.push_back({"the log", [&] { return log_shipper_->Ship(); }, false});
+      steps.push_back({"metrics", [&] { return relay_->Relay(/*final=*/true); }, false});
+      steps.push_back({"outputs/", [&] { return outputs_uploader_->Upload(*client_); }, true});
+      steps.push_back({"logs/", [&] { return logs_uploader_->Upload(*client_); }, false});
+    }
+    bool final_enqueued = false;
+    while (true) {
+      if (stop_) return 1;
+      bool pending = false;
+      if (ServerUsable()) {
+        FlushStatuses();
+        for (Step& step : steps) {
+          if (step.done || !ServerUsable() || stop_) continue;
+          Status s = step.attempt();
+          if (s.ok()) {
+            step.done = true;
+            Observe(s);
+          } else if (s.code() == StatusCode::kUnavailable) {
+            Observe(s);
+          } else {
+            if (s.code() != StatusCode::kAborted) {
+              Observe(s);
+              Refused(step.name, s);
+            }
+            if (++step.refusals >= kFinalStepAttempts) {
+              GLOG(Error) << "cannot deliver " << step.name << " of run '" << options_.run_name
+                          << "': " << s.message();
+              step.done = true;
+              if (step.required && outcome.status == jobs::RunStatus::kCompleted) {
+                outcome.status = jobs::RunStatus::kFailed;
+                outcome.error = "the command succeeded but uploading " + std::string(step.name) +
+                                " failed: " + s.message();
+              }
+            }
+          }
+        }
+      }
+      for (const Step& step : steps) pending |= !step.done;
+      if (!pending && !final_enqueued && !stop_) {
+        Json extra = Json::object();
+        if (!outcome.error.empty()) extra["error"] = outcome.error;
+        if (outcome.exit_code) extra["exit_code"] = *outcome.exit_code;
+        EnqueueStatus(outcome.status, std::move(extra));
+        final_enqueued = true;
+        continue;  // try it at once
+      }
+      if (final_enqueued && status_queue_.empty()) break;
+      if (stop_) return 1;
+      if (GaveUp() || (server_down_ && g_runner_signal.load() != 0)) {
+        GLOG(Error) << "gave up reporting run '" << options_.run_name << "' as "
+                    << jobs::RunStatusName(outcome.status) << ": the server at "
+                    << options_.server_url << " was unreachable for "
+                    << options_.server_wait_seconds << " s";
+        return 1;
+      }
+      SleepMs(server_down_ ? kRetryEveryMs : kTickMs);
+    }
+    GLOG(Info) << "run '" << options_.run_name << "' ended as "
+               << jobs::RunStatusName(outcome.status)
+               << (outcome.error.empty() ? "" : ": " + outcome.error);
+    return outcome.status == jobs::RunStatus::kCompleted && !final_refused_ ? 0 : 1;
+  }
+
+  // ---------------------------------------------------------------- talking to the server
+
+  // Records whether the server answered. Returns false when it could not be reached.
+  bool Observe(const Status& s) {
+    if (s.code() == StatusCode::kUnavailable) {
+      if (!server_down_) {
+        GLOG(Warning) << "the server went away (" << s.message()
+                      << "); keeping the run's data and retrying";
+      }
+      server_down_ = true;
+      retry_at_ms_ = Now() + kRetryEveryMs;
+      return false;
+    }
+    if (server_down_) GLOG(Info) << "the server at " << options_.server_url << " is back";
+    server_down_ = false;
+    last_answer_ms_ = Now();
+    return true;
+  }
+  template <typename T>
+  bool Observe(const Result<T>& r) {
+    return Observe(internal::AsStatus(r));
+  }
+
+  bool ServerUsable() const { return !server_down_ || Now() >= retry_at_ms_; }
+  bool GaveUp() const {
+    return server_down_ &&
+           Now() - last_answer_ms_ >= static_cast<int64_t>(options_.server_wait_seconds) * 1000;
+  }
+
+  // Runs `call` until it answers something other than Unavailable or the wait is over.
+  Status RetryWhileUnavailable(const std::function<Status()>& call) {
+    while (true) {
+      Status s = call();
+      if (Observe(s)) return s;
+      if (GaveUp()) {
+        return UnavailableError("gave up after " + std::to_string(options_.server_wait_seconds) +
+                                " s: " + s.message());
+      }
+      SleepMs(kRetryEveryMs);
+    }
+  }
+
+  // Logs a refusal (not an outage) once per distinct message, and stops the run when the
+  // server no longer knows it or us.
+  void Refused(const char* what, const Status& s) {
+    if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kPermissionDenied ||
+        s.code() == StatusCode::kUnauthenticated) {
+      Stop(std::string(what) + ": " + s.ToString());
+      return;
+    }
+    std::string& last = last_refusal_[what];
+    if (last != s.ToString()) {
+      GLOG(Warning) << what << " refused by the server: " << s.ToString();
+      last = s.ToString();
+    }
+  }
+
+  void Stop(const std::string& reason) {
+    if (!stop_) GLOG(Error) << "stopping run '" << options_.run_name << "': " << reason;
+    stop_ = true;
+    status_queue_.clear();
+  }
+
+  void EnqueueStatus(jobs::RunStatus status, Json extra) {
+    Json body = extra.is_object() ? std::move(extra) : Json::object();
+    body["status"] = std::string(jobs::RunStatusName(status));
+    status_queue_.push_back(std::move(body));
+  }
+
+  // Posts queued status changes in order; stops at the first one the server cannot take now.
+  void FlushStatuses() {
+    while (!status_queue_.empty() && !stop_ && ServerUsable()) {
+      Result<Json> r = client_->PostStatus(status_queue_.front());
+      if (!Observe(r)) return;
+      if (r) {
+        status_queue_.pop_front();
+        continue;
+      }
+      if (r.error().code() == StatusCode::kFailedPrecondition) {
+        if (!ResolveRefusedStatus(r.error())) return;
+        if (!status_queue_.empty()) status_queue_.pop_front();
+        continue;
+      }
+      Refused("status update", r.error());
+      if (stop_) return;
+      if (IsFinalPost(status_queue_.front())) final_refused_ = true;
+      status_queue_.pop_front();
+    }
+  }
+
+  static bool IsFinalPost(const Json& body) {
+    Result<jobs::RunStatus> st = jobs::ParseRunStatus(body.value("status", ""));
+    return st && jobs::IsTerminal(*st);
+  }
+
+  // The server refused the front status post (412). Finds out why from the run's current
+  // status. Returns false when the server could not be asked (the post stays queued).
+  bool ResolveRefusedStatus(const Status& refusal) {
+    const std::string target = status_queue_.front().value("status", "");
+    Result<Json> run = client_->GetRun();
+    if (!Observe(run)) return false;
+    if (!run) {
+      Refused("reading the run", run.error());
+      return true;
+    }
+    const std::string current = run->value("status", "");
+    if (current == target) return true;  // an earlier attempt landed; only its answer was lost
+    if (current == "CancelRequested") {
+      OnCancelRequested();
+      return true;
+    }
+    Result<jobs::RunStatus> st = jobs::ParseRunStatus(current);
+    if (st && jobs::IsTerminal(*st)) {
+      Stop("the server already ended it as " + current);
+      return true;
+    }
+    GLOG(Warning) << "the server refused moving run '" << options_.run_name << "' to " << target
+                  << " (it is " << current << "): " << refusal.message();
+    if (IsFinalPost(status_queue_.front())) final_refused_ = true;
+    return true;
+  }
+
+  void OnCancelRequested() {
+    if (cancel_requested_) return;
+    cancel_requested_ = true;
+    GLOG(Info) << "run '" << options_.run_name << "': cancel requested";
+    if (pid_ > 0 && !exit_ && kill_reason_ == KillReason::kNone) BeginKill(KillReason::kCancel);
+  }
+
+  void Heartbeat() {
+    Result<Json> r = client_->Heartbeat();
+    if (!Observe(r)) return;
+    if (!r) {
+      Refused("heartbeat", r.error());
+      return;
+    }
+    if (r->is_object() && r->value("cancel_requested", false)) OnCancelRequested();
+    std::string current = r->is_object() ? r->value("status", "") : "";
+    Result<jobs::RunStatus> st = jobs::ParseRunStatus(current);
+    if (st && jobs::IsTerminal(*st)) Stop("the server ended it as " + current);
+  }
+
+  void ShipLogs() {
+    if (!ServerUsable()) return;
+    Status s = log_shipper_->Ship();
+    if (Observe(s) && !s.ok()) Refused("log upload", s);
+  }
+
+  void RelayMetrics(bool final) {
+    if (!ServerUsable()) return;
+    Status s = relay_->Relay(final);
+    if (Observe(s) && !s.ok()) Refused("metrics upload", s);
+  }
+
+  void UploadFolder(FolderUploader& uploader, const char* what) {
+    if (!ServerUsable()) return;
+    Status s = uploader.Upload(*client_);
+    // A file the job is still writing is simply picked up by a later pass.
+    if (s.code() == StatusCode::kAborted) return;
+    if (Observe(s) && !s.ok()) Refused(what, s);
+  }
+
+  const RunnerOptions& options_;
+  fs::path work_dir_, wd_, outputs_dir_, logs_dir_, log_file_, metrics_file_;
+  std::unique_ptr<RunClient> client_;
+  std::unique_ptr<LogShipper> log_shipper_;
+  std::unique_ptr<MetricsRelay> relay_;
+  std::unique_ptr<FolderUploader> logs_uploader_, outputs_uploader_;
+
+  jobs::JobSpec spec_;
+  std::string experiment_;
+  std::string command_;
+  std::map<std::string, std::string> env_;
+
+  // Server reachability.
+  bool server_down_ = false;
+  int64_t retry_at_ms_ = 0;
+  int64_t last_answer_ms_ = 0;
+  std::map<std::string, std::string> last_refusal_;
+
+  std::deque<Json> status_queue_;
+  bool final_refused_ = false;
+  bool cancel_requested_ = false;
+  // The server no longer wants this runner (run ended or unknown, token refused).
+  bool stop_ = false;
+
+  // The job's process group.
+  pid_t pid_ = -1;
+  std::unique_ptr<OutputPump> pump_;
+  std::optional<ExitInfo> exit_;
+  int64_t started_ms_ = 0;
+  KillReason kill_reason_ = KillReason::kNone;
+  int runner_signal_ = 0;
+  int64_t sigkill_at_ms_ = 0;
+  bool sigkill_sent_ = false;
+  int64_t next_ship_ms_ = 0, next_heartbeat_ms_ = 0, next_logs_upload_ms_ = 0;
+};
+
+}  // namespace
+
+int RunJob(const RunnerOptions& options) {
+  SignalScope signals;
+  JobRun job(options);
+  return job.Run();
+}
+
+}  // namespace gantry::runner

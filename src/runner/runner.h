@@ -1,0 +1,59 @@
+// The job runner: runs one job's command on this node for the workspace server and reports
+// everything back over REST. `gantry runner --server URL --run NAME --work-dir DIR` calls
+// RunJob; every compute backend launches that same command, so no other code runs user code.
+//
+// RunJob, for a run the server has moved to Preparing:
+//   1. fetches the run, downloads its code snapshot into work_dir/wd and its input trees into
+//      work_dir/inputs/NAME, creates wd/outputs/NAME for each output and wd/logs, and fills
+//      in ${{inputs.X}} / ${{outputs.X}} in the command;
+//   2. resolves the environment (see job_environment.h), reports Starting, starts
+//      `bash -c COMMAND` in its own process group with the GANTRY_* variables set, and
+//      reports Running with the process group;
+//   3. while it runs: copies its stdout+stderr into work_dir/std_log.txt (on a pump thread)
+//      and ships that to the run's std_log.txt stream, relays SDK metrics and tags from
+//      work_dir/metrics.jsonl, heartbeats (stopping the job on a cancel request), enforces
+//      limits.timeout, and uploads wd/logs/ every few seconds;
+//   4. when it ends: kills what is left of its process group, ships the rest, reports
+//      Finalizing, uploads wd/outputs/ and wd/logs/, and reports Completed, Failed (with the
+//      exit code and the last stderr lines) or Canceled.
+// A server that cannot be reached never stalls the job: data stays in local files, offsets
+// stay put and calls are retried; the final reports are retried for server_wait_seconds.
+//
+// Thread-safety: RunJob runs one job and blocks until it is over; it installs handlers for
+// SIGTERM/SIGINT/SIGHUP (the job is stopped and the run fails) and ignores SIGPIPE while it
+// runs, so call it from a program's main thread, once at a time.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace gantry::runner {
+
+namespace fs = std::filesystem;
+
+struct RunnerOptions {
+  // Workspace server, e.g. "http://127.0.0.1:8765".
+  std::string server_url;
+  // The run to execute.
+  std::string run_name;
+  // Run-scoped bearer token (the CLI reads it from GANTRY_RUN_TOKEN).
+  std::string token;
+  // Private scratch folder for this run, created if missing. The runner owns wd/, inputs/,
+  // bin/, std_log.txt, metrics.jsonl and *.snapshot-cache in it and replaces them.
+  fs::path work_dir;
+  // Folder containing the `gantry` Python package, put first on the job's PYTHONPATH.
+  // Empty: PYTHONPATH is left alone.
+  fs::path python_sdk_dir;
+  // SIGTERM → SIGKILL grace on cancel and timeout, in seconds.
+  int grace_seconds = 10;
+  // How long to keep retrying a server that cannot be reached before giving up: when
+  // fetching the run and its files, and when delivering the final reports.
+  int server_wait_seconds = 3600;
+};
+
+// Runs the job. Returns the exit code for `gantry runner`: 0 when the run ended Completed
+// (and the server was told), 1 otherwise. Problems are reported to the server where it can be
+// reached and logged to stderr.
+int RunJob(const RunnerOptions& options);
+
+}  // namespace gantry::runner

@@ -1,0 +1,145 @@
+"""Fixtures for integration tests that drive the real `gantry` binary.
+
+Every test gets its own workspace folder and server on a free port. Waiting is always on
+a condition (a long poll on the run's events, a process exit), bounded in count.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+GANTRY = os.environ.get("GANTRY_BIN") or str(Path(__file__).resolve().parents[1] / "build" / "gantry")
+TERMINAL = {"Completed", "Failed", "Canceled"}
+
+
+class Server:
+    def __init__(self, workspace: Path, slots: int = 2):
+        self.workspace = workspace
+        self.slots = slots
+        self.proc = None
+        self.url = None
+        self.port = 0
+
+    def start(self):
+        args = [GANTRY, "server", "--workspace", str(self.workspace), "--slots", str(self.slots),
+                "--port", str(self.port)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=open(self.workspace.parent / "server.err", "ab"),
+                                     text=True)
+        line = self.proc.stdout.readline()
+        assert "listening on" in line, f"server did not start: {line!r} {self.log()}"
+        self.url = line.strip().split()[-1]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    def log(self):
+        p = self.workspace.parent / "server.err"
+        return p.read_text() if p.exists() else ""
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+    # REST helpers -------------------------------------------------------------------------
+    def request(self, method, path, body=None, raw=None, headers=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                payload = r.read()
+                return r.status, (json.loads(payload) if payload and r.headers.get_content_type() == "application/json" else payload)
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+            try:
+                return e.code, json.loads(payload)
+            except ValueError:
+                return e.code, payload
+
+    def run(self, name):
+        status, body = self.request("GET", f"/api/v1/runs/{name}")
+        assert status == 200, body
+        return body
+
+    def wait_for(self, name, predicate, max_polls=120):
+        """Long-polls the run's events until predicate(run_json, log_text) holds."""
+        since, offset, log = 0, 0, ""
+        for _ in range(max_polls):
+            run = self.run(name)
+            if predicate(run, log):
+                return run, log
+            status, ev = self.request(
+                "GET", f"/api/v1/runs/{name}/events?since={since}&offset={offset}&wait_ms=5000")
+            assert status == 200, ev
+            since, offset = ev["next"], ev["offset"]
+            log += ev["log"]
+            if ev["terminal"] and not ev["log"] and not ev["events"]:
+                run = self.run(name)
+                assert predicate(run, log), f"run ended as {run['status']} ({run['error']}); log:\n{log}"
+                return run, log
+        raise AssertionError(f"condition never held for run {name}")
+
+    def wait_terminal(self, name):
+        run, _ = self.wait_for(name, lambda r, _: r["status"] in TERMINAL)
+        return run
+
+    # CLI -------------------------------------------------------------------------------------
+    def cli(self, *args, cwd=None, check=False, timeout=300):
+        p = subprocess.run([GANTRY, *args, "--server", self.url], cwd=cwd, capture_output=True,
+                           text=True, timeout=timeout)
+        if check:
+            assert p.returncode == 0, f"gantry {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+        return p
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path / "ws").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    made = []
+
+    def make(slots=2):
+        s = Server(tmp_path / f"ws{len(made)}", slots=slots).start()
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()
+
+
+def write_job(folder: Path, command: str, extra: str = "", files=None, name="job.yml"):
+    """Writes a project folder with files and a command-job YAML; returns the YAML path."""
+    code = folder / "src"
+    code.mkdir(parents=True, exist_ok=True)
+    for rel, content in (files or {}).items():
+        p = code / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(content))
+    yml = folder / name
+    yml.write_text(f"$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n"
+                   f"command: {json.dumps(command)}\ncode: ./src\nenvironment: python:{sys.executable}\n"
+                   f"compute: local\n" + textwrap.dedent(extra))
+    return yml
+
+
+def submitted_name(proc):
+    for line in proc.stdout.splitlines():
+        if line.startswith("Submitted run "):
+            return line.split()[2]
+    raise AssertionError(f"no run name in output:\n{proc.stdout}\n{proc.stderr}")
