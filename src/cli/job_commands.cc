@@ -62,13 +62,23 @@ int Follow(http::HttpClient& client, const std::string& name) {
     if (warned) std::cerr << "(the server is back)\n";
     warned = false;
     unavailable_for = 0;
-    for (const auto& e : (*ev)["events"]) {
-      std::string detail = e.value("detail", "");
-      std::cout << "[" << e.value("time", "") << "] " << e.value("status", "")
-                << (detail.empty() ? "" : "  (" + detail + ")") << "\n";
-    }
+    // Log bytes arrive in the same answer as the events around them; the command's output
+    // belongs before Finalizing and the final status, so those are printed after it.
+    auto print_events = [&](bool closing) {
+      for (const auto& e : (*ev)["events"]) {
+        std::string status = e.value("status", "");
+        bool is_closing = status == "Finalizing" || status == "Completed" || status == "Failed" ||
+                          status == "Canceled" || status == "CancelRequested";
+        if (is_closing != closing) continue;
+        std::string detail = e.value("detail", "");
+        std::cout << "[" << e.value("time", "") << "] " << status
+                  << (detail.empty() ? "" : "  (" + detail + ")") << "\n";
+      }
+    };
+    print_events(false);
     std::string log = (*ev)["log"];
     if (!log.empty()) std::cout << log;
+    print_events(true);
     std::cout.flush();
     since = (*ev)["next"];
     offset = (*ev)["offset"];

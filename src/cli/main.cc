@@ -47,9 +47,10 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--workspace", server.workspace, "Workspace folder")->capture_default_str();
   server_cmd->add_option("--host", server.host, "Address to listen on")->capture_default_str();
   server_cmd->add_option("--port", server.port, "Port (default: the one in config.json, else a free one)");
-  server_cmd->add_option("--slots", server.slots, "Jobs the local compute runs at once (default: CPUs)");
+  server_cmd->add_option("--slots", server.slots, "Jobs the local compute runs at once (default: CPUs; 0 queues without starting)");
   server_cmd->add_option("--ready-fd", server.ready_fd, "Write the URL to this fd when ready")->group("");
-  server_cmd->add_flag("--background", "Start in the background and return once it answers");
+  bool background = false;
+  server_cmd->add_flag("--background", background, "Start in the background and return once it answers");
   auto* server_stop = server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
   std::string stop_workspace;
   server_stop->add_option("--workspace", stop_workspace, "Workspace folder");
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   });
   server_cmd->callback([&] {
     if (server_cmd->got_subcommand(server_stop)) return;
-    if (server_cmd->count("--background")) {
+    if (background) {
       auto url = StartBackgroundServer(gantry::fs::absolute(server.workspace),
                                        server.port >= 0 ? server.port : 0);
       if (!url.has_value()) {

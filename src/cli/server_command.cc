@@ -101,7 +101,7 @@ int RunServer(const ServerFlags& flags) {
   std::string url = "http://" + host + ":" + std::to_string((*server)->port());
 
   auto backend = compute::NewLocalBackend({});
-  int slots = flags.slots > 0 ? flags.slots
+  int slots = flags.slots >= 0 ? flags.slots
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   workspace::Scheduler scheduler(&runs, backend.get(),
                                  {.local_slots = slots, .server_url = url,

@@ -12,7 +12,7 @@ struct ServerFlags {
   std::string workspace = ".gantry";  // workspace folder
   std::string host = "127.0.0.1";
   int port = -1;        // -1: the port in config.json, else a free one
-  int slots = 0;        // local compute slots; 0: the number of CPUs
+  int slots = -1;       // local compute slots; -1: the number of CPUs; 0: start nothing
   int ready_fd = -1;    // when set, the URL is written there once listening, then it is closed
   std::string name = "default";
 };

@@ -6,6 +6,10 @@
 #include <boost/beast/http.hpp>
 #include <limits>
 #include <list>
+#include <vector>
+
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <mutex>
 #include <thread>
 
@@ -37,6 +41,25 @@ void ParseTarget(std::string_view target, Request& req) {
     rest = rest.substr(amp + 1);
   }
 }
+// After a 413, reads and drops the body the client is still sending (bounded), so that a
+// client which does not wait for "100 Continue" still gets to read the answer instead of a
+// broken pipe.
+void DrainRejectedBody(tcp::socket& socket, beast::flat_buffer& buffer, uint64_t length) {
+  constexpr uint64_t kMaxDrain = 256u << 20;
+  uint64_t left = std::min(length, kMaxDrain);
+  left -= std::min<uint64_t>(left, buffer.size());
+  buffer.consume(buffer.size());
+  timeval tv{5, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::vector<char> scratch(1 << 16);
+  beast::error_code ec;
+  while (left > 0) {
+    size_t n = socket.read_some(asio::buffer(scratch.data(), std::min<uint64_t>(left, scratch.size())), ec);
+    if (ec || n == 0) break;
+    left -= n;
+  }
+}
+
 }  // namespace
 
 struct Connection {
@@ -123,7 +146,9 @@ void HttpServer::State::Serve(Connection* conn) {
     size_t limit = options.body_limit ? options.body_limit(req.method, req.path) : kDefaultBodyLimit;
     bool keep_alive = head.keep_alive();
     Response resp;
+    uint64_t rejected_body = 0;
     if (parser.content_length() && *parser.content_length() > limit) {
+      rejected_body = *parser.content_length();
       resp = Response::FromStatus(ResourceExhaustedError(
           "request body of " + std::to_string(*parser.content_length()) +
           " bytes is over the limit of " + std::to_string(limit) + " bytes for " + req.path));
@@ -167,6 +192,7 @@ void HttpServer::State::Serve(Connection* conn) {
     out.body() = std::move(resp.body);
     out.prepare_payload();
     bhttp::write(conn->socket, out, ec);
+    if (!ec && rejected_body > 0) DrainRejectedBody(conn->socket, buffer, rejected_body);
     if (ec || !keep_alive) break;
   }
   conn->socket.shutdown(tcp::socket::shutdown_both, ec);

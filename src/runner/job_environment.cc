@@ -55,8 +55,7 @@ Status UnavailableEnvironment(std::string_view environment) {
 }  // namespace
 
 Result<std::optional<fs::path>> ResolveInterpreter(std::string_view environment,
-                                                   std::string_view path_env,
-                                                   const fs::path& cwd) {
+                                                   std::string_view path_env, const fs::path& cwd) {
   if (environment.empty()) return std::optional<fs::path>();
   std::string_view spec = environment;
   bool explicit_python = spec.starts_with("python:");
@@ -66,8 +65,8 @@ Result<std::optional<fs::path>> ResolveInterpreter(std::string_view environment,
   if (spec.find('/') == std::string_view::npos) {
     if (std::optional<fs::path> found = FindOnPath(spec, path_env)) return found;
     if (explicit_python || LooksLikeInterpreterName(spec)) {
-      return Err(FailedPreconditionError("interpreter '" + std::string(spec) +
-                                         "' was not found on PATH"));
+      return Err(
+          FailedPreconditionError("interpreter '" + std::string(spec) + "' was not found on PATH"));
     }
     return Err(UnavailableEnvironment(environment));
   }
@@ -79,8 +78,8 @@ Result<std::optional<fs::path>> ResolveInterpreter(std::string_view environment,
     return Err(FailedPreconditionError("interpreter '" + path.string() + "' does not exist"));
   }
   if (!IsExecutableFile(path)) {
-    return Err(FailedPreconditionError("interpreter '" + path.string() +
-                                       "' is not an executable file"));
+    return Err(
+        FailedPreconditionError("interpreter '" + path.string() + "' is not an executable file"));
   }
   return std::optional<fs::path>(path.lexically_normal());
 }
@@ -88,9 +87,8 @@ Result<std::optional<fs::path>> ResolveInterpreter(std::string_view environment,
 Result<std::vector<fs::path>> InstallInterpreterLaunchers(const fs::path& bin_dir,
                                                           const fs::path& interpreter) {
   RETURN_IF_ERROR(MakeDirs(bin_dir));
-  const std::string script =
-      "#!/bin/sh\n# Written by the gantry runner.\nexec " + ShellQuote(interpreter.string()) +
-      " \"$@\"\n";
+  const std::string script = "#!/bin/sh\n# Written by the gantry runner.\nexec " +
+                             ShellQuote(interpreter.string()) + " \"$@\"\n";
   for (const char* name : {"python", "python3"}) {
     fs::path file = bin_dir / name;
     std::error_code ec;
@@ -102,7 +100,8 @@ Result<std::vector<fs::path>> InstallInterpreterLaunchers(const fs::path& bin_di
   std::vector<fs::path> dirs = {bin_dir};
   const fs::path own_dir = interpreter.parent_path();
   std::error_code ec;
-  if (fs::exists(own_dir / "pyvenv.cfg", ec) || fs::exists(own_dir.parent_path() / "pyvenv.cfg", ec)) {
+  if (fs::exists(own_dir / "pyvenv.cfg", ec) ||
+      fs::exists(own_dir.parent_path() / "pyvenv.cfg", ec)) {
     dirs.push_back(own_dir);
   }
   return dirs;

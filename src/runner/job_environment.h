@@ -32,8 +32,7 @@ namespace fs = std::filesystem;
 // FailedPrecondition naming the value when it names something else (e.g. "azureml:..."), or
 // naming the interpreter when it does not exist or is not executable.
 Result<std::optional<fs::path>> ResolveInterpreter(std::string_view environment,
-                                                   std::string_view path_env,
-                                                   const fs::path& cwd);
+                                                   std::string_view path_env, const fs::path& cwd);
 
 // Writes `bin_dir`/python and `bin_dir`/python3 launching `interpreter`, creating the folder.
 // Returns the folders to put first on PATH, in order: `bin_dir`, then the interpreter's own

@@ -10,7 +10,9 @@
 namespace gantry::runner {
 
 LineTail::LineTail(fs::path path, int64_t offset, size_t max_line_bytes)
-    : path_(std::move(path)), offset_(offset), max_line_bytes_(std::max<size_t>(max_line_bytes, 1)) {}
+    : path_(std::move(path)),
+      offset_(offset),
+      max_line_bytes_(std::max<size_t>(max_line_bytes, 1)) {}
 
 Result<std::vector<TailLine>> LineTail::Peek(size_t max_bytes, bool include_partial) const {
   std::vector<TailLine> lines;
@@ -55,7 +57,8 @@ Result<std::vector<TailLine>> LineTail::Peek(size_t max_bytes, bool include_part
       }
       break;
     }
-    lines.push_back(TailLine{.text = buf.substr(pos, len), .end_offset = offset_ + int64_t(nl + 1)});
+    lines.push_back(
+        TailLine{.text = buf.substr(pos, len), .end_offset = offset_ + int64_t(nl + 1)});
     pos = nl + 1;
     if (pos >= max_bytes) break;
   }

@@ -71,8 +71,8 @@ Result<SdkRecord> ParseSdkRecord(std::string_view line) {
     auto ts = j.find("ts");
     if (ts != j.end() && !ts->is_null()) {
       if (!ts->is_number()) return Err(InvalidArgumentError("\"ts\" must be a number"));
-      point["timestamp"] = ts->is_number_integer() ? ts->get<int64_t>()
-                                                   : static_cast<int64_t>(ts->get<double>());
+      point["timestamp"] =
+          ts->is_number_integer() ? ts->get<int64_t>() : static_cast<int64_t>(ts->get<double>());
     }
     return MetricRecord{std::move(point)};
   }
@@ -88,9 +88,7 @@ Result<SdkRecord> ParseSdkRecord(std::string_view line) {
 }
 
 MetricsRelay::MetricsRelay(fs::path metrics_file, MetricsSink* sink, MetricsRelayOptions options)
-    : tail_(std::move(metrics_file), 0, options.max_line_bytes),
-      sink_(sink),
-      options_(options) {
+    : tail_(std::move(metrics_file), 0, options.max_line_bytes), sink_(sink), options_(options) {
   if (options_.max_batch == 0) options_.max_batch = 1;
 }
 
@@ -115,8 +113,8 @@ Status MetricsRelay::Relay(bool final) {
       if (!record) {
         if (line.end_offset > warned_offset_) {
           GLOG(Warning) << "skipping a malformed line of " << tail_.path().string()
-                        << " ending at byte " << line.end_offset << " ("
-                        << record.error().message() << "): " << Excerpt(line.text);
+                        << " ending at byte " << line.end_offset << " (" << record.error().message()
+                        << "): " << Excerpt(line.text);
           ++skipped_;
         }
       } else {
@@ -156,8 +154,8 @@ Status MetricsRelay::Deliver(const Batch& batch) {
   }
   if (!IsRefusal(s)) return s;
   if (batch.items.size() > 1) {
-    GLOG(Warning) << "the server refused a batch of " << batch.items.size() << " " << what
-                  << "s (" << s.message() << "); sending them one by one";
+    GLOG(Warning) << "the server refused a batch of " << batch.items.size() << " " << what << "s ("
+                  << s.message() << "); sending them one by one";
   }
   for (size_t i = 0; i < batch.items.size(); ++i) {
     Status one = batch.items.size() == 1 ? s : post(i, i + 1);

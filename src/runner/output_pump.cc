@@ -22,16 +22,15 @@ OutputPump::OutputPump(const OutputPumpOptions& options)
 
 Result<std::unique_ptr<OutputPump>> OutputPump::Start(const OutputPumpOptions& options) {
   std::unique_ptr<OutputPump> pump(new OutputPump(options));
-  pump->log_fd_ =
-      ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  pump->log_fd_ = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (pump->log_fd_ < 0 || ::pipe2(pump->wake_, O_CLOEXEC) != 0) {
     std::string error = std::strerror(errno);
     for (int fd : pump->fds_) {
       if (fd >= 0) ::close(fd);
     }
     pump->fds_[0] = pump->fds_[1] = -1;
-    return Err(InternalError("cannot open the job log " + options.log_file.string() + ": " +
-                             error));
+    return Err(
+        InternalError("cannot open the job log " + options.log_file.string() + ": " + error));
   }
   pump->thread_ = std::thread([p = pump.get()] { p->Loop(); });
   return pump;

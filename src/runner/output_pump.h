@@ -71,11 +71,11 @@ class OutputPump {
 
   mutable std::mutex mu_;
   std::condition_variable eof_cv_;
-  bool eof_ = false;            // guarded by mu_
-  StderrTail stderr_tail_;      // guarded by mu_
-  int64_t bytes_logged_ = 0;    // guarded by mu_
-  bool write_failed_ = false;   // pump thread only
-  bool stopped_ = false;        // guarded by mu_
+  bool eof_ = false;           // guarded by mu_
+  StderrTail stderr_tail_;     // guarded by mu_
+  int64_t bytes_logged_ = 0;   // guarded by mu_
+  bool write_failed_ = false;  // pump thread only
+  bool stopped_ = false;       // guarded by mu_
 };
 
 }  // namespace gantry::runner

@@ -24,12 +24,12 @@ Status ErrorFor(const http::ClientResponse& r) {
 }  // namespace
 
 Result<std::unique_ptr<RunClient>> RunClient::Create(const RunClientOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<http::HttpClient> http,
-                   http::HttpClient::Create(options.server_url,
-                                            http::HttpClientOptions{
-                                                .timeout_ms = options.timeout_ms,
-                                                .bearer_token = options.token,
-                                            }));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<http::HttpClient> http,
+      http::HttpClient::Create(options.server_url, http::HttpClientOptions{
+                                                       .timeout_ms = options.timeout_ms,
+                                                       .bearer_token = options.token,
+                                                   }));
   return std::unique_ptr<RunClient>(new RunClient(options, std::move(http)));
 }
 

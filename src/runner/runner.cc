@@ -68,11 +68,18 @@ class SignalScope {
 
  private:
   static constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGHUP};
-  struct sigaction old_[3] {};
+  struct sigaction old_[3]{};
   struct sigaction old_pipe_ {};
 };
 
 int64_t Now() { return MonotonicMillis(); }
+
+// A string field of a server answer, "" when absent or not a string (never throws).
+std::string TextField(const Json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 void SleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -105,7 +112,7 @@ class JobRun {
       GLOG(Error) << "cannot fetch run '" << options_.run_name << "': " << run.error().message();
       return 1;
     }
-    std::string current = run->value("status", "");
+    std::string current = TextField(*run, "status");
     if (Result<jobs::RunStatus> st = jobs::ParseRunStatus(current); st && jobs::IsTerminal(*st)) {
       GLOG(Warning) << "run '" << options_.run_name << "' is already " << current
                     << "; nothing to do";
@@ -157,8 +164,8 @@ class JobRun {
                                                  .token = options_.token}));
     log_shipper_ = std::make_unique<LogShipper>(log_file_, client_.get());
     relay_ = std::make_unique<MetricsRelay>(metrics_file_, client_.get());
-    logs_uploader_ = std::make_unique<FolderUploader>(logs_dir_, "logs/",
-                                                      work_dir_ / "logs.snapshot-cache");
+    logs_uploader_ =
+        std::make_unique<FolderUploader>(logs_dir_, "logs/", work_dir_ / "logs.snapshot-cache");
     outputs_uploader_ = std::make_unique<FolderUploader>(outputs_dir_, "outputs/",
                                                          work_dir_ / "outputs.snapshot-cache");
     last_answer_ms_ = Now();
@@ -181,14 +188,13 @@ class JobRun {
         jobs::JobSpec::FromJson(run.contains("spec") ? run["spec"] : Json());
     if (!spec) return spec.error().WithPrefix("the run's job spec is invalid");
     spec_ = std::move(*spec);
-    experiment_ = run.value("experiment_name", "");
+    experiment_ = TextField(run, "experiment_name");
     if (experiment_.empty()) experiment_ = spec_.experiment_name;
 
-    std::string snapshot_id = run.value("snapshot_id", "");
+    std::string snapshot_id = TextField(run, "snapshot_id");
     if (!snapshot_id.empty()) {
-      Status s = RetryWhileUnavailable([&] {
-        return internal::AsStatus(DownloadTree(*client_, snapshot_id, wd_));
-      });
+      Status s = RetryWhileUnavailable(
+          [&] { return internal::AsStatus(DownloadTree(*client_, snapshot_id, wd_)); });
       if (!s.ok()) return s.WithPrefix("cannot download the code snapshot " + snapshot_id);
     }
 
@@ -286,8 +292,8 @@ class JobRun {
       ::close(out[1]);
       return InternalError(std::string("cannot create a pipe: ") + std::strerror(errno));
     }
-    Result<std::unique_ptr<OutputPump>> pump = OutputPump::Start(
-        {.stdout_fd = out[0], .stderr_fd = err[0], .log_file = log_file_});
+    Result<std::unique_ptr<OutputPump>> pump =
+        OutputPump::Start({.stdout_fd = out[0], .stderr_fd = err[0], .log_file = log_file_});
     if (!pump) {
       ::close(out[1]);
       ::close(err[1]);
@@ -401,7 +407,10 @@ class JobRun {
     const int code = exit_->code;
     Outcome o;
     o.exit_code = code;
-    if (kill_reason_ == KillReason::kCancel) {
+    // A failure that follows a cancel request is the cancel's doing (e.g. the backend
+    // signalled the group before our heartbeat heard of it).
+    if (kill_reason_ == KillReason::kCancel ||
+        (cancel_requested_ && kill_reason_ == KillReason::kNone && (code != 0 || exit_->signal))) {
       o.status = jobs::RunStatus::kCanceled;
       return o;
     }
@@ -578,6 +587,8 @@ class JobRun {
       if (!Observe(r)) return;
       if (r) {
         status_queue_.pop_front();
+        // The server takes progress reports quietly while a cancel is pending.
+        if (TextField(*r, "status") == "CancelRequested") OnCancelRequested();
         continue;
       }
       if (r.error().code() == StatusCode::kFailedPrecondition) {
@@ -593,21 +604,21 @@ class JobRun {
   }
 
   static bool IsFinalPost(const Json& body) {
-    Result<jobs::RunStatus> st = jobs::ParseRunStatus(body.value("status", ""));
+    Result<jobs::RunStatus> st = jobs::ParseRunStatus(TextField(body, "status"));
     return st && jobs::IsTerminal(*st);
   }
 
   // The server refused the front status post (412). Finds out why from the run's current
   // status. Returns false when the server could not be asked (the post stays queued).
   bool ResolveRefusedStatus(const Status& refusal) {
-    const std::string target = status_queue_.front().value("status", "");
+    const std::string target = TextField(status_queue_.front(), "status");
     Result<Json> run = client_->GetRun();
     if (!Observe(run)) return false;
     if (!run) {
       Refused("reading the run", run.error());
       return true;
     }
-    const std::string current = run->value("status", "");
+    const std::string current = TextField(*run, "status");
     if (current == target) return true;  // an earlier attempt landed; only its answer was lost
     if (current == "CancelRequested") {
       OnCancelRequested();
@@ -638,8 +649,9 @@ class JobRun {
       Refused("heartbeat", r.error());
       return;
     }
-    if (r->is_object() && r->value("cancel_requested", false)) OnCancelRequested();
-    std::string current = r->is_object() ? r->value("status", "") : "";
+    auto cancel = r->is_object() ? r->find("cancel_requested") : r->end();
+    if (cancel != r->end() && cancel->is_boolean() && cancel->get<bool>()) OnCancelRequested();
+    std::string current = TextField(*r, "status");
     Result<jobs::RunStatus> st = jobs::ParseRunStatus(current);
     if (st && jobs::IsTerminal(*st)) Stop("the server ended it as " + current);
   }

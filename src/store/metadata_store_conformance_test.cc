@@ -68,11 +68,15 @@ TEST_P(MetadataStoreConformanceTest, UpdateRecordsStatusHistory) {
   r.status = "Running";
   r.exit_code = 0;
   r.tags = Json{{"k", "v"}};
+  r.token_hash = "abc";
+  r.runner_pid = 77;
   ASSERT_TRUE(store_->UpdateRun(r, StatusEvent{"Running", 2000, "pid 5"}).ok());
   auto got = store_->GetRun("r1");
   EXPECT_EQ(got->status, "Running");
   EXPECT_EQ(got->exit_code, 0);
   EXPECT_EQ(got->tags["k"], "v");
+  EXPECT_EQ(got->token_hash, "abc");
+  EXPECT_EQ(got->runner_pid, 77);
   auto history = store_->GetStatusHistory("r1");
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].status, "Queued");

@@ -376,7 +376,7 @@ Status SqliteMetadataStore::UpdateRun(const RunRecord& run,
                    Prepare("UPDATE runs SET display_name=?, status=?, status_detail=?, "
                            "tags=?, started_at=?, ended_at=?, updated_at=?, error=?, "
                            "exit_code=?, runner_pid=?, process_group=?, last_heartbeat=?, "
-                           "snapshot=?, spec=? WHERE name=?"));
+                           "snapshot=?, spec=?, token_hash=? WHERE name=?"));
   s->Bind(1, run.display_name).Bind(2, run.status).Bind(3, run.status_detail);
   s->Bind(4, run.tags.dump()).Bind(5, run.started_at).Bind(6, run.ended_at);
   s->Bind(7, run.updated_at).Bind(8, run.error);
@@ -386,7 +386,8 @@ Status SqliteMetadataStore::UpdateRun(const RunRecord& run,
     s->BindNull(9);
   }
   s->Bind(10, run.runner_pid).Bind(11, run.process_group).Bind(12, run.last_heartbeat);
-  s->Bind(13, run.snapshot_id).Bind(14, run.spec.dump()).Bind(15, run.name);
+  s->Bind(13, run.snapshot_id).Bind(14, run.spec.dump()).Bind(15, run.token_hash);
+  s->Bind(16, run.name);
   RETURN_IF_ERROR(s->Run());
   if (sqlite3_changes(db_) == 0) return NotFoundError("no run named '" + run.name + "'");
   if (event) {
