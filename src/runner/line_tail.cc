@@ -1,6 +1,7 @@
 #include "runner/line_tail.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,9 +22,20 @@ Result<std::vector<TailLine>> LineTail::Peek(size_t max_bytes, bool include_part
     if (errno == ENOENT) return lines;
     return Err(InternalError("cannot open " + path_.string() + ": " + std::strerror(errno)));
   }
-  // Enough to hold the longest line we accept plus its '\n', so that a full buffer without a
-  // newline proves the line is overlong.
-  const size_t want = std::max(max_bytes, max_line_bytes_ + 1);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Err(InternalError("cannot stat " + path_.string() + ": " + std::strerror(e)));
+  }
+  if (st.st_size <= offset_) {
+    ::close(fd);
+    return lines;
+  }
+  // Enough to hold the longest line we accept plus its '\n', so that a line without a newline
+  // in it is known to be overlong; but no more than the file holds, since this runs often.
+  const size_t want = std::min<size_t>(std::max(max_bytes, max_line_bytes_ + 1),
+                                       static_cast<size_t>(st.st_size - offset_));
   std::string buf(want, '\0');
   size_t got = 0;
   while (got < want) {
@@ -37,6 +49,7 @@ Result<std::vector<TailLine>> LineTail::Peek(size_t max_bytes, bool include_part
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
+  const bool at_end = offset_ + static_cast<int64_t>(got) >= st.st_size;
   ::close(fd);
   buf.resize(got);
 
@@ -52,7 +65,7 @@ Result<std::vector<TailLine>> LineTail::Peek(size_t max_bytes, bool include_part
     }
     if (nl == std::string::npos) {
       // Bytes read but no newline: an unfinished line, unless the writer is known to be done.
-      if (include_partial && got < want) {
+      if (include_partial && at_end) {
         lines.push_back(TailLine{.text = buf.substr(pos), .end_offset = offset_ + int64_t(got)});
       }
       break;

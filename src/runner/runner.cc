@@ -54,6 +54,8 @@ class SignalScope {
     g_runner_signal.store(0);
     struct sigaction sa {};
     sa.sa_handler = OnRunnerSignal;
+    // Blocking HTTP calls should not fail just because a signal arrived.
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
     struct sigaction ignore {};

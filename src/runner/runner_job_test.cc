@@ -226,6 +226,17 @@ TEST_P(CancelDuringPreparationTest, TheCommandNeverStarts) {
 
 INSTANTIATE_TEST_SUITE_P(StrictAndQuietServers, CancelDuringPreparationTest, ::testing::Bool());
 
+TEST_F(RunnerJobTest, SigtermToTheRunnerStopsTheJobAndFailsTheRun) {
+  server_->OnLog([](const std::string&, const std::string& log) {
+    if (log.find("ready") != std::string::npos) ::kill(::getpid(), SIGTERM);
+  });
+  server_->AddRun("r15", Spec("echo ready; sleep 60"));
+  EXPECT_EQ(RunJob(Options("r15")), 1);
+  EXPECT_EQ(server_->CurrentStatus("r15"), "Failed");
+  EXPECT_EQ(server_->LastStatusBody("r15")["error"],
+            "the runner was stopped by signal 15 (Terminated)");
+}
+
 TEST_F(RunnerJobTest, LargeOutputArrivesWhole) {
   server_->AddRun("r12", Spec("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo end >&2"));
   EXPECT_EQ(RunJob(Options("r12")), 0);

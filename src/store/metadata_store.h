@@ -85,10 +85,11 @@ class MetadataStore {
 
   // Appends points; a point with step -1 gets its series' next step. All or nothing.
   virtual Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points) = 0;
-  // Every point of `run` (of `key` when not empty), ordered by key then step.
+  // Every point of `run` (of `key` when not empty), ordered by key, then step, then logging
+  // order.
   virtual Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,
                                                       const std::string& key = "") = 0;
-  // The last point of each series.
+  // The most recently logged point of each series, by key.
   virtual Result<std::vector<MetricPoint>> LatestMetrics(const std::string& run) = 0;
 
   // Appends `data` at byte `offset` of the log `stream`. Idempotent for resends: bytes

@@ -113,14 +113,14 @@ CREATE TABLE metric_series (
   next_step INTEGER NOT NULL,
   UNIQUE(run, key)
 );
-CREATE TABLE metrics (
+CREATE TABLE metric_blocks (
+  id INTEGER PRIMARY KEY,
   series INTEGER NOT NULL,
-  step INTEGER NOT NULL,
-  value REAL,
-  value_json TEXT,
-  ts INTEGER NOT NULL
+  first_step INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
 );
-CREATE INDEX metrics_by_series_step ON metrics(series, step);
+CREATE INDEX metric_blocks_by_series ON metric_blocks(series, id);
 CREATE TABLE log_chunks (
   run TEXT NOT NULL,
   stream TEXT NOT NULL,
@@ -418,71 +418,120 @@ Result<std::vector<StatusEvent>> SqliteMetadataStore::GetStatusHistory(const std
   return out;
 }
 
+namespace {
+
+// A metric block packs the points one request logged for one series, in logging order:
+// per point int64 step, int64 timestamp, uint8 kind, then a double (kind 0) or a uint32
+// length and that many bytes of JSON (kind 1). One row per series per batch keeps the hot
+// insert path to a handful of rows however many points a batch carries.
+void AppendPoint(std::string& out, const MetricPoint& p) {
+  auto put = [&out](const void* data, size_t n) {
+    out.append(static_cast<const char*>(data), n);
+  };
+  put(&p.step, 8);
+  put(&p.timestamp, 8);
+  uint8_t kind = p.value_json.empty() ? 0 : 1;
+  put(&kind, 1);
+  if (kind == 0) {
+    put(&p.value, 8);
+  } else {
+    uint32_t len = static_cast<uint32_t>(p.value_json.size());
+    put(&len, 4);
+    out += p.value_json;
+  }
+}
+
+Status DecodeBlock(const std::string& key, const std::string& data,
+                   std::vector<MetricPoint>& out) {
+  size_t i = 0;
+  auto get = [&](void* dst, size_t n) {
+    if (i + n > data.size()) return false;
+    std::memcpy(dst, data.data() + i, n);
+    i += n;
+    return true;
+  };
+  while (i < data.size()) {
+    MetricPoint p;
+    p.key = key;
+    uint8_t kind = 0;
+    if (!get(&p.step, 8) || !get(&p.timestamp, 8) || !get(&kind, 1)) break;
+    if (kind == 0) {
+      if (!get(&p.value, 8)) break;
+    } else {
+      uint32_t len = 0;
+      if (!get(&len, 4) || i + len > data.size()) break;
+      p.value_json.assign(data, i, len);
+      i += len;
+    }
+    out.push_back(std::move(p));
+    if (i == data.size()) return Status::Ok();
+  }
+  if (i == data.size()) return Status::Ok();
+  return DataLossError("metric block of '" + key + "' is truncated");
+}
+
+}  // namespace
+
 Status SqliteMetadataStore::AppendMetrics(const std::string& run,
                                           const std::vector<MetricPoint>& points) {
   if (points.empty()) return Status::Ok();
+  // Group by key, keeping each key's logging order.
+  std::map<std::string, std::vector<const MetricPoint*>> by_key;
+  for (const MetricPoint& p : points) {
+    if (p.key.empty()) return InvalidArgumentError("a metric has an empty key");
+    by_key[p.key].push_back(&p);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
-  ASSIGN_OR_RETURN(Statement * find,
-                   Prepare("SELECT id, next_step FROM metric_series WHERE run = ? AND key = ?"));
-  ASSIGN_OR_RETURN(Statement * create, Prepare("INSERT INTO metric_series (run, key, next_step) "
-                                               "VALUES (?, ?, 0)"));
-  ASSIGN_OR_RETURN(Statement * insert, Prepare("INSERT INTO metrics (series, step, value, "
-                                               "value_json, ts) VALUES (?, ?, ?, ?, ?)"));
-  ASSIGN_OR_RETURN(Statement * bump,
-                   Prepare("UPDATE metric_series SET next_step = ? WHERE id = ?"));
-  // Series touched by this batch, with their step counters; written back at the end.
-  std::map<std::string, std::pair<int64_t, int64_t>*> touched;
   // On any failure the transaction rolls back; drop the cache so it reloads from the table.
   auto fail = [this](Status st) {
     series_.clear();
     return st;
   };
-  for (const MetricPoint& p : points) {
-    auto t = touched.find(p.key);
-    std::pair<int64_t, int64_t>* series;
-    if (t != touched.end()) {
-      series = t->second;
-    } else {
-      auto key = std::make_pair(run, p.key);
-      auto c = series_.find(key);
-      if (c == series_.end()) {
-        find->Bind(1, run).Bind(2, p.key);
-        auto row = find->Step();
-        if (!row.has_value()) {
-          find->Reset();
-          return fail(row.error());
-        }
-        std::pair<int64_t, int64_t> value;
-        if (*row) {
-          value = {find->Int(0), find->Int(1)};
-          find->Reset();
-        } else {
-          find->Reset();
-          Status st = create->Bind(1, run).Bind(2, p.key).Run();
-          if (!st.ok()) return fail(st);
-          value = {sqlite3_last_insert_rowid(db_), 0};
-        }
-        c = series_.emplace(key, value).first;
+  ASSIGN_OR_RETURN(Statement * find,
+                   Prepare("SELECT id, next_step FROM metric_series WHERE run = ? AND key = ?"));
+  ASSIGN_OR_RETURN(Statement * create, Prepare("INSERT INTO metric_series (run, key, next_step) "
+                                               "VALUES (?, ?, 0)"));
+  ASSIGN_OR_RETURN(Statement * insert, Prepare("INSERT INTO metric_blocks (series, first_step, "
+                                               "count, data) VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Statement * bump,
+                   Prepare("UPDATE metric_series SET next_step = ? WHERE id = ?"));
+  std::string block;
+  for (const auto& [key, series_points] : by_key) {
+    auto cache_key = std::make_pair(run, key);
+    auto c = series_.find(cache_key);
+    if (c == series_.end()) {
+      find->Bind(1, run).Bind(2, key);
+      auto row = find->Step();
+      if (!row.has_value()) {
+        find->Reset();
+        return fail(row.error());
       }
-      series = &c->second;
-      touched[p.key] = series;
+      std::pair<int64_t, int64_t> value;
+      if (*row) {
+        value = {find->Int(0), find->Int(1)};
+        find->Reset();
+      } else {
+        find->Reset();
+        if (Status st = create->Bind(1, run).Bind(2, key).Run(); !st.ok()) return fail(st);
+        value = {sqlite3_last_insert_rowid(db_), 0};
+      }
+      c = series_.emplace(cache_key, value).first;
     }
-    int64_t step = p.step >= 0 ? p.step : series->second;
-    series->second = std::max(series->second, step + 1);
-    insert->Bind(1, series->first).Bind(2, step);
-    if (p.value_json.empty()) {
-      insert->Bind(3, p.value).BindNull(4);
-    } else {
-      insert->BindNull(3).Bind(4, p.value_json);
+    auto& [series_id, next_step] = c->second;
+    block.clear();
+    int64_t first_step = -1;
+    for (const MetricPoint* p : series_points) {
+      MetricPoint stamped = *p;
+      if (stamped.step < 0) stamped.step = next_step;
+      next_step = std::max(next_step, stamped.step + 1);
+      if (first_step < 0) first_step = stamped.step;
+      AppendPoint(block, stamped);
     }
-    insert->Bind(5, p.timestamp);
-    Status st = insert->Run();
+    Status st = insert->Bind(1, series_id).Bind(2, first_step)
+                    .Bind(3, static_cast<int64_t>(series_points.size())).BindBlob(4, block).Run();
     if (!st.ok()) return fail(st);
-  }
-  for (const auto& [key, series] : touched) {
-    Status st = bump->Bind(1, series->second).Bind(2, series->first).Run();
-    if (!st.ok()) return fail(st);
+    if (st = bump->Bind(1, next_step).Bind(2, series_id).Run(); !st.ok()) return fail(st);
   }
   Status st = tx.Commit();
   return st.ok() ? st : fail(st);
@@ -492,9 +541,9 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::GetMetrics(const std::stri
                                                                  const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Statement * s,
-                   Prepare("SELECT ms.key, m.step, m.value, m.value_json, m.ts FROM metrics m "
-                           "JOIN metric_series ms ON ms.id = m.series WHERE ms.run = ? AND "
-                           "(? = '' OR ms.key = ?) ORDER BY ms.key, m.step, m.rowid"));
+                   Prepare("SELECT ms.key, b.data FROM metric_blocks b JOIN metric_series ms ON "
+                           "ms.id = b.series WHERE ms.run = ? AND (? = '' OR ms.key = ?) "
+                           "ORDER BY ms.key, b.id"));
   s->Bind(1, run).Bind(2, key).Bind(3, key);
   std::vector<MetricPoint> out;
   while (true) {
@@ -504,8 +553,16 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::GetMetrics(const std::stri
       if (!row.has_value()) return Err(row.error());
       break;
     }
-    out.push_back(MetricPoint{s->Text(0), s->Double(2), s->Text(3), s->Int(1), s->Int(4)});
+    Status st = DecodeBlock(s->Text(0), s->Text(1), out);
+    if (!st.ok()) {
+      s->Reset();
+      return Err(st);
+    }
   }
+  // Keys are already grouped; order each key's points by step, logging order within a step.
+  std::stable_sort(out.begin(), out.end(), [](const MetricPoint& a, const MetricPoint& b) {
+    return a.key != b.key ? a.key < b.key : a.step < b.step;
+  });
   return out;
 }
 
@@ -513,9 +570,9 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::LatestMetrics(const std::s
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(
       Statement * s,
-      Prepare("SELECT ms.key, m.step, m.value, m.value_json, m.ts FROM metric_series ms "
-              "JOIN metrics m ON m.rowid = (SELECT rowid FROM metrics WHERE series = ms.id "
-              "ORDER BY step DESC, rowid DESC LIMIT 1) WHERE ms.run = ? ORDER BY ms.key"));
+      Prepare("SELECT ms.key, b.data FROM metric_series ms JOIN metric_blocks b ON b.id = "
+              "(SELECT MAX(id) FROM metric_blocks WHERE series = ms.id) WHERE ms.run = ? "
+              "ORDER BY ms.key"));
   s->Bind(1, run);
   std::vector<MetricPoint> out;
   while (true) {
@@ -525,7 +582,14 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::LatestMetrics(const std::s
       if (!row.has_value()) return Err(row.error());
       break;
     }
-    out.push_back(MetricPoint{s->Text(0), s->Double(2), s->Text(3), s->Int(1), s->Int(4)});
+    std::vector<MetricPoint> block;
+    Status st = DecodeBlock(s->Text(0), s->Text(1), block);
+    if (!st.ok()) {
+      s->Reset();
+      return Err(st);
+    }
+    // The most recently logged value.
+    if (!block.empty()) out.push_back(std::move(block.back()));
   }
   return out;
 }
