@@ -1,6 +1,7 @@
 """Shared helpers for the benchmarks: a Gantry server in a temp workspace, a run token."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -32,6 +33,7 @@ class GantryServer:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def running_run_with_token(server: GantryServer):

@@ -6,6 +6,7 @@ Load comes from wrk (C, 2 threads) so that the client is not the bottleneck.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main():
     baseline = measure(f"http://127.0.0.1:{port_file.read_text()}/api/v1/runs/r1/metrics", "x", tmp)
     base.terminate()
     base.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"batch size {BATCH}, 8 connections, {SECONDS}s per load")
     print(f"{'':28}{'gantry':>14}{'baseline':>14}{'ratio':>10}")
