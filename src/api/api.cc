@@ -363,7 +363,10 @@ void Api::AddRoutes() {
       points.push_back(std::move(point));
     }
     size_t n = points.size();
-    Status st = runs_->AppendMetrics(req.Param("name"), req.BearerToken(), std::move(points));
+    auto through = QueryInt(req, "through", 0);
+    if (!through.has_value()) return Error(through.error());
+    Status st = runs_->AppendMetrics(req.Param("name"), req.BearerToken(), std::move(points),
+                                     *through);
     if (!st.ok()) return Error(st);
     return Response::FromJson(200, {{"accepted", n}});
   });

@@ -143,7 +143,7 @@ Status MetricsRelay::Relay(bool final) {
 Status MetricsRelay::Deliver(const Batch& batch) {
   auto post = [&](size_t begin, size_t end) {
     Json body = batch.Body(begin, end);
-    return batch.metrics ? sink_->PostMetrics(body) : sink_->PostTags(body);
+    return batch.metrics ? sink_->PostMetrics(body, batch.ends[end - 1]) : sink_->PostTags(body);
   };
   const char* what = batch.metrics ? "metric" : "tag";
   Status s = post(0, batch.items.size());

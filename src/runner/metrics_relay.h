@@ -30,9 +30,11 @@ class MetricsSink {
  public:
   virtual ~MetricsSink() = default;
   // Sends {"metrics": metrics}, metrics being a list of {"key","value","step"?,"timestamp"?}.
+  // `through` is the byte offset in the SDK's record file where the batch ends; the server
+  // skips a batch it has already applied (a resend after a lost answer).
   // Unavailable when the server cannot be reached; InvalidArgument or ResourceExhausted when
   // it refuses the batch's content.
-  virtual Status PostMetrics(const Json& metrics) = 0;
+  virtual Status PostMetrics(const Json& metrics, int64_t through) = 0;
   // Sends {"tags": tags}, tags being an object of string values. Errors as PostMetrics.
   virtual Status PostTags(const Json& tags) = 0;
 };

@@ -13,7 +13,11 @@ namespace {
 // Records what it is sent; `fail` decides, per call, whether it refuses.
 class FakeSink : public MetricsSink {
  public:
-  Status PostMetrics(const Json& metrics) override { return Take("metrics", metrics); }
+  Status PostMetrics(const Json& metrics, int64_t through) override {
+    throughs.push_back(through);
+    return Take("metrics", metrics);
+  }
+  std::vector<int64_t> throughs;
   Status PostTags(const Json& tags) override { return Take("tags", tags); }
 
   struct Call {

@@ -73,8 +73,9 @@ Result<int64_t> RunClient::AppendLog(int64_t offset, std::string_view data) {
   return length;
 }
 
-Status RunClient::PostMetrics(const Json& metrics) {
-  return internal::AsStatus(CallJson("POST", RunPath("/metrics"), Json{{"metrics", metrics}}));
+Status RunClient::PostMetrics(const Json& metrics, int64_t through) {
+  return internal::AsStatus(CallJson("POST", RunPath("/metrics?through=" + std::to_string(through)),
+                                     Json{{"metrics", metrics}}));
 }
 
 Status RunClient::PostTags(const Json& tags) {

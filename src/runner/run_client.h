@@ -52,7 +52,7 @@ class RunClient : public LogSink, public MetricsSink {
   // LogSink: POST /runs/{name}/logs/{stream}?offset=N.
   Result<int64_t> AppendLog(int64_t offset, std::string_view data) override;
   // MetricsSink: POST /runs/{name}/metrics and /tags.
-  Status PostMetrics(const Json& metrics) override;
+  Status PostMetrics(const Json& metrics, int64_t through) override;
   Status PostTags(const Json& tags) override;
 
   // GET /trees/{id}, validated.

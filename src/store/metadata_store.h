@@ -84,7 +84,11 @@ class MetadataStore {
   virtual Result<std::vector<StatusEvent>> GetStatusHistory(const std::string& run) = 0;
 
   // Appends points; a point with step -1 gets its series' next step. All or nothing.
-  virtual Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points) = 0;
+  // `through` > 0 makes resends harmless: it is where this batch ends in the sender's
+  // ordered record stream, and a batch whose `through` is not past the last applied one for
+  // this run is skipped (OK, nothing stored).
+  virtual Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points,
+                               int64_t through = 0) = 0;
   // Every point of `run` (of `key` when not empty), ordered by key, then step, then logging
   // order.
   virtual Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,

@@ -107,6 +107,19 @@ TEST_P(MetadataStoreConformanceTest, MetricsGetStepsPerSeries) {
   EXPECT_EQ(store_->GetMetrics("other", "")->size(), 0u);
 }
 
+TEST_P(MetadataStoreConformanceTest, ResentMetricBatchesAreStoredOnce) {
+  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
+  // The answer was lost and the sender resends the same batch: nothing new is stored.
+  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
+  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 2, "", -1, 2}}, 80).ok());
+  auto points = *store_->GetMetrics("r", "m");
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_DOUBLE_EQ(points[1].value, 2);
+  // Cursors are per run.
+  ASSERT_TRUE(store_->AppendMetrics("other", {{"m", 5, "", -1, 1}}, 40).ok());
+  EXPECT_EQ(store_->GetMetrics("other", "m")->size(), 1u);
+}
+
 TEST_P(MetadataStoreConformanceTest, LogsAppendIdempotentlyAndRejectGaps) {
   EXPECT_EQ(*store_->AppendLog("r", "std_log.txt", 0, "hello "), 6);
   // A resend of bytes already stored is absorbed.

@@ -196,14 +196,14 @@ Result<int64_t> RunService::AppendLog(const std::string& name, const std::string
 }
 
 Status RunService::AppendMetrics(const std::string& name, const std::string& token,
-                                 std::vector<store::MetricPoint> points) {
+                                 std::vector<store::MetricPoint> points, int64_t through) {
   RETURN_IF_ERROR(CheckToken(name, token));
   int64_t now = clock_->NowMillis();
   for (auto& p : points) {
     if (p.key.empty()) return InvalidArgumentError("a metric has an empty 'key'");
     if (p.timestamp == 0) p.timestamp = now;
   }
-  return store_->AppendMetrics(name, points);
+  return store_->AppendMetrics(name, points, through);
 }
 
 Result<RunRecord> RunService::SetTags(const std::string& name, const std::string& token,

@@ -81,8 +81,9 @@ class RunService {
   Result<HeartbeatReply> Heartbeat(const std::string& name, const std::string& token);
   Result<int64_t> AppendLog(const std::string& name, const std::string& token,
                             const std::string& stream, int64_t offset, std::string_view data);
+  // `through`: see MetadataStore::AppendMetrics (0 = no resend protection).
   Status AppendMetrics(const std::string& name, const std::string& token,
-                       std::vector<store::MetricPoint> points);
+                       std::vector<store::MetricPoint> points, int64_t through = 0);
   Result<store::RunRecord> SetTags(const std::string& name, const std::string& token,
                                    const std::map<std::string, std::string>& tags);
   Status AddArtifacts(const std::string& name, const std::string& token,

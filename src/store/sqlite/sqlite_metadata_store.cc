@@ -121,6 +121,10 @@ CREATE TABLE metric_blocks (
   data BLOB NOT NULL
 );
 CREATE INDEX metric_blocks_by_series ON metric_blocks(series, id);
+CREATE TABLE metric_cursors (
+  run TEXT PRIMARY KEY,
+  through INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE log_chunks (
   run TEXT NOT NULL,
   stream TEXT NOT NULL,
@@ -473,7 +477,8 @@ Status DecodeBlock(const std::string& key, const std::string& data,
 }  // namespace
 
 Status SqliteMetadataStore::AppendMetrics(const std::string& run,
-                                          const std::vector<MetricPoint>& points) {
+                                          const std::vector<MetricPoint>& points,
+                                          int64_t through) {
   if (points.empty()) return Status::Ok();
   // Group by key, keeping each key's logging order.
   std::map<std::string, std::vector<const MetricPoint*>> by_key;
@@ -496,6 +501,19 @@ Status SqliteMetadataStore::AppendMetrics(const std::string& run,
                                                "count, data) VALUES (?, ?, ?, ?)"));
   ASSIGN_OR_RETURN(Statement * bump,
                    Prepare("UPDATE metric_series SET next_step = ? WHERE id = ?"));
+  if (through > 0) {
+    ASSIGN_OR_RETURN(Statement * cursor,
+                     Prepare("SELECT through FROM metric_cursors WHERE run = ?"));
+    cursor->Bind(1, run);
+    auto row = cursor->Step();
+    int64_t applied = (row.has_value() && *row) ? cursor->Int(0) : 0;
+    cursor->Reset();
+    if (!row.has_value()) return row.error();
+    if (through <= applied) return Status::Ok();  // a resend of a batch already stored
+    ASSIGN_OR_RETURN(Statement * advance,
+                     Prepare("INSERT OR REPLACE INTO metric_cursors (run, through) VALUES (?, ?)"));
+    RETURN_IF_ERROR(advance->Bind(1, run).Bind(2, through).Run());
+  }
   std::string block;
   for (const auto& [key, series_points] : by_key) {
     auto cache_key = std::make_pair(run, key);

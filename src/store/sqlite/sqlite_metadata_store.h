@@ -26,7 +26,8 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
   Status UpdateRun(const RunRecord& run, const std::optional<StatusEvent>& event) override;
   Result<std::vector<StatusEvent>> GetStatusHistory(const std::string& run) override;
-  Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points) override;
+  Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points,
+                       int64_t through) override;
   Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,
                                               const std::string& key) override;
   Result<std::vector<MetricPoint>> LatestMetrics(const std::string& run) override;
