@@ -65,3 +65,19 @@ def test_blob_with_wrong_hash_is_rejected_and_not_stored(server):
     assert body["missing"] == [sha]
     tmp = server.workspace / "blobs" / "tmp"
     assert not tmp.exists() or list(tmp.iterdir()) == []
+
+
+def test_killed_upload_leaves_nothing_behind(server):
+    import socket
+    data = b"y" * 1_000_000
+    sha = hashlib.sha256(data).hexdigest()
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(f"PUT /api/v1/blobs/{sha} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n\r\n".encode())
+        s.sendall(data[:100_000])  # the client dies mid-upload
+    # The server notices the closed connection; the next request is answered normally.
+    status, body = server.request("POST", "/api/v1/blobs/missing", {"blobs": [sha]})
+    assert status == 200 and body["missing"] == [sha]
+    blobs = server.workspace / "blobs"
+    stored = [p for p in blobs.rglob("*") if p.is_file() and "tmp" not in p.parts]
+    assert stored == []
