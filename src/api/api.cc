@@ -82,9 +82,139 @@ Json RunToJson(const store::RunRecord& run) {
   return j;
 }
 
-Api::Api(workspace::RunService* runs, artifacts::BlobStore* blobs, ApiOptions options)
-    : runs_(runs), blobs_(blobs), options_(std::move(options)) {
+Api::Api(workspace::RunService* runs, workspace::ModelService* models,
+         artifacts::BlobStore* blobs, ApiOptions options)
+    : runs_(runs), models_(models), blobs_(blobs), options_(std::move(options)) {
   AddRoutes();
+  AddModelRoutes();
+}
+
+Json ModelToJson(const store::ModelRecord& m) {
+  return Json{{"name", m.name},
+              {"version", m.version},
+              {"id", m.name + ":" + std::to_string(m.version)},
+              {"description", m.description},
+              {"tree_id", m.tree_id},
+              {"framework", m.framework},
+              {"framework_version", m.framework_version},
+              {"type", m.type},
+              {"tags", m.tags},
+              {"properties", m.properties},
+              {"resource_configuration", m.resource_configuration},
+              {"run", m.run_name},
+              {"datasets", m.datasets},
+              {"created_at", FormatIsoTime(m.created_at)},
+              {"created_at_ms", m.created_at}};
+}
+
+namespace {
+Result<std::map<std::string, std::string>> StringMap(const Json& body, const char* field) {
+  std::map<std::string, std::string> out;
+  if (!body.contains(field) || body[field].is_null()) return out;
+  if (!body[field].is_object()) {
+    return Err(InvalidArgumentError(std::string("field '") + field + "' must be an object"));
+  }
+  for (const auto& [k, v] : body[field].items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  return out;
+}
+
+Result<int64_t> VersionParam(const Request& req) {
+  const std::string& v = req.Param("version");
+  try {
+    size_t used = 0;
+    int64_t n = std::stoll(v, &used);
+    if (used == v.size() && n > 0) return n;
+  } catch (const std::exception&) {
+  }
+  return Err(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
+}
+}  // namespace
+
+void Api::AddModelRoutes() {
+  const std::string p = std::string(kPrefix) + "/models";
+  auto& r = router_;
+  r.Add("POST", p, [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
+    workspace::RegisterModelRequest reg;
+    store::ModelRecord& m = reg.model;
+    for (auto [field, target] : std::initializer_list<std::pair<const char*, std::string*>>{
+             {"name", &m.name}, {"description", &m.description}, {"framework", &m.framework},
+             {"framework_version", &m.framework_version}, {"type", &m.type},
+             {"tree_id", &reg.tree_id}, {"run", &reg.run_name}, {"path", &reg.run_path}}) {
+      auto v = GetString(*body, field, field == std::string("type") ? "custom_model" : "");
+      if (!v.has_value()) return Error(v.error());
+      *target = *v;
+    }
+    auto tags = StringMap(*body, "tags");
+    auto props = StringMap(*body, "properties");
+    if (!tags.has_value()) return Error(tags.error());
+    if (!props.has_value()) return Error(props.error());
+    for (const auto& [k, v] : *tags) m.tags[k] = v;
+    for (const auto& [k, v] : *props) m.properties[k] = v;
+    if (body->contains("resource_configuration")) {
+      m.resource_configuration = (*body)["resource_configuration"];
+      if (!m.resource_configuration.is_null() && !m.resource_configuration.is_object()) {
+        return Error(InvalidArgumentError("field 'resource_configuration' must be an object"));
+      }
+    }
+    if (body->contains("datasets")) {
+      m.datasets = (*body)["datasets"];
+      if (!m.datasets.is_array()) return Error(InvalidArgumentError("field 'datasets' must be a list"));
+    }
+    auto model = models_->Register(std::move(reg));
+    if (!model.has_value()) return Error(model.error());
+    return Response::FromJson(201, ModelToJson(*model));
+  });
+  r.Add("GET", p, [this](Request& req) {
+    auto list = models_->List(req.Query("name"));
+    if (!list.has_value()) return Error(list.error());
+    Json out = Json::array();
+    for (const auto& m : *list) out.push_back(ModelToJson(m));
+    return Response::FromJson(200, {{"models", out}});
+  });
+  r.Add("GET", p + "/{name}", [this](Request& req) {
+    auto m = models_->Get(req.Param("name"), 0);
+    if (!m.has_value()) return Error(m.error());
+    return Response::FromJson(200, ModelToJson(*m));
+  });
+  r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
+    auto v = VersionParam(req);
+    if (!v.has_value()) return Error(v.error());
+    auto m = models_->Get(req.Param("name"), *v);
+    if (!m.has_value()) return Error(m.error());
+    return Response::FromJson(200, ModelToJson(*m));
+  });
+  r.Add("POST", p + "/{name}/versions/{version}/tags", [this](Request& req) {
+    auto v = VersionParam(req);
+    if (!v.has_value()) return Error(v.error());
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    auto add = StringMap(*body, "add");
+    if (!add.has_value()) return Error(add.error());
+    std::vector<std::string> remove;
+    if (body->contains("remove")) {
+      if (!(*body)["remove"].is_array()) return Error(InvalidArgumentError("field 'remove' must be a list"));
+      for (const auto& k : (*body)["remove"]) {
+        if (k.is_string()) remove.push_back(k.get<std::string>());
+      }
+    }
+    auto m = models_->UpdateTags(req.Param("name"), *v, *add, remove);
+    if (!m.has_value()) return Error(m.error());
+    return Response::FromJson(200, ModelToJson(*m));
+  });
+  r.Add("POST", p + "/{name}/versions/{version}/properties", [this](Request& req) {
+    auto v = VersionParam(req);
+    if (!v.has_value()) return Error(v.error());
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    auto add = StringMap(*body, "add");
+    if (!add.has_value()) return Error(add.error());
+    auto m = models_->AddProperties(req.Param("name"), *v, *add);
+    if (!m.has_value()) return Error(m.error());
+    return Response::FromJson(200, ModelToJson(*m));
+  });
 }
 
 Response Api::Handle(Request& request) const { return router_.Route(request); }

@@ -7,6 +7,7 @@
 
 #include "artifacts/blob_store.h"
 #include "http/router.h"
+#include "workspace/model_service.h"
 #include "workspace/run_service.h"
 
 namespace gantry::api {
@@ -21,7 +22,8 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(workspace::RunService* runs, artifacts::BlobStore* blobs, ApiOptions options);
+  Api(workspace::RunService* runs, workspace::ModelService* models, artifacts::BlobStore* blobs,
+      ApiOptions options);
 
   // Dispatches one request.
   http::Response Handle(http::Request& request) const;
@@ -30,8 +32,10 @@ class Api {
 
  private:
   void AddRoutes();
+  void AddModelRoutes();
 
   workspace::RunService* runs_;
+  workspace::ModelService* models_;
   artifacts::BlobStore* blobs_;
   ApiOptions options_;
   http::Router router_;
@@ -39,5 +43,7 @@ class Api {
 
 // The JSON shape of a run (see docs/rest-api.md).
 Json RunToJson(const store::RunRecord& run);
+// The JSON shape of a model version.
+Json ModelToJson(const store::ModelRecord& model);
 
 }  // namespace gantry::api

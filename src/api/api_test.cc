@@ -16,7 +16,8 @@ class ApiTest : public ::testing::Test {
     store_ = std::move(*store::OpenMetadataStore({"sqlite::memory:"}));
     blobs_ = std::move(*artifacts::LocalBlobStore::Open(dir_ / "blobs"));
     runs_ = std::make_unique<workspace::RunService>(store_.get(), blobs_.get(), &clock_);
-    api_ = std::make_unique<Api>(runs_.get(), blobs_.get(), ApiOptions{});
+    models_ = std::make_unique<workspace::ModelService>(store_.get(), blobs_.get(), &clock_);
+    api_ = std::make_unique<Api>(runs_.get(), models_.get(), blobs_.get(), ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -36,6 +37,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<artifacts::BlobStore> blobs_;
   std::unique_ptr<workspace::RunService> runs_;
+  std::unique_ptr<workspace::ModelService> models_;
   std::unique_ptr<Api> api_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "cli/client_context.h"
 #include "cli/job_commands.h"
+#include "cli/model_commands.h"
 #include "cli/server_command.h"
 #include "common/process.h"
 #include "runner/runner.h"
@@ -100,6 +101,37 @@ int main(int argc, char** argv) {
   auto* download = add_job("download", "Download a run's outputs and logs", JobDownload, true);
   download->add_option("--output-name", job.output_name, "Only this named output");
   download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+
+  // gantry model ...
+  ModelFlags model;
+  auto* model_cmd = app.add_subcommand("model", "Register and fetch models");
+  model_cmd->require_subcommand(1);
+  auto add_model = [&](const char* name, const char* help,
+                       int (*fn)(const GlobalFlags&, const ModelFlags&), bool needs_name) {
+    auto* c = model_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    auto* opt = c->add_option("-n,--name", model.name, "Model name");
+    if (needs_name) opt->required();
+    c->add_option("-o,--output", model.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, model); });
+    return c;
+  };
+  auto* mcreate = add_model("create", "Register a model version from a local path or a run", ModelCreate, true);
+  mcreate->add_option("-p,--path", model.path,
+                      "Local file/folder, runs:/RUN/outputs/model or azureml://jobs/RUN/outputs/artifacts/paths/PATH")
+      ->required();
+  mcreate->add_option("--type", model.type, "custom_model (default), mlflow_model, triton_model");
+  mcreate->add_option("--framework", model.framework, "e.g. PyTorch, TensorFlow");
+  mcreate->add_option("--framework-version", model.framework_version);
+  mcreate->add_option("--description", model.description);
+  mcreate->add_option("--tag", model.tags, "KEY=VALUE (repeatable)");
+  mcreate->add_option("--property", model.properties, "KEY=VALUE (repeatable, immutable)");
+  add_model("list", "List model versions", ModelList, false);
+  auto* mshow = add_model("show", "Show a model version (default: latest)", ModelShow, true);
+  mshow->add_option("-v,--version", model.version);
+  auto* mdl = add_model("download", "Download a model version's files", ModelDownload, true);
+  mdl->add_option("-v,--version", model.version);
+  mdl->add_option("--download-path", model.download_path, "Destination (default: current folder)");
 
   // gantry runner (launched by compute backends)
   gantry::runner::RunnerOptions runner;

@@ -17,6 +17,7 @@
 #include "compute/compute_backend.h"
 #include "http/http_server.h"
 #include "store/metadata_store.h"
+#include "workspace/model_service.h"
 #include "workspace/run_service.h"
 #include "workspace/scheduler.h"
 
@@ -78,7 +79,8 @@ int RunServer(const ServerFlags& flags) {
   if (!blobs.has_value()) return ReportError(blobs.error());
 
   workspace::RunService runs(store->get(), blobs->get(), RealClock::Get());
-  api::Api api(&runs, blobs->get(), api::ApiOptions{.workspace_name = flags.name});
+  workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
+  api::Api api(&runs, &models, blobs->get(), api::ApiOptions{.workspace_name = flags.name});
 
   http::HttpServerOptions http_options;
   http_options.host = flags.host;

@@ -146,6 +146,27 @@ TEST_P(MetadataStoreConformanceTest, ArtifactsListByPrefix) {
   EXPECT_EQ(store_->ListArtifacts("r", "")->size(), 3u);
 }
 
+TEST_P(MetadataStoreConformanceTest, ModelVersionsCountUpPerName) {
+  for (int i = 0; i < 3; ++i) {
+    ModelRecord m;
+    m.name = i < 2 ? "mnist" : "other";
+    m.tree_id = std::string(64, 'a');
+    m.properties = Json{{"accuracy", "0.9"}};
+    ASSERT_TRUE(store_->CreateModel(m).ok());
+    EXPECT_EQ(m.version, i < 2 ? i + 1 : 1);
+  }
+  EXPECT_EQ(store_->GetModel("mnist", 0)->version, 2);
+  EXPECT_EQ(store_->GetModel("mnist", 1)->properties["accuracy"], "0.9");
+  EXPECT_EQ(store_->GetModel("mnist", 7).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetModel("nope", 0).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListModels("")->size(), 3u);
+  EXPECT_EQ(store_->ListModels("mnist")->size(), 2u);
+  ModelRecord m = *store_->GetModel("mnist", 1);
+  m.tags["stage"] = "prod";
+  ASSERT_TRUE(store_->UpdateModel(m).ok());
+  EXPECT_EQ(store_->GetModel("mnist", 1)->tags["stage"], "prod");
+}
+
 TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
   auto dir = *MakeTempDir("gantry-store-reopen");
   std::string uri = "sqlite:" + (dir / "gantry.db").string();

@@ -72,7 +72,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -139,6 +139,24 @@ CREATE TABLE run_artifacts (
   size INTEGER NOT NULL,
   mode INTEGER NOT NULL,
   PRIMARY KEY (run, path)
+) WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE models (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  tree TEXT NOT NULL,
+  framework TEXT NOT NULL,
+  framework_version TEXT NOT NULL,
+  type TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  resource_configuration TEXT NOT NULL,
+  run TEXT NOT NULL,
+  datasets TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
 ) WITHOUT ROWID;
 )sql",
 };
@@ -689,6 +707,105 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqliteMetadataStore::ListLo
     out.emplace_back(s->Text(0), s->Int(1));
   }
   return out;
+}
+
+namespace {
+constexpr const char* kModelColumns =
+    "name, version, description, tree, framework, framework_version, type, tags, properties, "
+    "resource_configuration, run, datasets, created_at";
+
+ModelRecord ReadModel(SqliteMetadataStore::Statement& s) {
+  ModelRecord m;
+  m.name = s.Text(0);
+  m.version = s.Int(1);
+  m.description = s.Text(2);
+  m.tree_id = s.Text(3);
+  m.framework = s.Text(4);
+  m.framework_version = s.Text(5);
+  m.type = s.Text(6);
+  m.tags = Json::parse(s.Text(7), nullptr, false);
+  m.properties = Json::parse(s.Text(8), nullptr, false);
+  m.resource_configuration = Json::parse(s.Text(9), nullptr, false);
+  m.run_name = s.Text(10);
+  m.datasets = Json::parse(s.Text(11), nullptr, false);
+  m.created_at = s.Int(12);
+  return m;
+}
+}  // namespace
+
+Status SqliteMetadataStore::CreateModel(ModelRecord& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(Statement * next,
+                   Prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?"));
+  next->Bind(1, model.name);
+  auto row = next->Step();
+  model.version = (row.has_value() && *row) ? next->Int(0) : 1;
+  next->Reset();
+  if (!row.has_value()) return row.error();
+  static const std::string kInsert = std::string("INSERT INTO models (") + kModelColumns +
+                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
+  s->Bind(1, model.name).Bind(2, model.version).Bind(3, model.description).Bind(4, model.tree_id);
+  s->Bind(5, model.framework).Bind(6, model.framework_version).Bind(7, model.type);
+  s->Bind(8, model.tags.dump()).Bind(9, model.properties.dump());
+  s->Bind(10, model.resource_configuration.dump()).Bind(11, model.run_name);
+  s->Bind(12, model.datasets.dump()).Bind(13, model.created_at);
+  RETURN_IF_ERROR(s->Run());
+  return tx.Commit();
+}
+
+Result<ModelRecord> SqliteMetadataStore::GetModel(const std::string& name, int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql = std::string("SELECT ") + kModelColumns +
+                                  " FROM models WHERE name = ? AND (? = 0 OR version = ?) "
+                                  "ORDER BY version DESC LIMIT 1";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  s->Bind(1, name).Bind(2, version).Bind(3, version);
+  auto row = s->Step();
+  if (!row.has_value() || !*row) {
+    s->Reset();
+    if (!row.has_value()) return Err(row.error());
+    return Err(NotFoundError(version ? "model '" + name + "' has no version " +
+                                           std::to_string(version)
+                                     : "no model named '" + name + "'"));
+  }
+  ModelRecord m = ReadModel(*s);
+  s->Reset();
+  return m;
+}
+
+Result<std::vector<ModelRecord>> SqliteMetadataStore::ListModels(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql = std::string("SELECT ") + kModelColumns +
+                                  " FROM models WHERE (? = '' OR name = ?) ORDER BY name, version";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  s->Bind(1, name).Bind(2, name);
+  std::vector<ModelRecord> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(ReadModel(*s));
+  }
+  return out;
+}
+
+Status SqliteMetadataStore::UpdateModel(const ModelRecord& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s, Prepare("UPDATE models SET tags = ?, properties = ?, "
+                                          "description = ? WHERE name = ? AND version = ?"));
+  RETURN_IF_ERROR(s->Bind(1, model.tags.dump()).Bind(2, model.properties.dump())
+                      .Bind(3, model.description).Bind(4, model.name).Bind(5, model.version)
+                      .Run());
+  if (sqlite3_changes(db_) == 0) {
+    return NotFoundError("model '" + model.name + "' has no version " +
+                         std::to_string(model.version));
+  }
+  return Status::Ok();
 }
 
 Status SqliteMetadataStore::PutArtifacts(const std::string& run,

@@ -36,6 +36,10 @@ class SqliteMetadataStore : public MetadataStore {
   Result<std::string> ReadLog(const std::string& run, const std::string& stream, int64_t offset,
                               int64_t max_bytes) override;
   Result<std::vector<std::pair<std::string, int64_t>>> ListLogs(const std::string& run) override;
+  Status CreateModel(ModelRecord& model) override;
+  Result<ModelRecord> GetModel(const std::string& name, int64_t version) override;
+  Result<std::vector<ModelRecord>> ListModels(const std::string& name) override;
+  Status UpdateModel(const ModelRecord& model) override;
   Status PutArtifacts(const std::string& run,
                       const std::vector<ArtifactRecord>& artifacts) override;
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,
