@@ -4,9 +4,10 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-system-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libssl-dev libsqlite3-dev libsimdjson-dev
+  libssl-dev libsqlite3-dev libsimdjson-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-yaml
+  python3 python3-pytest python3-yaml python3-torch python3-numpy libopenblas0-pthread
+  dataset-fashion-mnist
   wrk hyperfine sqlite3 procps
 )
 missing=()

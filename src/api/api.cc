@@ -78,15 +78,31 @@ Json RunToJson(const store::RunRecord& run) {
             {"tags", run.tags},
             {"spec", run.spec.value("job", Json::object())},
             {"input_trees", run.spec.value("input_trees", Json::object())},
+            {"datasets", run.spec.value("datasets", Json::array())},
             {"snapshot_id", run.snapshot_id}};
   return j;
 }
 
 Api::Api(workspace::RunService* runs, workspace::ModelService* models,
-         artifacts::BlobStore* blobs, ApiOptions options)
-    : runs_(runs), models_(models), blobs_(blobs), options_(std::move(options)) {
+         workspace::DatasetService* datasets, artifacts::BlobStore* blobs, ApiOptions options)
+    : runs_(runs), models_(models), datasets_(datasets), blobs_(blobs),
+      options_(std::move(options)) {
   AddRoutes();
   AddModelRoutes();
+  AddDatasetRoutes();
+}
+
+Json DatasetToJson(const store::DatasetRecord& d) {
+  return Json{{"name", d.name},
+              {"version", d.version},
+              {"id", d.name + ":" + std::to_string(d.version)},
+              {"description", d.description},
+              {"type", d.type},
+              {"tree_id", d.tree_id},
+              {"sources", d.sources},
+              {"tags", d.tags},
+              {"created_at", FormatIsoTime(d.created_at)},
+              {"created_at_ms", d.created_at}};
 }
 
 Json ModelToJson(const store::ModelRecord& m) {
@@ -129,6 +145,72 @@ Result<int64_t> VersionParam(const Request& req) {
   return Err(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
 }
 }  // namespace
+
+void Api::AddDatasetRoutes() {
+  const std::string p = std::string(kPrefix) + "/datasets";
+  auto& r = router_;
+  r.Add("POST", p, [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
+    workspace::RegisterDatasetRequest reg;
+    for (auto [field, target] : std::initializer_list<std::pair<const char*, std::string*>>{
+             {"name", &reg.name}, {"description", &reg.description}, {"tree_id", &reg.tree_id}}) {
+      auto v = GetString(*body, field);
+      if (!v.has_value()) return Error(v.error());
+      *target = *v;
+    }
+    auto type = GetString(*body, "type", "uri_folder");
+    auto version = GetInt(*body, "version", 0);
+    if (!type.has_value()) return Error(type.error());
+    if (!version.has_value()) return Error(version.error());
+    reg.type = *type;
+    reg.version = *version;
+    if (reg.version < 0) return Error(InvalidArgumentError("'version' must be positive"));
+    if (body->contains("create_new_version")) {
+      if (!(*body)["create_new_version"].is_boolean()) {
+        return Error(InvalidArgumentError("field 'create_new_version' must be true or false"));
+      }
+      reg.create_new_version = (*body)["create_new_version"].get<bool>();
+    }
+    auto tags = StringMap(*body, "tags");
+    if (!tags.has_value()) return Error(tags.error());
+    for (const auto& [k, v] : *tags) reg.tags[k] = v;
+    if (body->contains("urls")) {
+      if (!(*body)["urls"].is_array()) return Error(InvalidArgumentError("field 'urls' must be a list"));
+      for (const auto& u : (*body)["urls"]) {
+        if (!u.is_string()) return Error(InvalidArgumentError("field 'urls' must hold strings"));
+        reg.urls.push_back(u.get<std::string>());
+      }
+    }
+    reg.sources = body->value("sources", Json::array());
+    if (reg.sources.empty()) {
+      for (const auto& u : reg.urls) reg.sources.push_back(u);
+    }
+    auto d = datasets_->Register(reg);
+    if (!d.has_value()) return Error(d.error());
+    return Response::FromJson(201, DatasetToJson(*d));
+  });
+  r.Add("GET", p, [this](Request& req) {
+    auto list = datasets_->List(req.Query("name"));
+    if (!list.has_value()) return Error(list.error());
+    Json out = Json::array();
+    for (const auto& d : *list) out.push_back(DatasetToJson(d));
+    return Response::FromJson(200, {{"datasets", out}});
+  });
+  r.Add("GET", p + "/{name}", [this](Request& req) {
+    auto d = datasets_->Get(req.Param("name"), 0);
+    if (!d.has_value()) return Error(d.error());
+    return Response::FromJson(200, DatasetToJson(*d));
+  });
+  r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
+    auto v = VersionParam(req);
+    if (!v.has_value()) return Error(v.error());
+    auto d = datasets_->Get(req.Param("name"), *v);
+    if (!d.has_value()) return Error(d.error());
+    return Response::FromJson(200, DatasetToJson(*d));
+  });
+}
 
 void Api::AddModelRoutes() {
   const std::string p = std::string(kPrefix) + "/models";

@@ -7,6 +7,7 @@
 
 #include "artifacts/blob_store.h"
 #include "http/router.h"
+#include "workspace/dataset_service.h"
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
 
@@ -22,8 +23,8 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(workspace::RunService* runs, workspace::ModelService* models, artifacts::BlobStore* blobs,
-      ApiOptions options);
+  Api(workspace::RunService* runs, workspace::ModelService* models,
+      workspace::DatasetService* datasets, artifacts::BlobStore* blobs, ApiOptions options);
 
   // Dispatches one request.
   http::Response Handle(http::Request& request) const;
@@ -33,9 +34,11 @@ class Api {
  private:
   void AddRoutes();
   void AddModelRoutes();
+  void AddDatasetRoutes();
 
   workspace::RunService* runs_;
   workspace::ModelService* models_;
+  workspace::DatasetService* datasets_;
   artifacts::BlobStore* blobs_;
   ApiOptions options_;
   http::Router router_;
@@ -43,6 +46,8 @@ class Api {
 
 // The JSON shape of a run (see docs/rest-api.md).
 Json RunToJson(const store::RunRecord& run);
+// The JSON shape of a dataset version.
+Json DatasetToJson(const store::DatasetRecord& dataset);
 // The JSON shape of a model version.
 Json ModelToJson(const store::ModelRecord& model);
 

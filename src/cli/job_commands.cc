@@ -103,6 +103,7 @@ Result<Json> Submit(http::HttpClient& client, const jobs::JobSpec& spec) {
   Json input_trees = Json::object();
   for (const auto& [name, input] : spec.inputs) {
     if (input.kind == jobs::InputSpec::Kind::kLiteral) continue;
+    if (jobs::IsAssetReference(input.path)) continue;  // the server resolves datasets
     std::string what = "input '" + name + "'";
     Result<std::string> tree = input.kind == jobs::InputSpec::Kind::kUriFile
                                    ? UploadFile(client, input.path, what, &stats)

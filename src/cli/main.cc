@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/client_context.h"
+#include "cli/data_commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_commands.h"
 #include "cli/server_command.h"
@@ -101,6 +102,36 @@ int main(int argc, char** argv) {
   auto* download = add_job("download", "Download a run's outputs and logs", JobDownload, true);
   download->add_option("--output-name", job.output_name, "Only this named output");
   download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+
+  // gantry data ...
+  DataFlags data;
+  auto* data_cmd = app.add_subcommand("data", "Register and fetch datasets");
+  data_cmd->require_subcommand(1);
+  auto add_data = [&](const char* name, const char* help,
+                      int (*fn)(const GlobalFlags&, const DataFlags&), bool needs_name) {
+    auto* c = data_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    auto* opt = c->add_option("-n,--name", data.name, "Dataset name");
+    if (needs_name) opt->required();
+    c->add_option("-o,--output", data.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, data); });
+    return c;
+  };
+  auto* dcreate = add_data("create", "Register a dataset version from local paths, globs or URLs", DataCreate, true);
+  dcreate->add_option("-p,--path", data.paths, "Local file/folder/glob or http(s)/file URL (repeatable)")->required();
+  dcreate->add_option("-v,--version", data.version, "Explicit version (default: next)");
+  dcreate->add_option("--type", data.type, "uri_folder (default) or uri_file")
+      ->check(CLI::IsMember({"uri_folder", "uri_file"}));
+  dcreate->add_option("--description", data.description);
+  dcreate->add_option("--tag", data.tags, "KEY=VALUE (repeatable)");
+  dcreate->add_flag("!--no-new-version", data.create_new_version,
+                    "Fail instead of adding a version when the content changed");
+  add_data("list", "List dataset versions", DataList, false);
+  auto* dshow = add_data("show", "Show a dataset version and its files (default: latest)", DataShow, true);
+  dshow->add_option("-v,--version", data.version);
+  auto* ddl = add_data("download", "Download a dataset version's files", DataDownload, true);
+  ddl->add_option("-v,--version", data.version);
+  ddl->add_option("--download-path", data.download_path, "Destination (default: current folder)");
 
   // gantry model ...
   ModelFlags model;

@@ -78,9 +78,12 @@ int RunServer(const ServerFlags& flags) {
   auto blobs = artifacts::LocalBlobStore::Open(dir / "blobs");
   if (!blobs.has_value()) return ReportError(blobs.error());
 
-  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get());
+  auto fetcher = artifacts::NewCurlUrlFetcher();
+  workspace::DatasetService datasets(store->get(), blobs->get(), fetcher.get(), RealClock::Get());
+  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get(), &datasets);
   workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
-  api::Api api(&runs, &models, blobs->get(), api::ApiOptions{.workspace_name = flags.name});
+  api::Api api(&runs, &models, &datasets, blobs->get(),
+               api::ApiOptions{.workspace_name = flags.name});
 
   http::HttpServerOptions http_options;
   http_options.host = flags.host;

@@ -1,5 +1,6 @@
 #include "cli/uploader.h"
 
+#include <glob.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -101,6 +102,56 @@ Result<std::string> UploadFolder(http::HttpClient& client, const fs::path& root,
   ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({root, cache}));
   if (stats) stats->hashed_files += snapshot.hashed_files;
   return UploadTree(client, snapshot.tree, snapshot.blob_sources, what, stats);
+}
+
+Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector<std::string>& paths,
+                                     bool single_folder_at_root, const std::string& what,
+                                     UploadStats* stats) {
+  std::vector<fs::path> expanded;
+  for (const auto& p : paths) {
+    if (p.find_first_of("*?[") != std::string::npos) {
+      glob_t g{};
+      int rc = ::glob(p.c_str(), 0, nullptr, &g);
+      for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) expanded.emplace_back(g.gl_pathv[i]);
+      globfree(&g);
+      if (rc != 0) return Err(NotFoundError("'" + p + "' matches no file"));
+    } else {
+      if (!fs::exists(p)) return Err(NotFoundError("path '" + p + "' does not exist"));
+      expanded.emplace_back(p);
+    }
+  }
+  artifacts::Tree tree;
+  std::map<std::string, fs::path> sources;
+  for (const auto& raw : expanded) {
+    fs::path p = fs::absolute(raw).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    std::string prefix = p.filename().string() + "/";
+    if (fs::is_directory(p)) {
+      fs::path cache = SnapshotCacheFile(p);
+      (void)MakeDirs(cache.parent_path());
+      ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({p, cache}));
+      if (stats) stats->hashed_files += snapshot.hashed_files;
+      bool at_root = single_folder_at_root && expanded.size() == 1;
+      for (auto e : snapshot.tree.entries()) {
+        if (!at_root) e.path = prefix + e.path;
+        Status st = tree.Add(e);
+        if (!st.ok()) return Err(InvalidArgumentError("two paths would both upload '" + e.path + "'"));
+      }
+      sources.insert(snapshot.blob_sources.begin(), snapshot.blob_sources.end());
+    } else {
+      ASSIGN_OR_RETURN(std::string sha, Sha256File(p));
+      std::error_code ec;
+      auto size = static_cast<int64_t>(fs::file_size(p, ec));
+      bool exec = (fs::status(p, ec).permissions() & fs::perms::owner_exec) != fs::perms::none;
+      Status st = tree.Add({p.filename().string(), sha, size, exec ? 0755u : 0644u});
+      if (!st.ok()) {
+        return Err(InvalidArgumentError("two paths would both upload '" + p.filename().string() + "'"));
+      }
+      sources[sha] = p;
+      if (stats) stats->hashed_files += 1;
+    }
+  }
+  return UploadTree(client, tree, sources, what, stats);
 }
 
 Result<std::string> UploadFile(http::HttpClient& client, const fs::path& file,

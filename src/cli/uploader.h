@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/files.h"
 #include "common/status.h"
@@ -22,6 +23,14 @@ Result<std::string> UploadFolder(http::HttpClient& client, const fs::path& root,
                                  const std::string& what, UploadStats* stats);
 Result<std::string> UploadFile(http::HttpClient& client, const fs::path& file,
                                const std::string& what, UploadStats* stats);
+
+// Uploads several local files and folders as one tree. Files keep their names; a folder's
+// files go under the folder's name, except a single folder given alone with
+// `single_folder_at_root`, whose files land at the root. Globs (*, ?, [) are expanded.
+// NotFound naming a path that does not exist or a glob that matches nothing.
+Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector<std::string>& paths,
+                                     bool single_folder_at_root, const std::string& what,
+                                     UploadStats* stats);
 
 // The per-folder hash cache file used for `root`, under $XDG_CACHE_HOME/gantry (or
 // ~/.cache/gantry).

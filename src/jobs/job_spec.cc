@@ -551,6 +551,10 @@ Result<JobSpec> ParseJobYaml(std::string_view text, std::string_view file_name) 
   }
 }
 
+bool IsAssetReference(std::string_view path) {
+  return path.rfind("azureml:", 0) == 0 || path.rfind("gantry:", 0) == 0;
+}
+
 Result<JobSpec> LoadJobFile(const fs::path& file) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(file));
   const std::string label = file.string();
@@ -574,6 +578,8 @@ Result<JobSpec> LoadJobFile(const fs::path& file) {
   }
   for (auto& [name, input] : spec.inputs) {
     if (input.kind == InputSpec::Kind::kLiteral) continue;
+    // Registered datasets are resolved by the server.
+    if (IsAssetReference(input.path)) continue;
     fs::path path = resolve(input.path);
     fs::file_status st = fs::status(path, ec);
     std::string problem;

@@ -81,6 +81,10 @@ Result<JobSpec> ParseJobYaml(std::string_view text, std::string_view file_name);
 // and the resolved path) for everything else.
 Result<JobSpec> LoadJobFile(const fs::path& file);
 
+// True for inputs that name a registered asset rather than a local path:
+// "azureml:NAME:VERSION", "azureml:NAME@latest", and the same with "gantry:".
+bool IsAssetReference(std::string_view path);
+
 // The contents of every `${{ ... }}` in `command`, trimmed, e.g. {"inputs.lr",
 // "outputs.model"}, each once, in order of first appearance. An unterminated `${{` is text.
 std::vector<std::string> FindPlaceholders(std::string_view command);

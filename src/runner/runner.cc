@@ -31,6 +31,39 @@
 namespace gantry::runner {
 namespace {
 
+// Gives the owner write permission back on a tree (before removing a read-only input).
+void MakeWritable(const fs::path& root) {
+  std::error_code ec;
+  fs::permissions(root, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    fs::permissions(it->path(), fs::perms::owner_read | fs::perms::owner_write |
+                                    (it->is_directory(ec) ? fs::perms::owner_exec : fs::perms::none),
+                    fs::perm_options::add, ec);
+  }
+}
+
+// Removes write permission from a materialized input, folders last.
+void MakeReadOnly(const fs::path& root) {
+  std::error_code ec;
+  std::vector<fs::path> dirs{root};
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) {
+      dirs.push_back(it->path());
+    } else {
+      fs::permissions(it->path(), fs::perms::owner_write | fs::perms::group_write |
+                                      fs::perms::others_write,
+                      fs::perm_options::remove, ec);
+    }
+  }
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
+    fs::permissions(*d, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                    fs::perm_options::remove, ec);
+  }
+}
+
+
 constexpr int64_t kTickMs = 100;
 constexpr int64_t kShipEveryMs = 200;
 constexpr int64_t kHeartbeatEveryMs = 1000;
@@ -157,6 +190,7 @@ class JobRun {
     log_file_ = work_dir_ / "std_log.txt";
     metrics_file_ = work_dir_ / "metrics.jsonl";
     // A reused work folder must not leak an earlier attempt's files, logs or metrics.
+    MakeWritable(work_dir_ / "inputs");
     for (const char* name : {"wd", "inputs", "bin"}) fs::remove_all(work_dir_ / name, ec);
     for (const char* name : {"std_log.txt", "metrics.jsonl"}) fs::remove(work_dir_ / name, ec);
     RETURN_IF_ERROR(MakeDirs(wd_));
@@ -274,6 +308,9 @@ class JobRun {
       return internal::AsStatus(t);
     });
     if (!s.ok()) return Err(s.WithPrefix("cannot download input '" + name + "'"));
+    // ro_mount (Azure's default for inputs) gives a read-only copy; "download" a private,
+    // writable one.
+    if (input.mode != "download") MakeReadOnly(dest);
     if (!is_file) return dest.string();
     if (tree.entries().size() != 1) {
       return Err(FailedPreconditionError("input '" + name + "' is a uri_file but its data has " +

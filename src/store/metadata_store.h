@@ -76,6 +76,17 @@ struct ModelRecord {
   int64_t created_at = 0;
 };
 
+struct DatasetRecord {
+  std::string name;
+  int64_t version = 0;        // 0 in CreateDataset: assign 1 + the highest so far
+  std::string description;
+  std::string type = "uri_folder";  // uri_folder | uri_file
+  std::string tree_id;        // the pinned content manifest
+  Json sources = Json::array();  // what it was registered from: paths, globs, URLs
+  Json tags = Json::object();
+  int64_t created_at = 0;
+};
+
 struct RunFilter {
   std::string experiment_name;        // "" = all
   std::vector<std::string> statuses;  // empty = all
@@ -132,6 +143,13 @@ class MetadataStore {
   virtual Result<std::vector<ModelRecord>> ListModels(const std::string& name) = 0;
   // Replaces tags and properties of one version. NotFound when it does not exist.
   virtual Status UpdateModel(const ModelRecord& model) = 0;
+
+  // Inserts a dataset version (assigning it when 0). AlreadyExists when that version exists.
+  virtual Status CreateDataset(DatasetRecord& dataset) = 0;
+  // `version` 0 means the latest. NotFound naming the dataset (and version).
+  virtual Result<DatasetRecord> GetDataset(const std::string& name, int64_t version) = 0;
+  // All versions (of `name` when not empty), by name then version.
+  virtual Result<std::vector<DatasetRecord>> ListDatasets(const std::string& name) = 0;
 
   // Inserts or replaces artifact entries of a run, all in one transaction.
   virtual Status PutArtifacts(const std::string& run,

@@ -167,6 +167,26 @@ TEST_P(MetadataStoreConformanceTest, ModelVersionsCountUpPerName) {
   EXPECT_EQ(store_->GetModel("mnist", 1)->tags["stage"], "prod");
 }
 
+TEST_P(MetadataStoreConformanceTest, DatasetVersions) {
+  DatasetRecord d;
+  d.name = "mnist";
+  d.tree_id = std::string(64, 'a');
+  d.sources = Json::array({"http://x/a.gz"});
+  ASSERT_TRUE(store_->CreateDataset(d).ok());
+  EXPECT_EQ(d.version, 1);
+  DatasetRecord explicit_version = d;
+  explicit_version.version = 5;
+  ASSERT_TRUE(store_->CreateDataset(explicit_version).ok());
+  EXPECT_EQ(store_->CreateDataset(explicit_version).code(), StatusCode::kAlreadyExists);
+  d.version = 0;
+  ASSERT_TRUE(store_->CreateDataset(d).ok());
+  EXPECT_EQ(d.version, 6);
+  EXPECT_EQ(store_->GetDataset("mnist", 0)->version, 6);
+  EXPECT_EQ(store_->GetDataset("mnist", 1)->sources[0], "http://x/a.gz");
+  EXPECT_EQ(store_->GetDataset("mnist", 2).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListDatasets("")->size(), 3u);
+}
+
 TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
   auto dir = *MakeTempDir("gantry-store-reopen");
   std::string uri = "sqlite:" + (dir / "gantry.db").string();

@@ -11,11 +11,29 @@ namespace gantry::workspace {
 using jobs::RunStatus;
 using store::RunRecord;
 
-RunService::RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock)
-    : store_(store), blobs_(blobs), clock_(clock) {}
+RunService::RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock,
+                       DatasetService* datasets)
+    : store_(store), blobs_(blobs), clock_(clock), datasets_(datasets) {}
 
-Result<RunRecord> RunService::Submit(const SubmitRequest& request) {
+Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
+  SubmitRequest request = original;
   const jobs::JobSpec& spec = request.spec;
+  // Dataset references in inputs become the dataset version's pinned tree; the run records
+  // which versions it used (lineage).
+  Json used_datasets = Json::array();
+  for (const auto& [name, input] : spec.inputs) {
+    if (input.kind == jobs::InputSpec::Kind::kLiteral || !jobs::IsAssetReference(input.path)) {
+      continue;
+    }
+    if (datasets_ == nullptr) {
+      return Err(InvalidArgumentError("input '" + name + "': datasets are not available here"));
+    }
+    auto dataset = datasets_->Resolve(input.path);
+    if (!dataset.has_value()) return Err(dataset.error().WithPrefix("input '" + name + "'"));
+    request.input_trees[name] = dataset->tree_id;
+    used_datasets.push_back(
+        {{"input", name}, {"name", dataset->name}, {"version", dataset->version}});
+  }
   if (spec.command.empty()) return Err(InvalidArgumentError("field 'command' is required"));
   RETURN_IF_ERROR(jobs::ValidatePlaceholders(spec));
   if (!request.snapshot_id.empty()) {
@@ -45,7 +63,9 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& request) {
                                     "' does not exist; this workspace has: local"));
   }
   run.status = std::string(jobs::RunStatusName(RunStatus::kNotStarted));
-  run.spec = Json{{"job", spec.ToJson()}, {"input_trees", request.input_trees}};
+  run.spec = Json{{"job", spec.ToJson()},
+                  {"input_trees", request.input_trees},
+                  {"datasets", used_datasets}};
   run.snapshot_id = request.snapshot_id;
   run.tags = Json::object();
   for (const auto& [k, v] : spec.tags) run.tags[k] = v;

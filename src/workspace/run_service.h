@@ -18,6 +18,7 @@
 #include "jobs/job_spec.h"
 #include "jobs/run_status.h"
 #include "store/metadata_store.h"
+#include "workspace/dataset_service.h"
 
 namespace gantry::workspace {
 
@@ -54,7 +55,9 @@ inline constexpr char kStdLog[] = "std_log.txt";
 
 class RunService {
  public:
-  RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock);
+  // `datasets` resolves dataset references in job inputs; may be null (then they are refused).
+  RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock,
+             DatasetService* datasets = nullptr);
 
   // Creates a Queued run. InvalidArgument for a bad spec, FailedPrecondition when the
   // snapshot or an input tree is not in the artifact store.
@@ -119,6 +122,7 @@ class RunService {
   store::MetadataStore* store_;
   artifacts::BlobStore* blobs_;
   Clock* clock_;
+  DatasetService* datasets_;
 
   std::mutex mu_;  // serializes read-modify-write of run rows
   std::mutex tokens_mu_;

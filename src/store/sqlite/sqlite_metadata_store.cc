@@ -72,7 +72,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -155,6 +155,19 @@ CREATE TABLE models (
   resource_configuration TEXT NOT NULL,
   run TEXT NOT NULL,
   datasets TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE datasets (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  type TEXT NOT NULL,
+  tree TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  tags TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (name, version)
 ) WITHOUT ROWID;
@@ -806,6 +819,89 @@ Status SqliteMetadataStore::UpdateModel(const ModelRecord& model) {
                          std::to_string(model.version));
   }
   return Status::Ok();
+}
+
+namespace {
+constexpr const char* kDatasetColumns =
+    "name, version, description, type, tree, sources, tags, created_at";
+
+DatasetRecord ReadDataset(SqliteMetadataStore::Statement& s) {
+  DatasetRecord d;
+  d.name = s.Text(0);
+  d.version = s.Int(1);
+  d.description = s.Text(2);
+  d.type = s.Text(3);
+  d.tree_id = s.Text(4);
+  d.sources = Json::parse(s.Text(5), nullptr, false);
+  d.tags = Json::parse(s.Text(6), nullptr, false);
+  d.created_at = s.Int(7);
+  return d;
+}
+}  // namespace
+
+Status SqliteMetadataStore::CreateDataset(DatasetRecord& d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (d.version == 0) {
+    ASSIGN_OR_RETURN(Statement * next,
+                     Prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE name = ?"));
+    next->Bind(1, d.name);
+    auto row = next->Step();
+    d.version = (row.has_value() && *row) ? next->Int(0) : 1;
+    next->Reset();
+    if (!row.has_value()) return row.error();
+  }
+  static const std::string kInsert = std::string("INSERT INTO datasets (") + kDatasetColumns +
+                                     ") VALUES (?,?,?,?,?,?,?,?)";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
+  s->Bind(1, d.name).Bind(2, d.version).Bind(3, d.description).Bind(4, d.type).Bind(5, d.tree_id);
+  s->Bind(6, d.sources.dump()).Bind(7, d.tags.dump()).Bind(8, d.created_at);
+  Status st = s->Run();
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError("dataset '" + d.name + "' already has a version " +
+                              std::to_string(d.version));
+  }
+  RETURN_IF_ERROR(st);
+  return tx.Commit();
+}
+
+Result<DatasetRecord> SqliteMetadataStore::GetDataset(const std::string& name, int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql = std::string("SELECT ") + kDatasetColumns +
+                                  " FROM datasets WHERE name = ? AND (? = 0 OR version = ?) "
+                                  "ORDER BY version DESC LIMIT 1";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  s->Bind(1, name).Bind(2, version).Bind(3, version);
+  auto row = s->Step();
+  if (!row.has_value() || !*row) {
+    s->Reset();
+    if (!row.has_value()) return Err(row.error());
+    return Err(NotFoundError(version ? "dataset '" + name + "' has no version " +
+                                           std::to_string(version)
+                                     : "no dataset named '" + name + "'"));
+  }
+  DatasetRecord d = ReadDataset(*s);
+  s->Reset();
+  return d;
+}
+
+Result<std::vector<DatasetRecord>> SqliteMetadataStore::ListDatasets(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql = std::string("SELECT ") + kDatasetColumns +
+                                  " FROM datasets WHERE (? = '' OR name = ?) ORDER BY name, version";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  s->Bind(1, name).Bind(2, name);
+  std::vector<DatasetRecord> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(ReadDataset(*s));
+  }
+  return out;
 }
 
 Status SqliteMetadataStore::PutArtifacts(const std::string& run,

@@ -40,6 +40,9 @@ class SqliteMetadataStore : public MetadataStore {
   Result<ModelRecord> GetModel(const std::string& name, int64_t version) override;
   Result<std::vector<ModelRecord>> ListModels(const std::string& name) override;
   Status UpdateModel(const ModelRecord& model) override;
+  Status CreateDataset(DatasetRecord& dataset) override;
+  Result<DatasetRecord> GetDataset(const std::string& name, int64_t version) override;
+  Result<std::vector<DatasetRecord>> ListDatasets(const std::string& name) override;
   Status PutArtifacts(const std::string& run,
                       const std::vector<ArtifactRecord>& artifacts) override;
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,

@@ -1,0 +1,35 @@
+// UrlFetcher: downloads http(s):// and file:// URLs straight into the blob store. A seam, so
+// dataset registration can be tested with a fake; CurlUrlFetcher is the real one (libcurl).
+// Thread-safe: each Fetch uses its own curl handle.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "artifacts/blob_store.h"
+#include "common/status.h"
+
+namespace gantry::artifacts {
+
+struct FetchedBlob {
+  std::string sha;
+  int64_t size = 0;
+};
+
+class UrlFetcher {
+ public:
+  virtual ~UrlFetcher() = default;
+  // Streams the URL's body into `store`. Unavailable (refused, truncated, timed out) or
+  // NotFound (HTTP 404) or InvalidArgument (bad URL); the message names the URL and the
+  // reason. On error nothing is stored.
+  virtual Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store) = 0;
+};
+
+struct CurlUrlFetcherOptions {
+  // Whole-transfer limit in seconds; 0 = none.
+  long timeout_seconds = 3600;
+};
+
+std::unique_ptr<UrlFetcher> NewCurlUrlFetcher(CurlUrlFetcherOptions options = {});
+
+}  // namespace gantry::artifacts
