@@ -3,8 +3,9 @@
 Why not setuptools: pip builds in an isolated environment and would have to download
 setuptools from an index, which offline machines cannot reach. This backend needs
 nothing, so ``pip install ./python`` (and ``pip install -e ./python``) works offline on
-any Python 3.9+. It packs the pure-Python package ``gantry/`` into a ``py3-none-any``
-wheel; name, version, description and requires-python come from pyproject.toml.
+any Python 3.9+. It packs the pure-Python packages ``gantry/`` and ``azureml/`` (the
+azureml.core v1 compatibility layer over gantry) into one ``py3-none-any`` wheel; name,
+version, description and requires-python come from pyproject.toml.
 """
 
 import base64
@@ -17,7 +18,7 @@ import time
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGE = "gantry"
+PACKAGES = ["gantry", "azureml"]
 SDIST_FILES = ["pyproject.toml", "README.md", "build_backend/gantry_backend.py"]
 
 
@@ -51,12 +52,13 @@ def _metadata():
 
 
 def _package_files():
-    for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, PACKAGE)):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for name in sorted(filenames):
-            if not name.endswith((".pyc", ".pyo")):
-                full = os.path.join(dirpath, name)
-                yield os.path.relpath(full, ROOT).replace(os.sep, "/"), full
+    for package in PACKAGES:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, package)):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if not name.endswith((".pyc", ".pyo")):
+                    full = os.path.join(dirpath, name)
+                    yield os.path.relpath(full, ROOT).replace(os.sep, "/"), full
 
 
 def _write_wheel(wheel_directory, files):

@@ -1,13 +1,33 @@
-"""Gantry Python SDK: log metrics and tags from code running as a Gantry run.
+"""Gantry Python SDK: submit and follow runs, and log metrics and tags from inside them.
+
+In a training script::
 
     from gantry import Run
     run = Run.get_context()
     run.log("accuracy", 0.91)
+
+From a notebook (azureml.core v1's API; ``from azureml.core import ...`` works too)::
+
+    from gantry import Workspace, Experiment, ScriptRunConfig
+    ws = Workspace.from_config()
+    src = ScriptRunConfig(source_directory="src", script="train.py", arguments=["--lr", 0.01])
+    run = Experiment(ws, "mnist").submit(src)
+    run.wait_for_completion(show_output=True)
+
+Modules: ``workspace`` (Workspace), ``experiment`` (Experiment), ``script_run_config``
+(ScriptRunConfig), ``run`` (Run, in-run logging), ``script_run`` (ScriptRun, a submitted
+run), ``errors``. Datasets, environments, compute targets and models arrive with step 2 as
+``dataset``, ``environment``, ``compute`` and ``model``.
 """
 
-from .errors import GantryError
+from .errors import GantryError, RunFailedError
+from .experiment import Experiment
 from .run import Run
+from .script_run import ScriptRun
+from .script_run_config import ScriptRunConfig
+from .workspace import Workspace
 
 __version__ = "0.1.0"
 
-__all__ = ["Run", "GantryError", "__version__"]
+__all__ = ["Run", "ScriptRun", "Workspace", "Experiment", "ScriptRunConfig", "GantryError",
+           "RunFailedError", "__version__"]

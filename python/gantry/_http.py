@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Mapping, Optional
+from typing import Any, BinaryIO, Callable, Mapping, Optional, Tuple, TypeVar
 
 from .errors import DeadlineExceededError, InternalError, UnavailableError, error_from_response
 
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+T = TypeVar("T")
+
+
+class _LocalWriteError(Exception):
+    """Carries an OSError from writing a download locally past the network error mapping."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
 
 
 class Client:
@@ -49,8 +59,41 @@ class Client:
         """PUT raw bytes (``application/octet-stream``); returns the parsed JSON body."""
         return self._request("PUT", path, bytes(data), "application/octet-stream")
 
+    def download(self, path: str, fileobj: BinaryIO, chunk_size: int = 1 << 20) -> Tuple[int, str]:
+        """GETs ``path`` and streams the body into ``fileobj`` in chunks; returns
+        ``(bytes written, SHA-256 hex of them)``."""
+        def copy(resp: Any) -> Tuple[int, str]:
+            digest, size = hashlib.sha256(), 0
+            while True:
+                chunk = resp.read(chunk_size)
+                if not chunk:
+                    return size, digest.hexdigest()
+                digest.update(chunk)
+                try:
+                    fileobj.write(chunk)
+                except OSError as e:  # a local problem, not the server's: keep it apart
+                    raise _LocalWriteError(e) from None
+                size += len(chunk)
+        try:
+            return self._call("GET", path, None, None, copy)
+        except _LocalWriteError as e:
+            raise e.error from None
+
     def _request(self, method: str, path: str, data: Optional[bytes] = None,
                  content_type: Optional[str] = None) -> Any:
+        url = self.base_url + (path if path.startswith("/") else "/" + path)
+        body = self._call(method, path, data, content_type, lambda resp: resp.read())
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise InternalError("%s %s: response is not valid JSON: %s" % (method, url, e)) from None
+
+    def _call(self, method: str, path: str, data: Optional[bytes], content_type: Optional[str],
+              read: Callable[[Any], T]) -> T:
+        """Sends the request and returns ``read(response)``; maps every failure, including
+        one while reading the body, to a :class:`GantryError`."""
         url = self.base_url + (path if path.startswith("/") else "/" + path)
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/json")
@@ -60,7 +103,7 @@ class Client:
             req.add_header("Authorization", "Bearer " + self.token)
         try:
             with self._opener.open(req, timeout=self.timeout) as resp:
-                body = resp.read()
+                return read(resp)
         except urllib.error.HTTPError as e:
             try:
                 body = e.read()
@@ -75,9 +118,3 @@ class Client:
             raise DeadlineExceededError("%s %s timed out after %gs" % (method, url, self.timeout)) from None
         except (OSError, http.client.HTTPException) as e:
             raise UnavailableError("cannot reach Gantry server at %s: %s" % (url, e)) from None
-        if not body.strip():
-            return None
-        try:
-            return json.loads(body.decode("utf-8"))
-        except ValueError as e:
-            raise InternalError("%s %s: response is not valid JSON: %s" % (method, url, e)) from None

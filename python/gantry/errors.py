@@ -8,7 +8,7 @@ so callers can write ``except NotFoundError:``.
 from __future__ import annotations
 
 import json
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 __all__ = [
     "GantryError",
@@ -28,6 +28,7 @@ __all__ = [
     "UnavailableError",
     "DataLossError",
     "UnauthenticatedError",
+    "RunFailedError",
     "error_from_code",
     "error_from_response",
 ]
@@ -110,6 +111,27 @@ class DataLossError(GantryError):
 
 class UnauthenticatedError(GantryError):
     code = "Unauthenticated"
+
+
+class RunFailedError(GantryError):
+    """A run waited on with ``raise_on_error=True`` ended Failed or Canceled.
+
+    Gantry's counterpart of azureml's ``ActivityFailedException``. Not a server error code:
+    the request succeeded, the run did not. ``.run_id``, ``.status`` (``"Failed"`` or
+    ``"Canceled"``), ``.error`` (the run's error text: for a non-zero exit, the code and the
+    last lines of stderr) and ``.details`` (what ``run.get_details()`` returns) say which
+    and why.
+    """
+
+    code = "RunFailed"
+
+    def __init__(self, message: str, run_id: str = "", status: str = "", error: str = "",
+                 details: Optional[Dict[str, Any]] = None):
+        super().__init__(message)
+        self.run_id = run_id
+        self.status = status
+        self.error = error
+        self.details = details or {}
 
 
 _BY_CODE: Dict[str, Type[GantryError]] = {

@@ -147,12 +147,28 @@ def _metric_record(name: str, value: Any, step: Optional[int] = None) -> Dict[st
 class Run:
     """A run of an experiment: the handle a training script logs metrics and tags to.
 
-    Get one with :meth:`Run.get_context`; do not construct it directly.
+    Inside a training script, get one with :meth:`Run.get_context`. Elsewhere
+    ``Experiment.submit`` returns the run it submitted, and ``Run(experiment, run_id)`` or
+    :meth:`Run.get` finds an existing one: those are :class:`gantry.script_run.ScriptRun`
+    objects (a subclass) for following the run, reading its metrics and downloading its
+    files.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Run":
+        if cls is Run:  # Run(experiment, run_id): azureml's way to reach a submitted run
+            from .script_run import ScriptRun
+            cls = ScriptRun
+        return super().__new__(cls)
 
     def __init__(self, run_id: str, experiment_name: str):
         self._id = run_id
         self._experiment = types.SimpleNamespace(name=experiment_name)
+
+    @staticmethod
+    def get(workspace: Any, run_id: str) -> "Run":
+        """The submitted run called ``run_id`` in ``workspace`` (NotFoundError if none)."""
+        from .script_run import ScriptRun
+        return ScriptRun.get(workspace, run_id)
 
     @classmethod
     def get_context(cls, allow_offline: bool = True) -> "Run":

@@ -21,8 +21,12 @@ def test_wheel_contents(tmp_path):
         names = set(zf.namelist())
         metadata = zf.read("gantry-%s.dist-info/METADATA" % gantry.__version__).decode()
         record = zf.read("gantry-%s.dist-info/RECORD" % gantry.__version__).decode()
-    for module in ("__init__", "errors", "_http", "run"):
+    for module in ("__init__", "errors", "_http", "run", "workspace", "experiment",
+                   "script_run_config", "script_run", "_snapshot", "_ignore"):
         assert "gantry/%s.py" % module in names
+    for module in ("__init__", "exceptions", "core/__init__", "core/run", "core/experiment",
+                   "core/workspace", "core/script_run_config", "core/compute"):
+        assert "azureml/%s.py" % module in names
     assert not any("__pycache__" in n for n in names)
     assert "Name: gantry\n" in metadata and "Version: %s\n" % gantry.__version__ in metadata
     assert "Requires-Python: >=3.9\n" in metadata
@@ -35,6 +39,7 @@ def test_sdist_and_editable(tmp_path):
         names = tf.getnames()
     base = "gantry-%s/" % gantry.__version__
     assert base + "pyproject.toml" in names and base + "gantry/run.py" in names
+    assert base + "azureml/core/__init__.py" in names
     assert base + "build_backend/gantry_backend.py" in names and base + "PKG-INFO" in names
     editable = gantry_backend.build_editable(str(tmp_path))
     with zipfile.ZipFile(str(tmp_path / editable)) as zf:

@@ -1,0 +1,6 @@
+"""azureml.exceptions: the Gantry errors under their Azure ML names."""
+
+from gantry.errors import GantryError as AzureMLException
+from gantry.errors import RunFailedError as ActivityFailedException
+
+__all__ = ["AzureMLException", "ActivityFailedException"]

@@ -1,0 +1,285 @@
+"""Snapshot a local folder and upload it to the workspace's artifact store as a tree.
+
+Mirrors the C++ CLI (``src/cli/uploader.cc``, ``src/artifacts/snapshot.cc``) so a project
+submitted from Python gets the same tree, and the same tree id, as ``gantry job create``:
+
+1. walk the folder, honouring ``.gantryignore`` / ``.amlignore`` / ``.gitignore`` (see
+   :mod:`gantry._ignore`), never entering ``.git`` or ``.gantry``;
+2. SHA-256 each file, reusing hashes cached by (relative path, size, mtime in ns);
+3. ``POST /api/v1/blobs/missing`` with every hash, ``PUT /api/v1/blobs/{sha}`` for each
+   one the server lacks, then ``POST /api/v1/trees``, whose answer is the tree id.
+
+Walk rules: symlinks to files are included with their target's content, symlinks to folders
+are not followed, broken symlinks and special files are skipped. Modes are 0755 (493) when
+the owner may execute the file, else 0644 (420).
+
+The hash cache lives in ``$XDG_CACHE_HOME/gantry/snapshots-py/<sha256 of the folder's
+absolute path>.json`` (``~/.cache`` without XDG_CACHE_HOME). Files modified less than two
+seconds before the snapshot started are hashed but not cached, so that an edit landing in
+the same timestamp tick as the hash cannot go unnoticed. A missing or damaged cache only
+costs time; failing to write it is not an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import stat
+import tempfile
+import time
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from ._http import Client
+from ._ignore import IGNORE_FILE_NAMES, IgnoreRules
+from .errors import (FailedPreconditionError, InternalError, InvalidArgumentError,
+                     NotFoundError, PermissionDeniedError)
+
+__all__ = ["Entry", "Snapshot", "UploadStats", "cache_file_for", "take_snapshot",
+           "upload_snapshot", "upload_folder"]
+
+_log = logging.getLogger("gantry.snapshot")
+
+_RACY_WINDOW_NS = 2_000_000_000
+_CACHE_VERSION = 1
+# Hashes per POST /blobs/missing: keeps each body far below the server's 16 MiB JSON limit.
+_MISSING_BATCH = 10_000
+_CHUNK = 1 << 20
+
+
+class Entry(NamedTuple):
+    path: str   # '/'-separated, relative to the root
+    blob: str   # SHA-256 hex of the content
+    size: int
+    mode: int   # 0o755 or 0o644
+
+
+class Snapshot(NamedTuple):
+    entries: List[Entry]            # sorted by path (byte order)
+    blob_sources: Dict[str, str]    # SHA-256 -> one local file with that content
+    hashed_files: int               # files hashed because the cache could not vouch for them
+
+
+class UploadStats:
+    """What one upload did: files and bytes in the tree, and how many were sent."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.sent_files = 0
+        self.sent_bytes = 0
+        self.hashed_files = 0
+
+    def __repr__(self) -> str:
+        return ("UploadStats(files=%d, bytes=%d, sent_files=%d, sent_bytes=%d, hashed_files=%d)"
+                % (self.files, self.bytes, self.sent_files, self.sent_bytes, self.hashed_files))
+
+
+def _os_error(e: OSError, what: str) -> Exception:
+    if isinstance(e, FileNotFoundError):
+        return NotFoundError("%s: %s" % (what, e.strerror))
+    if isinstance(e, PermissionError):
+        return PermissionDeniedError("%s: %s" % (what, e.strerror))
+    return InternalError("%s: %s" % (what, e.strerror or e))
+
+
+def cache_file_for(root: str) -> str:
+    """The hash-cache file used for folder ``root``."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    if not base:
+        home = os.environ.get("HOME") or ""
+        base = os.path.join(home, ".cache") if home else tempfile.gettempdir()
+    key = hashlib.sha256(os.path.normpath(os.path.abspath(root)).encode("utf-8", "surrogateescape"))
+    return os.path.join(base, "gantry", "snapshots-py", key.hexdigest() + ".json")
+
+
+def _read_cache(path: str, root: str) -> Dict[str, Tuple[int, int, str]]:
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("version") != _CACHE_VERSION or data.get("root") != root:
+            return {}
+        out = {}
+        for rel, (size, mtime_ns, sha) in data["files"].items():
+            if isinstance(size, int) and isinstance(mtime_ns, int) and isinstance(sha, str) \
+                    and len(sha) == 64:
+                out[rel] = (size, mtime_ns, sha)
+        return out
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # damaged or absent: a cache only saves time
+
+
+def _write_cache(path: str, root: str, files: Dict[str, Tuple[int, int, str]]) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"version": _CACHE_VERSION, "root": root,
+                           "files": {k: list(v) for k, v in files.items()}},
+                          f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError as e:  # best effort
+        _log.debug("cannot write the snapshot hash cache %s: %s", path, e)
+
+
+def _sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(_CHUNK)
+            if not chunk:
+                return digest.hexdigest()
+            digest.update(chunk)
+
+
+class _Found(NamedTuple):
+    rel: str
+    abs: str
+    size: int
+    mtime_ns: int
+    mode: int
+
+
+def _walk(root: str) -> List[_Found]:
+    """The files below ``root`` that the ignore files let through. Reads each folder's
+    ignore file before judging its entries and never enters an ignored folder."""
+    rules = IgnoreRules()
+    found: List[_Found] = []
+    stack = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as e:
+            raise _os_error(e, "cannot read folder " + folder) from None
+        for ignore_file in IGNORE_FILE_NAMES:
+            if ignore_file in names:
+                path = os.path.join(folder, ignore_file)
+                try:
+                    with open(path, "rb") as f:
+                        content = f.read().decode("utf-8", "surrogateescape")
+                except OSError as e:
+                    raise _os_error(e, "cannot read " + path) from None
+                rules.add_patterns_from_file(rel, content)
+                break
+        subdirs = []
+        for name in names:
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidArgumentError(
+                    "file name is not valid UTF-8: %r in %s" % (name, folder)) from None
+            child = name if not rel else rel + "/" + name
+            full = os.path.join(folder, name)
+            try:
+                st = os.lstat(full)
+                is_link = stat.S_ISLNK(st.st_mode)
+                if is_link:
+                    st = os.stat(full)
+            except OSError:
+                continue  # vanished mid-walk, or a broken symlink
+            if stat.S_ISDIR(st.st_mode):
+                if not is_link and not rules.excludes(child, True):
+                    subdirs.append((full, child))
+            elif stat.S_ISREG(st.st_mode) and not rules.excludes(child, False):
+                found.append(_Found(child, full, st.st_size, st.st_mtime_ns,
+                                    0o755 if st.st_mode & stat.S_IXUSR else 0o644))
+        stack.extend(reversed(subdirs))
+    return found
+
+
+def take_snapshot(root: str, cache_file: Optional[str] = None) -> Snapshot:
+    """Snapshots folder ``root``: its tree entries and, per hash, one file to upload.
+
+    ``cache_file`` is the hash cache (see the module's notes); None means no cache.
+    NotFoundError when ``root`` does not exist, InvalidArgumentError when it is not a folder
+    or a file's name is not valid UTF-8.
+    """
+    start_ns = time.time_ns()
+    root = os.path.abspath(root)
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        raise NotFoundError("snapshot folder does not exist: " + root) from None
+    except OSError as e:
+        raise _os_error(e, "cannot read " + root) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise InvalidArgumentError("snapshot root is not a folder: " + root)
+
+    files = _walk(root)
+    files.sort(key=lambda f: f.rel.encode("utf-8"))
+    old_cache = _read_cache(cache_file, root) if cache_file else {}
+    new_cache: Dict[str, Tuple[int, int, str]] = {}
+    entries: List[Entry] = []
+    sources: Dict[str, str] = {}
+    hashed = 0
+    for f in files:
+        hit = old_cache.get(f.rel)
+        if hit is not None and hit[0] == f.size and hit[1] == f.mtime_ns:
+            sha = hit[2]
+        else:
+            try:
+                sha = _sha256_file(f.abs)
+            except FileNotFoundError:
+                continue  # deleted mid-walk
+            except OSError as e:
+                raise _os_error(e, "cannot read " + f.abs) from None
+            hashed += 1
+        if f.mtime_ns < start_ns - _RACY_WINDOW_NS:
+            new_cache[f.rel] = (f.size, f.mtime_ns, sha)
+        sources.setdefault(sha, f.abs)
+        entries.append(Entry(f.rel, sha, f.size, f.mode))
+    if cache_file and new_cache != old_cache:
+        _write_cache(cache_file, root, new_cache)
+    return Snapshot(entries, sources, hashed)
+
+
+def upload_snapshot(client: Client, snapshot: Snapshot, stats: Optional[UploadStats] = None) -> str:
+    """Sends the blobs the server lacks, then the tree; returns the tree id."""
+    shas = sorted(snapshot.blob_sources)
+    missing: List[str] = []
+    for i in range(0, len(shas), _MISSING_BATCH):
+        answer = client.post("/api/v1/blobs/missing", {"blobs": shas[i:i + _MISSING_BATCH]}) or {}
+        missing.extend(answer.get("missing") or [])
+    sent_files = sent_bytes = 0
+    for sha in missing:
+        path = snapshot.blob_sources[sha]
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise _os_error(e, "cannot read " + path) from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise FailedPreconditionError(
+                "%s changed while it was being uploaded; submit again" % path)
+        client.put_bytes("/api/v1/blobs/" + sha, data)
+        sent_files += 1
+        sent_bytes += len(data)
+    tree = {"entries": [{"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}
+                        for e in snapshot.entries]}
+    answer = client.post("/api/v1/trees", tree) or {}
+    tree_id = answer.get("id")
+    if not isinstance(tree_id, str) or not tree_id:
+        raise InternalError("POST /api/v1/trees answered without a tree id: %r" % (answer,))
+    if stats is not None:
+        stats.files += len(snapshot.entries)
+        stats.bytes += sum(e.size for e in snapshot.entries)
+        stats.sent_files += sent_files
+        stats.sent_bytes += sent_bytes
+        stats.hashed_files += snapshot.hashed_files
+    return tree_id
+
+
+def upload_folder(client: Client, root: str, stats: Optional[UploadStats] = None,
+                  use_cache: bool = True) -> str:
+    """Snapshots ``root`` (with the per-folder hash cache) and uploads it; returns the tree id."""
+    snapshot = take_snapshot(root, cache_file_for(root) if use_cache else None)
+    return upload_snapshot(client, snapshot, stats)

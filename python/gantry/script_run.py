@@ -1,0 +1,381 @@
+"""ScriptRun: a submitted run, seen from outside it (a notebook, a script that submits).
+
+``Experiment.submit`` returns one; ``Run(experiment, run_id)`` and
+``Run.get(workspace, run_id)`` find an existing run. It is a :class:`gantry.Run`, so code
+that type-checks against ``Run`` keeps working; logging to it from outside the run is not
+supported yet (log from the training script with ``Run.get_context()``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import urllib.parse
+from typing import Any, Dict, List, Optional, Sequence
+
+from .errors import (DataLossError, DeadlineExceededError, InvalidArgumentError, NotFoundError,
+                     RunFailedError, UnavailableError, UnimplementedError)
+from .run import Run, _collapse
+
+__all__ = ["ScriptRun"]
+
+TERMINAL_STATUSES = frozenset(["Completed", "Failed", "Canceled"])
+# Printed after the command's output in a long-poll answer, as `gantry job stream` does.
+_CLOSING_STATUSES = frozenset(["Finalizing", "Completed", "Failed", "Canceled", "CancelRequested"])
+STD_LOG = "std_log.txt"
+STD_LOG_NAME = "user_logs/" + STD_LOG
+_EVENTS_WAIT_MS = 20000
+# How long wait_for_completion rides out a server that does not answer (a restart).
+_UNAVAILABLE_PATIENCE_S = 600
+
+
+def _safe_relative(path: str) -> bool:
+    parts = path.split("/")
+    return bool(path) and not path.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+class ScriptRun(Run):
+    """A run of ``experiment`` named ``run_id``: its status, metrics, files, cancel."""
+
+    def __init__(self, experiment: Any, run_id: str, _details: Optional[Dict[str, Any]] = None):
+        from .experiment import Experiment
+
+        if not isinstance(experiment, Experiment):
+            raise TypeError("Run(experiment, run_id): experiment must be an Experiment, got %s"
+                            % type(experiment).__name__)
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidArgumentError("run_id must be a non-empty string")
+        super().__init__(run_id, experiment.name)
+        self._experiment = experiment
+        self._workspace = experiment.workspace
+        #: For a run that Experiment.submit returned: what the code upload did
+        #: (files, bytes, sent_files, sent_bytes, hashed_files); else None.
+        self.upload_stats = None
+        details = _details if _details is not None else self._get()
+        if details.get("experiment_name") not in (None, experiment.name):
+            raise NotFoundError("run %r is not in experiment %r (it is in %r)"
+                                % (run_id, experiment.name, details.get("experiment_name")))
+        self._last = details
+
+    @classmethod
+    def _from_server(cls, experiment: Any, details: Dict[str, Any],
+                     upload_stats: Any = None) -> "ScriptRun":
+        run = cls(experiment, details["name"], _details=details)
+        run.upload_stats = upload_stats
+        return run
+
+    @staticmethod
+    def get(workspace: Any, run_id: str) -> "ScriptRun":
+        """The run called ``run_id`` in ``workspace``, whatever its experiment."""
+        from .experiment import Experiment
+
+        details = workspace._client().get(
+            "/api/v1/runs/" + urllib.parse.quote(run_id, safe="")) or {}
+        return ScriptRun._from_server(Experiment(workspace, details["experiment_name"]), details)
+
+    # -- identity
+
+    @property
+    def name(self) -> str:
+        """The run's display name (its id unless one was given)."""
+        return self._last.get("display_name") or self._id
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    @property
+    def type(self) -> str:
+        return "command"
+
+    def __repr__(self) -> str:
+        return "Run(Experiment: %s,\nId: %s,\nType: command,\nStatus: %s)" % (
+            self._experiment.name, self._id, self._last.get("status", ""))
+
+    # -- status
+
+    def _path(self, suffix: str = "") -> str:
+        return "/api/v1/runs/" + urllib.parse.quote(self._id, safe="") + suffix
+
+    def _client(self, timeout: float = 30) -> Any:
+        return self._workspace._client(timeout=timeout)
+
+    def _get(self) -> Dict[str, Any]:
+        details = self._client().get(self._path()) or {}
+        self._last = details
+        return details
+
+    def get_status(self) -> str:
+        """The run's status now: NotStarted, Queued, Preparing, Starting, Running,
+        Finalizing, CancelRequested, Completed, Failed or Canceled."""
+        return self._get().get("status", "")
+
+    def get_details(self) -> Dict[str, Any]:
+        """The run, described as azureml's ``Run.get_details()`` does.
+
+        Keys: ``runId``, ``displayName``, ``experimentName``, ``target``, ``status``,
+        ``statusDetail``, ``createdTimeUtc``, ``startTimeUtc`` and ``endTimeUtc`` (absent
+        until they happen), ``exitCode``, ``error`` (only when the run has one:
+        ``{"error": {"code", "message"}}``), ``tags``, ``properties`` (``ContentSnapshotId``,
+        ``inputTrees``), ``runDefinition`` (the job spec), ``logFiles`` (name -> URL),
+        ``statusHistory``.
+        """
+        return self._details_from(self._get())
+
+    def _details_from(self, r: Dict[str, Any]) -> Dict[str, Any]:
+        d: Dict[str, Any] = {
+            "runId": r.get("name", self._id),
+            "displayName": r.get("display_name") or r.get("name", self._id),
+            "experimentName": r.get("experiment_name", self._experiment.name),
+            "target": r.get("compute", "local"),
+            "status": r.get("status", ""),
+            "statusDetail": r.get("status_detail", ""),
+        }
+        for key, field in (("createdTimeUtc", "created_at"), ("startTimeUtc", "started_at"),
+                           ("endTimeUtc", "ended_at")):
+            if r.get(field):
+                d[key] = r[field]
+        d["exitCode"] = r.get("exit_code")
+        if r.get("error"):
+            code = "UserError" if r.get("exit_code") not in (None, 0) else "SystemError"
+            d["error"] = {"error": {"code": code, "message": r["error"]}}
+        d["tags"] = dict(r.get("tags") or {})
+        d["properties"] = {"ContentSnapshotId": r.get("snapshot_id", ""),
+                           "inputTrees": dict(r.get("input_trees") or {})}
+        d["runDefinition"] = r.get("spec") or {}
+        d["logFiles"] = {STD_LOG_NAME: self._workspace.url + self._path("/logs/" + STD_LOG)
+                         for log in r.get("logs") or [] if log.get("stream") == STD_LOG}
+        d["statusHistory"] = list(r.get("status_history") or [])
+        return d
+
+    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False,
+                            raise_on_error: bool = True) -> Dict[str, Any]:
+        """Waits until the run ends and returns :meth:`get_details`.
+
+        With ``show_output`` prints, as they happen, each status change (``[time] Running``)
+        and the command's output, then an execution summary. Outputs are uploaded before a
+        run is Completed, so ``wait_post_processing`` has nothing more to wait for. Raises
+        :class:`~gantry.errors.RunFailedError` when the run ended Failed or Canceled and
+        ``raise_on_error``. Rides out a server restart (up to 10 minutes).
+        """
+        out = sys.stdout
+        if show_output:
+            out.write("RunId: %s\nDetails: %s%s\n\n" % (self._id, self._workspace.url, self._path()))
+            out.flush()
+        client = self._client(timeout=_EVENTS_WAIT_MS / 1000 + 30)
+        since, offset = 0, 0
+        line_start = True  # False while the output printed last ends inside a line
+        unavailable_since: Optional[float] = None
+        while True:
+            try:
+                ev = client.get(self._path("/events"), {
+                    "since": since, "offset": offset, "wait_ms": _EVENTS_WAIT_MS}) or {}
+            except (UnavailableError, DeadlineExceededError):
+                now = time.monotonic()
+                if unavailable_since is None:
+                    unavailable_since = now
+                    if show_output:
+                        out.write("(the server does not answer; waiting for it to come back)\n")
+                        out.flush()
+                if now - unavailable_since > _UNAVAILABLE_PATIENCE_S:
+                    raise
+                time.sleep(1)  # back off while the server is away
+                continue
+            if unavailable_since is not None and show_output:
+                out.write("(the server is back)\n")
+            unavailable_since = None
+            events = ev.get("events") or []
+            log = ev.get("log") or ""
+            if show_output:
+                line_start = self._print_events(out, events, False, line_start)
+                if log:
+                    out.write(log)
+                    line_start = log.endswith("\n")
+                line_start = self._print_events(out, events, True, line_start)
+                out.flush()
+            since = ev.get("next", since)
+            offset = ev.get("offset", offset)
+            if ev.get("terminal") and not log and not events:
+                break
+        if show_output and not line_start:
+            out.write("\n")
+        details = self.get_details()
+        status = details["status"]
+        error = self._last.get("error") or ""
+        if show_output:
+            out.write("\nExecution Summary\n=================\nRunId: %s\nStatus: %s\n"
+                      % (self._id, status))
+            out.write("Duration: %s\n" % self._duration())
+            if error:
+                out.write("Error: %s\n" % error)
+            out.write("\n")
+            out.flush()
+        if raise_on_error and status in ("Failed", "Canceled"):
+            raise RunFailedError("run %s ended %s%s" % (self._id, status, ": " + error if error else ""),
+                                 run_id=self._id, status=status, error=error, details=details)
+        return details
+
+    @staticmethod
+    def _print_events(out: Any, events: Sequence[Dict[str, Any]], closing: bool,
+                      line_start: bool) -> bool:
+        """Prints the status changes that belong before (``closing`` False) or after the
+        command's output in one answer, each on a line of its own; returns ``line_start``
+        for what follows."""
+        for e in events:
+            status = e.get("status", "")
+            if (status in _CLOSING_STATUSES) != closing:
+                continue
+            detail = e.get("detail") or ""
+            out.write("%s[%s] %s%s\n" % ("" if line_start else "\n", e.get("time", ""), status,
+                                         "  (%s)" % detail if detail else ""))
+            line_start = True
+        return line_start
+
+    def _duration(self) -> str:
+        r = self._last
+        start = r.get("started_at_ms") or r.get("created_at_ms") or 0
+        end = r.get("ended_at_ms") or int(time.time() * 1000)
+        return "%.1fs" % (max(0, end - start) / 1000.0)
+
+    def cancel(self) -> None:
+        """Asks the run to stop: a queued run is Canceled at once, an active one goes to
+        CancelRequested, then Canceled. FailedPreconditionError when it already ended."""
+        self._last = self._client().post(self._path("/cancel"), {}) or self._last
+
+    # -- metrics and tags
+
+    def get_metrics(self, name: Optional[str] = None) -> Dict[str, Any]:
+        """``{name: value}`` for metrics logged once, ``{name: [values...]}`` for series;
+        ``name`` restricts the answer to that metric."""
+        body = self._client().get(self._path("/metrics"), {"key": name}) or {}
+        metrics = body.get("metrics") or {}
+        return {key: _collapse([p.get("value") for p in points])
+                for key, points in metrics.items() if name is None or key == name}
+
+    def get_tags(self) -> Dict[str, str]:
+        """The run's tags: those given at submission and those the script set."""
+        return dict(self._get().get("tags") or {})
+
+    def _emit(self, kind: str, name: str, shown: Any, records: List[Dict[str, Any]]) -> None:
+        raise UnimplementedError(
+            "cannot %s %r on run %s from outside it: Gantry records metrics and tags from the "
+            "run itself; call Run.get_context() in the training script instead"
+            % ("set tag" if kind == "tag" else "log metric", name, self._id))
+
+    def register_model(self, *args: Any, **kwargs: Any) -> Any:
+        """Not available yet: models arrive with step 2."""
+        raise UnimplementedError(
+            "Run.register_model is not available in Gantry yet: models arrive with step 2; "
+            "download the files with run.download_files(prefix='outputs/...') meanwhile")
+
+    # -- files
+
+    def _artifacts(self, prefix: str = "") -> List[Dict[str, Any]]:
+        body = self._client().get(self._path("/artifacts"), {"prefix": prefix or None}) or {}
+        return [a for a in body.get("artifacts") or [] if a.get("path", "").startswith(prefix)]
+
+    def _has_std_log(self) -> bool:
+        return any(log.get("stream") == STD_LOG and log.get("size", 0) > 0
+                   for log in self._get().get("logs") or [])
+
+    def get_file_names(self) -> List[str]:
+        """The run's files: ``outputs/...`` and ``logs/...`` as the runner uploaded them, plus
+        ``user_logs/std_log.txt`` (the command's output) when there is any."""
+        names = [a["path"] for a in self._artifacts()]
+        if self._has_std_log():
+            names.append(STD_LOG_NAME)
+        return sorted(names)
+
+    def download_file(self, name: str, output_file_path: Optional[str] = None,
+                      _validate_checksum: bool = True) -> str:
+        """Downloads file ``name`` (as :meth:`get_file_names` lists it) to
+        ``output_file_path``: a file path, or an existing folder to put it in; default the
+        current folder. Returns the local path. NotFoundError when the run has no such file.
+        """
+        if not isinstance(name, str) or not _safe_relative(name):
+            raise InvalidArgumentError("file name %r must be a relative path inside the run" % (name,))
+        if name == STD_LOG_NAME:
+            entry = None
+        else:
+            entry = next((a for a in self._artifacts(name) if a["path"] == name), None)
+            if entry is None:
+                raise NotFoundError("run %s has no file %r" % (self._id, name))
+        if output_file_path is None:
+            target = os.path.join(os.getcwd(), name.rsplit("/", 1)[-1])
+        else:
+            target = os.fspath(output_file_path)
+            if os.path.isdir(target):
+                target = os.path.join(target, name.rsplit("/", 1)[-1])
+        self._download_to(name, entry, target, _validate_checksum)
+        return target
+
+    def download_files(self, prefix: Optional[str] = None, output_directory: Optional[str] = None,
+                       output_paths: Optional[Sequence[str]] = None, batch_size: int = 100,
+                       append_prefix: bool = True) -> List[str]:
+        """Downloads every file whose name starts with ``prefix`` (all when None).
+
+        Each goes to ``output_directory`` (default the current folder) joined with its
+        name, or, with ``append_prefix=False``, with its name less ``prefix``:
+        ``download_files(prefix="outputs/model", output_directory="./model",
+        append_prefix=False)`` writes ``outputs/model/saved_model.pb`` to
+        ``./model/saved_model.pb``. ``output_paths``, when given, names the local path of
+        each file in :meth:`get_file_names` order instead. Files are fetched ``batch_size``
+        names per listing batch. Returns the local paths written.
+        """
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise InvalidArgumentError("batch_size must be a positive int")
+        prefix = prefix or ""
+        entries = {a["path"]: a for a in self._artifacts(prefix)}
+        names = sorted(entries)
+        if STD_LOG_NAME.startswith(prefix) and self._has_std_log():
+            names = sorted(names + [STD_LOG_NAME])
+        if output_paths is not None:
+            output_paths = [os.fspath(p) for p in output_paths]
+            if len(output_paths) != len(names):
+                raise InvalidArgumentError(
+                    "output_paths has %d paths but %d files match prefix %r"
+                    % (len(output_paths), len(names), prefix))
+            targets = output_paths
+        else:
+            base = os.fspath(output_directory) if output_directory is not None else os.getcwd()
+            targets = []
+            for n in names:
+                if not _safe_relative(n):
+                    raise DataLossError("the server listed an unsafe file name %r" % n)
+                rel = n
+                if not append_prefix and prefix:
+                    rel = n[len(prefix):].lstrip("/") or n.rsplit("/", 1)[-1]
+                targets.append(os.path.join(base, *rel.split("/")))
+        for i in range(0, len(names), batch_size):
+            for n, target in zip(names[i:i + batch_size], targets[i:i + batch_size]):
+                self._download_to(n, entries.get(n), target, True)
+        return targets
+
+    def _download_to(self, name: str, entry: Optional[Dict[str, Any]], target: str,
+                     validate: bool) -> None:
+        """Streams one file into a temporary file next to ``target``, checks its hash, and
+        renames it into place, so ``target`` is never left half-written."""
+        if entry is None:
+            path = self._path("/logs/" + STD_LOG)
+        else:
+            path = self._path("/artifacts/content/" + urllib.parse.quote(name, safe="/"))
+        folder = os.path.dirname(os.path.abspath(target))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gantry-download-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                size, sha = self._client(timeout=600).download(path, f)
+            if entry is not None and validate and (sha != entry.get("blob") or size != entry.get("size")):
+                raise DataLossError("downloaded %s of run %s does not match its checksum"
+                                    % (name, self._id))
+            mode = int(entry.get("mode", 0o644)) if entry is not None else 0o644
+            os.chmod(tmp, mode & 0o777)
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise

@@ -1,0 +1,198 @@
+"""ScriptRunConfig: what to run, where, with which arguments (azureml.core v1's shape).
+
+::
+
+    src = ScriptRunConfig(source_directory="src", script="train.py",
+                          arguments=["--data", "/data/my files", "--epochs", 3])
+    run = Experiment(ws, "mnist").submit(src)
+
+Submitting uploads ``source_directory`` as the run's code snapshot (ignore files honoured,
+only new files sent) and posts a command job (docs/jobs.md) whose ``command`` is
+``python <script> <arguments...>``, each part shell-quoted (:func:`shlex.quote`) after
+``str()`` for non-strings, so an argument reaches the script exactly as given.
+
+Extension points, for the objects that later steps add (datasets, environments, compute
+targets); plain values work today:
+
+``environment``
+    None (the runner's ``python``), a string passed through as the job's ``environment``
+    (``"python:/usr/bin/python3"``, ``"/usr/bin/python3.11"``, ``"python3.11"``), or an
+    object with ``_gantry_spec()`` returning such a string.
+``compute_target``
+    None or ``"local"`` (the only target today), another name, or an object with ``.name``.
+``arguments`` / ``command`` items
+    An object with ``_gantry_input()`` returning ``(input_name, input_dict, tree_id)``
+    becomes the placeholder ``${{inputs.NAME}}`` in the command, ``input_dict`` (e.g.
+    ``{"type": "uri_folder", "path": "mnist", "mode": "ro_mount"}``, or a literal string)
+    becomes ``inputs.NAME`` of the job, and ``tree_id`` (the uploaded tree holding the data
+    of a ``uri_file``/``uri_folder`` input; None for a literal or for an input the server
+    resolves itself, such as a registered asset) goes into the submission's
+    ``input_trees``. The runner substitutes the placeholder, verbatim, with the literal or
+    the local path of the materialized input. This is how ``dataset.as_mount()`` will plug
+    in; an object used twice gives one input.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from .errors import InvalidArgumentError, NotFoundError
+
+__all__ = ["ScriptRunConfig"]
+
+
+def _environment_spec(environment: Any) -> Optional[str]:
+    if environment is None:
+        return None
+    if isinstance(environment, str):
+        return environment
+    spec = getattr(environment, "_gantry_spec", None)
+    if callable(spec):
+        value = spec()
+        if not isinstance(value, str):
+            raise TypeError("%s._gantry_spec() must return a str" % type(environment).__name__)
+        return value
+    raise TypeError(
+        "environment must be None or an interpreter spec such as 'python:/usr/bin/python3', got "
+        "%s (registered Environment objects arrive with step 2)" % type(environment).__name__)
+
+
+def _compute_name(target: Any) -> str:
+    if target is None:
+        return "local"
+    if isinstance(target, str):
+        return target or "local"
+    name = getattr(target, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    raise TypeError("compute_target must be None, a name or an object with .name, got %s"
+                    % type(target).__name__)
+
+
+class ScriptRunConfig:
+    """How to run a script (or a command) from ``source_directory`` as a Gantry run.
+
+    Give either ``script`` (a path inside ``source_directory``) with optional ``arguments``,
+    or ``command`` (a string used as written, or a list whose items are quoted like
+    arguments). ``max_run_duration_seconds`` becomes the job's ``limits.timeout`` (None:
+    no limit); ``environment_variables`` are set for the command.
+    """
+
+    def __init__(self, source_directory: Union[str, "os.PathLike[str]"], script: Optional[str] = None,
+                 arguments: Optional[Sequence[Any]] = None, compute_target: Any = None,
+                 environment: Any = None, command: Union[str, Sequence[Any], None] = None,
+                 max_run_duration_seconds: Optional[int] = None,
+                 environment_variables: Optional[Dict[str, str]] = None):
+        if source_directory is None:
+            raise InvalidArgumentError("source_directory is required (use '.' for the current folder)")
+        self.source_directory = os.fspath(source_directory)
+        if script is not None and command is not None:
+            raise InvalidArgumentError("give either script (with arguments) or command, not both")
+        if script is None and command is None:
+            raise InvalidArgumentError("give a script to run (or a command)")
+        if command is not None and arguments:
+            raise InvalidArgumentError("arguments go with script; put them in command instead")
+        if script is not None:
+            script = os.fspath(script)
+            if not script or os.path.isabs(script):
+                raise InvalidArgumentError(
+                    "script %r must be a path relative to source_directory" % script)
+        if arguments is not None and (isinstance(arguments, (str, bytes)) or
+                                      not isinstance(arguments, (list, tuple))):
+            raise TypeError("arguments must be a list, got %s" % type(arguments).__name__)
+        if command is not None and not isinstance(command, (str, list, tuple)):
+            raise TypeError("command must be a str or a list, got %s" % type(command).__name__)
+        if max_run_duration_seconds is not None and (
+                isinstance(max_run_duration_seconds, bool) or not isinstance(max_run_duration_seconds, int)
+                or max_run_duration_seconds <= 0):
+            raise InvalidArgumentError("max_run_duration_seconds must be a positive int or None")
+        _environment_spec(environment)  # reject unsupported kinds now, not at submit
+        _compute_name(compute_target)
+        self.script = script
+        self.arguments: List[Any] = list(arguments or [])
+        self.command = command
+        self.compute_target = compute_target
+        self.environment = environment
+        self.max_run_duration_seconds = max_run_duration_seconds
+        self.environment_variables: Dict[str, str] = dict(environment_variables or {})
+
+    def __repr__(self) -> str:
+        what = ("script=%r, arguments=%r" % (self.script, self.arguments) if self.script is not None
+                else "command=%r" % (self.command,))
+        return "ScriptRunConfig(source_directory=%r, %s)" % (self.source_directory, what)
+
+    # -- the job
+
+    def _job_spec(self, experiment_name: Optional[str] = None,
+                  tags: Optional[Dict[str, Any]] = None) -> Tuple[Dict[str, Any], Dict[str, str]]:
+        """Returns ``(job spec JSON, input_trees)`` as POST /api/v1/runs takes them."""
+        inputs: Dict[str, Any] = {}
+        input_trees: Dict[str, str] = {}
+
+        def word(item: Any) -> str:
+            hook = getattr(item, "_gantry_input", None)
+            if callable(hook):
+                name, spec, tree_id = hook()
+                if name in inputs and inputs[name] != spec:
+                    raise InvalidArgumentError("two different inputs are both named %r" % name)
+                inputs[name] = spec
+                if tree_id:
+                    input_trees[name] = tree_id
+                return "${{inputs.%s}}" % name
+            if isinstance(item, os.PathLike):
+                item = os.fspath(item)
+            return shlex.quote(item if isinstance(item, str) else str(item))
+
+        if self.script is not None:
+            parts = ["python", word(self.script.replace(os.sep, "/"))]
+            parts += [word(a) for a in self.arguments]
+            command = " ".join(parts)
+        elif isinstance(self.command, str):
+            command = self.command
+        else:
+            command = " ".join(word(a) for a in self.command)
+        if not command.strip():
+            raise InvalidArgumentError("command must not be empty")
+
+        spec: Dict[str, Any] = {"command": command,
+                                "code": os.path.abspath(self.source_directory),
+                                "compute": _compute_name(self.compute_target)}
+        if experiment_name:
+            spec["experiment_name"] = experiment_name
+        environment = _environment_spec(self.environment)
+        if environment:
+            spec["environment"] = environment
+        if inputs:
+            spec["inputs"] = inputs
+        if self.environment_variables:
+            spec["environment_variables"] = {str(k): str(v) for k, v in self.environment_variables.items()}
+        if tags:
+            spec["tags"] = {str(k): "" if v is None else str(v) for k, v in tags.items()}
+        if self.max_run_duration_seconds:
+            spec["limits"] = {"timeout": self.max_run_duration_seconds}
+        return spec, input_trees
+
+    def _check_source(self) -> str:
+        root = os.path.abspath(self.source_directory)
+        if not os.path.isdir(root):
+            raise NotFoundError("source_directory %s %s" % (
+                root, "is not a folder" if os.path.exists(root) else "does not exist"))
+        if self.script is not None and not os.path.isfile(os.path.join(root, self.script)):
+            raise NotFoundError("script %r not found in source_directory %s" % (self.script, root))
+        return root
+
+    def _gantry_submit(self, experiment: Any, tags: Optional[Dict[str, Any]]) -> Any:
+        """Experiment.submit's hook: upload the code, post the run, return it."""
+        from ._snapshot import UploadStats, upload_folder
+        from .script_run import ScriptRun
+
+        spec, input_trees = self._job_spec(experiment.name, tags)
+        root = self._check_source()
+        client = experiment.workspace._client(timeout=600)  # one blob may be up to 1 GiB
+        stats = UploadStats()
+        snapshot_id = upload_folder(client, root, stats)
+        body = client.post("/api/v1/runs", {"spec": spec, "snapshot_id": snapshot_id,
+                                            "input_trees": input_trees})
+        return ScriptRun._from_server(experiment, body, upload_stats=stats)
