@@ -3,6 +3,7 @@
 #include "artifacts/tree.h"
 #include "common/clock.h"
 #include "common/hashing.h"
+#include "compute/vm_sizes.h"
 
 namespace gantry::api {
 
@@ -84,12 +85,90 @@ Json RunToJson(const store::RunRecord& run) {
 }
 
 Api::Api(workspace::RunService* runs, workspace::ModelService* models,
-         workspace::DatasetService* datasets, artifacts::BlobStore* blobs, ApiOptions options)
-    : runs_(runs), models_(models), datasets_(datasets), blobs_(blobs),
+         workspace::DatasetService* datasets, workspace::ComputeService* computes,
+         artifacts::BlobStore* blobs, ApiOptions options)
+    : runs_(runs), models_(models), datasets_(datasets), computes_(computes), blobs_(blobs),
       options_(std::move(options)) {
   AddRoutes();
-  AddModelRoutes();
-  AddDatasetRoutes();
+  if (models_) AddModelRoutes();
+  if (datasets_) AddDatasetRoutes();
+  if (computes_) AddComputeRoutes();
+}
+
+namespace {
+Json ComputeToJson(const workspace::ComputeTarget& t) {
+  return Json{{"name", t.record.name},
+              {"type", t.record.type},
+              {"vm_size", t.record.vm_size},
+              {"min_nodes", t.record.min_nodes},
+              {"max_nodes", t.record.max_nodes},
+              {"idle_seconds_before_scaledown", t.record.idle_seconds_before_scaledown},
+              {"capacity", t.capacity},
+              {"node", {{"cpus", t.shape.cpus}, {"memory_gb", t.shape.memory_gb},
+                        {"gpus", t.shape.gpus}}},
+              {"provisioning_state", "Succeeded"},
+              {"created_at", FormatIsoTime(t.record.created_at)}};
+}
+}  // namespace
+
+void Api::AddComputeRoutes() {
+  const std::string p = std::string(kPrefix) + "/computes";
+  auto& r = router_;
+  r.Add("GET", std::string(kPrefix) + "/vm-sizes", [](Request&) {
+    Json out = Json::array();
+    for (const auto& s : compute::AllVmSizes()) {
+      out.push_back({{"name", s.name}, {"cpus", s.cpus}, {"memory_gb", s.memory_gb}, {"gpus", s.gpus}});
+    }
+    return Response::FromJson(200, {{"vm_sizes", out}});
+  });
+  r.Add("POST", p, [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    store::ComputeRecord c;
+    auto name = GetString(*body, "name");
+    auto type = GetString(*body, "type", "amlcompute");
+    auto size = GetString(*body, "vm_size", "STANDARD_D2_V2");
+    auto min = GetInt(*body, "min_nodes", 0);
+    auto max = GetInt(*body, "max_nodes", 1);
+    auto idle = GetInt(*body, "idle_seconds_before_scaledown", 120);
+    for (const Status& s : {internal::AsStatus(name), internal::AsStatus(type),
+                            internal::AsStatus(size), internal::AsStatus(min),
+                            internal::AsStatus(max), internal::AsStatus(idle)}) {
+      if (!s.ok()) return Error(s);
+    }
+    c.name = *name;
+    c.type = *type;
+    c.vm_size = *size;
+    c.min_nodes = *min;
+    c.max_nodes = *max;
+    c.idle_seconds_before_scaledown = *idle;
+    auto created = computes_->Create(c);
+    if (!created.has_value()) return Error(created.error());
+    return Response::FromJson(201, ComputeToJson(*created));
+  });
+  r.Add("GET", p, [this](Request&) {
+    auto list = computes_->List();
+    if (!list.has_value()) return Error(list.error());
+    Json out = Json::array();
+    for (const auto& t : *list) out.push_back(ComputeToJson(t));
+    return Response::FromJson(200, {{"computes", out}});
+  });
+  r.Add("GET", p + "/{name}", [this](Request& req) {
+    auto t = computes_->Get(req.Param("name"));
+    if (!t.has_value()) return Error(t.error());
+    return Response::FromJson(200, ComputeToJson(*t));
+  });
+  r.Add("DELETE", p + "/{name}", [this](Request& req) {
+    const std::string& name = req.Param("name");
+    auto pending = runs_->List({.statuses = {"Queued", "Preparing", "Starting", "Running",
+                                             "Finalizing", "CancelRequested"},
+                                .compute = name,
+                                .limit = 1});
+    if (!pending.has_value()) return Error(pending.error());
+    Status st = computes_->Delete(name, !pending->empty());
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(200, {{"deleted", name}});
+  });
 }
 
 Json DatasetToJson(const store::DatasetRecord& d) {

@@ -7,6 +7,7 @@
 
 #include "artifacts/blob_store.h"
 #include "http/router.h"
+#include "workspace/compute_service.h"
 #include "workspace/dataset_service.h"
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
@@ -23,8 +24,10 @@ struct ApiOptions {
 
 class Api {
  public:
+  // Any service but `runs` may be null; its routes then answer 404.
   Api(workspace::RunService* runs, workspace::ModelService* models,
-      workspace::DatasetService* datasets, artifacts::BlobStore* blobs, ApiOptions options);
+      workspace::DatasetService* datasets, workspace::ComputeService* computes,
+      artifacts::BlobStore* blobs, ApiOptions options);
 
   // Dispatches one request.
   http::Response Handle(http::Request& request) const;
@@ -35,10 +38,12 @@ class Api {
   void AddRoutes();
   void AddModelRoutes();
   void AddDatasetRoutes();
+  void AddComputeRoutes();
 
   workspace::RunService* runs_;
   workspace::ModelService* models_;
   workspace::DatasetService* datasets_;
+  workspace::ComputeService* computes_;
   artifacts::BlobStore* blobs_;
   ApiOptions options_;
   http::Router router_;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/client_context.h"
+#include "cli/compute_commands.h"
 #include "cli/data_commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_commands.h"
@@ -102,6 +103,30 @@ int main(int argc, char** argv) {
   auto* download = add_job("download", "Download a run's outputs and logs", JobDownload, true);
   download->add_option("--output-name", job.output_name, "Only this named output");
   download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+
+  // gantry compute ...
+  ComputeFlags compute;
+  auto* compute_cmd = app.add_subcommand("compute", "Manage compute targets");
+  compute_cmd->require_subcommand(1);
+  auto add_compute = [&](const char* name, const char* help,
+                         int (*fn)(const GlobalFlags&, const ComputeFlags&), bool needs_name) {
+    auto* c = compute_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    if (needs_name) c->add_option("-n,--name", compute.name, "Compute target name")->required();
+    c->add_option("-o,--output", compute.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, compute); });
+    return c;
+  };
+  auto* ccreate = add_compute("create", "Create a local cluster of nodes of one VM shape", ComputeCreate, true);
+  ccreate->add_option("--type", compute.type, "amlcompute (default)");
+  ccreate->add_option("--size", compute.size, "VM size, e.g. STANDARD_NC6 (see `gantry compute sizes`)");
+  ccreate->add_option("--min-instances", compute.min_instances, "Minimum nodes (default 0)");
+  ccreate->add_option("--max-instances", compute.max_instances, "Maximum nodes: jobs at once (default 1)");
+  ccreate->add_option("--idle-time-before-scale-down", compute.idle_seconds, "Seconds (default 120)");
+  add_compute("list", "List compute targets", ComputeList, false);
+  add_compute("show", "Show a compute target", ComputeShow, true);
+  add_compute("delete", "Delete a compute target", ComputeDelete, true);
+  add_compute("sizes", "List the VM sizes and their node shapes", ComputeSizes, false);
 
   // gantry data ...
   DataFlags data;

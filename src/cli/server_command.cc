@@ -80,9 +80,12 @@ int RunServer(const ServerFlags& flags) {
 
   auto fetcher = artifacts::NewCurlUrlFetcher();
   workspace::DatasetService datasets(store->get(), blobs->get(), fetcher.get(), RealClock::Get());
-  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get(), &datasets);
+  int slots = flags.slots >= 0 ? flags.slots
+                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  workspace::ComputeService computes(store->get(), RealClock::Get(), slots);
+  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get(), &datasets, &computes);
   workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
-  api::Api api(&runs, &models, &datasets, blobs->get(),
+  api::Api api(&runs, &models, &datasets, &computes, blobs->get(),
                api::ApiOptions{.workspace_name = flags.name});
 
   http::HttpServerOptions http_options;
@@ -106,11 +109,8 @@ int RunServer(const ServerFlags& flags) {
   std::string url = "http://" + host + ":" + std::to_string((*server)->port());
 
   auto backend = compute::NewLocalBackend({});
-  int slots = flags.slots >= 0 ? flags.slots
-                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  workspace::Scheduler scheduler(&runs, backend.get(),
-                                 {.local_slots = slots, .server_url = url,
-                                  .runs_dir = dir / "runs"});
+  workspace::Scheduler scheduler(&runs, &computes, backend.get(),
+                                 {.server_url = url, .runs_dir = dir / "runs"});
   scheduler.Start();
 
   if (Status st = WriteConfig(dir, url, flags.name); !st.ok()) return ReportError(st);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@ struct LaunchRequest {
   std::string token;       // run-scoped token, handed to the runner in its environment
   std::string server_url;  // where the runner reports
   fs::path work_dir;       // runner scratch folder (local backends)
+  // Extra environment for the runner and the job (node shape, CUDA_VISIBLE_DEVICES).
+  std::map<std::string, std::string> env;
 };
 
 // What a backend needs later to find the launched runner again; stored with the run.

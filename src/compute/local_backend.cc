@@ -24,6 +24,7 @@ class LocalBackend : public ComputeBackend {
     spawn.argv = {options_.executable.string(), "runner", "--server", request.server_url,
                   "--run", request.run_name, "--work-dir", request.work_dir.string()};
     spawn.env = CurrentEnvironment();
+    for (const auto& [k, v] : request.env) spawn.env[k] = v;
     spawn.env["GANTRY_RUN_TOKEN"] = request.token;
     spawn.new_session = true;
     spawn.stdout_fd = fd;

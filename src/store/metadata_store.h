@@ -87,6 +87,16 @@ struct DatasetRecord {
   int64_t created_at = 0;
 };
 
+struct ComputeRecord {
+  std::string name;
+  std::string type = "amlcompute";  // a local cluster of nodes of one shape
+  std::string vm_size;
+  int64_t min_nodes = 0;
+  int64_t max_nodes = 1;
+  int64_t idle_seconds_before_scaledown = 120;
+  int64_t created_at = 0;
+};
+
 struct RunFilter {
   std::string experiment_name;        // "" = all
   std::vector<std::string> statuses;  // empty = all
@@ -150,6 +160,13 @@ class MetadataStore {
   virtual Result<DatasetRecord> GetDataset(const std::string& name, int64_t version) = 0;
   // All versions (of `name` when not empty), by name then version.
   virtual Result<std::vector<DatasetRecord>> ListDatasets(const std::string& name) = 0;
+
+  // Compute targets. CreateCompute: AlreadyExists when the name is taken.
+  virtual Status CreateCompute(const ComputeRecord& compute) = 0;
+  virtual Result<ComputeRecord> GetCompute(const std::string& name) = 0;
+  virtual Result<std::vector<ComputeRecord>> ListComputes() = 0;
+  // NotFound when it does not exist.
+  virtual Status DeleteCompute(const std::string& name) = 0;
 
   // Inserts or replaces artifact entries of a run, all in one transaction.
   virtual Status PutArtifacts(const std::string& run,

@@ -187,6 +187,17 @@ TEST_P(MetadataStoreConformanceTest, DatasetVersions) {
   EXPECT_EQ(store_->ListDatasets("")->size(), 3u);
 }
 
+TEST_P(MetadataStoreConformanceTest, ComputeTargets) {
+  ComputeRecord c{"gpu-cluster", "amlcompute", "STANDARD_NC6", 0, 4, 120, 1};
+  ASSERT_TRUE(store_->CreateCompute(c).ok());
+  EXPECT_EQ(store_->CreateCompute(c).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetCompute("gpu-cluster")->max_nodes, 4);
+  EXPECT_EQ(store_->ListComputes()->size(), 1u);
+  ASSERT_TRUE(store_->DeleteCompute("gpu-cluster").ok());
+  EXPECT_EQ(store_->DeleteCompute("gpu-cluster").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCompute("gpu-cluster").error().code(), StatusCode::kNotFound);
+}
+
 TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
   auto dir = *MakeTempDir("gantry-store-reopen");
   std::string uri = "sqlite:" + (dir / "gantry.db").string();

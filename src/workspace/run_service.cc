@@ -12,8 +12,8 @@ using jobs::RunStatus;
 using store::RunRecord;
 
 RunService::RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock,
-                       DatasetService* datasets)
-    : store_(store), blobs_(blobs), clock_(clock), datasets_(datasets) {}
+                       DatasetService* datasets, ComputeService* computes)
+    : store_(store), blobs_(blobs), clock_(clock), datasets_(datasets), computes_(computes) {}
 
 Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   SubmitRequest request = original;
@@ -58,7 +58,12 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   run.experiment_name = spec.experiment_name.empty() ? "Default" : spec.experiment_name;
   run.display_name = spec.display_name.empty() ? run.name : spec.display_name;
   run.compute = spec.compute.empty() ? "local" : spec.compute;
-  if (run.compute != "local") {
+  if (computes_ != nullptr) {
+    auto target = computes_->Get(run.compute);
+    if (!target.has_value()) {
+      return Err(target.error().WithPrefix("compute"));
+    }
+  } else if (run.compute != kLocalCompute) {
     return Err(InvalidArgumentError("compute '" + run.compute +
                                     "' does not exist; this workspace has: local"));
   }
@@ -73,7 +78,7 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(store_->CreateRun(run));
-    RETURN_IF_ERROR(Transition(run, RunStatus::kQueued, "waiting for compute 'local'"));
+    RETURN_IF_ERROR(Transition(run, RunStatus::kQueued, "waiting for compute '" + run.compute + "'"));
   }
   Notify();
   return run;
@@ -294,10 +299,12 @@ Result<std::string> RunService::BeginLaunch(const std::string& name) {
   return token;
 }
 
-Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid) {
+Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid,
+                                const std::vector<int>& gpus) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
   run.runner_pid = runner_pid;
+  if (!gpus.empty()) run.spec["gpus"] = gpus;
   return store_->UpdateRun(run, std::nullopt);
 }
 

@@ -18,6 +18,7 @@
 #include "jobs/job_spec.h"
 #include "jobs/run_status.h"
 #include "store/metadata_store.h"
+#include "workspace/compute_service.h"
 #include "workspace/dataset_service.h"
 
 namespace gantry::workspace {
@@ -56,8 +57,9 @@ inline constexpr char kStdLog[] = "std_log.txt";
 class RunService {
  public:
   // `datasets` resolves dataset references in job inputs; may be null (then they are refused).
+  // `computes` validates compute names (null: only "local").
   RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock,
-             DatasetService* datasets = nullptr);
+             DatasetService* datasets = nullptr, ComputeService* computes = nullptr);
 
   // Creates a Queued run. InvalidArgument for a bad spec, FailedPrecondition when the
   // snapshot or an input tree is not in the artifact store.
@@ -100,8 +102,9 @@ class RunService {
   // Scheduler side. Moves a Queued run to Preparing and returns a new run-scoped token (only
   // its hash is stored). Done before the runner starts, so its first report is accepted.
   Result<std::string> BeginLaunch(const std::string& name);
-  // Records the started runner's pid.
-  Status SetRunnerPid(const std::string& name, int64_t runner_pid);
+  // Records the started runner's pid and the GPUs handed to it.
+  Status SetRunnerPid(const std::string& name, int64_t runner_pid,
+                      const std::vector<int>& gpus = {});
   // Moves a non-finished run to Failed with `reason` (runner died, launch failed).
   Status Fail(const std::string& name, const std::string& reason);
   // Bumps when anything a scheduler cares about changes (new run, run finished, cancel).
@@ -123,6 +126,7 @@ class RunService {
   artifacts::BlobStore* blobs_;
   Clock* clock_;
   DatasetService* datasets_;
+  ComputeService* computes_;
 
   std::mutex mu_;  // serializes read-modify-write of run rows
   std::mutex tokens_mu_;

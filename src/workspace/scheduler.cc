@@ -1,5 +1,8 @@
 #include "workspace/scheduler.h"
 
+#include <map>
+#include <set>
+
 #include "common/logging.h"
 
 namespace gantry::workspace {
@@ -12,11 +15,19 @@ const std::vector<std::string>& ActiveStatuses() {
       "Preparing", "Starting", "Running", "Finalizing", "CancelRequested"};
   return kActive;
 }
+
+std::string Join(const std::vector<int>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
+  return out;
+}
 }  // namespace
 
-Scheduler::Scheduler(RunService* runs, compute::ComputeBackend* backend,
-                     SchedulerOptions options)
-    : runs_(runs), backend_(backend), options_(std::move(options)) {}
+Scheduler::Scheduler(RunService* runs, ComputeService* computes,
+                     compute::ComputeBackend* backend, SchedulerOptions options)
+    : runs_(runs), computes_(computes), backend_(backend), options_(std::move(options)) {
+  if (options_.gpu_count < 0) options_.gpu_count = compute::DetectGpuCount();
+}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -37,16 +48,18 @@ void Scheduler::Loop() {
 }
 
 void Scheduler::RunOnce() {
-  auto active = runs_->List({.statuses = ActiveStatuses(), .compute = "local"});
+  auto active = runs_->List({.statuses = ActiveStatuses()});
   if (!active.has_value()) {
     GLOG(Error) << "scheduler: cannot list active runs: " << active.error().ToString();
     return;
   }
-  int busy = 0;
+  std::map<std::string, int> busy;
+  std::set<int> gpus_in_use;
   for (const auto& run : *active) {
     compute::LaunchHandle handle{run.runner_pid};
     if (backend_->Poll(handle) == compute::RunnerState::kRunning) {
-      ++busy;
+      ++busy[run.compute];
+      for (const auto& g : run.spec.value("gpus", Json::array())) gpus_in_use.insert(g.get<int>());
       continue;
     }
     // The runner is gone. Re-read: it may have reported its final status just now.
@@ -62,28 +75,58 @@ void Scheduler::RunOnce() {
     Status st = runs_->Fail(run.name, reason);
     if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
   }
-  int free_slots = options_.local_slots - busy;
-  if (free_slots <= 0) return;
-  auto queued = runs_->List(
-      {.statuses = {"Queued"}, .compute = "local", .limit = free_slots, .oldest_first = true});
-  if (!queued.has_value()) return;
-  for (const auto& run : *queued) Launch(run);
+  auto targets = computes_->List();
+  if (!targets.has_value()) {
+    GLOG(Error) << "scheduler: cannot list compute targets: " << targets.error().ToString();
+    return;
+  }
+  for (const auto& target : *targets) {
+    int free_slots = target.capacity - busy[target.record.name];
+    if (free_slots <= 0) continue;
+    auto queued = runs_->List({.statuses = {"Queued"},
+                               .compute = target.record.name,
+                               .limit = free_slots,
+                               .oldest_first = true});
+    if (!queued.has_value()) continue;
+    for (const auto& run : *queued) {
+      std::vector<int> gpus;
+      int want = options_.gpu_count > 0 ? target.shape.gpus : 0;
+      if (target.record.name == kLocalCompute) want = 0;  // "local" shares the machine as is
+      for (int g = 0; g < options_.gpu_count && static_cast<int>(gpus.size()) < want; ++g) {
+        if (!gpus_in_use.count(g)) gpus.push_back(g);
+      }
+      // Not enough free GPUs for this node shape: it waits, and so do the runs behind it
+      // on this target (submission order).
+      if (static_cast<int>(gpus.size()) < want) break;
+      gpus_in_use.insert(gpus.begin(), gpus.end());
+      Launch(run, target, gpus);
+    }
+  }
 }
 
-void Scheduler::Launch(const store::RunRecord& run) {
+void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
+                       std::vector<int> gpus) {
   auto token = runs_->BeginLaunch(run.name);
   if (!token.has_value()) {
     GLOG(Warning) << "run " << run.name << ": " << token.error().ToString();
     return;
   }
   compute::LaunchRequest request{run.name, *token, options_.server_url,
-                                 options_.runs_dir / run.name};
+                                 options_.runs_dir / run.name, {}};
+  request.env["GANTRY_COMPUTE"] = target.record.name;
+  request.env["GANTRY_VM_SIZE"] = target.shape.name;
+  request.env["GANTRY_NODE_CPUS"] = std::to_string(target.shape.cpus);
+  request.env["GANTRY_NODE_GPUS"] = std::to_string(target.shape.gpus);
+  if (target.record.name != kLocalCompute && options_.gpu_count > 0) {
+    // The node's GPUs, or none at all for a CPU shape.
+    request.env["CUDA_VISIBLE_DEVICES"] = Join(gpus);
+  }
   auto handle = backend_->Submit(request);
   if (!handle.has_value()) {
     (void)runs_->Fail(run.name, "cannot start the runner: " + handle.error().message());
     return;
   }
-  Status st = runs_->SetRunnerPid(run.name, handle->pid);
+  Status st = runs_->SetRunnerPid(run.name, handle->pid, gpus);
   if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
 }
 

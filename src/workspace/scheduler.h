@@ -1,7 +1,9 @@
-// Scheduler: starts queued runs on their compute target in submission order, never more
-// at once than the target's slots, and watches started runners: a run whose runner is gone
-// without a final report is marked Failed (or Canceled when a cancel was pending).
-// Thread-safe: one background thread does all the work; Start()/Stop() from one owner.
+// Scheduler: starts queued runs on their compute target in submission order, never more at
+// once than the target's capacity (--slots for "local", max_nodes for a cluster), hands out
+// GPUs through CUDA_VISIBLE_DEVICES when the machine has any, and watches started runners:
+// a run whose runner is gone without a final report is marked Failed (or Canceled when a
+// cancel was pending). Thread-safe: one background thread does all the work; Start()/Stop()
+// from one owner.
 //
 // It lives in src/workspace rather than src/jobs because it drives RunService directly.
 #pragma once
@@ -11,24 +13,26 @@
 #include <thread>
 
 #include "compute/compute_backend.h"
+#include "workspace/compute_service.h"
 #include "workspace/run_service.h"
 
 namespace gantry::workspace {
 
 struct SchedulerOptions {
-  // How many runs the local target runs at once. Default 2.
-  int local_slots = 2;
   // URL runners use to reach this server.
   std::string server_url;
   // Runner scratch folders are created under it, one per run.
   fs::path runs_dir;
   // How often runners are checked when nothing else wakes the scheduler.
   int64_t poll_ms = 1000;
+  // GPUs on this machine; -1 detects them (NVIDIA device nodes).
+  int gpu_count = -1;
 };
 
 class Scheduler {
  public:
-  Scheduler(RunService* runs, compute::ComputeBackend* backend, SchedulerOptions options);
+  Scheduler(RunService* runs, ComputeService* computes, compute::ComputeBackend* backend,
+            SchedulerOptions options);
   ~Scheduler();
 
   void Start();
@@ -39,9 +43,10 @@ class Scheduler {
 
  private:
   void Loop();
-  void Launch(const store::RunRecord& run);
+  void Launch(const store::RunRecord& run, const ComputeTarget& target, std::vector<int> gpus);
 
   RunService* runs_;
+  ComputeService* computes_;
   compute::ComputeBackend* backend_;
   SchedulerOptions options_;
   std::atomic<bool> stopping_{false};

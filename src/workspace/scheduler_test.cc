@@ -14,17 +14,22 @@ class SchedulerTest : public ::testing::Test {
     dir_ = *MakeTempDir("gantry-scheduler");
     store_ = std::move(*store::OpenMetadataStore({"sqlite::memory:"}));
     blobs_ = std::move(*artifacts::LocalBlobStore::Open(dir_ / "blobs"));
-    runs_ = std::make_unique<RunService>(store_.get(), blobs_.get(), &clock_);
+    computes_ = std::make_unique<ComputeService>(store_.get(), &clock_, /*local_slots=*/2);
+    runs_ = std::make_unique<RunService>(store_.get(), blobs_.get(), &clock_, nullptr,
+                                         computes_.get());
     scheduler_ = std::make_unique<Scheduler>(
-        runs_.get(), &backend_,
-        SchedulerOptions{.local_slots = 2, .server_url = "http://x", .runs_dir = dir_ / "runs"});
+        runs_.get(), computes_.get(), &backend_,
+        SchedulerOptions{.server_url = "http://x", .runs_dir = dir_ / "runs", .gpu_count = 2});
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::string Submit() {
+  std::string Submit(const std::string& compute = "local") {
     SubmitRequest req;
     req.spec.command = "true";
-    return runs_->Submit(req)->name;
+    req.spec.compute = compute;
+    auto run = runs_->Submit(req);
+    EXPECT_TRUE(run.has_value()) << run.error().ToString();
+    return run->name;
   }
   std::string StatusOf(const std::string& name) { return runs_->Get(name)->status; }
 
@@ -33,6 +38,7 @@ class SchedulerTest : public ::testing::Test {
   testing::FakeBackend backend_;
   std::unique_ptr<store::MetadataStore> store_;
   std::unique_ptr<artifacts::BlobStore> blobs_;
+  std::unique_ptr<ComputeService> computes_;
   std::unique_ptr<RunService> runs_;
   std::unique_ptr<Scheduler> scheduler_;
 };
@@ -85,6 +91,30 @@ TEST_F(SchedulerTest, LaunchFailureFailsTheRun) {
   auto run = *runs_->Get(name);
   EXPECT_EQ(run.status, "Failed");
   EXPECT_NE(run.error.find("no gantry binary"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, ClustersRunUpToMaxNodesWithTheirGpus) {
+  ASSERT_TRUE(computes_->Create({"gpu-cluster", "amlcompute", "STANDARD_NC6", 0, 4, 120, 0})
+                  .has_value());
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) names.push_back(Submit("gpu-cluster"));
+  scheduler_->RunOnce();
+  // Four nodes allowed, but the machine has two GPUs and each NC6 node takes one.
+  ASSERT_EQ(backend_.launched.size(), 2u);
+  EXPECT_EQ(backend_.launched[0].env.at("CUDA_VISIBLE_DEVICES"), "0");
+  EXPECT_EQ(backend_.launched[1].env.at("CUDA_VISIBLE_DEVICES"), "1");
+  EXPECT_EQ(backend_.launched[0].env.at("GANTRY_NODE_CPUS"), "6");
+  EXPECT_EQ(StatusOf(names[2]), "Queued");
+  // The first run ends; its GPU goes to the third.
+  std::string token = backend_.launched[0].token;
+  ASSERT_TRUE(runs_->ReportStatus(names[0], token, {jobs::RunStatus::kFailed}).has_value());
+  backend_.Die(1000);
+  scheduler_->RunOnce();
+  ASSERT_EQ(backend_.launched.size(), 3u);
+  EXPECT_EQ(backend_.launched[2].env.at("CUDA_VISIBLE_DEVICES"), "0");
+  auto unknown = runs_->Submit({.spec = jobs::JobSpec{.command = "true", .compute = "nope"}});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
 }
 
 TEST_F(SchedulerTest, StopJoinsTheThread) {

@@ -72,7 +72,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -170,6 +170,17 @@ CREATE TABLE datasets (
   tags TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE computes (
+  name TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  vm_size TEXT NOT NULL,
+  min_nodes INTEGER NOT NULL,
+  max_nodes INTEGER NOT NULL,
+  idle_seconds INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
 };
@@ -902,6 +913,71 @@ Result<std::vector<DatasetRecord>> SqliteMetadataStore::ListDatasets(const std::
     out.push_back(ReadDataset(*s));
   }
   return out;
+}
+
+namespace {
+constexpr const char* kComputeColumns =
+    "name, type, vm_size, min_nodes, max_nodes, idle_seconds, created_at";
+ComputeRecord ReadCompute(SqliteMetadataStore::Statement& s) {
+  return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5), s.Int(6)};
+}
+}  // namespace
+
+Status SqliteMetadataStore::CreateCompute(const ComputeRecord& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kInsert =
+      std::string("INSERT INTO computes (") + kComputeColumns + ") VALUES (?,?,?,?,?,?,?)";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
+  s->Bind(1, c.name).Bind(2, c.type).Bind(3, c.vm_size).Bind(4, c.min_nodes).Bind(5, c.max_nodes);
+  s->Bind(6, c.idle_seconds_before_scaledown).Bind(7, c.created_at);
+  Status st = s->Run();
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError("a compute target named '" + c.name + "' already exists");
+  }
+  return st;
+}
+
+Result<ComputeRecord> SqliteMetadataStore::GetCompute(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql =
+      std::string("SELECT ") + kComputeColumns + " FROM computes WHERE name = ?";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  s->Bind(1, name);
+  auto row = s->Step();
+  if (!row.has_value() || !*row) {
+    s->Reset();
+    if (!row.has_value()) return Err(row.error());
+    return Err(NotFoundError("no compute target named '" + name + "'"));
+  }
+  ComputeRecord c = ReadCompute(*s);
+  s->Reset();
+  return c;
+}
+
+Result<std::vector<ComputeRecord>> SqliteMetadataStore::ListComputes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  static const std::string kSql =
+      std::string("SELECT ") + kComputeColumns + " FROM computes ORDER BY name";
+  ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
+  std::vector<ComputeRecord> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(ReadCompute(*s));
+  }
+  return out;
+}
+
+Status SqliteMetadataStore::DeleteCompute(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s, Prepare("DELETE FROM computes WHERE name = ?"));
+  RETURN_IF_ERROR(s->Bind(1, name).Run());
+  if (sqlite3_changes(db_) == 0) return NotFoundError("no compute target named '" + name + "'");
+  return Status::Ok();
 }
 
 Status SqliteMetadataStore::PutArtifacts(const std::string& run,

@@ -43,6 +43,10 @@ class SqliteMetadataStore : public MetadataStore {
   Status CreateDataset(DatasetRecord& dataset) override;
   Result<DatasetRecord> GetDataset(const std::string& name, int64_t version) override;
   Result<std::vector<DatasetRecord>> ListDatasets(const std::string& name) override;
+  Status CreateCompute(const ComputeRecord& compute) override;
+  Result<ComputeRecord> GetCompute(const std::string& name) override;
+  Result<std::vector<ComputeRecord>> ListComputes() override;
+  Status DeleteCompute(const std::string& name) override;
   Status PutArtifacts(const std::string& run,
                       const std::vector<ArtifactRecord>& artifacts) override;
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,

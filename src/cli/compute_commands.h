@@ -1,0 +1,27 @@
+// `gantry compute ...`: create, list, show, delete compute targets; `sizes` lists the VM
+// catalogue. Azure CLI v2's `az ml compute` flags.
+#pragma once
+
+#include <string>
+
+#include "cli/client_context.h"
+
+namespace gantry::cli {
+
+struct ComputeFlags {
+  std::string name;
+  std::string type = "amlcompute";
+  std::string size = "STANDARD_D2_V2";
+  int64_t min_instances = 0;
+  int64_t max_instances = 1;
+  int64_t idle_seconds = 120;
+  std::string output;
+};
+
+int ComputeCreate(const GlobalFlags& g, const ComputeFlags& f);
+int ComputeList(const GlobalFlags& g, const ComputeFlags& f);
+int ComputeShow(const GlobalFlags& g, const ComputeFlags& f);
+int ComputeDelete(const GlobalFlags& g, const ComputeFlags& f);
+int ComputeSizes(const GlobalFlags& g, const ComputeFlags& f);
+
+}  // namespace gantry::cli

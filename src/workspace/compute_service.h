@@ -1,0 +1,44 @@
+// ComputeService: compute targets. The built-in "local" target runs jobs on this machine up
+// to --slots at once; an "amlcompute" target is a local cluster of nodes of one VM shape
+// (see compute/vm_sizes.h), running at most max_nodes jobs at once. Thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "compute/vm_sizes.h"
+#include "store/metadata_store.h"
+
+namespace gantry::workspace {
+
+inline constexpr char kLocalCompute[] = "local";
+
+struct ComputeTarget {
+  store::ComputeRecord record;
+  compute::VmSize shape;  // the node shape; for "local", this machine
+  int capacity = 1;       // jobs at once
+};
+
+class ComputeService {
+ public:
+  ComputeService(store::MetadataStore* store, Clock* clock, int local_slots);
+
+  // InvalidArgument (name, node counts), NotFound (vm size), AlreadyExists.
+  Result<ComputeTarget> Create(store::ComputeRecord record);
+  // NotFound naming the target.
+  Result<ComputeTarget> Get(const std::string& name);
+  // "local" first, then the clusters by name.
+  Result<std::vector<ComputeTarget>> List();
+  // FailedPrecondition for "local" or while runs are active on it.
+  Status Delete(const std::string& name, bool has_active_runs);
+
+ private:
+  ComputeTarget Local() const;
+
+  store::MetadataStore* store_;
+  Clock* clock_;
+  int local_slots_;
+};
+
+}  // namespace gantry::workspace
