@@ -344,7 +344,7 @@ def test_server_errors_raise_the_matching_class(ws, tmp_path):
     with pytest.raises(NotFoundError):
         Run.get(ws, "no_such_run")
     src = make_source(tmp_path / "src", {"ok.py": "print('ok')\n"})
-    with pytest.raises(InvalidArgumentError, match="gpu-cluster"):  # the server knows only 'local'
+    with pytest.raises(NotFoundError, match="gpu-cluster"):  # no such compute target
         exp.submit(ScriptRunConfig(str(src), "ok.py", compute_target="gpu-cluster"))
     with pytest.raises(NotFoundError, match="missing.py"):  # checked before anything is sent
         exp.submit(ScriptRunConfig(str(src), "missing.py"))
