@@ -80,19 +80,78 @@ Json RunToJson(const store::RunRecord& run) {
             {"spec", run.spec.value("job", Json::object())},
             {"input_trees", run.spec.value("input_trees", Json::object())},
             {"datasets", run.spec.value("datasets", Json::array())},
+            {"environment", run.spec.value("environment", Json())},
             {"snapshot_id", run.snapshot_id}};
   return j;
 }
 
 Api::Api(workspace::RunService* runs, workspace::ModelService* models,
          workspace::DatasetService* datasets, workspace::ComputeService* computes,
-         artifacts::BlobStore* blobs, ApiOptions options)
-    : runs_(runs), models_(models), datasets_(datasets), computes_(computes), blobs_(blobs),
+         workspace::EnvironmentService* environments, artifacts::BlobStore* blobs,
+         ApiOptions options)
+    : runs_(runs),
+      models_(models),
+      datasets_(datasets),
+      computes_(computes),
+      environments_(environments),
+      blobs_(blobs),
       options_(std::move(options)) {
   AddRoutes();
   if (models_) AddModelRoutes();
   if (datasets_) AddDatasetRoutes();
   if (computes_) AddComputeRoutes();
+  if (environments_) AddEnvironmentRoutes();
+}
+
+namespace {
+Json EnvironmentToJson(const store::EnvironmentRecord& e) {
+  return Json{{"name", e.name},
+              {"version", e.version},
+              {"id", e.name + ":" + std::to_string(e.version)},
+              {"description", e.description},
+              {"spec", e.spec},
+              {"hash", e.hash},
+              {"curated", workspace::EnvironmentService::IsReservedName(e.name)},
+              {"created_at", FormatIsoTime(e.created_at)}};
+}
+}  // namespace
+
+void Api::AddEnvironmentRoutes() {
+  const std::string p = std::string(kPrefix) + "/environments";
+  auto& r = router_;
+  r.Add("POST", p, [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    auto name = GetString(*body, "name");
+    auto description = GetString(*body, "description");
+    if (!name.has_value()) return Error(name.error());
+    if (!description.has_value()) return Error(description.error());
+    auto e = environments_->Register(*name, body->value("spec", Json::object()), *description);
+    if (!e.has_value()) return Error(e.error());
+    return Response::FromJson(201, EnvironmentToJson(*e));
+  });
+  r.Add("GET", p, [this](Request&) {
+    auto list = environments_->List();
+    if (!list.has_value()) return Error(list.error());
+    Json out = Json::array();
+    for (const auto& e : *list) out.push_back(EnvironmentToJson(e));
+    return Response::FromJson(200, {{"environments", out}});
+  });
+  r.Add("GET", p + "/{name}", [this](Request& req) {
+    auto e = environments_->Get(req.Param("name"), 0);
+    if (!e.has_value()) return Error(e.error());
+    return Response::FromJson(200, EnvironmentToJson(*e));
+  });
+  r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
+    const std::string& v = req.Param("version");
+    int64_t version = std::atoll(v.c_str());
+    if (version <= 0 || std::to_string(version) != v) {
+      return Error(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
+    }
+    auto e = environments_->Get(req.Param("name"), version);
+    if (!e.has_value()) return Error(e.error());
+    return Response::FromJson(200, EnvironmentToJson(*e));
+  });
 }
 
 namespace {

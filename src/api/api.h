@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "workspace/compute_service.h"
 #include "workspace/dataset_service.h"
+#include "workspace/environment_service.h"
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
 
@@ -27,7 +28,8 @@ class Api {
   // Any service but `runs` may be null; its routes then answer 404.
   Api(workspace::RunService* runs, workspace::ModelService* models,
       workspace::DatasetService* datasets, workspace::ComputeService* computes,
-      artifacts::BlobStore* blobs, ApiOptions options);
+      workspace::EnvironmentService* environments, artifacts::BlobStore* blobs,
+      ApiOptions options);
 
   // Dispatches one request.
   http::Response Handle(http::Request& request) const;
@@ -39,11 +41,13 @@ class Api {
   void AddModelRoutes();
   void AddDatasetRoutes();
   void AddComputeRoutes();
+  void AddEnvironmentRoutes();
 
   workspace::RunService* runs_;
   workspace::ModelService* models_;
   workspace::DatasetService* datasets_;
   workspace::ComputeService* computes_;
+  workspace::EnvironmentService* environments_;
   artifacts::BlobStore* blobs_;
   ApiOptions options_;
   http::Router router_;

@@ -17,7 +17,7 @@ class ApiTest : public ::testing::Test {
     blobs_ = std::move(*artifacts::LocalBlobStore::Open(dir_ / "blobs"));
     runs_ = std::make_unique<workspace::RunService>(store_.get(), blobs_.get(), &clock_);
     models_ = std::make_unique<workspace::ModelService>(store_.get(), blobs_.get(), &clock_);
-    api_ = std::make_unique<Api>(runs_.get(), models_.get(), nullptr, nullptr, blobs_.get(),
+    api_ = std::make_unique<Api>(runs_.get(), models_.get(), nullptr, nullptr, nullptr, blobs_.get(),
                                  ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -6,6 +6,7 @@
 #include "cli/client_context.h"
 #include "cli/compute_commands.h"
 #include "cli/data_commands.h"
+#include "cli/environment_commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_commands.h"
 #include "cli/server_command.h"
@@ -127,6 +128,33 @@ int main(int argc, char** argv) {
   add_compute("show", "Show a compute target", ComputeShow, true);
   add_compute("delete", "Delete a compute target", ComputeDelete, true);
   add_compute("sizes", "List the VM sizes and their node shapes", ComputeSizes, false);
+
+  // gantry environment ...
+  EnvironmentFlags envf;
+  auto* env_cmd = app.add_subcommand("environment", "Register and inspect software environments");
+  env_cmd->require_subcommand(1);
+  auto add_env = [&](const char* name, const char* help,
+                     int (*fn)(const GlobalFlags&, const EnvironmentFlags&), bool needs_name) {
+    auto* c = env_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    auto* opt = c->add_option("-n,--name", envf.name, "Environment name");
+    if (needs_name) opt->required();
+    c->add_option("-o,--output", envf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, envf); });
+    return c;
+  };
+  auto* ecreate = add_env("create", "Register an environment version", EnvironmentCreate, true);
+  ecreate->add_option("--conda-file", envf.conda_file, "Conda environment YAML");
+  ecreate->add_option("--pip", envf.pip, "A pip requirement (repeatable): built into a venv");
+  ecreate->add_option("--python", envf.python, "Interpreter path or name (default python3)");
+  ecreate->add_option("--image", envf.image, "Container image");
+  ecreate->add_option("--dockerfile", envf.dockerfile, "Dockerfile to build the image from");
+  ecreate->add_option("--env", envf.variables, "KEY=VALUE environment variable (repeatable)");
+  ecreate->add_option("--description", envf.description);
+  ecreate->add_flag("--user-managed", envf.user_managed, "Use the interpreter as it is; install nothing");
+  add_env("list", "List curated and registered environments", EnvironmentList, false);
+  auto* eshow = add_env("show", "Show an environment version (default: latest)", EnvironmentShow, true);
+  eshow->add_option("-v,--version", envf.version);
 
   // gantry data ...
   DataFlags data;

@@ -83,9 +83,11 @@ int RunServer(const ServerFlags& flags) {
   int slots = flags.slots >= 0 ? flags.slots
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   workspace::ComputeService computes(store->get(), RealClock::Get(), slots);
-  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get(), &datasets, &computes);
+  workspace::EnvironmentService environments(store->get(), RealClock::Get());
+  workspace::RunService runs(store->get(), blobs->get(), RealClock::Get(), &datasets, &computes,
+                             &environments);
   workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
-  api::Api api(&runs, &models, &datasets, &computes, blobs->get(),
+  api::Api api(&runs, &models, &datasets, &computes, &environments, blobs->get(),
                api::ApiOptions{.workspace_name = flags.name});
 
   http::HttpServerOptions http_options;
@@ -110,7 +112,8 @@ int RunServer(const ServerFlags& flags) {
 
   auto backend = compute::NewLocalBackend({});
   workspace::Scheduler scheduler(&runs, &computes, backend.get(),
-                                 {.server_url = url, .runs_dir = dir / "runs"});
+                                 {.server_url = url, .runs_dir = dir / "runs",
+                                  .env_cache_dir = dir / "envs"});
   scheduler.Start();
 
   if (Status st = WriteConfig(dir, url, flags.name); !st.ok()) return ReportError(st);

@@ -22,6 +22,7 @@
 #include "jobs/job_spec.h"
 #include "jobs/run_status.h"
 #include "runner/artifact_transfer.h"
+#include "runner/environment_builder.h"
 #include "runner/job_environment.h"
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
@@ -256,8 +257,21 @@ class JobRun {
 
     std::map<std::string, std::string> base = CurrentEnvironment();
     std::string path_env = base.count("PATH") ? base["PATH"] : "/usr/local/bin:/usr/bin:/bin";
-    ASSIGN_OR_RETURN(std::optional<fs::path> interpreter,
-                     ResolveInterpreter(spec_.environment, path_env, wd_));
+    // A registered or curated environment was pinned by the server at submission.
+    std::optional<fs::path> interpreter;
+    std::map<std::string, std::string> variables;
+    const Json environment = run.contains("environment") ? run["environment"] : Json();
+    if (environment.is_object()) {
+      EnvironmentBuildOptions build{EnvironmentCacheRoot(), path_env,
+                                    [this](const std::string& line) { AppendToLog(line); }};
+      ASSIGN_OR_RETURN(BuiltEnvironment built, BuildEnvironment(environment, build));
+      interpreter = built.interpreter;
+      variables = std::move(built.variables);
+    } else {
+      ASSIGN_OR_RETURN(interpreter, ResolveInterpreter(spec_.environment, path_env, wd_));
+    }
+    // The job's own environment_variables win over the environment's.
+    for (const auto& [k, v] : spec_.environment_variables) variables[k] = v;
     JobContext context{
         .run_id = options_.run_name,
         .server_url = options_.server_url,
@@ -267,7 +281,7 @@ class JobRun {
         .outputs_dir = outputs_dir_,
         .path_prefix = {},
         .python_sdk_dir = options_.python_sdk_dir,
-        .user_variables = spec_.environment_variables,
+        .user_variables = variables,
     };
     if (interpreter) {
       ASSIGN_OR_RETURN(context.path_prefix,
@@ -280,6 +294,24 @@ class JobRun {
     }
     env_ = BuildJobEnvironment(std::move(base), context);
     return Status::Ok();
+  }
+
+  // Where built environments live on this node: $GANTRY_ENV_CACHE, else ~/.cache/gantry/envs.
+  static fs::path EnvironmentCacheRoot() {
+    if (const char* dir = std::getenv("GANTRY_ENV_CACHE"); dir && *dir) return dir;
+    if (const char* home = std::getenv("HOME"); home && *home) {
+      return fs::path(home) / ".cache" / "gantry" / "envs";
+    }
+    return fs::temp_directory_path() / "gantry-envs";
+  }
+
+  // Build output goes to the run's log (before the command's own output).
+  void AppendToLog(const std::string& line) {
+    std::string text = "[environment] " + line + "\n";
+    int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    (void)!::write(fd, text.data(), text.size());
+    ::close(fd);
   }
 
   // The placeholder value of one input, downloading its tree when it has one.

@@ -97,6 +97,15 @@ struct ComputeRecord {
   int64_t created_at = 0;
 };
 
+struct EnvironmentRecord {
+  std::string name;
+  int64_t version = 0;   // assigned by CreateEnvironment
+  std::string description;
+  Json spec = Json::object();  // python / conda / pip / docker / environment_variables
+  std::string hash;      // SHA-256 of the canonical spec: names its build
+  int64_t created_at = 0;
+};
+
 struct RunFilter {
   std::string experiment_name;        // "" = all
   std::vector<std::string> statuses;  // empty = all
@@ -160,6 +169,12 @@ class MetadataStore {
   virtual Result<DatasetRecord> GetDataset(const std::string& name, int64_t version) = 0;
   // All versions (of `name` when not empty), by name then version.
   virtual Result<std::vector<DatasetRecord>> ListDatasets(const std::string& name) = 0;
+
+  // Environments. CreateEnvironment assigns the next version of the name.
+  virtual Status CreateEnvironment(EnvironmentRecord& environment) = 0;
+  // `version` 0 = latest. NotFound naming it.
+  virtual Result<EnvironmentRecord> GetEnvironment(const std::string& name, int64_t version) = 0;
+  virtual Result<std::vector<EnvironmentRecord>> ListEnvironments() = 0;
 
   // Compute targets. CreateCompute: AlreadyExists when the name is taken.
   virtual Status CreateCompute(const ComputeRecord& compute) = 0;

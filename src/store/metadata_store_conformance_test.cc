@@ -187,6 +187,19 @@ TEST_P(MetadataStoreConformanceTest, DatasetVersions) {
   EXPECT_EQ(store_->ListDatasets("")->size(), 3u);
 }
 
+TEST_P(MetadataStoreConformanceTest, EnvironmentVersions) {
+  EnvironmentRecord e{"tf", 0, "", Json{{"pip", {"numpy"}}}, "h1", 1};
+  ASSERT_TRUE(store_->CreateEnvironment(e).ok());
+  EXPECT_EQ(e.version, 1);
+  e.hash = "h2";
+  ASSERT_TRUE(store_->CreateEnvironment(e).ok());
+  EXPECT_EQ(e.version, 2);
+  EXPECT_EQ(store_->GetEnvironment("tf", 0)->hash, "h2");
+  EXPECT_EQ(store_->GetEnvironment("tf", 1)->spec["pip"][0], "numpy");
+  EXPECT_EQ(store_->GetEnvironment("tf", 3).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListEnvironments()->size(), 2u);
+}
+
 TEST_P(MetadataStoreConformanceTest, ComputeTargets) {
   ComputeRecord c{"gpu-cluster", "amlcompute", "STANDARD_NC6", 0, 4, 120, 1};
   ASSERT_TRUE(store_->CreateCompute(c).ok());

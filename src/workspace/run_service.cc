@@ -12,8 +12,14 @@ using jobs::RunStatus;
 using store::RunRecord;
 
 RunService::RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock,
-                       DatasetService* datasets, ComputeService* computes)
-    : store_(store), blobs_(blobs), clock_(clock), datasets_(datasets), computes_(computes) {}
+                       DatasetService* datasets, ComputeService* computes,
+                       EnvironmentService* environments)
+    : store_(store),
+      blobs_(blobs),
+      clock_(clock),
+      datasets_(datasets),
+      computes_(computes),
+      environments_(environments) {}
 
 Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   SubmitRequest request = original;
@@ -53,6 +59,19 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
                                          "' is not in the artifact store"));
     }
   }
+  // A registered or curated environment is pinned at submission: the run keeps the exact
+  // spec (and its build hash) it was submitted with.
+  Json environment = nullptr;
+  if (jobs::IsAssetReference(spec.environment)) {
+    if (environments_ == nullptr) {
+      return Err(InvalidArgumentError("environment '" + spec.environment +
+                                      "': registered environments are not available here"));
+    }
+    auto env = environments_->Resolve(spec.environment);
+    if (!env.has_value()) return Err(env.error().WithPrefix("environment"));
+    environment = Json{{"name", env->name}, {"version", env->version}, {"hash", env->hash},
+                       {"spec", env->spec}};
+  }
   RunRecord run;
   run.name = spec.name.empty() ? NewRunName() : spec.name;
   run.experiment_name = spec.experiment_name.empty() ? "Default" : spec.experiment_name;
@@ -70,7 +89,8 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   run.status = std::string(jobs::RunStatusName(RunStatus::kNotStarted));
   run.spec = Json{{"job", spec.ToJson()},
                   {"input_trees", request.input_trees},
-                  {"datasets", used_datasets}};
+                  {"datasets", used_datasets},
+                  {"environment", environment}};
   run.snapshot_id = request.snapshot_id;
   run.tags = Json::object();
   for (const auto& [k, v] : spec.tags) run.tags[k] = v;

@@ -20,6 +20,7 @@
 #include "store/metadata_store.h"
 #include "workspace/compute_service.h"
 #include "workspace/dataset_service.h"
+#include "workspace/environment_service.h"
 
 namespace gantry::workspace {
 
@@ -59,7 +60,8 @@ class RunService {
   // `datasets` resolves dataset references in job inputs; may be null (then they are refused).
   // `computes` validates compute names (null: only "local").
   RunService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock,
-             DatasetService* datasets = nullptr, ComputeService* computes = nullptr);
+             DatasetService* datasets = nullptr, ComputeService* computes = nullptr,
+             EnvironmentService* environments = nullptr);
 
   // Creates a Queued run. InvalidArgument for a bad spec, FailedPrecondition when the
   // snapshot or an input tree is not in the artifact store.
@@ -127,6 +129,7 @@ class RunService {
   Clock* clock_;
   DatasetService* datasets_;
   ComputeService* computes_;
+  EnvironmentService* environments_;
 
   std::mutex mu_;  // serializes read-modify-write of run rows
   std::mutex tokens_mu_;

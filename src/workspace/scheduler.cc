@@ -114,6 +114,9 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
   compute::LaunchRequest request{run.name, *token, options_.server_url,
                                  options_.runs_dir / run.name, {}};
   request.env["GANTRY_COMPUTE"] = target.record.name;
+  if (!options_.env_cache_dir.empty()) {
+    request.env["GANTRY_ENV_CACHE"] = options_.env_cache_dir.string();
+  }
   request.env["GANTRY_VM_SIZE"] = target.shape.name;
   request.env["GANTRY_NODE_CPUS"] = std::to_string(target.shape.cpus);
   request.env["GANTRY_NODE_GPUS"] = std::to_string(target.shape.gpus);

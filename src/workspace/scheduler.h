@@ -25,6 +25,8 @@ struct SchedulerOptions {
   fs::path runs_dir;
   // How often runners are checked when nothing else wakes the scheduler.
   int64_t poll_ms = 1000;
+  // Where runners keep built environments (GANTRY_ENV_CACHE); empty: the runner's default.
+  fs::path env_cache_dir;
   // GPUs on this machine; -1 detects them (NVIDIA device nodes).
   int gpu_count = -1;
 };

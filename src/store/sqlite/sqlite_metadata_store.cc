@@ -72,7 +72,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -181,6 +181,17 @@ CREATE TABLE computes (
   max_nodes INTEGER NOT NULL,
   idle_seconds INTEGER NOT NULL,
   created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE environments (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
 ) WITHOUT ROWID;
 )sql",
 };
@@ -922,6 +933,64 @@ ComputeRecord ReadCompute(SqliteMetadataStore::Statement& s) {
   return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5), s.Int(6)};
 }
 }  // namespace
+
+Status SqliteMetadataStore::CreateEnvironment(EnvironmentRecord& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  ASSIGN_OR_RETURN(Statement * next, Prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM "
+                                             "environments WHERE name = ?"));
+  next->Bind(1, e.name);
+  auto row = next->Step();
+  e.version = (row.has_value() && *row) ? next->Int(0) : 1;
+  next->Reset();
+  if (!row.has_value()) return row.error();
+  ASSIGN_OR_RETURN(Statement * s, Prepare("INSERT INTO environments (name, version, description, "
+                                          "spec, hash, created_at) VALUES (?,?,?,?,?,?)"));
+  RETURN_IF_ERROR(s->Bind(1, e.name).Bind(2, e.version).Bind(3, e.description)
+                      .Bind(4, e.spec.dump()).Bind(5, e.hash).Bind(6, e.created_at).Run());
+  return tx.Commit();
+}
+
+Result<EnvironmentRecord> SqliteMetadataStore::GetEnvironment(const std::string& name,
+                                                              int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT name, version, description, spec, hash, created_at FROM "
+                           "environments WHERE name = ? AND (? = 0 OR version = ?) ORDER BY "
+                           "version DESC LIMIT 1"));
+  s->Bind(1, name).Bind(2, version).Bind(3, version);
+  auto row = s->Step();
+  if (!row.has_value() || !*row) {
+    s->Reset();
+    if (!row.has_value()) return Err(row.error());
+    return Err(NotFoundError(version ? "environment '" + name + "' has no version " +
+                                           std::to_string(version)
+                                     : "no environment named '" + name + "'"));
+  }
+  EnvironmentRecord e{s->Text(0), s->Int(1), s->Text(2),
+                      Json::parse(s->Text(3), nullptr, false), s->Text(4), s->Int(5)};
+  s->Reset();
+  return e;
+}
+
+Result<std::vector<EnvironmentRecord>> SqliteMetadataStore::ListEnvironments() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s, Prepare("SELECT name, version, description, spec, hash, "
+                                          "created_at FROM environments ORDER BY name, version"));
+  std::vector<EnvironmentRecord> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row.has_value() || !*row) {
+      s->Reset();
+      if (!row.has_value()) return Err(row.error());
+      break;
+    }
+    out.push_back(EnvironmentRecord{s->Text(0), s->Int(1), s->Text(2),
+                                    Json::parse(s->Text(3), nullptr, false), s->Text(4),
+                                    s->Int(5)});
+  }
+  return out;
+}
 
 Status SqliteMetadataStore::CreateCompute(const ComputeRecord& c) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -43,6 +43,9 @@ class SqliteMetadataStore : public MetadataStore {
   Status CreateDataset(DatasetRecord& dataset) override;
   Result<DatasetRecord> GetDataset(const std::string& name, int64_t version) override;
   Result<std::vector<DatasetRecord>> ListDatasets(const std::string& name) override;
+  Status CreateEnvironment(EnvironmentRecord& environment) override;
+  Result<EnvironmentRecord> GetEnvironment(const std::string& name, int64_t version) override;
+  Result<std::vector<EnvironmentRecord>> ListEnvironments() override;
   Status CreateCompute(const ComputeRecord& compute) override;
   Result<ComputeRecord> GetCompute(const std::string& name) override;
   Result<std::vector<ComputeRecord>> ListComputes() override;

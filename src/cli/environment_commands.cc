@@ -1,0 +1,91 @@
+#include "cli/environment_commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "common/files.h"
+#include "http/http_types.h"
+#include "jobs/yaml_json.h"
+
+namespace gantry::cli {
+
+int EnvironmentCreate(const GlobalFlags& g, const EnvironmentFlags& f) {
+  Json spec = Json::object();
+  Json python = Json::object();
+  if (!f.python.empty()) python["interpreter_path"] = f.python;
+  if (f.user_managed) python["user_managed_dependencies"] = true;
+  if (!f.conda_file.empty()) {
+    auto text = ReadFile(f.conda_file);
+    if (!text.has_value()) return ReportError(text.error());
+    auto conda = jobs::YamlToJson(*text, f.conda_file);
+    if (!conda.has_value()) return ReportError(conda.error());
+    if (!conda->is_object()) {
+      return ReportError(InvalidArgumentError(f.conda_file + ": a conda file is a mapping with "
+                                              "'dependencies'"));
+    }
+    python["conda_dependencies"] = *conda;
+  }
+  if (!python.empty()) spec["python"] = python;
+  if (!f.pip.empty()) spec["pip"] = f.pip;
+  if (!f.image.empty() || !f.dockerfile.empty()) {
+    Json docker = Json::object();
+    if (!f.image.empty()) docker["base_image"] = f.image;
+    if (!f.dockerfile.empty()) {
+      auto text = ReadFile(f.dockerfile);
+      if (!text.has_value()) return ReportError(text.error());
+      docker["base_dockerfile"] = *text;
+    }
+    spec["docker"] = docker;
+  }
+  for (const auto& kv : f.variables) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return ReportError(InvalidArgumentError("--env expects KEY=VALUE, got '" + kv + "'"));
+    }
+    spec["environment_variables"][kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto e = (*client)->Call("POST", "/api/v1/environments",
+                           {{"name", f.name}, {"description", f.description}, {"spec", spec}});
+  if (!e.has_value()) return ReportError(e.error());
+  if (f.output == "json") {
+    std::cout << e->dump(2) << "\n";
+  } else {
+    std::cout << "Environment " << (*e)["name"].get<std::string>() << " version " << (*e)["version"]
+              << " (build " << (*e)["hash"].get<std::string>().substr(0, 12) << ")\n";
+  }
+  return 0;
+}
+
+int EnvironmentList(const GlobalFlags& g, const EnvironmentFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  auto list = (*client)->Call("GET", "/api/v1/environments");
+  if (!list.has_value()) return ReportError(list.error());
+  if (f.output == "json") {
+    std::cout << (*list)["environments"].dump(2) << "\n";
+    return 0;
+  }
+  printf("%-32s %-8s %-8s %-14s %s\n", "NAME", "VERSION", "CURATED", "BUILD", "DESCRIPTION");
+  for (const auto& e : (*list)["environments"]) {
+    printf("%-32s %-8lld %-8s %-14s %s\n", e["name"].get<std::string>().c_str(),
+           static_cast<long long>(e["version"].get<int64_t>()), e["curated"].get<bool>() ? "yes" : "",
+           e["hash"].get<std::string>().substr(0, 12).c_str(),
+           e["description"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int EnvironmentShow(const GlobalFlags& g, const EnvironmentFlags& f) {
+  auto client = Connect(g);
+  if (!client.has_value()) return ReportError(client.error());
+  std::string path = "/api/v1/environments/" + http::UrlEncode(f.name) +
+                     (f.version > 0 ? "/versions/" + std::to_string(f.version) : "");
+  auto e = (*client)->Call("GET", path);
+  if (!e.has_value()) return ReportError(e.error());
+  std::cout << e->dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace gantry::cli

@@ -1,0 +1,243 @@
+#include "runner/environment_builder.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/process.h"
+
+namespace gantry::runner {
+namespace {
+
+// The first of `names` found as an executable on `path_env`.
+std::optional<fs::path> FindTool(const std::vector<std::string>& names, const std::string& path_env) {
+  for (const auto& name : names) {
+    if (name.find('/') != std::string::npos) {
+      if (::access(name.c_str(), X_OK) == 0) return fs::path(name);
+      continue;
+    }
+    size_t start = 0;
+    while (start <= path_env.size()) {
+      size_t end = path_env.find(':', start);
+      if (end == std::string::npos) end = path_env.size();
+      fs::path candidate = fs::path(path_env.substr(start, end - start)) / name;
+      if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+      start = end + 1;
+    }
+  }
+  return std::nullopt;
+}
+
+// Runs a command, feeding its output to `log` line by line. Returns its exit code and the
+// last lines of output.
+struct CommandResult {
+  int code = -1;
+  std::string tail;
+};
+
+Result<CommandResult> RunLogged(const std::vector<std::string>& argv,
+                                const std::function<void(const std::string&)>& log) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Err(InternalError("cannot create a pipe"));
+  SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.stdout_fd = fds[1];
+  spawn.stderr_fd = fds[1];
+  auto pid = Spawn(spawn);
+  ::close(fds[1]);
+  if (!pid.has_value()) {
+    ::close(fds[0]);
+    return Err(pid.error());
+  }
+  std::string pending, tail;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) {
+    pending.append(buf, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (log) log(line);
+      tail += line + "\n";
+      if (tail.size() > 4000) tail.erase(0, tail.size() - 4000);
+    }
+  }
+  ::close(fds[0]);
+  if (!pending.empty()) {
+    if (log) log(pending);
+    tail += pending;
+  }
+  ExitInfo exit = WaitFor(*pid);
+  return CommandResult{exit.code, tail};
+}
+
+Status CheckModules(const fs::path& python, const Json& modules, const std::string& env_name,
+                    const std::function<void(const std::string&)>& log) {
+  for (const auto& m : modules) {
+    std::string module = m.get<std::string>();
+    ASSIGN_OR_RETURN(CommandResult r, RunLogged({python.string(), "-c", "import " + module}, nullptr));
+    if (r.code != 0) {
+      return FailedPreconditionError("environment '" + env_name + "' needs the python module '" +
+                                     module + "' in " + python.string() +
+                                     ", which cannot import it (on Debian: apt-get install "
+                                     "python3-" + module + "):\n" + r.tail);
+    }
+    if (log) log("found python module " + module);
+  }
+  return Status::Ok();
+}
+
+// Holds an exclusive lock on a file until destroyed.
+class FileLock {
+ public:
+  static Result<FileLock> Acquire(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Err(InternalError("cannot open lock " + path.string()));
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd);
+        return Err(InternalError("cannot lock " + path.string()));
+      }
+    }
+    return FileLock(fd);
+  }
+  FileLock(FileLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace
+
+Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
+                                          const EnvironmentBuildOptions& options) {
+  const Json spec = environment.value("spec", Json::object());
+  const std::string name = environment.value("name", "") + ":" +
+                           std::to_string(environment.value("version", 0));
+  const std::string hash = environment.value("hash", "");
+  const auto& log = options.log;
+  BuiltEnvironment built;
+  const Json variables = spec.value("environment_variables", Json::object());
+  for (const auto& [k, v] : variables.items()) {
+    built.variables[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  const Json python = spec.value("python", Json::object());
+  const Json docker = spec.value("docker", Json::object());
+  const bool user_managed = python.value("user_managed_dependencies", false);
+  const Json conda = python.value("conda_dependencies", Json());
+  const Json pip = spec.value("pip", Json::array());
+
+  std::string image = docker.value("base_image", "");
+  bool dockerfile = !docker.value("base_dockerfile", "").empty();
+  if (!image.empty() || dockerfile || docker.value("enabled", false)) {
+    auto engine = FindTool({"docker", "podman"}, options.path_env);
+    bool answers = false;
+    if (engine) {
+      auto info = RunLogged({engine->string(), "info"}, nullptr);
+      answers = info.has_value() && info->code == 0;
+    }
+    if (!answers) {
+      return Err(FailedPreconditionError(
+          "environment '" + name + "' runs in a container (" +
+          (image.empty() ? std::string("a Dockerfile") : "image '" + image + "'") +
+          ") and needs a container engine: neither docker nor podman answers on this node"));
+    }
+    return Err(Status(StatusCode::kUnimplemented,
+                      "environment '" + name + "': running jobs inside containers is not built "
+                      "yet; use an interpreter, pip or conda environment"));
+  }
+
+  std::string interpreter_name = python.value("interpreter_path", "python3");
+  auto base = FindTool({interpreter_name}, options.path_env);
+  bool needs_conda = !user_managed && conda.is_object() && !conda.empty();
+  bool needs_venv = !user_managed && !needs_conda && !pip.empty();
+  if (!needs_conda && !base) {
+    return Err(FailedPreconditionError("environment '" + name + "' needs the interpreter '" +
+                                       interpreter_name + "', which is not on this node"));
+  }
+  std::optional<fs::path> conda_tool;
+  if (needs_conda) {
+    conda_tool = FindTool({"micromamba", "mamba", "conda"}, options.path_env);
+    if (!conda_tool) {
+      return Err(FailedPreconditionError(
+          "environment '" + name + "' has conda dependencies and needs micromamba, mamba or "
+          "conda on PATH; none is installed on this node"));
+    }
+  }
+
+  if (hash.empty()) return Err(InvalidArgumentError("environment '" + name + "' has no hash"));
+  RETURN_IF_ERROR(MakeDirs(options.cache_root));
+  fs::path dir = options.cache_root / hash;
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(options.cache_root / (hash + ".lock")));
+  fs::path ready = dir / ".gantry-ready";
+  fs::path venv_python = dir / "bin" / "python";
+  built.interpreter = (needs_conda || needs_venv) ? venv_python : *base;
+  std::error_code ec;
+  if (fs::exists(ready, ec)) {
+    built.cached = true;
+    if (log) log("environment " + name + ": using the cached build " + hash.substr(0, 12));
+    return built;
+  }
+  if (log) log("environment " + name + ": building " + hash.substr(0, 12) + " ...");
+  fs::remove_all(dir, ec);
+  RETURN_IF_ERROR(MakeDirs(dir));
+  if (needs_conda) {
+    Json file = conda;
+    for (auto& dep : file["dependencies"]) {
+      if (dep.is_object() && dep.contains("pip") && !pip.empty()) {
+        for (const auto& p : pip) dep["pip"].push_back(p);
+      }
+    }
+    // JSON is valid YAML, so the spec can be handed to conda as it is.
+    RETURN_IF_ERROR(WriteFileAtomic(dir.string() + ".yml", file.dump(2)));
+    std::string tool = conda_tool->filename().string();
+    std::string file_path = dir.string() + ".yml";
+    // micromamba/mamba: `create -y -p DIR -f FILE`; conda: `env create -p DIR -f FILE`.
+    std::vector<std::string> argv =
+        tool == "conda"
+            ? std::vector<std::string>{conda_tool->string(), "env", "create", "-p", dir.string(),
+                                       "-f", file_path}
+            : std::vector<std::string>{conda_tool->string(), "create", "-y", "-p", dir.string(),
+                                       "-f", file_path};
+    ASSIGN_OR_RETURN(CommandResult r, RunLogged(argv, log));
+    if (r.code != 0) {
+      return Err(InternalError("building environment '" + name + "' with " + tool + " failed:\n" +
+                               r.tail));
+    }
+  } else if (needs_venv) {
+    ASSIGN_OR_RETURN(CommandResult made,
+                     RunLogged({base->string(), "-m", "venv", "--system-site-packages", dir.string()},
+                               log));
+    if (made.code != 0) {
+      return Err(FailedPreconditionError("environment '" + name + "' needs python's venv module "
+                                         "for " + base->string() + " (on Debian: apt-get install "
+                                         "python3-venv):\n" + made.tail));
+    }
+    std::vector<std::string> argv = {venv_python.string(), "-m", "pip", "install",
+                                     "--disable-pip-version-check"};
+    if (const char* index = std::getenv("GANTRY_PIP_INDEX_URL"); index && *index) {
+      argv.insert(argv.end(), {"--index-url", index});
+    }
+    if (const char* links = std::getenv("GANTRY_PIP_FIND_LINKS"); links && *links) {
+      argv.insert(argv.end(), {"--no-index", "--find-links", links});
+    }
+    for (const auto& p : pip) argv.push_back(p.get<std::string>());
+    ASSIGN_OR_RETURN(CommandResult r, RunLogged(argv, log));
+    if (r.code != 0) {
+      return Err(InternalError("installing the pip packages of environment '" + name +
+                               "' failed:\n" + r.tail));
+    }
+  }
+  RETURN_IF_ERROR(CheckModules(built.interpreter, spec.value("requires_modules", Json::array()),
+                               name, log));
+  RETURN_IF_ERROR(WriteFileAtomic(ready, hash + "\n"));
+  if (log) log("environment " + name + ": ready");
+  return built;
+}
+
+}  // namespace gantry::runner

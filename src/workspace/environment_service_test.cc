@@ -1,0 +1,59 @@
+#include "workspace/environment_service.h"
+
+#include <gtest/gtest.h>
+
+namespace gantry::workspace {
+namespace {
+
+class EnvironmentServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*store::OpenMetadataStore({"sqlite::memory:"}));
+    service_ = std::make_unique<EnvironmentService>(store_.get(), &clock_);
+  }
+  FakeClock clock_;
+  std::unique_ptr<store::MetadataStore> store_;
+  std::unique_ptr<EnvironmentService> service_;
+};
+
+TEST_F(EnvironmentServiceTest, SameSpecSameVersionAndHash) {
+  Json spec = {{"pip", {"numpy"}}, {"python", {{"interpreter_path", "/usr/bin/python3"}}}};
+  auto v1 = service_->Register("my-env", spec, "");
+  ASSERT_TRUE(v1.has_value()) << v1.error().ToString();
+  EXPECT_EQ(v1->version, 1);
+  // Key order does not matter: the spec is canonical.
+  Json reordered = {{"python", {{"interpreter_path", "/usr/bin/python3"}}}, {"pip", {"numpy"}}};
+  EXPECT_EQ(service_->Register("my-env", reordered, "")->version, 1);
+  auto v2 = service_->Register("my-env", {{"pip", {"numpy", "scipy"}}}, "");
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_NE(v2->hash, v1->hash);
+  // Another name with the same spec shares the build (hash).
+  EXPECT_EQ(service_->Register("other", spec, "")->hash, v1->hash);
+}
+
+TEST_F(EnvironmentServiceTest, CuratedNamesAreReservedAndResolvable) {
+  auto reserved = service_->Register("AzureML-TensorFlow-2.2-GPU", {{"pip", {"x"}}}, "");
+  EXPECT_EQ(reserved.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Register("gantry-mine", {}, "").error().code(), StatusCode::kPermissionDenied);
+  auto torch = service_->Resolve("azureml:Gantry-PyTorch-Debian@latest");
+  ASSERT_TRUE(torch.has_value());
+  EXPECT_EQ(torch->spec["requires_modules"][0], "torch");
+  auto missing = service_->Get("AzureML-TensorFlow-2.2-GPU", 0);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find("Gantry-PyTorch-Debian"), std::string::npos);
+  EXPECT_GE(service_->List()->size(), 2u);
+}
+
+TEST_F(EnvironmentServiceTest, BadSpecsNameTheField) {
+  auto r = service_->Register("e", {{"pyhton", {}}}, "");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("pyhton"), std::string::npos);
+  EXPECT_NE(service_->Register("e", {{"pip", "numpy"}}, "").error().message().find("pip"),
+            std::string::npos);
+  EXPECT_NE(service_->Register("e", {{"python", {{"interpreter_path", 3}}}}, "")
+                .error().message().find("python.interpreter_path"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace gantry::workspace
