@@ -1,5 +1,7 @@
 #include <curl/curl.h>
+#include <sys/stat.h>
 
+#include <map>
 #include <mutex>
 
 #include "artifacts/url_fetcher.h"
@@ -29,6 +31,23 @@ class CurlUrlFetcher : public UrlFetcher {
   }
 
   Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store) override {
+    // An unchanged source is not fetched again: file:// by (size, mtime), http(s) by the
+    // server's validators (ETag / Last-Modified) in a conditional request.
+    Validators known;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(url);
+      if (it != cache_.end() && store.Has(it->second.sha)) known = it->second;
+    }
+    if (url.rfind("file://", 0) == 0 && !known.sha.empty()) {
+      struct stat st;
+      std::string path = url.substr(7);
+      if (::stat(path.c_str(), &st) == 0 && st.st_size == known.size &&
+          st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec == known.mtime_ns) {
+        return FetchedBlob{known.sha, known.size};
+      }
+      known = Validators{};
+    }
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 &&
         url.rfind("file://", 0) != 0) {
       return Err(InvalidArgumentError("cannot fetch '" + url + "': only http://, https:// and "
@@ -50,6 +69,18 @@ class CurlUrlFetcher : public UrlFetcher {
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "gantry/0.1");
+    curl_slist* headers = nullptr;
+    if (!known.sha.empty() && !known.etag.empty()) {
+      headers = curl_slist_append(headers, ("If-None-Match: " + known.etag).c_str());
+    }
+    if (!known.sha.empty() && !known.last_modified.empty()) {
+      headers = curl_slist_append(headers, ("If-Modified-Since: " + known.last_modified).c_str());
+    }
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
+    if (headers) curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+    Validators seen;
+    curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &seen);
     CURLcode rc = curl_easy_perform(curl.get());
     if (!sink.status.ok()) return Err(sink.status.WithPrefix("cannot store " + url));
     if (rc != CURLE_OK) {
@@ -63,12 +94,51 @@ class CurlUrlFetcher : public UrlFetcher {
       StatusCode code = http == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable;
       return Err(Status(code, "cannot download " + url + ": " + reason));
     }
+    long http = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &http);
+    if (http == 304 && !known.sha.empty()) return FetchedBlob{known.sha, known.size};
     ASSIGN_OR_RETURN(std::string sha, writer->Commit(""));
+    seen.sha = sha;
+    seen.size = sink.bytes;
+    if (url.rfind("file://", 0) == 0) {
+      struct stat st;
+      if (::stat(url.substr(7).c_str(), &st) == 0) {
+        seen.mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cache_[url] = seen;
+    }
     return FetchedBlob{sha, sink.bytes};
   }
 
  private:
+  struct Validators {
+    std::string sha, etag, last_modified;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+  };
+
+  static size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+    auto* v = static_cast<Validators*>(user);
+    std::string line(data, size * n);
+    auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (auto& c : name) c = static_cast<char>(std::tolower(c));
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+      if (name == "etag") v->etag = value;
+      if (name == "last-modified") v->last_modified = value;
+    }
+    return size * n;
+  }
+
   CurlUrlFetcherOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Validators> cache_;  // guarded by mu_; url → what it last held
 };
 
 }  // namespace

@@ -19,7 +19,8 @@ struct FetchedBlob {
 class UrlFetcher {
  public:
   virtual ~UrlFetcher() = default;
-  // Streams the URL's body into `store`. Unavailable (refused, truncated, timed out) or
+  // Streams the URL's body into `store`. A source known unchanged since its last fetch (same
+  // file size and mtime; HTTP 304 to a conditional request) is not transferred again. Unavailable (refused, truncated, timed out) or
   // NotFound (HTTP 404) or InvalidArgument (bad URL); the message names the URL and the
   // reason. On error nothing is stored.
   virtual Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store) = 0;

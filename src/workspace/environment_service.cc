@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/hashing.h"
+#include "jobs/yaml_json.h"
 #include "workspace/model_service.h"
 
 namespace gantry::workspace {
@@ -56,6 +57,14 @@ Result<Json> EnvironmentService::NormalizeSpec(const Json& spec) {
     }
     if (value.is_null()) continue;
     out[key] = value;
+  }
+  if (out.contains("python") && out["python"].is_object() &&
+      out["python"].contains("conda_dependencies") &&
+      out["python"]["conda_dependencies"].is_string()) {
+    // The SDK sends a conda file as it was written; the server parses it once, here.
+    ASSIGN_OR_RETURN(out["python"]["conda_dependencies"],
+                     jobs::YamlToJson(out["python"]["conda_dependencies"].get<std::string>(),
+                                      "conda_dependencies"));
   }
   if (out.contains("python")) {
     const Json& p = out["python"];
