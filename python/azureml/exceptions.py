@@ -1,6 +1,7 @@
 """azureml.exceptions: the Gantry errors under their Azure ML names."""
 
+from gantry.compute import ComputeTargetException
 from gantry.errors import GantryError as AzureMLException
 from gantry.errors import RunFailedError as ActivityFailedException
 
-__all__ = ["AzureMLException", "ActivityFailedException"]
+__all__ = ["AzureMLException", "ActivityFailedException", "ComputeTargetException"]

@@ -16,12 +16,19 @@ From a notebook (azureml.core v1's API; ``from azureml.core import ...`` works t
 
 Modules: ``workspace`` (Workspace), ``experiment`` (Experiment), ``script_run_config``
 (ScriptRunConfig), ``run`` (Run, in-run logging), ``script_run`` (ScriptRun, a submitted
-run), ``errors``. Datasets, environments, compute targets and models arrive with step 2 as
-``dataset``, ``environment``, ``compute`` and ``model``.
+run), ``dataset`` (Dataset, FileDataset), ``compute`` (ComputeTarget, AmlCompute,
+ComputeTargetException), ``model`` (Model), ``resource_configuration``
+(ResourceConfiguration), ``errors``. Registered environments arrive later as
+``environment``.
 """
 
+from .compute import AmlCompute, ComputeTarget, ComputeTargetException
+from .dataset import Dataset, DatasetConsumptionConfig, FileDataset
+from .environment import Environment
 from .errors import GantryError, RunFailedError
 from .experiment import Experiment
+from .model import Model
+from .resource_configuration import ResourceConfiguration
 from .run import Run
 from .script_run import ScriptRun
 from .script_run_config import ScriptRunConfig
@@ -29,5 +36,7 @@ from .workspace import Workspace
 
 __version__ = "0.1.0"
 
-__all__ = ["Run", "ScriptRun", "Workspace", "Experiment", "ScriptRunConfig", "GantryError",
+__all__ = ["Run", "ScriptRun", "Workspace", "Experiment", "ScriptRunConfig", "Dataset", "Environment",
+           "FileDataset", "DatasetConsumptionConfig", "ComputeTarget", "AmlCompute",
+           "ComputeTargetException", "Model", "ResourceConfiguration", "GantryError",
            "RunFailedError", "__version__"]

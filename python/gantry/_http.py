@@ -55,6 +55,10 @@ class Client:
         data = json.dumps(body_json, separators=(",", ":")).encode("utf-8")
         return self._request("POST", path, data, "application/json")
 
+    def delete(self, path: str) -> Any:
+        """DELETE ``path``; returns the parsed JSON body."""
+        return self._request("DELETE", path)
+
     def put_bytes(self, path: str, data: bytes) -> Any:
         """PUT raw bytes (``application/octet-stream``); returns the parsed JSON body."""
         return self._request("PUT", path, bytes(data), "application/octet-stream")

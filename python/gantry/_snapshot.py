@@ -22,6 +22,7 @@ costs time; failing to write it is not an error.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -37,7 +38,8 @@ from .errors import (FailedPreconditionError, InternalError, InvalidArgumentErro
                      NotFoundError, PermissionDeniedError)
 
 __all__ = ["Entry", "Snapshot", "UploadStats", "cache_file_for", "take_snapshot",
-           "upload_snapshot", "upload_folder"]
+           "upload_blobs", "upload_snapshot", "upload_folder", "expand_local_paths", "snapshot_local_paths",
+           "snapshot_named"]
 
 _log = logging.getLogger("gantry.snapshot")
 
@@ -242,8 +244,8 @@ def take_snapshot(root: str, cache_file: Optional[str] = None) -> Snapshot:
     return Snapshot(entries, sources, hashed)
 
 
-def upload_snapshot(client: Client, snapshot: Snapshot, stats: Optional[UploadStats] = None) -> str:
-    """Sends the blobs the server lacks, then the tree; returns the tree id."""
+def upload_blobs(client: Client, snapshot: Snapshot) -> Tuple[int, int]:
+    """Sends the snapshot's blobs that the server lacks; returns (files, bytes) sent."""
     shas = sorted(snapshot.blob_sources)
     missing: List[str] = []
     for i in range(0, len(shas), _MISSING_BATCH):
@@ -263,6 +265,12 @@ def upload_snapshot(client: Client, snapshot: Snapshot, stats: Optional[UploadSt
         client.put_bytes("/api/v1/blobs/" + sha, data)
         sent_files += 1
         sent_bytes += len(data)
+    return sent_files, sent_bytes
+
+
+def upload_snapshot(client: Client, snapshot: Snapshot, stats: Optional[UploadStats] = None) -> str:
+    """Sends the blobs the server lacks, then the tree; returns the tree id."""
+    sent_files, sent_bytes = upload_blobs(client, snapshot)
     tree = {"entries": [{"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}
                         for e in snapshot.entries]}
     answer = client.post("/api/v1/trees", tree) or {}
@@ -283,3 +291,93 @@ def upload_folder(client: Client, root: str, stats: Optional[UploadStats] = None
     """Snapshots ``root`` (with the per-folder hash cache) and uploads it; returns the tree id."""
     snapshot = take_snapshot(root, cache_file_for(root) if use_cache else None)
     return upload_snapshot(client, snapshot, stats)
+
+
+# ----------------------------------------------------------------------------- several paths
+
+def _has_magic(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def expand_local_paths(paths: List[str]) -> List[str]:
+    """Expands globs (``*``, ``?``, ``[``) in ``paths``, sorted per pattern, as the CLI does.
+
+    NotFoundError naming a path that does not exist or a glob that matches nothing.
+    """
+    expanded: List[str] = []
+    for p in paths:
+        if _has_magic(p):
+            matches = sorted(glob.glob(p))
+            if not matches:
+                raise NotFoundError("'%s' matches no file" % p)
+            expanded.extend(matches)
+        else:
+            if not os.path.exists(p):
+                raise NotFoundError("path '%s' does not exist" % p)
+            expanded.append(p)
+    return expanded
+
+
+def _file_entry(path: str, name: str) -> Tuple[Entry, str]:
+    try:
+        st = os.stat(path)
+        sha = _sha256_file(path)
+    except OSError as e:
+        raise _os_error(e, "cannot read " + path) from None
+    return Entry(name, sha, st.st_size, 0o755 if st.st_mode & stat.S_IXUSR else 0o644), sha
+
+
+def _merge(parts: List[Tuple[str, Snapshot]]) -> Snapshot:
+    """One snapshot from several, each part's entries put under its prefix ("" or "name/")."""
+    entries: Dict[str, Entry] = {}
+    sources: Dict[str, str] = {}
+    hashed = 0
+    for prefix, snap in parts:
+        for e in snap.entries:
+            path = prefix + e.path
+            if path in entries:
+                raise InvalidArgumentError("two paths would both upload '%s'" % path)
+            entries[path] = Entry(path, e.blob, e.size, e.mode)
+        for sha, source in snap.blob_sources.items():
+            sources.setdefault(sha, source)
+        hashed += snap.hashed_files
+    ordered = sorted(entries.values(), key=lambda e: e.path.encode("utf-8"))
+    return Snapshot(ordered, sources, hashed)
+
+
+def _snapshot_one(path: str) -> Tuple[str, Snapshot]:
+    """``(base name, snapshot)`` of one file (a single entry named after it) or folder."""
+    p = os.path.abspath(path)
+    base = os.path.basename(p)
+    if os.path.isdir(p):
+        return base, take_snapshot(p, cache_file_for(p))
+    entry, sha = _file_entry(p, base)
+    return base, Snapshot([entry], {sha: p}, 1)
+
+
+def snapshot_local_paths(paths: List[str], single_folder_at_root: bool = True) -> Snapshot:
+    """Several local files, folders and globs as one tree, the rule of ``gantry data create``:
+    files keep their names, a folder's files go under the folder's name, except a single
+    folder given alone (with ``single_folder_at_root``), whose files land at the root.
+    InvalidArgumentError when two paths would give the same entry."""
+    expanded = expand_local_paths(list(paths))
+    parts = []
+    for p in expanded:
+        base, snap = _snapshot_one(p)
+        is_dir = os.path.isdir(p)
+        at_root = not is_dir or (single_folder_at_root and len(expanded) == 1)
+        parts.append(("" if at_root else base + "/", snap))
+    return _merge(parts)
+
+
+def snapshot_named(path: str, name: Optional[str] = None) -> Snapshot:
+    """One file or folder under a name of its own (its base name unless ``name`` is given):
+    a file is the entry ``name``, a folder's files are ``name/...``. How a model keeps its
+    folder's name, like ``gantry model create``. NotFoundError when ``path`` does not exist."""
+    if not os.path.exists(path):
+        raise NotFoundError("path '%s' does not exist" % path)
+    base, snap = _snapshot_one(path)
+    name = name or base
+    if os.path.isdir(path):
+        return _merge([(name + "/", snap)])
+    return Snapshot([snap.entries[0]._replace(path=name)], snap.blob_sources, snap.hashed_files)

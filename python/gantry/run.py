@@ -18,6 +18,8 @@ Inside a run the Gantry runner sets these environment variables:
 ``GANTRY_URL``             server base URL, e.g. ``http://127.0.0.1:8765``
 ``GANTRY_RUN_TOKEN``       bearer token for the server's API
 ``GANTRY_EXPERIMENT_NAME`` the experiment's name (``run.experiment.name``)
+``GANTRY_OUTPUTS_DIR``     the run's ``outputs`` folder (``run.register_model`` paths are
+                           relative to the folder above it)
 
 With ``GANTRY_RUN_ID`` and ``GANTRY_METRICS_FILE`` set, :meth:`Run.get_context` returns
 the process-wide *online* run. Its logging calls only queue records in memory; one
@@ -66,6 +68,7 @@ ENV_URL = "GANTRY_URL"
 ENV_RUN_TOKEN = "GANTRY_RUN_TOKEN"
 ENV_EXPERIMENT_NAME = "GANTRY_EXPERIMENT_NAME"
 ENV_METRICS_FILE = "GANTRY_METRICS_FILE"
+ENV_OUTPUTS_DIR = "GANTRY_OUTPUTS_DIR"
 
 _Scalar = Any  # bool | int | float | str after validation
 
@@ -295,6 +298,23 @@ class Run:
     def _emit(self, kind: str, name: str, shown: Any, records: List[Dict[str, Any]]) -> None:
         raise NotImplementedError
 
+    # -- models
+
+    def register_model(self, model_name: str, model_path: Optional[str] = None,
+                       tags: Optional[Dict[str, Any]] = None,
+                       properties: Optional[Dict[str, Any]] = None,
+                       model_framework: Optional[str] = None,
+                       model_framework_version: Optional[str] = None,
+                       description: Optional[str] = None, datasets: Any = None,
+                       sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+                       resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Registers the run's file or folder ``model_path`` as a model (see
+        :meth:`gantry.ScriptRun.register_model`). An offline run has no files on a server:
+        FailedPreconditionError; use ``Model.register(workspace, model_path, model_name)``."""
+        raise FailedPreconditionError(
+            "cannot register model %r from an offline run: not inside a Gantry run. Register "
+            "local files with Model.register(workspace, model_path, model_name) instead" % (model_name,))
+
 
 def _collapse(values: List[Any]) -> Any:
     return values[0] if len(values) == 1 else values
@@ -376,6 +396,49 @@ class _OnlineRun(Run):
         metrics = body.get("metrics") or {}
         return {key: _collapse([p.get("value") for p in points])
                 for key, points in metrics.items() if name is None or key == name}
+
+    def register_model(self, model_name: str, model_path: Optional[str] = None,
+                       tags: Optional[Dict[str, Any]] = None,
+                       properties: Optional[Dict[str, Any]] = None,
+                       model_framework: Optional[str] = None,
+                       model_framework_version: Optional[str] = None,
+                       description: Optional[str] = None, datasets: Any = None,
+                       sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+                       resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Registers ``model_path`` (default ``model_name``; relative to the run's working
+        folder, e.g. ``outputs/model``) as the next version of model ``model_name``, recording
+        this run, and returns the :class:`~gantry.Model`.
+
+        The runner uploads ``outputs/`` only when the script ends, so a file or folder that
+        exists locally is published first as the run's files under the same path (only
+        blobs the server lacks are sent); the runner's final upload agrees with it. A path
+        that does not exist locally must already be among the run's files (NotFoundError).
+        """
+        from ._snapshot import snapshot_named, upload_blobs
+        from .model import Model, _run_relative
+        from .workspace import Workspace
+
+        self._client()  # FailedPreconditionError without a server URL
+        client = Client(self._url, self._token, timeout=600)  # blobs may be large
+        given = model_path if model_path is not None else model_name
+        outputs = os.environ.get(ENV_OUTPUTS_DIR)
+        base = os.path.dirname(os.path.abspath(outputs)) if outputs else os.getcwd()
+        if isinstance(given, str) and os.path.isabs(given):
+            given = os.path.relpath(given, base)
+        rel = _run_relative(given)
+        local = os.path.join(base, *rel.split("/"))
+        if os.path.exists(local):
+            snap = snapshot_named(local, rel)
+            upload_blobs(client, snap)
+            client.post(self._path() + "/artifacts", {"artifacts": [
+                {"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}
+                for e in snap.entries]})
+        return Model._register_from_run(
+            client, Workspace(self._url), self._id, model_name, rel, tags=tags,
+            properties=properties, description=description, model_framework=model_framework,
+            model_framework_version=model_framework_version,
+            resource_configuration=resource_configuration, datasets=datasets,
+            sample_input_dataset=sample_input_dataset, sample_output_dataset=sample_output_dataset)
 
     def get_details(self) -> Dict[str, Any]:
         """Returns the server's description of the run (GET /api/v1/runs/{id})."""

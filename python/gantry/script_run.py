@@ -264,11 +264,31 @@ class ScriptRun(Run):
             "run itself; call Run.get_context() in the training script instead"
             % ("set tag" if kind == "tag" else "log metric", name, self._id))
 
-    def register_model(self, *args: Any, **kwargs: Any) -> Any:
-        """Not available yet: models arrive with step 2."""
-        raise UnimplementedError(
-            "Run.register_model is not available in Gantry yet: models arrive with step 2; "
-            "download the files with run.download_files(prefix='outputs/...') meanwhile")
+    def register_model(self, model_name: str, model_path: Optional[str] = None,
+                       tags: Optional[Dict[str, Any]] = None,
+                       properties: Optional[Dict[str, Any]] = None,
+                       model_framework: Optional[str] = None,
+                       model_framework_version: Optional[str] = None,
+                       description: Optional[str] = None, datasets: Any = None,
+                       sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+                       resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Registers the run's file or folder ``model_path`` (default: ``model_name``), e.g.
+        ``outputs/model``, as the next version of model ``model_name`` and returns the
+        :class:`~gantry.Model`. The model keeps the path's last component
+        (``outputs/model/x`` -> ``model/x``) and records this run. NotFoundError when the
+        run has no such file (a run's outputs are there once it is Completed).
+
+        ``datasets``: registered datasets, or azureml's ``(scenario, dataset)`` tuples.
+        ``resource_configuration``: a :class:`~gantry.ResourceConfiguration`.
+        """
+        from .model import Model
+
+        return Model._register_from_run(
+            self._client(), self._workspace, self._id, model_name, model_path, tags=tags,
+            properties=properties, description=description, model_framework=model_framework,
+            model_framework_version=model_framework_version,
+            resource_configuration=resource_configuration, datasets=datasets,
+            sample_input_dataset=sample_input_dataset, sample_output_dataset=sample_output_dataset)
 
     # -- files
 

@@ -11,15 +11,16 @@ only new files sent) and posts a command job (docs/jobs.md) whose ``command`` is
 ``python <script> <arguments...>``, each part shell-quoted (:func:`shlex.quote`) after
 ``str()`` for non-strings, so an argument reaches the script exactly as given.
 
-Extension points, for the objects that later steps add (datasets, environments, compute
-targets); plain values work today:
+Extension points, used by datasets (``dataset.as_mount()``), compute targets and, later,
+environments; plain values work too:
 
 ``environment``
     None (the runner's ``python``), a string passed through as the job's ``environment``
     (``"python:/usr/bin/python3"``, ``"/usr/bin/python3.11"``, ``"python3.11"``), or an
     object with ``_gantry_spec()`` returning such a string.
 ``compute_target``
-    None or ``"local"`` (the only target today), another name, or an object with ``.name``.
+    None or ``"local"`` (the built-in target), a cluster's name, or an object with ``.name``
+    (a :class:`~gantry.ComputeTarget`).
 ``arguments`` / ``command`` items
     An object with ``_gantry_input()`` returning ``(input_name, input_dict, tree_id)``
     becomes the placeholder ``${{inputs.NAME}}`` in the command, ``input_dict`` (e.g.
@@ -28,8 +29,8 @@ targets); plain values work today:
     of a ``uri_file``/``uri_folder`` input; None for a literal or for an input the server
     resolves itself, such as a registered asset) goes into the submission's
     ``input_trees``. The runner substitutes the placeholder, verbatim, with the literal or
-    the local path of the materialized input. This is how ``dataset.as_mount()`` will plug
-    in; an object used twice gives one input.
+    the local path of the materialized input. This is how ``dataset.as_mount()`` plugs in
+    (an ``azureml:NAME:VERSION`` input); an object used twice gives one input.
 """
 
 from __future__ import annotations
@@ -43,20 +44,22 @@ from .errors import InvalidArgumentError, NotFoundError
 __all__ = ["ScriptRunConfig"]
 
 
-def _environment_spec(environment: Any) -> Optional[str]:
+def _environment_spec(environment: Any, workspace: Any = None) -> Optional[str]:
     if environment is None:
         return None
     if isinstance(environment, str):
         return environment
     spec = getattr(environment, "_gantry_spec", None)
     if callable(spec):
-        value = spec()
+        if workspace is None and hasattr(environment, "python"):
+            return "(checked at submit)"  # an Environment: registered at submit if needed
+        value = spec(workspace) if workspace is not None else spec()
         if not isinstance(value, str):
             raise TypeError("%s._gantry_spec() must return a str" % type(environment).__name__)
         return value
     raise TypeError(
         "environment must be None or an interpreter spec such as 'python:/usr/bin/python3', got "
-        "%s (registered Environment objects arrive with step 2)" % type(environment).__name__)
+        "%s" % type(environment).__name__)
 
 
 def _compute_name(target: Any) -> str:
@@ -126,7 +129,8 @@ class ScriptRunConfig:
     # -- the job
 
     def _job_spec(self, experiment_name: Optional[str] = None,
-                  tags: Optional[Dict[str, Any]] = None) -> Tuple[Dict[str, Any], Dict[str, str]]:
+                  tags: Optional[Dict[str, Any]] = None,
+                  workspace: Any = None) -> Tuple[Dict[str, Any], Dict[str, str]]:
         """Returns ``(job spec JSON, input_trees)`` as POST /api/v1/runs takes them."""
         inputs: Dict[str, Any] = {}
         input_trees: Dict[str, str] = {}
@@ -161,7 +165,7 @@ class ScriptRunConfig:
                                 "compute": _compute_name(self.compute_target)}
         if experiment_name:
             spec["experiment_name"] = experiment_name
-        environment = _environment_spec(self.environment)
+        environment = _environment_spec(self.environment, workspace)
         if environment:
             spec["environment"] = environment
         if inputs:
@@ -188,7 +192,7 @@ class ScriptRunConfig:
         from ._snapshot import UploadStats, upload_folder
         from .script_run import ScriptRun
 
-        spec, input_trees = self._job_spec(experiment.name, tags)
+        spec, input_trees = self._job_spec(experiment.name, tags, experiment.workspace)
         root = self._check_source()
         client = experiment.workspace._client(timeout=600)  # one blob may be up to 1 GiB
         stats = UploadStats()

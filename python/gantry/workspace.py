@@ -161,6 +161,24 @@ class Workspace:
         names = sorted({r.get("experiment_name") for r in runs if r.get("experiment_name")})
         return {n: Experiment(self, n) for n in names}
 
+    @property
+    def datasets(self) -> Dict[str, Any]:
+        """``{name: FileDataset}``: the latest version of every registered dataset."""
+        from .dataset import Dataset
+        return Dataset.get_all(self)
+
+    @property
+    def compute_targets(self) -> Dict[str, Any]:
+        """``{name: ComputeTarget}`` for every compute target, ``local`` included."""
+        from .compute import ComputeTarget
+        return {t.name: t for t in ComputeTarget.list(self)}
+
+    @property
+    def models(self) -> Dict[str, Any]:
+        """``{name: Model}``: the latest version of every registered model."""
+        from .model import Model
+        return {m.name: m for m in Model.list(self, latest=True)}
+
     def get_details(self) -> Dict[str, Any]:
         """``{"name", "url", "version", "config_file"}``."""
         return {"name": self._name, "url": self._url, "version": self._version,

@@ -98,7 +98,7 @@ def test_input_hook_becomes_a_placeholder_and_an_input():
     ({"script": "/abs/a.py"}, InvalidArgumentError, "relative"),
     ({"script": "a.py", "arguments": "--x 1"}, TypeError, "list"),
     ({"script": "a.py", "max_run_duration_seconds": 0}, InvalidArgumentError, "positive"),
-    ({"script": "a.py", "environment": object()}, TypeError, "step 2"),
+    ({"script": "a.py", "environment": object()}, TypeError, "environment must be"),
     ({"script": "a.py", "compute_target": 3}, TypeError, "compute_target"),
 ])
 def test_bad_configs(kwargs, exc, text):
@@ -182,21 +182,35 @@ def test_azureml_core_is_gantry():
     assert azureml.core.VERSION == gantry.__version__
 
 
-@pytest.mark.parametrize("statement, what", [
-    ("from azureml.core import Environment", "azureml.core.Environment"),
-    ("from azureml.core import Model", "azureml.core.Model"),
-    ("from azureml.core.compute import ComputeTarget, AmlCompute", "azureml.core.compute"),
-    ("from azureml.core.compute_target import ComputeTargetException", "azureml.core.compute_target"),
-    ("from azureml.core.dataset import Dataset", "azureml.core.dataset"),
-    ("from azureml.core.resource_configuration import ResourceConfiguration",
-     "azureml.core.resource_configuration"),
-    ("import azureml.core.environment", "azureml.core.environment"),
+@pytest.mark.parametrize("statement, what, why", [
+    ("from azureml.core.conda_dependencies import CondaDependencies",
+     "azureml.core.conda_dependencies", "step 2"),
+    ("from azureml.core import RunConfiguration", "azureml.core.RunConfiguration", "step 2"),
+    ("from azureml.core import Datastore", "azureml.core.Datastore", "Dataset.File.from_files"),
+    ("import azureml.core.datastore", "azureml.core.datastore", "Dataset.File.from_files"),
 ])
-def test_later_parts_fail_to_import_saying_so(statement, what):
+def test_later_parts_fail_to_import_saying_so(statement, what, why):
     with pytest.raises(ImportError) as info:
         exec(statement, {})
     assert str(info.value).startswith(what + " is not available in Gantry yet: ")
-    assert "step 2" in str(info.value)
+    assert why in str(info.value)
+
+
+def test_step_two_names_are_gantry_classes():
+    import gantry
+    from azureml.core import ComputeTarget, Dataset, Model
+    from azureml.core.compute import AmlCompute, ComputeTarget as CT2
+    from azureml.core.compute_target import ComputeTargetException
+    from azureml.core.dataset import Dataset as D2
+    from azureml.core.model import Model as M2
+    from azureml.core.resource_configuration import ResourceConfiguration
+    from azureml.data import FileDataset
+    from azureml.data.file_dataset import FileDataset as F2
+    from azureml.exceptions import ComputeTargetException as CTE2
+    assert (ComputeTarget, CT2, AmlCompute) == (gantry.ComputeTarget,) * 2 + (gantry.AmlCompute,)
+    assert (Dataset, D2, FileDataset, F2) == (gantry.Dataset,) * 2 + (gantry.FileDataset,) * 2
+    assert (Model, M2, ResourceConfiguration) == (gantry.Model,) * 2 + (gantry.ResourceConfiguration,)
+    assert ComputeTargetException is CTE2 is gantry.ComputeTargetException
 
 
 def test_unknown_names_are_ordinary_errors():

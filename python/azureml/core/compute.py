@@ -1,5 +1,7 @@
-"""azureml.core.compute does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.compute: Gantry's compute targets (see gantry.compute)."""
 
-from ._missing import unavailable
+from gantry.compute import (AmlCompute, AmlComputeProvisioningConfiguration, AmlComputeStatus,
+                            ComputeTarget, ComputeTargetException)
 
-raise unavailable(__name__)
+__all__ = ["ComputeTarget", "AmlCompute", "AmlComputeProvisioningConfiguration",
+           "AmlComputeStatus", "ComputeTargetException"]

@@ -1,5 +1,5 @@
-"""azureml.core.compute_target does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.compute_target: ComputeTarget and ComputeTargetException (see gantry.compute)."""
 
-from ._missing import unavailable
+from gantry.compute import ComputeTarget, ComputeTargetException
 
-raise unavailable(__name__)
+__all__ = ["ComputeTarget", "ComputeTargetException"]

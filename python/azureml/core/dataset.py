@@ -1,5 +1,5 @@
-"""azureml.core.dataset does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.dataset: Gantry's Dataset (see gantry.dataset)."""
 
-from ._missing import unavailable
+from gantry.dataset import Dataset
 
-raise unavailable(__name__)
+__all__ = ["Dataset"]

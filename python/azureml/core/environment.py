@@ -1,5 +1,5 @@
-"""azureml.core.environment does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.environment on Gantry: the Environment class."""
 
-from ._missing import unavailable
+from gantry.environment import DockerSection, Environment, PythonSection  # noqa: F401
 
-raise unavailable(__name__)
+__all__ = ["Environment", "PythonSection", "DockerSection"]

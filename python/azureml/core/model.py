@@ -1,5 +1,5 @@
-"""azureml.core.model does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.model: Gantry's Model (see gantry.model)."""
 
-from ._missing import unavailable
+from gantry.model import Model
 
-raise unavailable(__name__)
+__all__ = ["Model"]

@@ -1,5 +1,5 @@
-"""azureml.core.resource_configuration does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.resource_configuration: Gantry's ResourceConfiguration."""
 
-from ._missing import unavailable
+from gantry.resource_configuration import ResourceConfiguration
 
-raise unavailable(__name__)
+__all__ = ["ResourceConfiguration"]
