@@ -76,7 +76,7 @@ step("Define the environment")
 # CHANGED: a curated environment that exists here: Debian's PyTorch.
 curated_env_name = "Gantry-PyTorch-Debian"
 env = Environment.get(workspace=ws, name=curated_env_name)
-env.save_to_directory(path=os.path.join(here, "outputs", curated_env_name), overwrite=True)
+env.save_to_directory(path=curated_env_name, overwrite=True)  # as the seed does: ./NAME/
 print("Using %s version %s" % (env.name, env.version))
 
 step("Configure and submit the training run")
