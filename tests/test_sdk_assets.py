@@ -406,9 +406,53 @@ def test_azureml_namespace_is_gantry():
     import gantry
     assert azureml.core.Dataset is gantry.Dataset and azureml.core.Model is gantry.Model
     assert azureml.core.ComputeTarget is gantry.ComputeTarget
-    with pytest.raises(ImportError, match="Environment"):
-        exec("from azureml.core import Environment", {})
+    assert azureml.core.Environment is gantry.Environment
     with pytest.raises(ImportError, match="Datastore"):
         exec("from azureml.core import Datastore", {})
     assert Run is gantry.Run
     assert submitted_name  # conftest helpers stay importable next to the SDK
+
+
+def test_environments(ws, tmp_path):
+    from azureml.core import Environment
+    from gantry.errors import PermissionDeniedError
+
+    curated = Environment.get(workspace=ws, name="Gantry-PyTorch-Debian")
+    assert curated.version == 1 and curated.python.interpreter_path == "/usr/bin/python3"
+    with pytest.raises(NotFoundError, match="Gantry-PyTorch-Debian"):
+        Environment.get(ws, "AzureML-TensorFlow-2.2-GPU")
+    curated.save_to_directory(path=str(tmp_path / "saved"))
+    saved = json.loads((tmp_path / "saved" / "azureml_environment.json").read_text())
+    assert saved["spec"]["requires_modules"] == ["torch", "numpy"]
+    with pytest.raises(PermissionDeniedError, match="reserved"):
+        curated.register(ws)  # a curated name cannot be registered over
+    mine = curated.clone(new_name="my-torch")
+    mine.environment_variables["TEAM"] = "vision"
+    v1 = mine.register(ws)
+    assert (v1.name, v1.version) == ("my-torch", 1)
+    assert mine.register(ws).version == 1  # same spec, same version
+    mine.environment_variables["TEAM"] = "nlp"
+    assert mine.register(ws).version == 2
+
+    conda = tmp_path / "conda_dependencies.yml"
+    conda.write_text("channels:\n- conda-forge\ndependencies:\n- python=3.6.2\n- pip:\n  - azureml-defaults\n")
+    tf_env = Environment.from_conda_specification(name="tensorflow-2.2-gpu", file_path=str(conda))
+    tf_env.save_to_directory(path=str(tmp_path / "tf"))
+    assert "python=3.6.2" in (tmp_path / "tf" / "conda_dependencies.yml").read_text()
+    registered = tf_env.register(ws)
+    assert registered.python.conda_dependencies["dependencies"][0] == "python=3.6.2"
+    assert "tensorflow-2.2-gpu" in Environment.list(ws)
+
+    # An unregistered environment is registered when a run is submitted with it.
+    src_dir = tmp_path / "src"
+    src_dir.mkdir()
+    (src_dir / "hello.py").write_text("import os; print('team', os.environ['TEAM'])\n")
+    fresh = Environment("fresh-env")
+    fresh.python.interpreter_path = sys.executable
+    fresh.python.user_managed_dependencies = True
+    fresh.environment_variables["TEAM"] = "ops"
+    run = Experiment(ws, "envs").submit(ScriptRunConfig(source_directory=str(src_dir), script="hello.py",
+                                                        environment=fresh))
+    run.wait_for_completion(show_output=False)
+    assert run.get_status() == "Completed"
+    assert fresh.version == 1 and Environment.get(ws, "fresh-env").version == 1
