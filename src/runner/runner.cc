@@ -305,14 +305,20 @@ class JobRun {
     return fs::temp_directory_path() / "gantry-envs";
   }
 
-  // Build output goes to the run's log (before the command's own output).
+  // Build output goes to the run's log (before the command's own output), shipped as it
+  // comes (at most every 200 ms) so that `gantry job stream` shows the build in Preparing.
   void AppendToLog(const std::string& line) {
     std::string text = "[environment] " + line + "\n";
     int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
     (void)!::write(fd, text.data(), text.size());
     ::close(fd);
+    if (log_shipper_ && Now() - last_build_ship_ms_ >= 200) {
+      last_build_ship_ms_ = Now();
+      (void)log_shipper_->Ship();  // an unreachable server gets it later from the main loop
+    }
   }
+  int64_t last_build_ship_ms_ = 0;
 
   // The placeholder value of one input, downloading its tree when it has one.
   Result<std::string> MaterializeInput(const std::string& name, const jobs::InputSpec& input,
