@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <type_traits>
 #include <cstring>
 
 #include "common/logging.h"
@@ -49,6 +50,27 @@ class SqliteMetadataStore::Statement {
     auto r = Step();
     Reset();
     return r.has_value() ? Status::Ok() : r.error();
+  }
+  // Calls `row()` for each result row (it reads the columns), then resets. Stops at the first
+  // error, from SQLite or a Status returned by `row`.
+  template <typename F>
+  Status ForEach(F&& row) {
+    Status status;
+    while (status.ok()) {
+      auto has_row = Step();
+      if (!has_row.has_value()) {
+        status = has_row.error();
+        break;
+      }
+      if (!*has_row) break;
+      if constexpr (std::is_same_v<decltype(row()), Status>) {
+        status = row();
+      } else {
+        row();
+      }
+    }
+    Reset();
+    return status;
   }
   void Reset() {
     sqlite3_reset(stmt_);
@@ -417,11 +439,7 @@ Result<std::vector<RunRecord>> SqliteMetadataStore::ListRuns(const RunFilter& fi
   Statement s(db_, raw);
   for (size_t i = 0; i < binds.size(); ++i) s.Bind(static_cast<int>(i + 1), binds[i]);
   std::vector<RunRecord> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadRun(s));
-  }
+  RETURN_IF_ERROR(s.ForEach([&] { out.push_back(ReadRun(s)); }));
   return out;
 }
 
@@ -463,15 +481,9 @@ Result<std::vector<StatusEvent>> SqliteMetadataStore::GetStatusHistory(const std
                                           "WHERE run = ? ORDER BY id"));
   s->Bind(1, run);
   std::vector<StatusEvent> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.push_back(StatusEvent{s->Text(0), s->Int(1), s->Text(2)});
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.push_back(StatusEvent{s->Text(0), s->Int(1), s->Text(2)});
+  }));
   return out;
 }
 
@@ -617,19 +629,7 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::GetMetrics(const std::stri
                            "ORDER BY ms.key, b.id"));
   s->Bind(1, run).Bind(2, key).Bind(3, key);
   std::vector<MetricPoint> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    Status st = DecodeBlock(s->Text(0), s->Text(1), out);
-    if (!st.ok()) {
-      s->Reset();
-      return Err(st);
-    }
-  }
+  RETURN_IF_ERROR(s->ForEach([&] { return DecodeBlock(s->Text(0), s->Text(1), out); }));
   // Keys are already grouped; order each key's points by step, logging order within a step.
   std::stable_sort(out.begin(), out.end(), [](const MetricPoint& a, const MetricPoint& b) {
     return a.key != b.key ? a.key < b.key : a.step < b.step;
@@ -646,22 +646,14 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::LatestMetrics(const std::s
               "ORDER BY ms.key"));
   s->Bind(1, run);
   std::vector<MetricPoint> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
+  RETURN_IF_ERROR(s->ForEach([&]() -> Status {
     std::vector<MetricPoint> block;
-    Status st = DecodeBlock(s->Text(0), s->Text(1), block);
-    if (!st.ok()) {
-      s->Reset();
-      return Err(st);
-    }
+    RETURN_IF_ERROR(DecodeBlock(s->Text(0), s->Text(1), block));
     // The most recently logged value.
     if (!block.empty()) out.push_back(std::move(block.back()));
-  }
+    return Status::Ok();
+  }));
+
   return out;
 }
 
@@ -732,15 +724,9 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqliteMetadataStore::ListLo
                            "run = ? GROUP BY stream ORDER BY stream"));
   s->Bind(1, run);
   std::vector<std::pair<std::string, int64_t>> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.emplace_back(s->Text(0), s->Int(1));
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.emplace_back(s->Text(0), s->Int(1));
+  }));
   return out;
 }
 
@@ -817,15 +803,9 @@ Result<std::vector<ModelRecord>> SqliteMetadataStore::ListModels(const std::stri
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name).Bind(2, name);
   std::vector<ModelRecord> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.push_back(ReadModel(*s));
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.push_back(ReadModel(*s));
+  }));
   return out;
 }
 
@@ -914,15 +894,9 @@ Result<std::vector<DatasetRecord>> SqliteMetadataStore::ListDatasets(const std::
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name).Bind(2, name);
   std::vector<DatasetRecord> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.push_back(ReadDataset(*s));
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.push_back(ReadDataset(*s));
+  }));
   return out;
 }
 
@@ -978,17 +952,11 @@ Result<std::vector<EnvironmentRecord>> SqliteMetadataStore::ListEnvironments() {
   ASSIGN_OR_RETURN(Statement * s, Prepare("SELECT name, version, description, spec, hash, "
                                           "created_at FROM environments ORDER BY name, version"));
   std::vector<EnvironmentRecord> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.push_back(EnvironmentRecord{s->Text(0), s->Int(1), s->Text(2),
-                                    Json::parse(s->Text(3), nullptr, false), s->Text(4),
-                                    s->Int(5)});
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.push_back(EnvironmentRecord{s->Text(0), s->Int(1), s->Text(2),
+                                      Json::parse(s->Text(3), nullptr, false), s->Text(4),
+                                      s->Int(5)});
+  }));
   return out;
 }
 
@@ -1029,15 +997,9 @@ Result<std::vector<ComputeRecord>> SqliteMetadataStore::ListComputes() {
       std::string("SELECT ") + kComputeColumns + " FROM computes ORDER BY name";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   std::vector<ComputeRecord> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.push_back(ReadCompute(*s));
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.push_back(ReadCompute(*s));
+  }));
   return out;
 }
 
@@ -1071,16 +1033,10 @@ Result<std::vector<ArtifactRecord>> SqliteMetadataStore::ListArtifacts(const std
                            "substr(path, 1, length(?)) = ? ORDER BY path"));
   s->Bind(1, run).Bind(2, prefix).Bind(3, prefix);
   std::vector<ArtifactRecord> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row.has_value() || !*row) {
-      s->Reset();
-      if (!row.has_value()) return Err(row.error());
-      break;
-    }
-    out.push_back(ArtifactRecord{s->Text(0), s->Text(1), s->Int(2),
-                                 static_cast<uint32_t>(s->Int(3))});
-  }
+  RETURN_IF_ERROR(s->ForEach([&] {
+      out.push_back(ArtifactRecord{s->Text(0), s->Text(1), s->Int(2),
+                                   static_cast<uint32_t>(s->Int(3))});
+  }));
   return out;
 }
 
