@@ -40,6 +40,17 @@ Result<int64_t> QueryInt(const Request& r, const std::string& name, int64_t fall
                                   "got '" + v + "'"));
 }
 
+Result<int64_t> VersionParam(const Request& req) {
+  const std::string& v = req.Param("version");
+  try {
+    size_t used = 0;
+    int64_t n = std::stoll(v, &used);
+    if (used == v.size() && n > 0) return n;
+  } catch (const std::exception&) {
+  }
+  return Err(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
+}
+
 Result<Json> JsonBody(const Request& r) { return ParseJson(r.body, "request body"); }
 
 Result<store::ArtifactRecord> ArtifactFromJson(const Json& j) {
@@ -143,12 +154,9 @@ void Api::AddEnvironmentRoutes() {
     return Response::FromJson(200, EnvironmentToJson(*e));
   });
   r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
-    const std::string& v = req.Param("version");
-    int64_t version = std::atoll(v.c_str());
-    if (version <= 0 || std::to_string(version) != v) {
-      return Error(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
-    }
-    auto e = environments_->Get(req.Param("name"), version);
+    auto version = VersionParam(req);
+    if (!version.has_value()) return Error(version.error());
+    auto e = environments_->Get(req.Param("name"), *version);
     if (!e.has_value()) return Error(e.error());
     return Response::FromJson(200, EnvironmentToJson(*e));
   });
@@ -272,16 +280,6 @@ Result<std::map<std::string, std::string>> StringMap(const Json& body, const cha
   return out;
 }
 
-Result<int64_t> VersionParam(const Request& req) {
-  const std::string& v = req.Param("version");
-  try {
-    size_t used = 0;
-    int64_t n = std::stoll(v, &used);
-    if (used == v.size() && n > 0) return n;
-  } catch (const std::exception&) {
-  }
-  return Err(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
-}
 }  // namespace
 
 void Api::AddDatasetRoutes() {

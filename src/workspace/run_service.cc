@@ -160,9 +160,8 @@ Result<RunRecord> RunService::Cancel(const std::string& name) {
       return Err(target.error().WithPrefix("run '" + name + "' is already " + run.status));
     }
     if (*target != current) {
-      RETURN_IF_ERROR(Transition(run, *target, "cancel requested by the user"));
       if (*target == RunStatus::kCanceled) run.error = "canceled before it started";
-      if (*target == RunStatus::kCanceled) RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+      RETURN_IF_ERROR(Transition(run, *target, "cancel requested by the user"));
     }
   }
   Notify();
