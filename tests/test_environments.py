@@ -102,3 +102,67 @@ def test_missing_tools_fail_in_preparing(server, tmp_path):
     bad.write_text("dependencies: [python=3.6\n")
     p = server.cli("environment", "create", "--name", "bad", "--conda-file", str(bad))
     assert p.returncode == 2 and "bad.yml:" in p.stderr
+
+
+FAKE_ENGINE = r'''#!/usr/bin/python3
+"""A stand-in container engine: records its calls and runs `run`'s command on the host with
+the options it was given (env file, working folder), so the runner's wiring can be checked on
+machines without a container daemon."""
+import os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_ENGINE_LOG"], "a") as log:
+    log.write(" ".join(args) + "\n")
+if args[0] == "info":
+    sys.exit(0)
+if args[0] in ("pull", "build", "rm"):
+    print(args[0], "done")
+    sys.exit(0)
+if args[0] == "run":
+    i, env, cwd = 1, {}, None
+    while args[i].startswith("-"):
+        if args[i] in ("--rm", "--init"):
+            i += 1
+            continue
+        opt, val = args[i], args[i + 1]
+        i += 2
+        if opt == "--env-file":
+            env.update(l.split("=", 1) for l in open(val).read().splitlines() if "=" in l)
+        elif opt == "-w":
+            cwd = val
+    env["FAKE_IMAGE"], env["PATH"] = args[i], "/usr/bin:/bin"
+    os.chdir(cwd)
+    os.execvpe(args[i + 1], args[i + 1:], env)
+sys.exit(2)
+'''
+
+
+def test_container_environment_runs_the_command_through_the_engine(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    engine = bin_dir / "docker"
+    engine.write_text(FAKE_ENGINE)
+    engine.chmod(0o755)
+    calls = tmp_path / "engine.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_ENGINE_LOG", str(calls))
+    server = Server(tmp_path / "ws").start()
+    try:
+        server.cli("environment", "create", "--name", "img-env", "--image", "myorg/trainer:1",
+                   "--env", "STAGE=container", check=True)
+        yml = write_job(tmp_path, "python3 -c 'import os; print(os.environ[\"FAKE_IMAGE\"], "
+                                  "os.environ[\"STAGE\"], os.environ[\"GANTRY_RUN_ID\"])'")
+        yml.write_text(yml.read_text().replace("environment: python:", "# ").replace(
+            "\ncompute", "\nenvironment: azureml:img-env@latest\ncompute"))
+        first = server.cli("job", "create", "--file", str(yml), "--stream")
+        assert first.returncode == 0, first.stdout + first.stderr
+        name = submitted_name(first)
+        assert f"myorg/trainer:1 container {name}" in first.stdout
+        second = server.cli("job", "create", "--file", str(yml), "--stream", check=True)
+        assert "using the cached image myorg/trainer:1" in second.stdout
+        log = calls.read_text().splitlines()
+        assert sum(1 for line in log if line.startswith("pull ")) == 1
+        runs = [line for line in log if line.startswith("run ")]
+        assert len(runs) == 2 and "--network host" in runs[0] and f"--name gantry-{name}" in runs[0]
+        assert f"rm -f gantry-{name}" in log
+    finally:
+        server.stop()

@@ -147,9 +147,42 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
           (image.empty() ? std::string("a Dockerfile") : "image '" + image + "'") +
           ") and needs a container engine: neither docker nor podman answers on this node"));
     }
-    return Err(Status(StatusCode::kUnimplemented,
-                      "environment '" + name + "': running jobs inside containers is not built "
-                      "yet; use an interpreter, pip or conda environment"));
+    built.container_engine = *engine;
+    if (hash.empty()) return Err(InvalidArgumentError("environment '" + name + "' has no hash"));
+    RETURN_IF_ERROR(MakeDirs(options.cache_root));
+    ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(options.cache_root / (hash + ".lock")));
+    fs::path dir = options.cache_root / hash;
+    fs::path ready = dir / ".gantry-ready";
+    std::error_code ec;
+    if (dockerfile) {
+      built.container_image = "gantry-env:" + hash.substr(0, 16);
+    } else {
+      built.container_image = image;
+    }
+    if (fs::exists(ready, ec)) {
+      built.cached = true;
+      if (log) log("environment " + name + ": using the cached image " + built.container_image);
+      return built;
+    }
+    RETURN_IF_ERROR(MakeDirs(dir));
+    std::vector<std::string> argv;
+    if (dockerfile) {
+      RETURN_IF_ERROR(WriteFileAtomic(dir / "Dockerfile", docker.value("base_dockerfile", "")));
+      argv = {engine->string(), "build", "-t", built.container_image, dir.string()};
+    } else {
+      argv = {engine->string(), "pull", image};
+    }
+    if (log) log("environment " + name + ": " + (dockerfile ? "building " : "pulling ") +
+                 built.container_image + " with " + engine->filename().string());
+    ASSIGN_OR_RETURN(CommandResult r, RunLogged(argv, log));
+    if (r.code != 0) {
+      return Err(FailedPreconditionError("environment '" + name + "': " +
+                                         engine->filename().string() + " could not " +
+                                         (dockerfile ? "build" : "pull") + " " +
+                                         built.container_image + ":\n" + r.tail));
+    }
+    RETURN_IF_ERROR(WriteFileAtomic(ready, hash + "\n"));
+    return built;
   }
 
   std::string interpreter_name = python.value("interpreter_path", "python3");

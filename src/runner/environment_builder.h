@@ -4,8 +4,10 @@
 // instead of building twice, and marked ready only when complete.
 //
 // Materializers, chosen by the spec:
-//   container image or Dockerfile   → needs docker or podman answering; otherwise an error
-//                                     naming the tool (never runs on the host instead)
+//   container image or Dockerfile   → needs docker or podman answering (otherwise an error
+//                                     naming the tool; never runs on the host instead): the
+//                                     image is pulled, or built from the Dockerfile once, and
+//                                     the runner runs the command inside it
 //   conda dependencies (not user-managed) → needs micromamba, mamba or conda on PATH
 //   pip packages (not user-managed) → a venv (--system-site-packages) of the interpreter, pip
 //                                     from $GANTRY_PIP_INDEX_URL or a wheel folder
@@ -25,7 +27,11 @@
 namespace gantry::runner {
 
 struct BuiltEnvironment {
-  fs::path interpreter;                          // absolute
+  fs::path interpreter;                          // absolute; empty for a container
+  // For a container environment: the engine (docker or podman) and the image to run the
+  // command in; empty otherwise.
+  fs::path container_engine;
+  std::string container_image;
   std::map<std::string, std::string> variables;  // the spec's environment_variables
   bool cached = false;                           // true when an earlier build was reused
 };

@@ -1,5 +1,6 @@
 #include "runner/runner.h"
 
+#include <set>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -265,8 +266,10 @@ class JobRun {
       EnvironmentBuildOptions build{EnvironmentCacheRoot(), path_env,
                                     [this](const std::string& line) { AppendToLog(line); }};
       ASSIGN_OR_RETURN(BuiltEnvironment built, BuildEnvironment(environment, build));
-      interpreter = built.interpreter;
+      if (!built.interpreter.empty()) interpreter = built.interpreter;
       variables = std::move(built.variables);
+      container_engine_ = built.container_engine;
+      container_image_ = built.container_image;
     } else {
       ASSIGN_OR_RETURN(interpreter, ResolveInterpreter(spec_.environment, path_env, wd_));
     }
@@ -296,6 +299,38 @@ class JobRun {
     return Status::Ok();
   }
 
+  std::string ContainerName() const { return "gantry-" + options_.run_name; }
+
+  // `ENGINE run` for the command inside the environment's image: the run's folder mounted at
+  // the same path (working folder, inputs, metrics file), the SDK read-only, the host
+  // network (so GANTRY_URL works as on the host), the job's variables from a file.
+  Result<std::vector<std::string>> ContainerCommand() {
+    static const std::set<std::string> kHostOnly = {"PATH", "HOME", "HOSTNAME", "PWD",
+                                                    "SHLVL", "_", "OLDPWD", "TERM"};
+    std::string env_file;
+    for (const auto& [k, v] : env_) {
+      if (kHostOnly.count(k) || v.find('\n') != std::string::npos) continue;
+      env_file += k + "=" + v + "\n";
+    }
+    fs::path env_path = work_dir_ / "container.env";
+    RETURN_IF_ERROR(WriteFileAtomic(env_path, env_file));
+    std::vector<std::string> argv = {container_engine_.string(), "run", "--rm", "--init",
+                                     "--name", ContainerName(), "--network", "host",
+                                     "-v", work_dir_.string() + ":" + work_dir_.string(),
+                                     "-w", wd_.string(), "--env-file", env_path.string()};
+    if (!options_.python_sdk_dir.empty()) {
+      std::error_code ec;
+      std::string sdk = fs::absolute(options_.python_sdk_dir, ec).string();
+      argv.insert(argv.end(), {"-v", sdk + ":" + sdk + ":ro"});
+    }
+    if (auto gpus = env_.find("CUDA_VISIBLE_DEVICES"); gpus != env_.end() && !gpus->second.empty() &&
+        container_engine_.filename() == "docker") {
+      argv.insert(argv.end(), {"--gpus", "\"device=" + gpus->second + "\""});
+    }
+    argv.insert(argv.end(), {container_image_, "sh", "-c", command_});
+    return argv;
+  }
+
   // Where built environments live on this node: $GANTRY_ENV_CACHE, else ~/.cache/gantry/envs.
   static fs::path EnvironmentCacheRoot() {
     if (const char* dir = std::getenv("GANTRY_ENV_CACHE"); dir && *dir) return dir;
@@ -319,6 +354,8 @@ class JobRun {
     }
   }
   int64_t last_build_ship_ms_ = 0;
+  fs::path container_engine_;   // set for container environments
+  std::string container_image_;
 
   // The placeholder value of one input, downloading its tree when it has one.
   Result<std::string> MaterializeInput(const std::string& name, const jobs::InputSpec& input,
@@ -360,6 +397,11 @@ class JobRun {
   // ---------------------------------------------------------------- the job's process
 
   Status Launch() {
+    const std::string shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+    std::vector<std::string> argv = {shell, "-c", command_};
+    if (!container_image_.empty()) {
+      ASSIGN_OR_RETURN(argv, ContainerCommand());
+    }
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0) {
       return InternalError(std::string("cannot create a pipe: ") + std::strerror(errno));
@@ -377,8 +419,7 @@ class JobRun {
       return pump.error();
     }
     pump_ = std::move(*pump);
-    const std::string shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
-    Result<pid_t> pid = Spawn({.argv = {shell, "-c", command_},
+    Result<pid_t> pid = Spawn({.argv = argv,
                                .env = env_,
                                .cwd = wd_,
                                .new_session = true,
@@ -461,6 +502,12 @@ class JobRun {
   int Finish() {
     // Whatever the command left behind in its group goes with it.
     (void)SignalGroup(pid_, SIGKILL);
+    if (!container_image_.empty()) {
+      // A killed engine client may leave its container running.
+      SpawnOptions rm;
+      rm.argv = {container_engine_.string(), "rm", "-f", ContainerName()};
+      if (auto p = Spawn(rm); p.has_value()) WaitFor(*p);
+    }
     if (!pump_->WaitForEof(kPipeDrainMs)) {
       GLOG(Warning) << "a process outside the job's process group still holds its output; "
                        "closing the job's log";
