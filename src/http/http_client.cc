@@ -66,8 +66,10 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
                                         const std::string& path_and_query,
                                         const std::string& body,
                                         const std::string& content_type) {
-  // A kept-alive connection may have been closed by the server; retry once on a fresh one.
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // A kept-alive connection may have been closed by the server: retry once on a fresh one.
+  // A signal interrupts a socket read that has a timeout with EINTR even under SA_RESTART
+  // (socket(7)), so an interrupted request is retried too.
+  for (int attempt = 0; attempt < 4; ++attempt) {
     beast::error_code ec;
     bool reused = conn_->open;
     if (!conn_->open) {
@@ -111,6 +113,7 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
       ec = failure;
       // Only a reused connection is retried: the server may have closed it while idle.
       if (reused && attempt == 0) continue;
+      if (ec == asio::error::interrupted && attempt < 3) continue;
       return Err(UnavailableError("request " + method + " " + path_and_query + " to " +
                                   base_url_ + " failed: " + ec.message()));
     }
