@@ -166,3 +166,47 @@ def test_container_environment_runs_the_command_through_the_engine(tmp_path, mon
         assert f"rm -f gantry-{name}" in log
     finally:
         server.stop()
+
+
+FAKE_MICROMAMBA = r'''#!/usr/bin/python3
+"""A stand-in micromamba: records its calls; `create -y -p DIR -f FILE` makes DIR a prefix
+whose bin/python is this machine's python3 (a real micromamba would solve and install FILE)."""
+import os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_CONDA_LOG"], "a") as log:
+    log.write(" ".join(args) + "\n")
+prefix = args[args.index("-p") + 1]
+spec = open(args[args.index("-f") + 1]).read()
+print("solving", spec.count("python="), "python pin")
+os.makedirs(os.path.join(prefix, "bin"), exist_ok=True)
+os.symlink("/usr/bin/python3", os.path.join(prefix, "bin", "python"))
+'''
+
+
+def test_conda_environment_is_built_with_the_conda_tool_once(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    tool = bin_dir / "micromamba"
+    tool.write_text(FAKE_MICROMAMBA)
+    tool.chmod(0o755)
+    calls = tmp_path / "conda.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_CONDA_LOG", str(calls))
+    conda = tmp_path / "conda.yml"
+    conda.write_text("channels:\n- conda-forge\ndependencies:\n- python=3.11\n- pip:\n  - numpy\n")
+    server = Server(tmp_path / "ws").start()
+    try:
+        server.cli("environment", "create", "--name", "conda-env", "--conda-file", str(conda), check=True)
+        yml = write_job(tmp_path, "python -c 'import sys; print(\"prefix\", sys.executable)'")
+        yml.write_text(yml.read_text().replace("environment: python:", "# ").replace(
+            "\ncompute", "\nenvironment: azureml:conda-env@latest\ncompute"))
+        first = server.cli("job", "create", "--file", str(yml), "--stream")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "solving 1 python pin" in first.stdout
+        assert "/envs/" in first.stdout  # the job ran the environment's own python
+        second = server.cli("job", "create", "--file", str(yml), "--stream", check=True)
+        assert "using the cached build" in second.stdout
+        log = calls.read_text().splitlines()
+        assert len(log) == 1 and log[0].startswith("create -y -p ")
+    finally:
+        server.stop()
