@@ -1,5 +1,7 @@
 #include "api/api.h"
 
+#include <functional>
+
 #include "artifacts/tree.h"
 #include "common/clock.h"
 #include "common/hashing.h"
@@ -49,6 +51,33 @@ Result<int64_t> VersionParam(const Request& req) {
   } catch (const std::exception&) {
   }
   return Err(InvalidArgumentError("version must be a positive integer, got '" + v + "'"));
+}
+
+// The read routes every versioned asset has: list (filtered by ?name=), latest, one version.
+template <typename Record>
+void AddVersionedReads(http::Router& r, const std::string& p, const char* list_key,
+                       std::function<Result<std::vector<Record>>(const std::string&)> list,
+                       std::function<Result<Record>(const std::string&, int64_t)> get,
+                       Json (*to_json)(const Record&)) {
+  r.Add("GET", p, [=](Request& req) {
+    auto records = list(req.Query("name"));
+    if (!records.has_value()) return Error(records.error());
+    Json out = Json::array();
+    for (const auto& record : *records) out.push_back(to_json(record));
+    return Response::FromJson(200, {{list_key, out}});
+  });
+  r.Add("GET", p + "/{name}", [=](Request& req) {
+    auto record = get(req.Param("name"), 0);
+    if (!record.has_value()) return Error(record.error());
+    return Response::FromJson(200, to_json(*record));
+  });
+  r.Add("GET", p + "/{name}/versions/{version}", [=](Request& req) {
+    auto version = VersionParam(req);
+    if (!version.has_value()) return Error(version.error());
+    auto record = get(req.Param("name"), *version);
+    if (!record.has_value()) return Error(record.error());
+    return Response::FromJson(200, to_json(*record));
+  });
 }
 
 Result<Json> JsonBody(const Request& r) { return ParseJson(r.body, "request body"); }
@@ -141,25 +170,10 @@ void Api::AddEnvironmentRoutes() {
     if (!e.has_value()) return Error(e.error());
     return Response::FromJson(201, EnvironmentToJson(*e));
   });
-  r.Add("GET", p, [this](Request&) {
-    auto list = environments_->List();
-    if (!list.has_value()) return Error(list.error());
-    Json out = Json::array();
-    for (const auto& e : *list) out.push_back(EnvironmentToJson(e));
-    return Response::FromJson(200, {{"environments", out}});
-  });
-  r.Add("GET", p + "/{name}", [this](Request& req) {
-    auto e = environments_->Get(req.Param("name"), 0);
-    if (!e.has_value()) return Error(e.error());
-    return Response::FromJson(200, EnvironmentToJson(*e));
-  });
-  r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
-    auto version = VersionParam(req);
-    if (!version.has_value()) return Error(version.error());
-    auto e = environments_->Get(req.Param("name"), *version);
-    if (!e.has_value()) return Error(e.error());
-    return Response::FromJson(200, EnvironmentToJson(*e));
-  });
+  AddVersionedReads<store::EnvironmentRecord>(
+      r, p, "environments", [this](const std::string&) { return environments_->List(); },
+      [this](const std::string& name, int64_t v) { return environments_->Get(name, v); },
+      &EnvironmentToJson);
 }
 
 namespace {
@@ -327,25 +341,10 @@ void Api::AddDatasetRoutes() {
     if (!d.has_value()) return Error(d.error());
     return Response::FromJson(201, DatasetToJson(*d));
   });
-  r.Add("GET", p, [this](Request& req) {
-    auto list = datasets_->List(req.Query("name"));
-    if (!list.has_value()) return Error(list.error());
-    Json out = Json::array();
-    for (const auto& d : *list) out.push_back(DatasetToJson(d));
-    return Response::FromJson(200, {{"datasets", out}});
-  });
-  r.Add("GET", p + "/{name}", [this](Request& req) {
-    auto d = datasets_->Get(req.Param("name"), 0);
-    if (!d.has_value()) return Error(d.error());
-    return Response::FromJson(200, DatasetToJson(*d));
-  });
-  r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
-    auto v = VersionParam(req);
-    if (!v.has_value()) return Error(v.error());
-    auto d = datasets_->Get(req.Param("name"), *v);
-    if (!d.has_value()) return Error(d.error());
-    return Response::FromJson(200, DatasetToJson(*d));
-  });
+  AddVersionedReads<store::DatasetRecord>(
+      r, p, "datasets", [this](const std::string& name) { return datasets_->List(name); },
+      [this](const std::string& name, int64_t v) { return datasets_->Get(name, v); },
+      &DatasetToJson);
 }
 
 void Api::AddModelRoutes() {
@@ -385,25 +384,10 @@ void Api::AddModelRoutes() {
     if (!model.has_value()) return Error(model.error());
     return Response::FromJson(201, ModelToJson(*model));
   });
-  r.Add("GET", p, [this](Request& req) {
-    auto list = models_->List(req.Query("name"));
-    if (!list.has_value()) return Error(list.error());
-    Json out = Json::array();
-    for (const auto& m : *list) out.push_back(ModelToJson(m));
-    return Response::FromJson(200, {{"models", out}});
-  });
-  r.Add("GET", p + "/{name}", [this](Request& req) {
-    auto m = models_->Get(req.Param("name"), 0);
-    if (!m.has_value()) return Error(m.error());
-    return Response::FromJson(200, ModelToJson(*m));
-  });
-  r.Add("GET", p + "/{name}/versions/{version}", [this](Request& req) {
-    auto v = VersionParam(req);
-    if (!v.has_value()) return Error(v.error());
-    auto m = models_->Get(req.Param("name"), *v);
-    if (!m.has_value()) return Error(m.error());
-    return Response::FromJson(200, ModelToJson(*m));
-  });
+  AddVersionedReads<store::ModelRecord>(
+      r, p, "models", [this](const std::string& name) { return models_->List(name); },
+      [this](const std::string& name, int64_t v) { return models_->Get(name, v); },
+      &ModelToJson);
   r.Add("POST", p + "/{name}/versions/{version}/tags", [this](Request& req) {
     auto v = VersionParam(req);
     if (!v.has_value()) return Error(v.error());
