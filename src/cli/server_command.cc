@@ -113,7 +113,8 @@ int RunServer(const ServerFlags& flags) {
   auto backend = compute::NewLocalBackend({});
   workspace::Scheduler scheduler(&runs, &computes, backend.get(),
                                  {.server_url = url, .runs_dir = dir / "runs",
-                                  .env_cache_dir = dir / "envs"});
+                                  .env_cache_dir = dir / "envs",
+                                  .blob_cache_dir = dir / "node-cache" / "blobs"});
   scheduler.Start();
 
   if (Status st = WriteConfig(dir, url, flags.name); !st.ok()) return ReportError(st);

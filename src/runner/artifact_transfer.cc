@@ -46,7 +46,7 @@ Status WriteFileWithMode(const fs::path& path, std::string_view data, uint32_t m
 }  // namespace
 
 Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
-                                     const fs::path& dest) {
+                                     const fs::path& dest, artifacts::BlobStore* cache) {
   ASSIGN_OR_RETURN(artifacts::Tree tree, client.GetTree(id));
   RETURN_IF_ERROR(MakeDirs(dest));
   // Identical files are fetched once and copied.
@@ -62,12 +62,22 @@ Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
       RETURN_IF_ERROR(WriteFileWithMode(target, data, e.mode));
       continue;
     }
+    if (cache != nullptr && cache->Has(e.blob)) {
+      auto cached = cache->Get(e.blob);
+      if (cached.has_value() && static_cast<int64_t>(cached->size()) == e.size) {
+        RETURN_IF_ERROR(WriteFileWithMode(target, *cached, e.mode));
+        written.emplace(e.blob, target);
+        continue;
+      }
+    }
     ASSIGN_OR_RETURN(std::string data, client.GetBlob(e.blob));
     if (static_cast<int64_t>(data.size()) != e.size || Sha256Hex(data) != e.blob) {
       return Err(DataLossError("blob " + e.blob + " for '" + e.path +
                                "' does not match its name or size"));
     }
     RETURN_IF_ERROR(WriteFileWithMode(target, data, e.mode));
+    // The cache only saves time: failing to fill it is not an error.
+    if (cache != nullptr) (void)cache->PutExpecting(e.blob, data);
     written.emplace(e.blob, target);
   }
   return tree;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "artifacts/blob_store.h"
 #include "artifacts/tree.h"
 #include "common/status.h"
 #include "runner/run_client.h"
@@ -21,8 +22,11 @@ namespace fs = std::filesystem;
 // every blob's size and SHA-256. Returns the tree. Unavailable when the server went away
 // (the caller may retry the whole download), NotFound for an unknown tree or blob, DataLoss
 // when a blob's content does not match its name, Internal when a file cannot be written.
+// With a `cache` (this node's blob cache), blobs it holds are copied from it instead of
+// fetched, and fetched blobs are added to it, so repeated runs on a node download a dataset
+// or snapshot once.
 Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
-                                     const fs::path& dest);
+                                     const fs::path& dest, artifacts::BlobStore* cache = nullptr);
 
 class FolderUploader {
  public:

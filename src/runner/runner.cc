@@ -22,6 +22,7 @@
 #include "common/process.h"
 #include "jobs/job_spec.h"
 #include "jobs/run_status.h"
+#include "artifacts/local_blob_store.h"
 #include "runner/artifact_transfer.h"
 #include "runner/environment_builder.h"
 #include "runner/job_environment.h"
@@ -232,7 +233,7 @@ class JobRun {
     std::string snapshot_id = TextField(run, "snapshot_id");
     if (!snapshot_id.empty()) {
       Status s = RetryWhileUnavailable(
-          [&] { return internal::AsStatus(DownloadTree(*client_, snapshot_id, wd_)); });
+          [&] { return internal::AsStatus(DownloadTree(*client_, snapshot_id, wd_, BlobCache())); });
       if (!s.ok()) return s.WithPrefix("cannot download the code snapshot " + snapshot_id);
     }
 
@@ -298,6 +299,27 @@ class JobRun {
     env_ = BuildJobEnvironment(std::move(base), context);
     return Status::Ok();
   }
+
+  // This node's blob cache: $GANTRY_BLOB_CACHE, else ~/.cache/gantry/blobs. Null (no cache)
+  // when it cannot be opened.
+  artifacts::BlobStore* BlobCache() {
+    if (!blob_cache_tried_) {
+      blob_cache_tried_ = true;
+      fs::path root;
+      if (const char* dir = std::getenv("GANTRY_BLOB_CACHE"); dir && *dir) {
+        root = dir;
+      } else if (const char* home = std::getenv("HOME"); home && *home) {
+        root = fs::path(home) / ".cache" / "gantry" / "blobs";
+      }
+      if (!root.empty()) {
+        auto store = artifacts::LocalBlobStore::Open(root);
+        if (store.has_value()) blob_cache_ = std::move(*store);
+      }
+    }
+    return blob_cache_.get();
+  }
+  bool blob_cache_tried_ = false;
+  std::unique_ptr<artifacts::BlobStore> blob_cache_;
 
   std::string ContainerName() const { return "gantry-" + options_.run_name; }
 
@@ -378,7 +400,8 @@ class JobRun {
     const fs::path dest = work_dir_ / "inputs" / name;
     artifacts::Tree tree;
     Status s = RetryWhileUnavailable([&] {
-      Result<artifacts::Tree> t = DownloadTree(*client_, tree_id->get<std::string>(), dest);
+      Result<artifacts::Tree> t =
+          DownloadTree(*client_, tree_id->get<std::string>(), dest, BlobCache());
       if (t) tree = std::move(*t);
       return internal::AsStatus(t);
     });

@@ -24,6 +24,8 @@ class RunnerJobTest : public ::testing::Test {
     auto dir = MakeTempDir("runner-job-test");
     ASSERT_TRUE(dir.has_value());
     dir_ = *dir;
+    // A blob cache private to the test (runners otherwise default to ~/.cache).
+    ::setenv("GANTRY_BLOB_CACHE", (dir_ / "blob-cache").c_str(), 1);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -160,6 +162,24 @@ TEST_F(RunnerJobTest, InputsAreDownloadedAndSubstituted) {
   server_->AddRun("r7", spec, "", {{"data", folder}, {"table", file}});
   EXPECT_EQ(RunJob(Options("r7")), 0);
   EXPECT_EQ(server_->Log("r7"), "AB1,2\n7\n");
+}
+
+TEST_F(RunnerJobTest, ASecondRunOnTheNodeTakesInputsFromTheBlobCache) {
+  std::string folder = server_->PutTree({{"a.txt", "A"}, {"b.txt", "B"}});
+  auto blob_gets = std::make_shared<std::atomic<int>>(0);
+  server_->OnRequest([blob_gets](const std::string& method, const std::string& path) {
+    if (method == "GET" && path.starts_with("/api/v1/blobs/")) ++*blob_gets;
+  });
+  Json spec = Spec("cat ${{inputs.data}}/a.txt ${{inputs.data}}/b.txt",
+                   {{"inputs", {{"data", {{"type", "uri_folder"}, {"path", "./data"}}}}}});
+  server_->AddRun("c1", spec, "", {{"data", folder}});
+  EXPECT_EQ(RunJob(Options("c1")), 0);
+  int first = blob_gets->load();
+  EXPECT_EQ(first, 2);
+  server_->AddRun("c2", spec, "", {{"data", folder}});
+  EXPECT_EQ(RunJob(Options("c2")), 0);
+  EXPECT_EQ(blob_gets->load(), first);  // nothing fetched again
+  EXPECT_EQ(server_->Log("c2"), "AB");
 }
 
 TEST_F(RunnerJobTest, AServerAwayForAWhileLosesNothing) {

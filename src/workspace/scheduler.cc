@@ -117,6 +117,9 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
   if (!options_.env_cache_dir.empty()) {
     request.env["GANTRY_ENV_CACHE"] = options_.env_cache_dir.string();
   }
+  if (!options_.blob_cache_dir.empty()) {
+    request.env["GANTRY_BLOB_CACHE"] = options_.blob_cache_dir.string();
+  }
   request.env["GANTRY_VM_SIZE"] = target.shape.name;
   request.env["GANTRY_NODE_CPUS"] = std::to_string(target.shape.cpus);
   request.env["GANTRY_NODE_GPUS"] = std::to_string(target.shape.gpus);

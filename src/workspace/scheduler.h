@@ -27,6 +27,8 @@ struct SchedulerOptions {
   int64_t poll_ms = 1000;
   // Where runners keep built environments (GANTRY_ENV_CACHE); empty: the runner's default.
   fs::path env_cache_dir;
+  // Where runners keep the blobs they downloaded (GANTRY_BLOB_CACHE); empty: their default.
+  fs::path blob_cache_dir;
   // GPUs on this machine; -1 detects them (NVIDIA device nodes).
   int gpu_count = -1;
 };
