@@ -9,6 +9,7 @@
 #include "cli/environment_commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_commands.h"
+#include "cli/serve_command.h"
 #include "cli/server_command.h"
 #include "common/process.h"
 #include "runner/runner.h"
@@ -216,6 +217,16 @@ int main(int argc, char** argv) {
   auto* mdl = add_model("download", "Download a model version's files", ModelDownload, true);
   mdl->add_option("-v,--version", model.version);
   mdl->add_option("--download-path", model.download_path, "Destination (default: current folder)");
+
+  // gantry serve --model DIR
+  ServeFlags serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve one model: Open Inference v2, TF Serving REST, /score");
+  serve_cmd->add_option("--model", serve.model, "Model folder (e.g. a downloaded model)")->required();
+  serve_cmd->add_option("--name", serve.name, "Served name (default: the folder's name)");
+  serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
+  serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
+  serve_cmd->add_option("--backend", serve.backend, "torchscript")->capture_default_str();
+  serve_cmd->callback([&] { result = RunServe(serve); });
 
   // gantry runner (launched by compute backends)
   gantry::runner::RunnerOptions runner;

@@ -1,0 +1,19 @@
+// `gantry serve --model DIR`: serves one model with the inference protocols until SIGINT or
+// SIGTERM, then finishes in-flight requests.
+#pragma once
+
+#include <string>
+
+namespace gantry::cli {
+
+struct ServeFlags {
+  std::string model;
+  std::string name;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string backend = "torchscript";
+};
+
+int RunServe(const ServeFlags& flags);
+
+}  // namespace gantry::cli

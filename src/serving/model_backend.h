@@ -1,0 +1,49 @@
+// ModelBackend: runs one model. The model server's protocol front-ends parse requests into
+// Tensors and call Infer; backends know nothing of HTTP. Chosen by NewModelBackend().
+// Implementations are thread-safe for concurrent Infer calls after Load.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "common/status.h"
+
+namespace gantry::serving {
+
+// A dense tensor of FP32 values (the datatype the no-code backends serve today).
+struct Tensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string datatype = "FP32";
+  std::vector<float> data;
+};
+
+struct TensorSpec {
+  std::string name;
+  std::string datatype = "FP32";
+  std::vector<int64_t> shape;  // -1 for a variable dimension
+};
+
+struct ModelInfo {
+  std::string platform;  // e.g. "pytorch_torchscript"
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+class ModelBackend {
+ public:
+  virtual ~ModelBackend() = default;
+  // Loads the model in `dir`. NotFound / InvalidArgument with the loader's message.
+  virtual Status Load(const fs::path& dir) = 0;
+  // Runs the model. InvalidArgument naming the input for a wrong shape or datatype.
+  virtual Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) = 0;
+  virtual const ModelInfo& info() const = 0;
+};
+
+// "torchscript": libtorch in process (model.pt, TorchScript). Unimplemented for others.
+Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind);
+
+}  // namespace gantry::serving

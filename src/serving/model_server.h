@@ -1,0 +1,43 @@
+// ModelServer: `gantry serve`'s protocol front-ends over one loaded model, all on one port:
+// the Open Inference Protocol v2 REST, TensorFlow Serving REST, Azure ML style (`GET /`,
+// `POST /score`) and Prometheus `/metrics`. Each protocol answers errors in its own shape.
+// Thread-safe: requests are served concurrently.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "http/router.h"
+#include "serving/model_backend.h"
+
+namespace gantry::serving {
+
+struct ModelServerOptions {
+  fs::path model_dir;               // the model's files
+  std::string name;                 // served name; default: the folder's name
+  std::string backend = "torchscript";
+  std::string version = "1";
+};
+
+class ModelServer {
+ public:
+  // Loads the model; the loader's error when it cannot.
+  static Result<std::unique_ptr<ModelServer>> Create(ModelServerOptions options);
+  http::Response Handle(http::Request& request);
+  const std::string& name() const { return options_.name; }
+
+ private:
+  ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend);
+  void AddRoutes();
+  // Runs the model on one tensor holding `rows` (each a flat list of numbers).
+  Result<Tensor> InferRows(const Json& rows, const std::string& input_name);
+
+  ModelServerOptions options_;
+  std::unique_ptr<ModelBackend> backend_;
+  http::Router router_;
+  std::atomic<int64_t> requests_{0}, failures_{0}, latency_us_total_{0};
+  std::atomic<int64_t> latency_buckets_[8] = {};
+};
+
+}  // namespace gantry::serving
