@@ -1,4 +1,5 @@
 // The only file that includes libtorch.
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <mutex>
@@ -27,6 +28,9 @@ class TorchScriptBackend : public ModelBackend {
  public:
   Status Load(const fs::path& dir) override {
     ASSIGN_OR_RETURN(fs::path file, FindModelFile(dir));
+    // Requests run concurrently on connection threads; one intra-op thread each avoids
+    // oversubscribing the cores (and its spin-up cost dominates small forwards).
+    at::set_num_threads(1);
     try {
       module_ = torch::jit::load(file.string());
       module_.eval();
