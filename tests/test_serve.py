@@ -30,15 +30,16 @@ print(json.dumps(net(x).tolist()))
 '''
 
 
-@pytest.fixture
-def served(tmp_path):
+@pytest.fixture(params=[[], ["--max-batch-size", "8", "--max-queue-delay-us", "2000"]],
+                ids=["unbatched", "batched"])
+def served(tmp_path, request):
     model = tmp_path / "tiny"
     model.mkdir()
     script = tmp_path / "make_model.py"  # TorchScript reads the source, so not `-c`
     script.write_text(MAKE_MODEL)
     expected = json.loads(subprocess.run(["/usr/bin/python3", str(script), str(model)], check=True,
                                          capture_output=True, text=True).stdout)
-    proc = subprocess.Popen([GANTRY, "serve", "--model", str(model), "--port", "0"],
+    proc = subprocess.Popen([GANTRY, "serve", "--model", str(model), "--port", "0", *request.param],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert "Serving model 'tiny'" in line, line + proc.stderr.read()
@@ -113,6 +114,20 @@ def test_tensorflow_serving_rest_and_score(served):
     assert "gantry_serve_latency_seconds_bucket" in metrics
     status, err = call(url + "/score", "POST", raw=b"[" + b"0," * (9 << 20) + b"0]")
     assert status == 413
+
+
+def test_concurrent_requests_each_get_their_own_answer(served):
+    from concurrent.futures import ThreadPoolExecutor
+    url, expected = served
+    rows = [[1, 2, 3, 4], [0.5, 0, -1, 2]]
+
+    def one(i):
+        status, out = call(url + "/v1/models/tiny:predict", "POST", {"instances": [rows[i % 2]]})
+        return i, status, out
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for i, status, out in pool.map(one, range(32)):
+            assert status == 200 and close(out["predictions"], [expected[i % 2]]), (i, out)
 
 
 def test_a_model_that_fails_to_load_is_a_clear_error(tmp_path):

@@ -226,6 +226,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
   serve_cmd->add_option("--backend", serve.backend, "torchscript")->capture_default_str();
+  serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
+                        "Dynamic batching: most rows in one forward (default 0: off)");
+  serve_cmd->add_option("--max-queue-delay-us", serve.max_queue_delay_us,
+                        "Dynamic batching: how long a request waits for others")->capture_default_str();
   serve_cmd->callback([&] { result = RunServe(serve); });
 
   // gantry runner (launched by compute backends)

@@ -20,7 +20,11 @@ int RunServe(const ServeFlags& flags) {
   ::signal(SIGPIPE, SIG_IGN);
 
   auto model = serving::ModelServer::Create(
-      {.model_dir = flags.model, .name = flags.name, .backend = flags.backend});
+      {.model_dir = flags.model,
+       .name = flags.name,
+       .backend = flags.backend,
+       .max_batch_size = flags.max_batch_size,
+       .max_queue_delay_us = flags.max_queue_delay_us});
   if (!model.has_value()) return ReportError(model.error());
   http::HttpServerOptions options;
   options.host = flags.host;

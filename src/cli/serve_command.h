@@ -12,6 +12,8 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string backend = "torchscript";
+  int64_t max_batch_size = 0;
+  int64_t max_queue_delay_us = 500;
 };
 
 int RunServe(const ServeFlags& flags);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/json.h"
+#include "serving/batcher.h"
 
 namespace gantry::serving {
 
@@ -63,6 +64,10 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions opti
   }
   ASSIGN_OR_RETURN(auto backend, NewModelBackend(options.backend));
   RETURN_IF_ERROR(backend->Load(options.model_dir));
+  if (options.max_batch_size > 0) {
+    backend = std::make_unique<Batcher>(
+        std::move(backend), BatcherOptions{options.max_batch_size, options.max_queue_delay_us});
+  }
   return std::unique_ptr<ModelServer>(new ModelServer(std::move(options), std::move(backend)));
 }
 
@@ -85,6 +90,16 @@ Response ModelServer::Handle(Request& request) {
     }
   }
   return r;
+}
+
+Result<Tensor> ModelServer::InferArray(NumberArray rows, const std::string& input_name) {
+  Tensor in;
+  in.name = input_name.empty() ? backend_->info().inputs[0].name : input_name;
+  in.data = std::move(rows.data);
+  in.shape = std::move(rows.shape);
+  if (in.shape.size() == 1) in.shape.insert(in.shape.begin(), 1);  // one instance
+  ASSIGN_OR_RETURN(auto outputs, backend_->Infer({in}));
+  return std::move(outputs[0]);
 }
 
 Result<Tensor> ModelServer::InferRows(const Json& rows, const std::string& input_name) {
@@ -199,6 +214,15 @@ void ModelServer::AddRoutes() {
                    {"status", {{"error_code", "OK"}, {"error_message", ""}}}}}}});
     }
     if (req.method != "POST") return tf_error(405, "use POST for :predict");
+    // Fast path: {"instances": [[numbers...], ...]} parsed straight into floats.
+    if (req.body.find("\"inputs\"") == std::string::npos) {
+      auto rows = ParseNumberArray(req.body, "instances");
+      if (rows.has_value()) {
+        auto out = InferArray(std::move(*rows), "");
+        if (!out.has_value()) return tf_error(400, out.error().message());
+        return Response::FromJson(200, {{"predictions", Rows(*out)}});
+      }
+    }
     auto body = ParseJson(req.body);
     if (!body.has_value()) return tf_error(400, body.error().message());
     if (!body->is_object()) return tf_error(400, "the request must be a JSON object");
@@ -225,6 +249,15 @@ void ModelServer::AddRoutes() {
   // Azure ML style.
   r.Add("GET", "/", [](Request&) { return Response::Text(200, "Healthy\n"); });
   r.Add("POST", "/score", [this](Request& req) {
+    auto fast = ParseNumberArray(req.body, "data");
+    if (!fast.has_value() && fast.error().code() == StatusCode::kNotFound) {
+      fast = ParseNumberArray(req.body, "");
+    }
+    if (fast.has_value()) {
+      auto out = InferArray(std::move(*fast), "");
+      if (!out.has_value()) return Response::FromJson(400, {{"error", out.error().message()}});
+      return Response::FromJson(200, Rows(*out));
+    }
     auto body = ParseJson(req.body);
     if (!body.has_value()) return Response::FromJson(400, {{"error", body.error().message()}});
     const Json rows = body->is_object() && body->contains("data") ? (*body)["data"] : *body;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "http/router.h"
+#include "serving/fast_json.h"
 #include "serving/model_backend.h"
 
 namespace gantry::serving {
@@ -18,6 +19,10 @@ struct ModelServerOptions {
   std::string name;                 // served name; default: the folder's name
   std::string backend = "torchscript";
   std::string version = "1";
+  // Dynamic batching: 0 (default) = off; else the most rows in one forward.
+  int64_t max_batch_size = 0;
+  // With batching: how long a request may wait for others, in microseconds.
+  int64_t max_queue_delay_us = 500;
 };
 
 class ModelServer {
@@ -32,6 +37,8 @@ class ModelServer {
   void AddRoutes();
   // Runs the model on one tensor holding `rows` (each a flat list of numbers).
   Result<Tensor> InferRows(const Json& rows, const std::string& input_name);
+  // The same for rows already flattened (the simdjson fast path).
+  Result<Tensor> InferArray(NumberArray rows, const std::string& input_name);
 
   ModelServerOptions options_;
   std::unique_ptr<ModelBackend> backend_;

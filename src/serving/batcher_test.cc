@@ -1,0 +1,74 @@
+#include "serving/batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace gantry::serving {
+namespace {
+
+// Doubles its input; records the batch sizes it saw.
+class Doubler : public ModelBackend {
+ public:
+  Status Load(const fs::path&) override { return Status::Ok(); }
+  Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    rows_seen.push_back(inputs[0].shape[0]);
+    if (inputs[0].shape[1] != 2) return Err(InvalidArgumentError("expects [N, 2]"));
+    Tensor out = inputs[0];
+    for (auto& v : out.data) v *= 2;
+    return std::vector<Tensor>{out};
+  }
+  const ModelInfo& info() const override { return info_; }
+  std::vector<int64_t> rows_seen;
+
+ private:
+  std::mutex mu_;
+  ModelInfo info_;
+};
+
+Tensor Row(float a, float b) { return Tensor{"x", {1, 2}, "FP32", {a, b}}; }
+
+TEST(BatcherTest, ConcurrentRequestsShareAForwardAndGetTheirOwnRows) {
+  auto backend = std::make_unique<Doubler>();
+  Doubler* raw = backend.get();
+  // A long delay and a batch of exactly 8: the forward runs when all 8 have arrived.
+  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 10'000'000});
+  std::vector<std::thread> threads;
+  std::vector<std::vector<float>> results(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto out = batcher.Infer({Row(static_cast<float>(i), 1)});
+      ASSERT_TRUE(out.has_value());
+      results[i] = (*out)[0].data;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(results[i], (std::vector<float>{2.0f * i, 2}));
+  EXPECT_EQ(batcher.batches_run(), 1);
+  EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{8}));
+}
+
+TEST(BatcherTest, ALoneRequestGoesAfterTheDelay) {
+  Batcher batcher(std::make_unique<Doubler>(), {.max_batch_size = 8, .max_queue_delay_us = 100});
+  auto out = batcher.Infer({Row(3, 4)});
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ((*out)[0].data, (std::vector<float>{6, 8}));
+}
+
+TEST(BatcherTest, ABadInputFailsAloneAndShapesDoNotMix) {
+  auto backend = std::make_unique<Doubler>();
+  Batcher batcher(std::move(backend), {.max_batch_size = 2, .max_queue_delay_us = 1000});
+  Result<std::vector<Tensor>> good = Err(InternalError("unset")), bad = good;
+  std::thread a([&] { good = batcher.Infer({Row(1, 1)}); });
+  std::thread b([&] { bad = batcher.Infer({Tensor{"x", {1, 3}, "FP32", {1, 2, 3}}}); });
+  a.join();
+  b.join();
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ((*good)[0].data, (std::vector<float>{2, 2}));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace gantry::serving
