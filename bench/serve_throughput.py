@@ -1,0 +1,105 @@
+"""Serving the MNIST DNN: `gantry serve` (torchscript backend) against the baseline built
+like Azure ML's inference server (Flask under gunicorn, 2 workers, Debian's python3-torch)
+and the floor (nginx answering `return 200`), with wrk posting one 784-float instance.
+Needs a trained model: ./examples/mnist/run.sh writes examples/mnist/model."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import GANTRY, ROOT  # noqa: E402
+
+MODEL = Path(os.environ.get("BENCH_MODEL", ROOT / "examples/mnist/model"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+
+
+def wait_up(url, body=None):
+    for _ in range(300):
+        try:
+            req = urllib.request.Request(url, data=body, method="POST" if body else "GET")
+            urllib.request.urlopen(req, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError("no answer from " + url)
+
+
+def wrk(url, lua, connections, threads):
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "--latency",
+                          "-s", lua, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1, "ms": 1000, "s": 1e6}[p50.group(2)]
+    return rps, float(p50.group(1)) * scale
+
+
+def measure(url, lua):
+    rps32, _ = wrk(url, lua, 32, 2)
+    _, p50_1 = wrk(url, lua, 1, 1)
+    return rps32, p50_1
+
+
+def main():
+    if not (MODEL / "model.pt").exists():
+        sys.exit(f"no model at {MODEL}: run ./examples/mnist/run.sh first")
+    tmp = Path(tempfile.mkdtemp(prefix="gantry-bench-serve-"))
+    body = '{"instances": [[' + ",".join(["0.5"] * 784) + "]]}"
+    (tmp / "body.json").write_text(body)
+    lua = tmp / "post.lua"
+    lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/body.json", "rb"); '
+                   f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
+    results = {}
+    procs = []
+    try:
+        for label, extra in [("gantry serve", []), ("gantry serve, batching 32/200us",
+                                                      ["--max-batch-size", "32", "--max-queue-delay-us", "200"])]:
+            p = subprocess.Popen([GANTRY, "serve", "--model", str(MODEL), "--name", "mnist", "--port", "0", *extra],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            url = p.stdout.readline().strip().split()[-1] + "/v1/models/mnist:predict"
+            wait_up(url, body.encode())
+            results[label] = measure(url, str(lua))
+            p.terminate()
+            p.wait()
+
+        env = {**os.environ, "MODEL_DIR": str(MODEL), "PYTHONPATH": str(ROOT / "bench/baselines")}
+        g = subprocess.Popen(["/usr/bin/python3", "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:18231",
+                              "score_app:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(g)
+        url = "http://127.0.0.1:18231/v1/models/mnist:predict"
+        wait_up(url, body.encode())
+        results["Flask + gunicorn (2 workers)"] = measure(url, str(lua))
+        g.terminate()
+        g.wait()
+
+        conf = tmp / "nginx.conf"
+        conf.write_text(f"""worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
+  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  server {{ listen 127.0.0.1:18232; location / {{ return 200 '{{}}'; }} }} }}
+""")
+        n = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+        procs.append(n)
+        wait_up("http://127.0.0.1:18232/")
+        results["nginx return 200 (floor)"] = measure("http://127.0.0.1:18232/", str(lua))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    base = results["Flask + gunicorn (2 workers)"]
+    print(f"one 784-float instance per request, wrk {SECONDS}s per load")
+    print(f"{'':34}{'req/s @32':>12}{'p50 @1 (us)':>14}{'x baseline':>12}")
+    for label, (rps, p50) in results.items():
+        print(f"{label:34}{rps:>12,.0f}{p50:>14,.0f}{rps / base[0]:>11.1f}x")
+
+
+if __name__ == "__main__":
+    main()
