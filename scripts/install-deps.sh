@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-yaml python3-torch python3-numpy libopenblas0-pthread
   dataset-fashion-mnist libtorch-dev
-  wrk hyperfine sqlite3 procps curl python3-flask gunicorn nginx-light
+  wrk hyperfine sqlite3 procps curl
 )
 missing=()
 for p in "${packages[@]}"; do
