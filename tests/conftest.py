@@ -50,6 +50,10 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=60)
+        # Runners outlive their server on purpose (they wait for it to come back); a test's
+        # workspace is gone for good, so stop its runners: on SIGTERM a runner stops its job
+        # and exits.
+        subprocess.run(["pkill", "-TERM", "-f", "--", f"--work-dir {self.workspace}/runs/"], check=False)
 
     # REST helpers -------------------------------------------------------------------------
     def request(self, method, path, body=None, raw=None, headers=None):

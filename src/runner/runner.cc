@@ -692,6 +692,11 @@ class JobRun {
     while (true) {
       Status s = call();
       if (Observe(s)) return s;
+      // Stopped while waiting for an absent server: nothing to wait for any more.
+      if (int sig = g_runner_signal.load(); sig != 0) {
+        return UnavailableError("stopped by signal " + std::to_string(sig) +
+                                " while the server was unreachable: " + s.message());
+      }
       if (GaveUp()) {
         return UnavailableError("gave up after " + std::to_string(options_.server_wait_seconds) +
                                 " s: " + s.message());
