@@ -5,7 +5,23 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import Server, submitted_name, write_job
+
+
+@pytest.fixture
+def new_server(tmp_path):
+    """Starts servers that are stopped (with their runners) even when the test fails."""
+    made = []
+
+    def make():
+        made.append(Server(tmp_path / "ws").start())
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.stop()
 
 
 def wait_file(path: Path, max_checks=6000):
@@ -17,8 +33,8 @@ def wait_file(path: Path, max_checks=6000):
     raise AssertionError(f"{path} never appeared")
 
 
-def test_kill9_server_mid_run_loses_nothing(tmp_path):
-    server = Server(tmp_path / "ws").start()
+def test_kill9_server_mid_run_loses_nothing(tmp_path, new_server):
+    server = new_server()
     gate, wrote = tmp_path / "gate", tmp_path / "wrote"
     yml = write_job(tmp_path, "python job.py", files={"job.py": f"""
         import os, time
@@ -54,8 +70,8 @@ def test_kill9_server_mid_run_loses_nothing(tmp_path):
     server.stop()
 
 
-def test_completed_runs_survive_restart(tmp_path):
-    server = Server(tmp_path / "ws").start()
+def test_completed_runs_survive_restart(tmp_path, new_server):
+    server = new_server()
     yml = write_job(tmp_path, "python -c 'print(42)'")
     p = server.cli("job", "create", "--file", str(yml), "--stream", check=True)
     name = submitted_name(p)
@@ -67,8 +83,8 @@ def test_completed_runs_survive_restart(tmp_path):
     server.stop()
 
 
-def test_dead_runner_marks_the_run_failed(tmp_path):
-    server = Server(tmp_path / "ws").start()
+def test_dead_runner_marks_the_run_failed(tmp_path, new_server):
+    server = new_server()
     yml = write_job(tmp_path, "bash -c 'echo up; sleep 300'")
     name = submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
     server.wait_for(name, lambda r, log: "up" in log)
@@ -82,11 +98,13 @@ def test_dead_runner_marks_the_run_failed(tmp_path):
     server.stop()
 
 
-def test_client_starts_a_local_server_and_stops_it(tmp_path):
+def test_client_starts_a_local_server_and_stops_it(tmp_path, request):
     project = tmp_path / "project"
     yml = write_job(project, "python -c 'print(\"auto\")'")
     env = {k: v for k, v in os.environ.items() if k != "GANTRY_URL"}
     from conftest import GANTRY
+    request.addfinalizer(lambda: subprocess.run([GANTRY, "server", "stop"], cwd=project, env=env,
+                                                capture_output=True))
     p = subprocess.run([GANTRY, "job", "create", "--file", str(yml), "--stream"], cwd=project,
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
