@@ -3,8 +3,8 @@
 #include <sqlite3.h>
 
 #include <array>
-#include <type_traits>
 #include <cstring>
+#include <type_traits>
 
 #include "common/logging.h"
 
@@ -50,6 +50,19 @@ class SqliteMetadataStore::Statement {
     auto r = Step();
     Reset();
     return r.has_value() ? Status::Ok() : r.error();
+  }
+  // Steps to the one expected row and returns `read()` of it, or `not_found` when there is
+  // none. Resets either way.
+  template <typename F>
+  auto One(F&& read, const Status& not_found) -> Result<decltype(read())> {
+    auto has_row = Step();
+    if (!has_row.has_value() || !*has_row) {
+      Reset();
+      return Err(has_row.has_value() ? not_found : has_row.error());
+    }
+    auto value = read();
+    Reset();
+    return value;
   }
   // Calls `row()` for each result row (it reads the columns), then resets. Stops at the first
   // error, from SQLite or a Status returned by `row`.
@@ -278,9 +291,8 @@ class Transaction {
 
 Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -321,10 +333,9 @@ Status SqliteMetadataStore::Migrate() {
   if (has_row) version = get->Int(0);
   get->Reset();
   if (version > static_cast<int64_t>(kMigrations.size())) {
-    return FailedPreconditionError("the metadata database has schema version " +
-                                   std::to_string(version) +
-                                   ", newer than this gantry understands (" +
-                                   std::to_string(kMigrations.size()) + ")");
+    return FailedPreconditionError(
+        "the metadata database has schema version " + std::to_string(version) +
+        ", newer than this gantry understands (" + std::to_string(kMigrations.size()) + ")");
   }
   for (size_t v = static_cast<size_t>(version); v < kMigrations.size(); ++v) {
     Transaction tx(db_);
@@ -385,28 +396,21 @@ Status SqliteMetadataStore::CreateRun(RunRecord& run) {
   RETURN_IF_ERROR(s->Run());
   ASSIGN_OR_RETURN(Statement * ev, Prepare("INSERT INTO run_status_events (run, status, time, "
                                            "detail) VALUES (?, ?, ?, ?)"));
-  RETURN_IF_ERROR(ev->Bind(1, run.name).Bind(2, run.status).Bind(3, run.created_at)
-                      .Bind(4, run.status_detail).Run());
+  RETURN_IF_ERROR(ev->Bind(1, run.name)
+                      .Bind(2, run.status)
+                      .Bind(3, run.created_at)
+                      .Bind(4, run.status_detail)
+                      .Run());
   return tx.Commit();
 }
 
 Result<RunRecord> SqliteMetadataStore::GetRun(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  static const std::string kSql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE name = ?";
+  static const std::string kSql =
+      std::string("SELECT ") + kRunColumns + " FROM runs WHERE name = ?";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name);
-  auto row = s->Step();
-  if (!row.has_value()) {
-    s->Reset();
-    return Err(row.error());
-  }
-  if (!*row) {
-    s->Reset();
-    return Err(NotFoundError("no run named '" + name + "'"));
-  }
-  RunRecord r = ReadRun(*s);
-  s->Reset();
-  return r;
+  return s->One([&] { return ReadRun(*s); }, NotFoundError("no run named '" + name + "'"));
 }
 
 Result<std::vector<RunRecord>> SqliteMetadataStore::ListRuns(const RunFilter& filter) {
@@ -468,9 +472,11 @@ Status SqliteMetadataStore::UpdateRun(const RunRecord& run,
   if (event) {
     ASSIGN_OR_RETURN(Statement * ev, Prepare("INSERT INTO run_status_events (run, status, time, "
                                              "detail) VALUES (?, ?, ?, ?)"));
-    RETURN_IF_ERROR(
-        ev->Bind(1, run.name).Bind(2, event->status).Bind(3, event->time).Bind(4, event->detail)
-            .Run());
+    RETURN_IF_ERROR(ev->Bind(1, run.name)
+                        .Bind(2, event->status)
+                        .Bind(3, event->time)
+                        .Bind(4, event->detail)
+                        .Run());
   }
   return tx.Commit();
 }
@@ -482,7 +488,7 @@ Result<std::vector<StatusEvent>> SqliteMetadataStore::GetStatusHistory(const std
   s->Bind(1, run);
   std::vector<StatusEvent> out;
   RETURN_IF_ERROR(s->ForEach([&] {
-      out.push_back(StatusEvent{s->Text(0), s->Int(1), s->Text(2)});
+    out.push_back(StatusEvent{s->Text(0), s->Int(1), s->Text(2)});
   }));
   return out;
 }
@@ -494,9 +500,7 @@ namespace {
 // length and that many bytes of JSON (kind 1). One row per series per batch keeps the hot
 // insert path to a handful of rows however many points a batch carries.
 void AppendPoint(std::string& out, const MetricPoint& p) {
-  auto put = [&out](const void* data, size_t n) {
-    out.append(static_cast<const char*>(data), n);
-  };
+  auto put = [&out](const void* data, size_t n) { out.append(static_cast<const char*>(data), n); };
   put(&p.step, 8);
   put(&p.timestamp, 8);
   uint8_t kind = p.value_json.empty() ? 0 : 1;
@@ -510,8 +514,7 @@ void AppendPoint(std::string& out, const MetricPoint& p) {
   }
 }
 
-Status DecodeBlock(const std::string& key, const std::string& data,
-                   std::vector<MetricPoint>& out) {
+Status DecodeBlock(const std::string& key, const std::string& data, std::vector<MetricPoint>& out) {
   size_t i = 0;
   auto get = [&](void* dst, size_t n) {
     if (i + n > data.size()) return false;
@@ -542,8 +545,7 @@ Status DecodeBlock(const std::string& key, const std::string& data,
 }  // namespace
 
 Status SqliteMetadataStore::AppendMetrics(const std::string& run,
-                                          const std::vector<MetricPoint>& points,
-                                          int64_t through) {
+                                          const std::vector<MetricPoint>& points, int64_t through) {
   if (points.empty()) return Status::Ok();
   // Group by key, keeping each key's logging order.
   std::map<std::string, std::vector<const MetricPoint*>> by_key;
@@ -611,8 +613,11 @@ Status SqliteMetadataStore::AppendMetrics(const std::string& run,
       if (first_step < 0) first_step = stamped.step;
       AppendPoint(block, stamped);
     }
-    Status st = insert->Bind(1, series_id).Bind(2, first_step)
-                    .Bind(3, static_cast<int64_t>(series_points.size())).BindBlob(4, block).Run();
+    Status st = insert->Bind(1, series_id)
+                    .Bind(2, first_step)
+                    .Bind(3, static_cast<int64_t>(series_points.size()))
+                    .BindBlob(4, block)
+                    .Run();
     if (!st.ok()) return fail(st);
     if (st = bump->Bind(1, next_step).Bind(2, series_id).Run(); !st.ok()) return fail(st);
   }
@@ -657,8 +662,7 @@ Result<std::vector<MetricPoint>> SqliteMetadataStore::LatestMetrics(const std::s
   return out;
 }
 
-Result<int64_t> SqliteMetadataStore::LogLength(const std::string& run,
-                                               const std::string& stream) {
+Result<int64_t> SqliteMetadataStore::LogLength(const std::string& run, const std::string& stream) {
   ASSIGN_OR_RETURN(Statement * s,
                    Prepare("SELECT offset + length(data) FROM log_chunks WHERE run = ? AND "
                            "stream = ? ORDER BY offset DESC LIMIT 1"));
@@ -690,9 +694,8 @@ Result<int64_t> SqliteMetadataStore::AppendLog(const std::string& run, const std
   return len + static_cast<int64_t>(data.size());
 }
 
-Result<std::string> SqliteMetadataStore::ReadLog(const std::string& run,
-                                                 const std::string& stream, int64_t offset,
-                                                 int64_t max_bytes) {
+Result<std::string> SqliteMetadataStore::ReadLog(const std::string& run, const std::string& stream,
+                                                 int64_t offset, int64_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Statement * s,
                    Prepare("SELECT offset, data FROM log_chunks WHERE run = ? AND stream = ? "
@@ -724,9 +727,7 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqliteMetadataStore::ListLo
                            "run = ? GROUP BY stream ORDER BY stream"));
   s->Bind(1, run);
   std::vector<std::pair<std::string, int64_t>> out;
-  RETURN_IF_ERROR(s->ForEach([&] {
-      out.emplace_back(s->Text(0), s->Int(1));
-  }));
+  RETURN_IF_ERROR(s->ForEach([&] { out.emplace_back(s->Text(0), s->Int(1)); }));
   return out;
 }
 
@@ -764,8 +765,8 @@ Status SqliteMetadataStore::CreateModel(ModelRecord& model) {
   model.version = (row.has_value() && *row) ? next->Int(0) : 1;
   next->Reset();
   if (!row.has_value()) return row.error();
-  static const std::string kInsert = std::string("INSERT INTO models (") + kModelColumns +
-                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  static const std::string kInsert =
+      std::string("INSERT INTO models (") + kModelColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
   s->Bind(1, model.name).Bind(2, model.version).Bind(3, model.description).Bind(4, model.tree_id);
   s->Bind(5, model.framework).Bind(6, model.framework_version).Bind(7, model.type);
@@ -783,17 +784,10 @@ Result<ModelRecord> SqliteMetadataStore::GetModel(const std::string& name, int64
                                   "ORDER BY version DESC LIMIT 1";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name).Bind(2, version).Bind(3, version);
-  auto row = s->Step();
-  if (!row.has_value() || !*row) {
-    s->Reset();
-    if (!row.has_value()) return Err(row.error());
-    return Err(NotFoundError(version ? "model '" + name + "' has no version " +
-                                           std::to_string(version)
-                                     : "no model named '" + name + "'"));
-  }
-  ModelRecord m = ReadModel(*s);
-  s->Reset();
-  return m;
+  return s->One(
+      [&] { return ReadModel(*s); },
+      NotFoundError(version ? "model '" + name + "' has no version " + std::to_string(version)
+                            : "no model named '" + name + "'"));
 }
 
 Result<std::vector<ModelRecord>> SqliteMetadataStore::ListModels(const std::string& name) {
@@ -803,9 +797,7 @@ Result<std::vector<ModelRecord>> SqliteMetadataStore::ListModels(const std::stri
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name).Bind(2, name);
   std::vector<ModelRecord> out;
-  RETURN_IF_ERROR(s->ForEach([&] {
-      out.push_back(ReadModel(*s));
-  }));
+  RETURN_IF_ERROR(s->ForEach([&] { out.push_back(ReadModel(*s)); }));
   return out;
 }
 
@@ -813,8 +805,11 @@ Status SqliteMetadataStore::UpdateModel(const ModelRecord& model) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Statement * s, Prepare("UPDATE models SET tags = ?, properties = ?, "
                                           "description = ? WHERE name = ? AND version = ?"));
-  RETURN_IF_ERROR(s->Bind(1, model.tags.dump()).Bind(2, model.properties.dump())
-                      .Bind(3, model.description).Bind(4, model.name).Bind(5, model.version)
+  RETURN_IF_ERROR(s->Bind(1, model.tags.dump())
+                      .Bind(2, model.properties.dump())
+                      .Bind(3, model.description)
+                      .Bind(4, model.name)
+                      .Bind(5, model.version)
                       .Run());
   if (sqlite3_changes(db_) == 0) {
     return NotFoundError("model '" + model.name + "' has no version " +
@@ -853,8 +848,8 @@ Status SqliteMetadataStore::CreateDataset(DatasetRecord& d) {
     next->Reset();
     if (!row.has_value()) return row.error();
   }
-  static const std::string kInsert = std::string("INSERT INTO datasets (") + kDatasetColumns +
-                                     ") VALUES (?,?,?,?,?,?,?,?)";
+  static const std::string kInsert =
+      std::string("INSERT INTO datasets (") + kDatasetColumns + ") VALUES (?,?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
   s->Bind(1, d.name).Bind(2, d.version).Bind(3, d.description).Bind(4, d.type).Bind(5, d.tree_id);
   s->Bind(6, d.sources.dump()).Bind(7, d.tags.dump()).Bind(8, d.created_at);
@@ -874,29 +869,21 @@ Result<DatasetRecord> SqliteMetadataStore::GetDataset(const std::string& name, i
                                   "ORDER BY version DESC LIMIT 1";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name).Bind(2, version).Bind(3, version);
-  auto row = s->Step();
-  if (!row.has_value() || !*row) {
-    s->Reset();
-    if (!row.has_value()) return Err(row.error());
-    return Err(NotFoundError(version ? "dataset '" + name + "' has no version " +
-                                           std::to_string(version)
-                                     : "no dataset named '" + name + "'"));
-  }
-  DatasetRecord d = ReadDataset(*s);
-  s->Reset();
-  return d;
+  return s->One(
+      [&] { return ReadDataset(*s); },
+      NotFoundError(version ? "dataset '" + name + "' has no version " + std::to_string(version)
+                            : "no dataset named '" + name + "'"));
 }
 
 Result<std::vector<DatasetRecord>> SqliteMetadataStore::ListDatasets(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  static const std::string kSql = std::string("SELECT ") + kDatasetColumns +
-                                  " FROM datasets WHERE (? = '' OR name = ?) ORDER BY name, version";
+  static const std::string kSql =
+      std::string("SELECT ") + kDatasetColumns +
+      " FROM datasets WHERE (? = '' OR name = ?) ORDER BY name, version";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name).Bind(2, name);
   std::vector<DatasetRecord> out;
-  RETURN_IF_ERROR(s->ForEach([&] {
-      out.push_back(ReadDataset(*s));
-  }));
+  RETURN_IF_ERROR(s->ForEach([&] { out.push_back(ReadDataset(*s)); }));
   return out;
 }
 
@@ -905,6 +892,13 @@ constexpr const char* kComputeColumns =
     "name, type, vm_size, min_nodes, max_nodes, idle_seconds, created_at";
 ComputeRecord ReadCompute(SqliteMetadataStore::Statement& s) {
   return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5), s.Int(6)};
+}
+}  // namespace
+
+namespace {
+EnvironmentRecord ReadEnvironment(SqliteMetadataStore::Statement& s) {
+  return EnvironmentRecord{s.Text(0), s.Int(1), s.Text(2), Json::parse(s.Text(3), nullptr, false),
+                           s.Text(4), s.Int(5)};
 }
 }  // namespace
 
@@ -920,8 +914,13 @@ Status SqliteMetadataStore::CreateEnvironment(EnvironmentRecord& e) {
   if (!row.has_value()) return row.error();
   ASSIGN_OR_RETURN(Statement * s, Prepare("INSERT INTO environments (name, version, description, "
                                           "spec, hash, created_at) VALUES (?,?,?,?,?,?)"));
-  RETURN_IF_ERROR(s->Bind(1, e.name).Bind(2, e.version).Bind(3, e.description)
-                      .Bind(4, e.spec.dump()).Bind(5, e.hash).Bind(6, e.created_at).Run());
+  RETURN_IF_ERROR(s->Bind(1, e.name)
+                      .Bind(2, e.version)
+                      .Bind(3, e.description)
+                      .Bind(4, e.spec.dump())
+                      .Bind(5, e.hash)
+                      .Bind(6, e.created_at)
+                      .Run());
   return tx.Commit();
 }
 
@@ -933,18 +932,10 @@ Result<EnvironmentRecord> SqliteMetadataStore::GetEnvironment(const std::string&
                            "environments WHERE name = ? AND (? = 0 OR version = ?) ORDER BY "
                            "version DESC LIMIT 1"));
   s->Bind(1, name).Bind(2, version).Bind(3, version);
-  auto row = s->Step();
-  if (!row.has_value() || !*row) {
-    s->Reset();
-    if (!row.has_value()) return Err(row.error());
-    return Err(NotFoundError(version ? "environment '" + name + "' has no version " +
-                                           std::to_string(version)
-                                     : "no environment named '" + name + "'"));
-  }
-  EnvironmentRecord e{s->Text(0), s->Int(1), s->Text(2),
-                      Json::parse(s->Text(3), nullptr, false), s->Text(4), s->Int(5)};
-  s->Reset();
-  return e;
+  return s->One(
+      [&] { return ReadEnvironment(*s); },
+      NotFoundError(version ? "environment '" + name + "' has no version " + std::to_string(version)
+                            : "no environment named '" + name + "'"));
 }
 
 Result<std::vector<EnvironmentRecord>> SqliteMetadataStore::ListEnvironments() {
@@ -952,11 +943,7 @@ Result<std::vector<EnvironmentRecord>> SqliteMetadataStore::ListEnvironments() {
   ASSIGN_OR_RETURN(Statement * s, Prepare("SELECT name, version, description, spec, hash, "
                                           "created_at FROM environments ORDER BY name, version"));
   std::vector<EnvironmentRecord> out;
-  RETURN_IF_ERROR(s->ForEach([&] {
-      out.push_back(EnvironmentRecord{s->Text(0), s->Int(1), s->Text(2),
-                                      Json::parse(s->Text(3), nullptr, false), s->Text(4),
-                                      s->Int(5)});
-  }));
+  RETURN_IF_ERROR(s->ForEach([&] { out.push_back(ReadEnvironment(*s)); }));
   return out;
 }
 
@@ -980,15 +967,8 @@ Result<ComputeRecord> SqliteMetadataStore::GetCompute(const std::string& name) {
       std::string("SELECT ") + kComputeColumns + " FROM computes WHERE name = ?";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   s->Bind(1, name);
-  auto row = s->Step();
-  if (!row.has_value() || !*row) {
-    s->Reset();
-    if (!row.has_value()) return Err(row.error());
-    return Err(NotFoundError("no compute target named '" + name + "'"));
-  }
-  ComputeRecord c = ReadCompute(*s);
-  s->Reset();
-  return c;
+  return s->One([&] { return ReadCompute(*s); },
+                NotFoundError("no compute target named '" + name + "'"));
 }
 
 Result<std::vector<ComputeRecord>> SqliteMetadataStore::ListComputes() {
@@ -997,9 +977,7 @@ Result<std::vector<ComputeRecord>> SqliteMetadataStore::ListComputes() {
       std::string("SELECT ") + kComputeColumns + " FROM computes ORDER BY name";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kSql.c_str()));
   std::vector<ComputeRecord> out;
-  RETURN_IF_ERROR(s->ForEach([&] {
-      out.push_back(ReadCompute(*s));
-  }));
+  RETURN_IF_ERROR(s->ForEach([&] { out.push_back(ReadCompute(*s)); }));
   return out;
 }
 
@@ -1019,8 +997,12 @@ Status SqliteMetadataStore::PutArtifacts(const std::string& run,
                    Prepare("INSERT OR REPLACE INTO run_artifacts (run, path, blob, size, mode) "
                            "VALUES (?, ?, ?, ?, ?)"));
   for (const auto& a : artifacts) {
-    RETURN_IF_ERROR(s->Bind(1, run).Bind(2, a.path).Bind(3, a.blob).Bind(4, a.size)
-                        .Bind(5, static_cast<int64_t>(a.mode)).Run());
+    RETURN_IF_ERROR(s->Bind(1, run)
+                        .Bind(2, a.path)
+                        .Bind(3, a.blob)
+                        .Bind(4, a.size)
+                        .Bind(5, static_cast<int64_t>(a.mode))
+                        .Run());
   }
   return tx.Commit();
 }
@@ -1034,8 +1016,8 @@ Result<std::vector<ArtifactRecord>> SqliteMetadataStore::ListArtifacts(const std
   s->Bind(1, run).Bind(2, prefix).Bind(3, prefix);
   std::vector<ArtifactRecord> out;
   RETURN_IF_ERROR(s->ForEach([&] {
-      out.push_back(ArtifactRecord{s->Text(0), s->Text(1), s->Int(2),
-                                   static_cast<uint32_t>(s->Int(3))});
+    out.push_back(
+        ArtifactRecord{s->Text(0), s->Text(1), s->Int(2), static_cast<uint32_t>(s->Int(3))});
   }));
   return out;
 }
