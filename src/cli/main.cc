@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--name", serve.name, "Served name (default: the folder's name)");
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
+  serve_cmd->add_option("--port-file", serve.port_file, "Write the port here once listening");
   serve_cmd->add_option("--backend", serve.backend, "torchscript")->capture_default_str();
   serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
                         "Dynamic batching: most rows in one forward (default 0: off)");

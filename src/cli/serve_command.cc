@@ -34,6 +34,13 @@ int RunServe(const ServeFlags& flags) {
   if (!server.has_value()) return ReportError(server.error());
   std::cout << "Serving model '" << raw->name() << "' on http://" << flags.host << ":"
             << (*server)->port() << std::endl;
+  if (!flags.port_file.empty()) {
+    Status written = WriteFileAtomic(flags.port_file, std::to_string((*server)->port()) + "\n");
+    if (!written.ok()) {
+      (*server)->Stop();
+      return ReportError(written);
+    }
+  }
   int sig = 0;
   sigwait(&signals, &sig);
   GLOG(Info) << "signal " << sig << ": stopping";

@@ -11,6 +11,8 @@ struct ServeFlags {
   std::string name;
   std::string host = "127.0.0.1";
   int port = 0;
+  // When set, the chosen port is written here (atomically) once the server listens.
+  std::string port_file;
   std::string backend = "torchscript";
   int64_t max_batch_size = 0;
   int64_t max_queue_delay_us = 500;

@@ -1,6 +1,7 @@
 #include "common/process.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,10 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
   if (pid == 0) {
     ::close(err_pipe[0]);
     if (options.new_session) ::setsid();
+    if (options.parent_death_signal != 0) {
+      ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
+      if (::getppid() == 1) ::_exit(127);  // the parent is already gone
+    }
     // Restore default signal dispositions the parent may have changed.
     ::signal(SIGPIPE, SIG_DFL);
     ::signal(SIGCHLD, SIG_DFL);

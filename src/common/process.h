@@ -26,6 +26,9 @@ struct SpawnOptions {
   // Where stdout/stderr go. -1 → /dev/null. Pass the write end of a pipe or an open file.
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // When non-zero, the child gets this signal when the thread that spawned it exits
+  // (PR_SET_PDEATHSIG): children that must not outlive the server, such as model servers.
+  int parent_death_signal = 0;
 };
 
 // Starts a child. Returns its pid (also its process-group id when new_session is set).
