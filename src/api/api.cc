@@ -735,3 +735,242 @@ void Api::AddRoutes() {
 }
 
 }  // namespace gantry::api
+
+namespace gantry::api {
+
+Json EndpointToJson(const store::EndpointRecord& e, const std::string& base_url) {
+  return Json{{"name", e.name},
+              {"description", e.description},
+              {"auth_mode", e.auth_mode},
+              {"scoring_uri", base_url + "/endpoints/" + http::UrlEncode(e.name) + "/score"},
+              {"traffic", e.traffic},
+              {"tags", e.tags},
+              {"created_at", FormatIsoTime(e.created_at)},
+              {"updated_at", FormatIsoTime(e.updated_at)}};
+}
+
+Json DeploymentToJson(const store::DeploymentRecord& d, const Json& replicas) {
+  const Json& spec = d.spec;
+  Json model = spec.value("model", Json::object());
+  return Json{{"name", d.name},
+              {"endpoint_name", d.endpoint},
+              {"provisioning_state", d.state},
+              {"error", d.error},
+              {"generation", d.generation},
+              {"model", model.value("name", "") + ":" + std::to_string(model.value("version", 0))},
+              {"model_framework", model.value("framework", "")},
+              {"backend", spec.value("backend", "")},
+              {"scoring_script", spec.value("scoring_script", "")},
+              {"environment", spec.contains("environment") && spec["environment"].is_object()
+                                  ? Json(spec["environment"].value("name", "") + ":" +
+                                         std::to_string(spec["environment"].value("version", 0)))
+                                  : Json(nullptr)},
+              {"instance_type", spec.value("instance_type", "")},
+              {"instance_count", spec.value("instance_count", 1)},
+              {"request_settings", spec.value("request_settings", Json::object())},
+              {"replicas", replicas},
+              {"created_at", FormatIsoTime(d.created_at)},
+              {"updated_at", FormatIsoTime(d.updated_at)}};
+}
+
+namespace {
+
+std::string BaseUrl(const Request& r) {
+  std::string host = r.Header("host");
+  return "http://" + (host.empty() ? std::string("127.0.0.1") : host);
+}
+
+// Reads an optional field into `out` when present with the right type; InvalidArgument
+// naming it otherwise.
+Status OptionalInt(const Json& body, const char* field, int64_t& out) {
+  if (!body.contains(field) || body[field].is_null()) return Status::Ok();
+  if (!body[field].is_number_integer()) {
+    return InvalidArgumentError(std::string("field '") + field + "' must be an integer");
+  }
+  out = body[field].get<int64_t>();
+  return Status::Ok();
+}
+
+Status OptionalObject(const Json& body, const char* field, Json& out) {
+  if (!body.contains(field) || body[field].is_null()) return Status::Ok();
+  if (!body[field].is_object()) {
+    return InvalidArgumentError(std::string("field '") + field + "' must be an object");
+  }
+  out = body[field];
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
+  endpoints_ = endpoints;
+  const std::string p = std::string(kPrefix) + "/endpoints";
+  auto& r = router_;
+  r.Add("POST", p, [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
+    workspace::EndpointRequest e;
+    for (auto [field, target, fallback] :
+         std::initializer_list<std::tuple<const char*, std::string*, const char*>>{
+             {"name", &e.name, ""}, {"description", &e.description, ""},
+             {"auth_mode", &e.auth_mode, "key"}}) {
+      auto v = GetString(*body, field, fallback);
+      if (!v.has_value()) return Error(v.error());
+      *target = *v;
+    }
+    if (Status st = OptionalObject(*body, "tags", e.tags); !st.ok()) return Error(st);
+    auto created = endpoints_->CreateEndpoint(e);
+    if (!created.has_value()) return Error(created.error());
+    return Response::FromJson(201, EndpointToJson(*created, BaseUrl(req)));
+  });
+  r.Add("GET", p, [this](Request& req) {
+    auto all = endpoints_->ListEndpoints();
+    if (!all.has_value()) return Error(all.error());
+    Json out = Json::array();
+    for (const auto& e : *all) out.push_back(EndpointToJson(e, BaseUrl(req)));
+    return Response::FromJson(200, {{"endpoints", out}});
+  });
+  r.Add("GET", p + "/{name}", [this](Request& req) {
+    auto e = endpoints_->GetEndpoint(req.Param("name"));
+    if (!e.has_value()) return Error(e.error());
+    Json out = EndpointToJson(*e, BaseUrl(req));
+    Json names = Json::array();
+    if (auto deps = endpoints_->ListDeployments(e->name); deps.has_value()) {
+      for (const auto& d : *deps) names.push_back({{"name", d.name}, {"provisioning_state", d.state}});
+    }
+    out["deployments"] = names;
+    return Response::FromJson(200, out);
+  });
+  r.Add("PATCH", p + "/{name}", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
+    workspace::EndpointUpdate u;
+    if (body->contains("traffic")) u.traffic = (*body)["traffic"];
+    if (body->contains("tags")) u.tags = (*body)["tags"];
+    if (body->contains("description")) {
+      auto d = GetString(*body, "description");
+      if (!d.has_value()) return Error(d.error());
+      u.description = *d;
+    }
+    auto e = endpoints_->UpdateEndpoint(req.Param("name"), u);
+    if (!e.has_value()) return Error(e.error());
+    return Response::FromJson(200, EndpointToJson(*e, BaseUrl(req)));
+  });
+  r.Add("DELETE", p + "/{name}", [this](Request& req) {
+    Status st = endpoints_->DeleteEndpoint(req.Param("name"));
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(200, {{"deleted", req.Param("name")}});
+  });
+  r.Add("GET", p + "/{name}/keys", [this](Request& req) {
+    auto e = endpoints_->GetEndpoint(req.Param("name"));
+    if (!e.has_value()) return Error(e.error());
+    return Response::FromJson(200, {{"primaryKey", e->primary_key},
+                                    {"secondaryKey", e->secondary_key}});
+  });
+  r.Add("POST", p + "/{name}/keys/regenerate", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    auto which = GetString(*body, "key_type", "primary");
+    if (!which.has_value()) return Error(which.error());
+    auto e = endpoints_->RegenerateKey(req.Param("name"), *which);
+    if (!e.has_value()) return Error(e.error());
+    return Response::FromJson(200, {{"primaryKey", e->primary_key},
+                                    {"secondaryKey", e->secondary_key}});
+  });
+  r.Add("PUT", p + "/{name}/deployments/{deployment}", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
+    workspace::DeploymentRequest d;
+    d.endpoint = req.Param("name");
+    d.name = req.Param("deployment");
+    for (auto [field, target] : std::initializer_list<std::pair<const char*, std::string*>>{
+             {"model", &d.model}, {"code_tree", &d.code_tree},
+             {"scoring_script", &d.scoring_script}, {"environment", &d.environment},
+             {"instance_type", &d.instance_type}}) {
+      auto v = GetString(*body, field);
+      if (!v.has_value()) return Error(v.error());
+      *target = *v;
+    }
+    for (auto [field, target] : std::initializer_list<std::pair<const char*, int64_t*>>{
+             {"instance_count", &d.instance_count}, {"max_batch_size", &d.max_batch_size}}) {
+      if (Status st = OptionalInt(*body, field, *target); !st.ok()) return Error(st);
+    }
+    for (auto [field, target] : std::initializer_list<std::pair<const char*, Json*>>{
+             {"request_settings", &d.request_settings},
+             {"environment_variables", &d.environment_variables}}) {
+      if (Status st = OptionalObject(*body, field, *target); !st.ok()) return Error(st);
+    }
+    if (body->contains("all_traffic")) {
+      if (!(*body)["all_traffic"].is_boolean()) {
+        return Error(InvalidArgumentError("field 'all_traffic' must be true or false"));
+      }
+      d.all_traffic = (*body)["all_traffic"].get<bool>();
+    }
+    auto put = endpoints_->PutDeployment(d);
+    if (!put.has_value()) return Error(put.error());
+    return Response::FromJson(put->generation == 1 ? 201 : 200,
+                              DeploymentToJson(*put, endpoints_->Replicas(d.endpoint, d.name)));
+  });
+  r.Add("GET", p + "/{name}/deployments", [this](Request& req) {
+    auto all = endpoints_->ListDeployments(req.Param("name"));
+    if (!all.has_value()) return Error(all.error());
+    Json out = Json::array();
+    for (const auto& d : *all) {
+      out.push_back(DeploymentToJson(d, endpoints_->Replicas(d.endpoint, d.name)));
+    }
+    return Response::FromJson(200, {{"deployments", out}});
+  });
+  r.Add("GET", p + "/{name}/deployments/{deployment}", [this](Request& req) {
+    auto d = endpoints_->GetDeployment(req.Param("name"), req.Param("deployment"));
+    if (!d.has_value()) return Error(d.error());
+    return Response::FromJson(200, DeploymentToJson(*d, endpoints_->Replicas(d->endpoint, d->name)));
+  });
+  r.Add("GET", p + "/{name}/deployments/{deployment}/logs", [this](Request& req) {
+    auto lines = QueryInt(req, "lines", 5000);
+    if (!lines.has_value()) return Error(lines.error());
+    auto text = endpoints_->DeploymentLogs(req.Param("name"), req.Param("deployment"), *lines);
+    if (!text.has_value()) return Error(text.error());
+    return Response::Text(200, *text);
+  });
+  r.Add("DELETE", p + "/{name}/deployments/{deployment}", [this](Request& req) {
+    Status st = endpoints_->DeleteDeployment(req.Param("name"), req.Param("deployment"));
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(200, {{"deleted", req.Param("deployment")}});
+  });
+
+  // Scoring: /endpoints/NAME/score and every other model-server path (v2, v1, /).
+  auto score = [this](Request& req) {
+    std::string path = "/" + req.Param("path");
+    if (!req.query.empty()) {
+      std::string q;
+      for (const auto& [k, v] : req.query) {
+        q += (q.empty() ? "?" : "&") + http::UrlEncode(k) + "=" + http::UrlEncode(v);
+      }
+      path += q;
+    }
+    auto result = endpoints_->Score(req.Param("name"), req.BearerToken(),
+                                    req.Header("azureml-model-deployment"), req.method, path,
+                                    req.body, req.Header("content-type"));
+    if (!result.has_value()) {
+      Response err = Error(result.error());
+      if (result.error().code() == StatusCode::kUnauthenticated) {
+        err.headers.emplace_back("WWW-Authenticate", "Bearer");
+      }
+      return err;
+    }
+    Response out;
+    out.status = result->response.status;
+    out.body = std::move(result->response.body);
+    out.content_type = result->response.content_type.empty() ? "application/json"
+                                                             : result->response.content_type;
+    out.headers.emplace_back("azureml-model-deployment", result->deployment);
+    return out;
+  };
+  r.Add("POST", "/endpoints/{name}/{path...}", score);
+  r.Add("GET", "/endpoints/{name}/{path...}", score);
+}
+
+}  // namespace gantry::api

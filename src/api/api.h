@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "workspace/compute_service.h"
 #include "workspace/dataset_service.h"
+#include "workspace/endpoint_service.h"
 #include "workspace/environment_service.h"
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
@@ -31,6 +32,10 @@ class Api {
       workspace::EnvironmentService* environments, artifacts::BlobStore* blobs,
       ApiOptions options);
 
+  // Adds the online-endpoint resources under /api/v1/endpoints and the scoring routes
+  // /endpoints/NAME/... (forwarded to a deployment's model server). Call before serving.
+  void AddEndpointRoutes(workspace::EndpointService* endpoints);
+
   // Dispatches one request.
   http::Response Handle(http::Request& request) const;
   // Body limit for a request line, for HttpServerOptions::body_limit.
@@ -48,6 +53,7 @@ class Api {
   workspace::DatasetService* datasets_;
   workspace::ComputeService* computes_;
   workspace::EnvironmentService* environments_;
+  workspace::EndpointService* endpoints_ = nullptr;
   artifacts::BlobStore* blobs_;
   ApiOptions options_;
   http::Router router_;
@@ -57,6 +63,10 @@ class Api {
 Json RunToJson(const store::RunRecord& run);
 // The JSON shape of a dataset version.
 Json DatasetToJson(const store::DatasetRecord& dataset);
+// The JSON shape of an endpoint; `base_url` ("http://HOST:PORT") makes its scoring URI.
+Json EndpointToJson(const store::EndpointRecord& endpoint, const std::string& base_url);
+// The JSON shape of a deployment, with its replicas' live state.
+Json DeploymentToJson(const store::DeploymentRecord& deployment, const Json& replicas);
 // The JSON shape of a model version.
 Json ModelToJson(const store::ModelRecord& model);
 

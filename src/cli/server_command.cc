@@ -17,6 +17,8 @@
 #include "compute/compute_backend.h"
 #include "http/http_server.h"
 #include "store/metadata_store.h"
+#include "workspace/endpoint_controller.h"
+#include "workspace/endpoint_service.h"
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
 #include "workspace/scheduler.h"
@@ -89,6 +91,18 @@ int RunServer(const ServerFlags& flags) {
   workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
   api::Api api(&runs, &models, &datasets, &computes, &environments, blobs->get(),
                api::ApiOptions{.workspace_name = flags.name});
+  // Online endpoints: the controller runs the model servers of every deployment.
+  const char* path_env = std::getenv("PATH");
+  workspace::EndpointController controller(
+      {.root = dir / "deployments",
+       .env_cache = dir / "envs",
+       .gantry = SelfExecutable(),
+       .path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},
+      store->get(), blobs->get(), RealClock::Get());
+  workspace::EndpointService endpoints(store->get(), blobs->get(), &models, &environments,
+                                       &controller, RealClock::Get(),
+                                       path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+  api.AddEndpointRoutes(&endpoints);
 
   http::HttpServerOptions http_options;
   http_options.host = flags.host;
@@ -116,6 +130,7 @@ int RunServer(const ServerFlags& flags) {
                                   .env_cache_dir = dir / "envs",
                                   .blob_cache_dir = dir / "node-cache" / "blobs"});
   scheduler.Start();
+  controller.Start();
 
   if (Status st = WriteConfig(dir, url, flags.name); !st.ok()) return ReportError(st);
   (void)WriteFileAtomic(dir / "server.pid", std::to_string(::getpid()) + "\n");
@@ -137,6 +152,7 @@ int RunServer(const ServerFlags& flags) {
   scheduler.Stop();
   runs.Shutdown();
   (*server)->Stop();
+  controller.Stop();  // model servers stop with the server; they come back on its next start
   std::error_code ec;
   fs::remove(dir / "server.pid", ec);
   ::close(*lock);

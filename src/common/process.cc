@@ -143,6 +143,25 @@ bool GroupAlive(pid_t pgid) {
   return ::kill(-pgid, 0) == 0 || errno == EPERM;
 }
 
+std::optional<fs::path> FindExecutable(const std::vector<std::string>& names,
+                                       const std::string& path_env) {
+  for (const auto& name : names) {
+    if (name.find('/') != std::string::npos) {
+      if (::access(name.c_str(), X_OK) == 0) return fs::path(name);
+      continue;
+    }
+    size_t start = 0;
+    while (start <= path_env.size()) {
+      size_t end = path_env.find(':', start);
+      if (end == std::string::npos) end = path_env.size();
+      fs::path candidate = fs::path(path_env.substr(start, end - start)) / name;
+      if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+      start = end + 1;
+    }
+  }
+  return std::nullopt;
+}
+
 std::map<std::string, std::string> CurrentEnvironment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {

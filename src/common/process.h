@@ -51,6 +51,11 @@ Status SignalGroup(pid_t pgid, int sig);
 // True when any process of the group still exists.
 bool GroupAlive(pid_t pgid);
 
+// The first of `names` found as an executable on `path_env` (a ':'-separated PATH); a name
+// with a slash is taken as a path. nullopt when none is.
+std::optional<fs::path> FindExecutable(const std::vector<std::string>& names,
+                                       const std::string& path_env);
+
 // The current environment as a map.
 std::map<std::string, std::string> CurrentEnvironment();
 // Absolute path of the running executable.

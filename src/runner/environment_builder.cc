@@ -9,25 +9,6 @@
 namespace gantry::runner {
 namespace {
 
-// The first of `names` found as an executable on `path_env`.
-std::optional<fs::path> FindTool(const std::vector<std::string>& names, const std::string& path_env) {
-  for (const auto& name : names) {
-    if (name.find('/') != std::string::npos) {
-      if (::access(name.c_str(), X_OK) == 0) return fs::path(name);
-      continue;
-    }
-    size_t start = 0;
-    while (start <= path_env.size()) {
-      size_t end = path_env.find(':', start);
-      if (end == std::string::npos) end = path_env.size();
-      fs::path candidate = fs::path(path_env.substr(start, end - start)) / name;
-      if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-      start = end + 1;
-    }
-  }
-  return std::nullopt;
-}
-
 // Runs a command, feeding its output to `log` line by line. Returns its exit code and the
 // last lines of output.
 struct CommandResult {
@@ -135,7 +116,7 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
   std::string image = docker.value("base_image", "");
   bool dockerfile = !docker.value("base_dockerfile", "").empty();
   if (!image.empty() || dockerfile || docker.value("enabled", false)) {
-    auto engine = FindTool({"docker", "podman"}, options.path_env);
+    auto engine = FindExecutable({"docker", "podman"}, options.path_env);
     bool answers = false;
     if (engine) {
       auto info = RunLogged({engine->string(), "info"}, nullptr);
@@ -186,7 +167,7 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
   }
 
   std::string interpreter_name = python.value("interpreter_path", "python3");
-  auto base = FindTool({interpreter_name}, options.path_env);
+  auto base = FindExecutable({interpreter_name}, options.path_env);
   bool needs_conda = !user_managed && conda.is_object() && !conda.empty();
   bool needs_venv = !user_managed && !needs_conda && !pip.empty();
   if (!needs_conda && !base) {
@@ -195,7 +176,7 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
   }
   std::optional<fs::path> conda_tool;
   if (needs_conda) {
-    conda_tool = FindTool({"micromamba", "mamba", "conda"}, options.path_env);
+    conda_tool = FindExecutable({"micromamba", "mamba", "conda"}, options.path_env);
     if (!conda_tool) {
       return Err(FailedPreconditionError(
           "environment '" + name + "' has conda dependencies and needs micromamba, mamba or "

@@ -211,6 +211,51 @@ TEST_P(MetadataStoreConformanceTest, ComputeTargets) {
   EXPECT_EQ(store_->GetCompute("gpu-cluster").error().code(), StatusCode::kNotFound);
 }
 
+TEST_P(MetadataStoreConformanceTest, EndpointsAndDeployments) {
+  EndpointRecord e;
+  e.name = "mnist";
+  e.primary_key = "p";
+  e.secondary_key = "s";
+  ASSERT_TRUE(store_->CreateEndpoint(e).ok());
+  EXPECT_EQ(store_->CreateEndpoint(e).code(), StatusCode::kAlreadyExists);
+  DeploymentRecord d;
+  d.endpoint = "mnist";
+  d.name = "blue";
+  d.spec = {{"instance_count", 2}};
+  ASSERT_TRUE(store_->PutDeployment(d).ok());
+  d.state = "Succeeded";
+  d.generation = 2;
+  ASSERT_TRUE(store_->PutDeployment(d).ok());  // replaces
+  auto got = store_->GetDeployment("mnist", "blue");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, "Succeeded");
+  EXPECT_EQ(got->generation, 2);
+  EXPECT_EQ(got->spec["instance_count"], 2);
+  // A state change for an older generation loses to the update.
+  EXPECT_EQ(store_->SetDeploymentState("mnist", "blue", 1, "Failed", "old", 5).code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->SetDeploymentState("mnist", "blue", 2, "Failed", "boom", 5).ok());
+  EXPECT_EQ(store_->GetDeployment("mnist", "blue")->error, "boom");
+  d.endpoint = "nope";
+  EXPECT_EQ(store_->PutDeployment(d).code(), StatusCode::kFailedPrecondition);
+
+  e.traffic = {{"blue", 100}};
+  e.primary_key = "p2";
+  ASSERT_TRUE(store_->UpdateEndpoint(e).ok());
+  EXPECT_EQ(store_->GetEndpoint("mnist")->traffic["blue"], 100);
+  EXPECT_EQ(store_->GetEndpoint("mnist")->primary_key, "p2");
+  EXPECT_EQ(store_->ListDeployments("mnist")->size(), 1u);
+  EXPECT_EQ(store_->ListDeployments("")->size(), 1u);
+  EXPECT_EQ(store_->ListDeployments("other")->size(), 0u);
+
+  // Deleting the endpoint takes its deployments with it.
+  ASSERT_TRUE(store_->DeleteEndpoint("mnist").ok());
+  EXPECT_EQ(store_->GetEndpoint("mnist").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListDeployments("")->size(), 0u);
+  EXPECT_EQ(store_->DeleteEndpoint("mnist").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteDeployment("mnist", "blue").code(), StatusCode::kNotFound);
+}
+
 TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
   auto dir = *MakeTempDir("gantry-store-reopen");
   std::string uri = "sqlite:" + (dir / "gantry.db").string();

@@ -50,6 +50,19 @@ class SqliteMetadataStore : public MetadataStore {
   Result<ComputeRecord> GetCompute(const std::string& name) override;
   Result<std::vector<ComputeRecord>> ListComputes() override;
   Status DeleteCompute(const std::string& name) override;
+  Status CreateEndpoint(const EndpointRecord& endpoint) override;
+  Result<EndpointRecord> GetEndpoint(const std::string& name) override;
+  Result<std::vector<EndpointRecord>> ListEndpoints() override;
+  Status UpdateEndpoint(const EndpointRecord& endpoint) override;
+  Status DeleteEndpoint(const std::string& name) override;
+  Status PutDeployment(const DeploymentRecord& deployment) override;
+  Result<DeploymentRecord> GetDeployment(const std::string& endpoint,
+                                         const std::string& name) override;
+  Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& endpoint) override;
+  Status SetDeploymentState(const std::string& endpoint, const std::string& name,
+                            int64_t generation, const std::string& state,
+                            const std::string& error, int64_t updated_at) override;
+  Status DeleteDeployment(const std::string& endpoint, const std::string& name) override;
   Status PutArtifacts(const std::string& run,
                       const std::vector<ArtifactRecord>& artifacts) override;
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,

@@ -1,0 +1,117 @@
+// EndpointController: runs the model servers of every deployment in the workspace. For each
+// deployment it materializes the model (and scoring code) from the artifact store, builds the
+// deployment's environment (python backend), starts `instance_count` replicas of
+// `gantry serve` as children of the server, waits for each to answer its readiness check,
+// then watches them: a replica that exits or fails three health checks in a row is restarted
+// with exponential backoff (1 s, 2 s, 4 s ... 30 s), and every such event is written to the
+// deployment's log. A deployment whose first replicas never become ready goes to Failed with
+// the model server's own error. Scoring requests are forwarded to ready replicas in turn.
+//
+// All processes are started from the controller's one thread (they get SIGTERM if it ends,
+// so model servers never outlive the server). The deployment records in the store are the
+// desired state: Start() brings back every deployment that was not Failed, so endpoints
+// survive a server restart. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "artifacts/blob_store.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/json.h"
+#include "store/metadata_store.h"
+
+namespace gantry::workspace {
+
+struct EndpointControllerOptions {
+  fs::path root;          // deployments live under root/ENDPOINT/DEPLOYMENT/
+  fs::path env_cache;     // environment builds (shared with the runners of this node)
+  fs::path gantry;        // the gantry binary that runs `gantry serve`
+  std::string path_env;   // PATH for model servers and environment builds
+  int64_t tick_ms = 100;  // how often replicas are checked for exits
+  int64_t health_interval_ms = 2000;
+  int64_t ready_timeout_ms = 300'000;  // a replica not ready by then is a failed start
+  int64_t max_backoff_ms = 30'000;
+};
+
+// The answer of a replica to a forwarded request.
+struct ForwardedResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+class EndpointController {
+ public:
+  EndpointController(EndpointControllerOptions options, store::MetadataStore* store,
+                     artifacts::BlobStore* blobs, Clock* clock);
+  ~EndpointController();
+
+  // Brings back every stored deployment that is not Failed, then keeps watching.
+  void Start();
+  // Stops every model server (SIGTERM, then SIGKILL after 10 s) and the watcher thread.
+  void Stop();
+
+  // Picks up a created or updated deployment record from the store: (re)provisions it when
+  // its generation changed. Returns at once; progress shows in the record's state.
+  void Apply(const std::string& endpoint, const std::string& deployment);
+  // Stops the deployment's model servers and removes its folder; returns when they are gone.
+  void Remove(const std::string& endpoint, const std::string& deployment);
+
+  // Live state of the replicas: [{"index", "pid", "port", "state", "restarts", "last_exit"}].
+  Json Replicas(const std::string& endpoint, const std::string& deployment);
+  // The last `lines` lines of the deployment's log (model servers and controller events).
+  Result<std::string> Logs(const std::string& endpoint, const std::string& deployment,
+                           int64_t lines);
+  // Sends a request to a ready replica of the deployment, in turn. Unavailable when none is
+  // ready (naming why) or the replica's connection fails.
+  Result<ForwardedResponse> Forward(const std::string& endpoint, const std::string& deployment,
+                                    const std::string& method, const std::string& path,
+                                    const std::string& body, const std::string& content_type);
+
+  struct Deployment;
+  struct Replica;
+
+ private:
+  using Key = std::pair<std::string, std::string>;
+  struct Command {
+    enum Kind { kApply, kRemove } kind;
+    Key key;
+    std::shared_ptr<std::promise<void>> done;
+  };
+
+  void Loop();
+  void Provision(Deployment& d);
+  void StartReplica(Deployment& d, Replica& r);
+  void StopReplicas(Deployment& d);
+  void Check(Deployment& d);
+  void SetState(Deployment& d, const std::string& state, const std::string& error);
+  void Log(const Deployment& d, const std::string& line);
+
+  EndpointControllerOptions options_;
+  store::MetadataStore* store_;
+  artifacts::BlobStore* blobs_;
+  Clock* clock_;
+
+  std::mutex mu_;  // guards deployments_ and commands_
+  std::condition_variable wake_;
+  std::map<Key, std::shared_ptr<Deployment>> deployments_;
+  std::deque<Command> commands_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// The folder with a no-code model's files inside a materialized model tree: the tree's root,
+// or its only top-level folder when the root holds nothing else (a model registered from
+// "outputs/model" keeps "model/").
+fs::path NoCodeModelDir(const fs::path& materialized);
+
+}  // namespace gantry::workspace
