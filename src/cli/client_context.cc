@@ -78,7 +78,10 @@ Result<std::string> StartBackgroundServer(const fs::path& workspace_dir, int por
   if (fd < 0) return Err(InternalError("cannot open " + log.string()));
   SpawnOptions spawn;
   spawn.argv = {SelfExecutable().string(), "server", "--workspace", workspace_dir.string(),
-                "--port", std::to_string(port), "--ready-fd", "1"};
+                "--ready-fd", "1"};
+  // Without a port the server takes the one in config.json (so scoring URIs stay the same
+  // across restarts), else a free one.
+  if (port >= 0) spawn.argv.insert(spawn.argv.end(), {"--port", std::to_string(port)});
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) {
     ::close(fd);

@@ -33,7 +33,7 @@ fs::path ResolveWorkspaceDir(const GlobalFlags& flags);
 Result<std::unique_ptr<http::HttpClient>> Connect(const GlobalFlags& flags);
 
 // Starts `gantry server --workspace DIR` in the background and waits until it answers.
-// Returns its URL.
+// Returns its URL. `port` -1: the one in DIR/config.json when free, else any.
 Result<std::string> StartBackgroundServer(const fs::path& workspace_dir, int port);
 
 // Reads the "server" URL from DIR/config.json, or "".

@@ -5,6 +5,7 @@
 
 #include "cli/client_context.h"
 #include "cli/compute_commands.h"
+#include "cli/endpoint_commands.h"
 #include "cli/data_commands.h"
 #include "cli/environment_commands.h"
 #include "cli/job_commands.h"
@@ -67,8 +68,7 @@ int main(int argc, char** argv) {
   server_cmd->callback([&] {
     if (server_cmd->got_subcommand(server_stop)) return;
     if (background) {
-      auto url = StartBackgroundServer(gantry::fs::absolute(server.workspace),
-                                       server.port >= 0 ? server.port : 0);
+      auto url = StartBackgroundServer(gantry::fs::absolute(server.workspace), server.port);
       if (!url.has_value()) {
         result = ReportError(url.error());
       } else {
@@ -129,6 +129,69 @@ int main(int argc, char** argv) {
   add_compute("show", "Show a compute target", ComputeShow, true);
   add_compute("delete", "Delete a compute target", ComputeDelete, true);
   add_compute("sizes", "List the VM sizes and their node shapes", ComputeSizes, false);
+
+  // gantry online-endpoint ... / gantry online-deployment ...
+  EndpointFlags epf;
+  auto* ep_cmd = app.add_subcommand("online-endpoint", "Manage online endpoints (scoring URIs, keys, traffic)");
+  ep_cmd->require_subcommand(1);
+  auto add_ep = [&](const char* name, const char* help,
+                    int (*fn)(const GlobalFlags&, const EndpointFlags&), bool needs_name) {
+    auto* c = ep_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    auto* n = c->add_option("-n,--name", epf.name, "Endpoint name");
+    if (needs_name) n->required();
+    c->add_option("-o,--output", epf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, epf); });
+    return c;
+  };
+  auto* epcreate = add_ep("create", "Create an endpoint (key auth by default)", EndpointCreate, false);
+  epcreate->add_option("-f,--file", epf.file, "endpoint.yml (name, auth_mode, description, tags)");
+  epcreate->add_option("--auth-mode", epf.auth_mode, "key (default) or none");
+  epcreate->add_option("--description", epf.description, "Description");
+  add_ep("show", "Show an endpoint", EndpointShow, true);
+  add_ep("list", "List endpoints", EndpointList, false);
+  auto* epupdate = add_ep("update", "Update an endpoint's traffic split or description", EndpointUpdate, true);
+  epupdate->add_option("-t,--traffic", epf.traffic, "e.g. \"blue=90 green=10\"");
+  epupdate->add_option("--description", epf.description, "Description");
+  add_ep("delete", "Delete an endpoint and its deployments", EndpointDelete, true);
+  auto* invoke = add_ep("invoke", "Score a request file through the endpoint", EndpointInvoke, true);
+  invoke->add_option("-r,--request-file", epf.request_file, "JSON request body")->required();
+  invoke->add_option("-d,--deployment-name", epf.deployment, "Send to this deployment, whatever the traffic");
+  add_ep("get-credentials", "Print the endpoint's keys", EndpointGetCredentials, true);
+  auto* regen = add_ep("regenerate-keys", "Replace one of the endpoint's keys", EndpointRegenerateKeys, true);
+  regen->add_option("--key-type", epf.key_type, "primary (default) or secondary");
+
+  DeploymentFlags depf;
+  auto* dep_cmd = app.add_subcommand("online-deployment", "Manage an endpoint's deployments (model servers)");
+  dep_cmd->require_subcommand(1);
+  auto add_dep = [&](const char* name, const char* help,
+                     int (*fn)(const GlobalFlags&, const DeploymentFlags&), bool needs_names) {
+    auto* c = dep_cmd->add_subcommand(name, help);
+    AddGlobal(c, global);
+    auto* n = c->add_option("-n,--name", depf.name, "Deployment name");
+    auto* e = c->add_option("-e,--endpoint-name", depf.endpoint, "Endpoint name");
+    if (needs_names) {
+      n->required();
+      e->required();
+    }
+    c->add_option("-o,--output", depf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+    c->callback([&, fn] { result = fn(global, depf); });
+    return c;
+  };
+  for (const char* verb : {"create", "update"}) {
+    auto* c = add_dep(verb, verb == std::string("create") ? "Create a deployment from deployment.yml and wait until it serves"
+                                                          : "Update a deployment from deployment.yml (a new generation)",
+                      DeploymentCreate, false);
+    c->add_option("-f,--file", depf.file, "deployment.yml")->required();
+    c->add_flag("--all-traffic", depf.all_traffic, "Send all of the endpoint's traffic here once created");
+    c->add_flag("--no-wait", depf.no_wait, "Return once accepted");
+  }
+  add_dep("show", "Show a deployment and its replicas", DeploymentShow, true);
+  auto* dlist = add_dep("list", "List an endpoint's deployments", DeploymentList, false);
+  dlist->get_option("--endpoint-name")->required();
+  auto* logs = add_dep("get-logs", "Print the model servers' logs and the controller's events", DeploymentGetLogs, true);
+  logs->add_option("-l,--lines", depf.lines, "How many lines from the end (default 100)");
+  add_dep("delete", "Delete a deployment (its traffic must be 0)", DeploymentDelete, true);
 
   // gantry environment ...
   EnvironmentFlags envf;

@@ -92,6 +92,7 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
     bhttp::request<bhttp::string_body> req{verb, prefix_ + path_and_query, 11};
     req.set(bhttp::field::host, host_ + ":" + port_);
     req.set(bhttp::field::user_agent, "gantry");
+    for (const auto& [name, value] : options_.extra_headers) req.set(name, value);
     if (!options_.bearer_token.empty()) {
       req.set(bhttp::field::authorization, "Bearer " + options_.bearer_token);
     }

@@ -23,6 +23,8 @@ struct HttpClientOptions {
   int timeout_ms = 30'000;
   // Sent as "Authorization: Bearer TOKEN" when not empty.
   std::string bearer_token;
+  // Sent with every request.
+  std::map<std::string, std::string> extra_headers;
 };
 
 class HttpClient {
