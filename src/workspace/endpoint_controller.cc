@@ -180,6 +180,7 @@ void EndpointController::Loop() {
         }
         std::error_code ec;
         fs::remove_all(options_.root / c.key.first / c.key.second, ec);
+        fs::remove(options_.root / c.key.first, ec);  // the endpoint's folder, once empty
         if (c.done) c.done->set_value();
         continue;
       }
