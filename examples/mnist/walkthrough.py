@@ -124,7 +124,52 @@ os.makedirs(opts.model_dir, exist_ok=True)
 run.download_files(prefix="outputs/model", output_directory=opts.model_dir, append_prefix=False)
 print("Model files in %s: %s" % (os.path.abspath(opts.model_dir), sorted(os.listdir(opts.model_dir))))
 
+step("Deploy the model as a web service")
+# The seed's no-code deployment: the model was registered with its framework, framework
+# version and resource configuration, so it deploys without a scoring script.
+# CHANGED: the service's name (a PyTorch model) and overwrite=True, so that running the
+# walkthrough again updates the service to the new model version.
+service = Model.deploy(ws, "pytorch-web-service", [model], overwrite=True)
+service.wait_for_deployment(show_output=True)
+print("Service %s is %s at %s" % (service.name, service.state, service.scoring_uri))
+
+step("Score the test images through the web service")
+import gzip  # noqa: E402
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402  (Debian's python3-numpy, as in training)
+
+
+def read_idx(path, limit):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    return arr[:limit] if limit else arr
+
+
+# The same test images (and pixel scaling) that training evaluated.
+images = read_idx(os.path.join(opts.data_dir, "t10k-images-idx3-ubyte.gz"), opts.limit)
+labels = read_idx(os.path.join(opts.data_dir, "t10k-labels-idx1-ubyte.gz"), opts.limit)
+pixels = images.reshape(len(images), 784).astype(np.float32) / 255.0
+correct = 0
+scored_at = time.time()
+for start in range(0, len(labels), 500):
+    batch = pixels[start:start + 500]
+    # float32 -> shortest repr that reads back as the same float32
+    body = '{"data": [%s]}' % ",".join(
+        "[%s]" % ",".join(map(repr, row.tolist())) for row in batch)
+    scores = service.run(body)
+    predicted = np.argmax(np.asarray(scores), axis=1)
+    correct += int((predicted == labels[start:start + 500]).sum())
+service_accuracy = correct / len(labels)
+print("The web service scored %d test images in %.1fs: accuracy %.4f (training reported %.4f)"
+      % (len(labels), time.time() - scored_at, service_accuracy, accuracy))
+
 step("Done")
-print("Test accuracy %s; model %s:%s; downloaded to %s" % (
-    accuracy, model.name, model.version, os.path.abspath(opts.model_dir)))
-sys.exit(0 if run.get_status() == "Completed" else 1)
+print("Test accuracy %s; model %s:%s; downloaded to %s; served at %s with accuracy %.4f" % (
+    accuracy, model.name, model.version, os.path.abspath(opts.model_dir), service.scoring_uri,
+    service_accuracy))
+ok = run.get_status() == "Completed" and abs(service_accuracy - accuracy) < 1e-6
+sys.exit(0 if ok else 1)
