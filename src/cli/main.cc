@@ -281,19 +281,33 @@ int main(int argc, char** argv) {
   mdl->add_option("-v,--version", model.version);
   mdl->add_option("--download-path", model.download_path, "Destination (default: current folder)");
 
-  // gantry serve --model DIR
+  // gantry serve --model DIR [--backend torchscript|python|tensorflow]
   ServeFlags serve;
   auto* serve_cmd = app.add_subcommand("serve", "Serve one model: Open Inference v2, TF Serving REST, /score");
-  serve_cmd->add_option("--model", serve.model, "Model folder (e.g. a downloaded model)")->required();
+  serve_cmd->add_option("--model", serve.model,
+                        "Model folder (e.g. a downloaded model); optional with --backend python");
   serve_cmd->add_option("--name", serve.name, "Served name (default: the folder's name)");
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
   serve_cmd->add_option("--port-file", serve.port_file, "Write the port here once listening");
-  serve_cmd->add_option("--backend", serve.backend, "torchscript")->capture_default_str();
+  serve_cmd->add_option("--backend", serve.backend, "torchscript, python or tensorflow")
+      ->capture_default_str();
   serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
                         "Dynamic batching: most rows in one forward (default 0: off)");
   serve_cmd->add_option("--max-queue-delay-us", serve.max_queue_delay_us,
                         "Dynamic batching: how long a request waits for others")->capture_default_str();
+  serve_cmd->add_option("--entry-script", serve.entry_script,
+                        "python: the Azure ML entry script defining init() and run(raw_data)");
+  serve_cmd->add_option("--source-dir", serve.source_dir,
+                        "python: working folder and sys.path[0] (default: the entry script's folder)");
+  serve_cmd->add_option("--python", serve.python, "python: the interpreter")->capture_default_str();
+  serve_cmd->add_option("--workers", serve.workers, "python: worker processes")->capture_default_str();
+  serve_cmd->add_option("--request-timeout-ms", serve.request_timeout_ms,
+                        "python: a request's limit; the worker is restarted past it")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-queued-requests", serve.max_queued_requests,
+                        "python: requests that may wait for a free worker; more get 503")
+      ->capture_default_str();
   serve_cmd->callback([&] { result = RunServe(serve); });
 
   // gantry runner (launched by compute backends)

@@ -2,14 +2,151 @@
 
 #include <signal.h>
 
+#include <chrono>
+#include <functional>
 #include <iostream>
 
 #include "cli/client_context.h"
 #include "common/logging.h"
 #include "http/http_server.h"
 #include "serving/model_server.h"
+#include "serving/python_worker_pool.h"
+#include "serving/tensorflow_serving.h"
 
 namespace gantry::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits up to `timeout` for SIGINT or SIGTERM (blocked in every thread); 0 when none came.
+int WaitForSignal(const sigset_t& signals, std::chrono::milliseconds timeout) {
+  timespec ts{static_cast<time_t>(timeout.count() / 1000),
+              static_cast<long>(timeout.count() % 1000) * 1'000'000};
+  int sig = ::sigtimedwait(&signals, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+std::string DefaultName(const ServeFlags& flags) {
+  if (!flags.name.empty() || !flags.model.empty()) return flags.name;  // ModelServer decides
+  return fs::path(flags.entry_script).stem().string();
+}
+
+// Listens, announces the port, serves until SIGINT or SIGTERM, then lets in-flight requests
+// finish (up to `drain`) before it stops listening and calls `stop_backend`.
+int ServeHttp(serving::ModelServer& model, const ServeFlags& flags, sigset_t& signals,
+              std::chrono::milliseconds drain, const std::function<void()>& stop_backend) {
+  http::HttpServerOptions options;
+  options.host = flags.host;
+  options.port = flags.port;
+  serving::ModelServer* raw = &model;
+  auto server =
+      http::HttpServer::Start(options, [raw](http::Request& r) { return raw->Handle(r); });
+  if (!server.has_value()) {
+    stop_backend();
+    return ReportError(server.error());
+  }
+  // The port file first: whoever reads the line below may look for it.
+  if (!flags.port_file.empty()) {
+    Status written = WriteFileAtomic(flags.port_file, std::to_string((*server)->port()) + "\n");
+    if (!written.ok()) {
+      (*server)->Stop();
+      stop_backend();
+      return ReportError(written);
+    }
+  }
+  std::cout << "Serving model '" << raw->name() << "' on http://" << flags.host << ":"
+            << (*server)->port() << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  GLOG(Info) << "signal " << sig << ": finishing requests in flight, then stopping";
+  if (!model.Drain(drain)) GLOG(Warning) << "requests still running after the drain; stopping";
+  (*server)->Stop();
+  stop_backend();
+  return 0;
+}
+
+int ServePython(const ServeFlags& flags, sigset_t& signals) {
+  auto pool = serving::PythonWorkerPool::Start({.entry_script = flags.entry_script,
+                                                .source_dir = flags.source_dir,
+                                                .model_dir = flags.model,
+                                                .python = flags.python,
+                                                .workers = flags.workers,
+                                                .request_timeout_ms = flags.request_timeout_ms,
+                                                .max_queued = flags.max_queued_requests});
+  if (!pool.has_value()) return ReportError(pool.error());
+  serving::PythonWorkerPool* raw = pool->get();
+  // Every worker's init() must succeed before the port opens: a deployment whose model does
+  // not load fails here, with the traceback. SIGTERM still stops a slow init().
+  for (;;) {
+    auto ready = raw->WaitUntilReady(100ms);
+    if (!ready.has_value()) {
+      raw->Stop();
+      return ReportError(ready.error());
+    }
+    if (*ready) break;
+    if (int sig = WaitForSignal(signals, 0ms); sig != 0) {
+      GLOG(Info) << "signal " << sig << " while the workers started: stopping";
+      raw->Stop();
+      return 0;
+    }
+  }
+  auto model = serving::ModelServer::Create(
+      {.model_dir = flags.model, .name = DefaultName(flags), .backend = "python"},
+      std::move(*pool));
+  if (!model.has_value()) {
+    raw->Stop();
+    return ReportError(model.error());
+  }
+  // Each request ends by its timeout, so the drain needs little more than that.
+  auto drain = std::chrono::milliseconds(flags.request_timeout_ms) + 5s;
+  return ServeHttp(**model, flags, signals, drain, [raw] { raw->Stop(); });
+}
+
+int ServeTensorFlow(const ServeFlags& flags, sigset_t& signals) {
+  if (flags.model.empty())
+    return ReportError(InvalidArgumentError("--backend tensorflow needs --model"));
+  std::string name = flags.name;
+  if (name.empty()) {
+    fs::path p = fs::absolute(flags.model).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    name = p.filename().string();
+  }
+  auto tf = serving::TensorFlowServing::Start(
+      {.model_dir = flags.model, .name = name, .port = flags.port});
+  if (!tf.has_value()) return ReportError(tf.error());
+  for (;;) {
+    auto ready = (*tf)->Ready();
+    if (!ready.has_value()) return ReportError(ready.error());
+    if (*ready) break;
+    if (int sig = WaitForSignal(signals, 200ms); sig != 0) {
+      (*tf)->StopWith(sig);
+      return 0;
+    }
+  }
+  // TF Serving listens on every interface itself; --host only names the address printed.
+  if (!flags.port_file.empty()) {
+    Status written = WriteFileAtomic(flags.port_file, std::to_string((*tf)->rest_port()) + "\n");
+    if (!written.ok()) return ReportError(written);  // the destructor stops the child
+  }
+  std::cout << "Serving model '" << name << "' on http://" << flags.host << ":"
+            << (*tf)->rest_port() << std::endl;
+  for (;;) {
+    if (auto ended = (*tf)->TryWait(); ended.has_value()) {
+      return ReportError(
+          InternalError("tensorflow_model_server " +
+                        (ended->signal ? "was killed by signal " + std::to_string(ended->signal)
+                                       : "exited with code " + std::to_string(ended->code)) +
+                        " (its log is above)"));
+    }
+    if (int sig = WaitForSignal(signals, 200ms); sig != 0) {
+      GLOG(Info) << "signal " << sig << ": passing it to tensorflow_model_server";
+      (*tf)->StopWith(sig);
+      return 0;
+    }
+  }
+}
+
+}  // namespace
 
 int RunServe(const ServeFlags& flags) {
   sigset_t signals;
@@ -19,33 +156,20 @@ int RunServe(const ServeFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto model = serving::ModelServer::Create(
-      {.model_dir = flags.model,
-       .name = flags.name,
-       .backend = flags.backend,
-       .max_batch_size = flags.max_batch_size,
-       .max_queue_delay_us = flags.max_queue_delay_us});
-  if (!model.has_value()) return ReportError(model.error());
-  http::HttpServerOptions options;
-  options.host = flags.host;
-  options.port = flags.port;
-  serving::ModelServer* raw = model->get();
-  auto server = http::HttpServer::Start(options, [raw](http::Request& r) { return raw->Handle(r); });
-  if (!server.has_value()) return ReportError(server.error());
-  std::cout << "Serving model '" << raw->name() << "' on http://" << flags.host << ":"
-            << (*server)->port() << std::endl;
-  if (!flags.port_file.empty()) {
-    Status written = WriteFileAtomic(flags.port_file, std::to_string((*server)->port()) + "\n");
-    if (!written.ok()) {
-      (*server)->Stop();
-      return ReportError(written);
-    }
+  if (flags.backend != "python" && !flags.entry_script.empty()) {
+    return ReportError(InvalidArgumentError("--entry-script needs --backend python"));
   }
-  int sig = 0;
-  sigwait(&signals, &sig);
-  GLOG(Info) << "signal " << sig << ": stopping";
-  (*server)->Stop();
-  return 0;
+  if (flags.backend == "python") return ServePython(flags, signals);
+  if (flags.backend == "tensorflow") return ServeTensorFlow(flags, signals);
+  if (flags.model.empty()) return ReportError(InvalidArgumentError("--model is required"));
+
+  auto model = serving::ModelServer::Create({.model_dir = flags.model,
+                                             .name = flags.name,
+                                             .backend = flags.backend,
+                                             .max_batch_size = flags.max_batch_size,
+                                             .max_queue_delay_us = flags.max_queue_delay_us});
+  if (!model.has_value()) return ReportError(model.error());
+  return ServeHttp(**model, flags, signals, 30s, [] {});
 }
 
 }  // namespace gantry::cli

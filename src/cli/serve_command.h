@@ -1,7 +1,9 @@
 // `gantry serve --model DIR`: serves one model with the inference protocols until SIGINT or
-// SIGTERM, then finishes in-flight requests.
+// SIGTERM, then finishes in-flight requests. Backends: torchscript (in process), python (an
+// Azure ML entry script in worker processes), tensorflow (TensorFlow Serving as a child).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace gantry::cli {
@@ -16,6 +18,13 @@ struct ServeFlags {
   std::string backend = "torchscript";
   int64_t max_batch_size = 0;
   int64_t max_queue_delay_us = 500;
+  // --backend python (see serving/python_worker_pool.h).
+  std::string entry_script;
+  std::string source_dir;  // default: the entry script's folder
+  std::string python = "/usr/bin/python3";
+  int workers = 1;
+  int64_t request_timeout_ms = 60'000;
+  int max_queued_requests = 64;
 };
 
 int RunServe(const ServeFlags& flags);

@@ -25,6 +25,10 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  // Allocated before fork(): the child of a threaded parent must not call malloc.
+  std::vector<int> moved_fds(options.inherit_fds.size());
+  const int kept = static_cast<int>(options.inherit_fds.size());
+
   // A pipe with CLOEXEC reports exec failure (errno) back to the parent.
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -53,13 +57,21 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
     ::dup2(devnull, 0);
     ::dup2(options.stdout_fd >= 0 ? options.stdout_fd : devnull, 1);
     ::dup2(options.stderr_fd >= 0 ? options.stderr_fd : devnull, 2);
+    // Lift the error pipe and the descriptors to pass above fds 3..3+kept first, so that
+    // placing one of them cannot overwrite another.
+    int err_fd = err_pipe[1];
+    if (kept > 0) {
+      err_fd = ::fcntl(err_pipe[1], F_DUPFD_CLOEXEC, 3 + kept);
+      for (int i = 0; i < kept; ++i) moved_fds[i] = ::fcntl(options.inherit_fds[i], F_DUPFD, 3 + kept);
+      for (int i = 0; i < kept; ++i) ::dup2(moved_fds[i], 3 + i);
+    }
     // Close every other inherited descriptor so children never hold server sockets.
-    for (int fd = 3; fd < 1024; ++fd) {
-      if (fd != err_pipe[1]) ::close(fd);
+    for (int fd = 3 + kept; fd < 1024; ++fd) {
+      if (fd != err_fd) ::close(fd);
     }
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
       int e = errno;
-      (void)!::write(err_pipe[1], &e, sizeof(e));
+      (void)!::write(err_fd, &e, sizeof(e));
       ::_exit(127);
     }
     if (options.env.empty()) {
@@ -68,7 +80,7 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
       ::execvpe(argv[0], argv.data(), envp.data());
     }
     int e = errno;
-    (void)!::write(err_pipe[1], &e, sizeof(e));
+    (void)!::write(err_fd, &e, sizeof(e));
     ::_exit(127);
   }
   ::close(err_pipe[1]);

@@ -29,6 +29,9 @@ struct SpawnOptions {
   // When non-zero, the child gets this signal when the thread that spawned it exits
   // (PR_SET_PDEATHSIG): children that must not outlive the server, such as model servers.
   int parent_death_signal = 0;
+  // Descriptors the child gets as fd 3, 4, ... in this order, for pipes beside stdio (a
+  // worker's request and reply channels). Every other descriptor above 2 is closed.
+  std::vector<int> inherit_fds;
 };
 
 // Starts a child. Returns its pid (also its process-group id when new_session is set).

@@ -25,6 +25,31 @@ TEST(ProcessTest, ReportsExitCodeAndOutput) {
   EXPECT_EQ(WaitFor(*pid).code, 3);
 }
 
+TEST(ProcessTest, InheritedDescriptorsArriveAsThreeAndFourInOrder) {
+  int a[2], b[2];
+  ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(b, O_CLOEXEC), 0);
+  SpawnOptions opts;
+  // fd 5 must be closed in the child even though the parent had it open.
+  opts.argv = {"sh", "-c", "echo first >&3; echo second >&4; echo leak >&5 || echo closed >&4"};
+  opts.inherit_fds = {a[1], b[1]};
+  auto pid = Spawn(opts);
+  ASSERT_TRUE(pid.has_value());
+  close(a[1]);
+  close(b[1]);
+  auto read_all = [](int fd) {
+    std::string out;
+    char buf[64];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+    close(fd);
+    return out;
+  };
+  EXPECT_EQ(read_all(a[0]), "first\n");
+  EXPECT_EQ(read_all(b[0]), "second\nclosed\n");
+  EXPECT_EQ(WaitFor(*pid).code, 0);
+}
+
 TEST(ProcessTest, MissingProgramIsAnError) {
   SpawnOptions opts;
   opts.argv = {"/no/such/program"};

@@ -238,7 +238,9 @@ void HttpServer::Stop() {
   std::list<std::unique_ptr<Connection>> conns;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
-    for (auto& c : state_->connections) c->socket.shutdown(tcp::socket::shutdown_both, ec);
+    // Only the receiving side: a connection waiting for its next request wakes up and ends,
+    // while one whose handler is still running can send its answer first.
+    for (auto& c : state_->connections) c->socket.shutdown(tcp::socket::shutdown_receive, ec);
     conns.swap(state_->connections);
   }
   for (auto& c : conns) c->thread.join();

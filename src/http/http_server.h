@@ -38,7 +38,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   int port() const;
-  // Stops accepting, closes every connection and joins all threads. Idempotent.
+  // Stops accepting, ends every connection (a handler still running sends its answer
+  // first) and joins all threads. Idempotent.
   void Stop();
 
   struct State;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
 #include "http/http_client.h"
 #include "http/router.h"
 
@@ -77,6 +80,37 @@ TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
   auto r = client_->Call("POST", "/echo/a");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);
+}
+
+TEST(HttpServerStopTest, StopLetsARunningHandlerAnswer) {
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  auto server = HttpServer::Start({}, [&](Request& r) {
+    if (r.path != "/slow") return Response::Text(200, "probe");
+    entered.set_value();
+    released.wait();
+    return Response::Text(200, "finished");
+  });
+  ASSERT_TRUE(server.has_value());
+  std::string url = "http://127.0.0.1:" + std::to_string((*server)->port());
+  std::future<Result<ClientResponse>> answer = std::async(std::launch::async, [url] {
+    return (*HttpClient::Create(url))->Send("GET", "/slow");
+  });
+  entered.get_future().wait();
+  std::thread stopper([&] { (*server)->Stop(); });
+  // Once new connections are refused, Stop() is past closing the listener and on to the
+  // open connections; only then may the handler finish.
+  for (int i = 0; i < 2000; ++i) {
+    auto probe = (*HttpClient::Create(url, {.timeout_ms = 1000}))->Send("GET", "/probe");
+    if (!probe.has_value()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  release.set_value();
+  auto r = answer.get();
+  stopper.join();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "finished");
 }
 
 }  // namespace

@@ -68,15 +68,52 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions opti
     backend = std::make_unique<Batcher>(
         std::move(backend), BatcherOptions{options.max_batch_size, options.max_queue_delay_us});
   }
-  return std::unique_ptr<ModelServer>(new ModelServer(std::move(options), std::move(backend)));
+  return std::unique_ptr<ModelServer>(
+      new ModelServer(std::move(options), std::move(backend), nullptr));
 }
 
-ModelServer::ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend)
-    : options_(std::move(options)), backend_(std::move(backend)) {
-  AddRoutes();
+Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions options,
+                                                         std::unique_ptr<RawScorer> scorer) {
+  if (options.name.empty()) {
+    if (options.model_dir.empty()) return Err(InvalidArgumentError("the served model needs a name"));
+    fs::path p = fs::absolute(options.model_dir).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    options.name = p.filename().string();
+  }
+  return std::unique_ptr<ModelServer>(
+      new ModelServer(std::move(options), nullptr, std::move(scorer)));
+}
+
+ModelServer::ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend,
+                         std::unique_ptr<RawScorer> scorer)
+    : options_(std::move(options)), backend_(std::move(backend)), scorer_(std::move(scorer)) {
+  if (scorer_) {
+    AddScorerRoutes();
+  } else {
+    AddRoutes();
+  }
+}
+
+bool ModelServer::Drain(std::chrono::milliseconds max_wait) {
+  draining_ = true;
+  std::unique_lock<std::mutex> lock(drain_mu_);
+  return drained_.wait_for(lock, max_wait, [this] { return in_flight_.load() == 0; });
 }
 
 Response ModelServer::Handle(Request& request) {
+  // Counted before draining_ is read, so that Drain() either sees this request or this
+  // request sees the drain.
+  ++in_flight_;
+  struct Done {
+    ModelServer* self;
+    ~Done() {
+      if (--self->in_flight_ == 0 && self->draining_) {
+        std::lock_guard<std::mutex> lock(self->drain_mu_);
+        self->drained_.notify_all();
+      }
+    }
+  } done{this};
+  if (draining_) return Response::FromJson(503, {{"error", "the server is shutting down"}});
   auto start = std::chrono::steady_clock::now();
   Response r = router_.Route(request);
   if (request.path != "/metrics") {
@@ -268,19 +305,87 @@ void ModelServer::AddRoutes() {
 
   // Prometheus.
   r.Add("GET", "/metrics", [this](Request&) {
-    std::string m;
-    m += "# TYPE gantry_serve_requests_total counter\ngantry_serve_requests_total{model=\"" +
-         options_.name + "\"} " + std::to_string(requests_.load()) + "\n";
-    m += "# TYPE gantry_serve_failures_total counter\ngantry_serve_failures_total{model=\"" +
-         options_.name + "\"} " + std::to_string(failures_.load()) + "\n";
-    m += "# TYPE gantry_serve_latency_seconds histogram\n";
-    for (int i = 0; i < 8; ++i) {
-      m += "gantry_serve_latency_seconds_bucket{le=\"" + std::to_string(kBucketsUs[i] / 1e6) +
-           "\"} " + std::to_string(latency_buckets_[i].load()) + "\n";
+    return Response::Text(200, MetricsText(), "text/plain; version=0.0.4");
+  });
+}
+
+std::string ModelServer::MetricsText() const {
+  std::string m;
+  m += "# TYPE gantry_serve_requests_total counter\ngantry_serve_requests_total{model=\"" +
+       options_.name + "\"} " + std::to_string(requests_.load()) + "\n";
+  m += "# TYPE gantry_serve_failures_total counter\ngantry_serve_failures_total{model=\"" +
+       options_.name + "\"} " + std::to_string(failures_.load()) + "\n";
+  m += "# TYPE gantry_serve_latency_seconds histogram\n";
+  for (int i = 0; i < 8; ++i) {
+    m += "gantry_serve_latency_seconds_bucket{le=\"" + std::to_string(kBucketsUs[i] / 1e6) +
+         "\"} " + std::to_string(latency_buckets_[i].load()) + "\n";
+  }
+  m += "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
+  m += "gantry_serve_latency_seconds_sum " + std::to_string(latency_us_total_.load() / 1e6) + "\n";
+  m += "gantry_serve_latency_seconds_count " + std::to_string(requests_.load()) + "\n";
+  return m;
+}
+
+void ModelServer::AddScorerRoutes() {
+  auto& r = router_;
+  const std::string only_score = "model '" + options_.name + "' is served by the " +
+                                 options_.backend + " backend, which answers POST /score only";
+  auto ready = [this] {
+    if (scorer_->Stats().workers_ready > 0) return Response::FromJson(200, Json::object());
+    return V2Error(503, "no worker of model '" + options_.name + "' is ready");
+  };
+  auto known = [this](const Request& req) {
+    return req.Param("name") == options_.name &&
+           (req.Param("version").empty() || req.Param("version") == options_.version);
+  };
+
+  // Open Inference Protocol v2: health and metadata; inference goes to /score.
+  r.Add("GET", "/v2/health/live", [](Request&) { return Response::FromJson(200, Json::object()); });
+  r.Add("GET", "/v2/health/ready", [ready](Request&) { return ready(); });
+  for (const std::string base : {"/v2/models/{name}", "/v2/models/{name}/versions/{version}"}) {
+    r.Add("GET", base, [this, known](Request& req) {
+      if (!known(req)) return V2Error(404, "unknown model '" + req.Param("name") + "'");
+      return Response::FromJson(200, {{"name", options_.name}, {"versions", {options_.version}},
+                                      {"platform", options_.backend}, {"inputs", Json::array()},
+                                      {"outputs", Json::array()}});
+    });
+    r.Add("GET", base + "/ready", [known, ready](Request& req) {
+      if (!known(req)) return V2Error(404, "unknown model '" + req.Param("name") + "'");
+      return ready();
+    });
+    r.Add("POST", base + "/infer", [only_score](Request&) { return V2Error(404, only_score); });
+  }
+  // TensorFlow Serving REST: status and :predict alike.
+  auto tf = [only_score](Request&) { return Response::FromJson(404, {{"error", only_score}}); };
+  for (const char* path : {"/v1/models/{name}", "/v1/models/{name}/versions/{version}"}) {
+    r.Add("GET", path, tf);
+    r.Add("POST", path, tf);
+  }
+
+  // Azure ML style: the body goes to the entry script's run() as it is.
+  r.Add("GET", "/", [](Request&) { return Response::Text(200, "Healthy\n"); });
+  r.Add("POST", "/score", [this](Request& req) {
+    auto answer = scorer_->Score(req.body);
+    if (!answer.has_value()) {
+      return Response::FromJson(http::HttpStatusFor(answer.error()), {{"error", answer.error().message()}});
     }
-    m += "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
-    m += "gantry_serve_latency_seconds_sum " + std::to_string(latency_us_total_.load() / 1e6) + "\n";
-    m += "gantry_serve_latency_seconds_count " + std::to_string(requests_.load()) + "\n";
+    Response ok;
+    ok.body = std::move(*answer);
+    return ok;
+  });
+
+  r.Add("GET", "/metrics", [this](Request&) {
+    ScorerStats s = scorer_->Stats();
+    std::string m = MetricsText();
+    const std::string label = "{model=\"" + options_.name + "\"} ";
+    m += "# TYPE gantry_serve_workers_alive gauge\ngantry_serve_workers_alive" + label +
+         std::to_string(s.workers_ready) + "\n";
+    m += "# TYPE gantry_serve_workers_busy gauge\ngantry_serve_workers_busy" + label +
+         std::to_string(s.busy) + "\n";
+    m += "# TYPE gantry_serve_queued_requests gauge\ngantry_serve_queued_requests" + label +
+         std::to_string(s.queued) + "\n";
+    m += "# TYPE gantry_serve_worker_restarts_total counter\ngantry_serve_worker_restarts_total" +
+         label + std::to_string(s.restarts) + "\n";
     return Response::Text(200, m, "text/plain; version=0.0.4");
   });
 }

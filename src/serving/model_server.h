@@ -1,16 +1,21 @@
 // ModelServer: `gantry serve`'s protocol front-ends over one loaded model, all on one port:
 // the Open Inference Protocol v2 REST, TensorFlow Serving REST, Azure ML style (`GET /`,
 // `POST /score`) and Prometheus `/metrics`. Each protocol answers errors in its own shape.
-// Thread-safe: requests are served concurrently.
+// Over a RawScorer (the python backend) only `/score`, health and metrics serve; the tensor
+// protocols answer that. Thread-safe: requests are served concurrently.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "http/router.h"
 #include "serving/fast_json.h"
 #include "serving/model_backend.h"
+#include "serving/raw_scorer.h"
 
 namespace gantry::serving {
 
@@ -29,20 +34,35 @@ class ModelServer {
  public:
   // Loads the model; the loader's error when it cannot.
   static Result<std::unique_ptr<ModelServer>> Create(ModelServerOptions options);
+  // Serves `scorer` at `POST /score` (request bodies as they come); `options.backend` names
+  // it and `options.model_dir` may be empty, with `options.name` then required.
+  static Result<std::unique_ptr<ModelServer>> Create(ModelServerOptions options,
+                                                     std::unique_ptr<RawScorer> scorer);
   http::Response Handle(http::Request& request);
   const std::string& name() const { return options_.name; }
+  // For a graceful stop: from now on requests are answered 503, and this waits until those
+  // already running have their answers. False when some still ran after `max_wait`.
+  bool Drain(std::chrono::milliseconds max_wait);
 
  private:
-  ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend);
+  ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend,
+              std::unique_ptr<RawScorer> scorer);
   void AddRoutes();
+  void AddScorerRoutes();
+  std::string MetricsText() const;
   // Runs the model on one tensor holding `rows` (each a flat list of numbers).
   Result<Tensor> InferRows(const Json& rows, const std::string& input_name);
   // The same for rows already flattened (the simdjson fast path).
   Result<Tensor> InferArray(NumberArray rows, const std::string& input_name);
 
   ModelServerOptions options_;
-  std::unique_ptr<ModelBackend> backend_;
+  std::unique_ptr<ModelBackend> backend_;  // null when scorer_ serves
+  std::unique_ptr<RawScorer> scorer_;
   http::Router router_;
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> draining_{false};
+  std::mutex drain_mu_;
+  std::condition_variable drained_;
   std::atomic<int64_t> requests_{0}, failures_{0}, latency_us_total_{0};
   std::atomic<int64_t> latency_buckets_[8] = {};
 };
