@@ -257,3 +257,55 @@ def test_endpoints_come_back_after_a_server_restart(tmp_path, tiny_model):
         assert not (tmp_path / "ws" / "deployments" / "tiny-ep").exists()
     finally:
         s.stop()
+
+
+SCORE_PY = '''
+import json, os
+
+def init():
+    global labels
+    # AZUREML_MODEL_DIR holds the registered model's files (its folder name kept, as in Azure).
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "labels", "labels.json")) as f:
+        labels = json.load(f)
+    print("init: loaded", len(labels), "labels", flush=True)
+
+def run(raw_data):
+    data = json.loads(raw_data)
+    if data.get("crash"):
+        os._exit(3)
+    return {"labels": [labels[i] for i in data["data"]], "pid": os.getpid()}
+'''
+
+
+def test_a_code_deployment_runs_the_entry_script(server, tmp_path):
+    model = tmp_path / "labels"
+    model.mkdir()
+    (model / "labels.json").write_text(json.dumps(["cat", "dog", "bird"]))
+    code = tmp_path / "score"
+    code.mkdir()
+    (code / "score.py").write_text(SCORE_PY)
+    server.cli("online-endpoint", "create", "--name", "code-ep", check=True)
+    yml = tmp_path / "code.yml"
+    yml.write_text("name: blue\nendpoint_name: code-ep\n"
+                   "model: {path: ./labels, name: labels, framework: Custom}\n"
+                   "code_configuration: {code: ./score, scoring_script: score.py}\n"
+                   "environment: azureml:Gantry-PyTorch-Debian@latest\n"
+                   "instance_count: 1\n"
+                   "request_settings: {max_concurrent_requests_per_instance: 2}\n")
+    out = server.cli("online-deployment", "create", "--file", str(yml), "--all-traffic", check=True).stdout
+    assert "Registered model labels version 1" in out and "backend python" in out
+    key = keys(server, "code-ep")["primaryKey"]
+    base = server.url + "/endpoints/code-ep"
+    status, body, dep = score(base, key, body={"data": [2, 0]})
+    assert status == 200 and body["labels"] == ["bird", "cat"] and dep == "blue"
+    # A worker that dies mid-request: a 500 naming the exit, then the next request is served.
+    status, body, _ = score(base, key, body={"crash": True})
+    assert status == 500 and "exit" in json.dumps(body)
+    status, body, _ = score(base, key, body={"data": [1]})
+    assert status == 200 and body["labels"] == ["dog"]
+    logs = server.cli("online-deployment", "get-logs", "--name", "blue", "--endpoint-name", "code-ep",
+                      check=True).stdout
+    assert "init: loaded 3 labels" in logs
+    shown = json.loads(server.cli("online-deployment", "show", "--name", "blue", "--endpoint-name", "code-ep",
+                                  check=True).stdout)
+    assert shown["backend"] == "python" and shown["environment"].startswith("Gantry-PyTorch-Debian:")
