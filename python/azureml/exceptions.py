@@ -3,5 +3,7 @@
 from gantry.compute import ComputeTargetException
 from gantry.errors import GantryError as AzureMLException
 from gantry.errors import RunFailedError as ActivityFailedException
+from gantry.webservice import WebserviceException
 
-__all__ = ["AzureMLException", "ActivityFailedException", "ComputeTargetException"]
+__all__ = ["AzureMLException", "ActivityFailedException", "ComputeTargetException",
+           "WebserviceException"]

@@ -17,9 +17,10 @@ From a notebook (azureml.core v1's API; ``from azureml.core import ...`` works t
 Modules: ``workspace`` (Workspace), ``experiment`` (Experiment), ``script_run_config``
 (ScriptRunConfig), ``run`` (Run, in-run logging), ``script_run`` (ScriptRun, a submitted
 run), ``dataset`` (Dataset, FileDataset), ``compute`` (ComputeTarget, AmlCompute,
-ComputeTargetException), ``model`` (Model), ``resource_configuration``
-(ResourceConfiguration), ``errors``. Registered environments arrive later as
-``environment``.
+ComputeTargetException), ``model`` (Model), ``inference_config`` (InferenceConfig),
+``webservice`` (Webservice, AciWebservice, AksWebservice, LocalWebservice,
+WebserviceException), ``environment`` (Environment), ``resource_configuration``
+(ResourceConfiguration), ``errors``.
 """
 
 from .compute import AmlCompute, ComputeTarget, ComputeTargetException
@@ -27,11 +28,14 @@ from .dataset import Dataset, DatasetConsumptionConfig, FileDataset
 from .environment import Environment
 from .errors import GantryError, RunFailedError
 from .experiment import Experiment
+from .inference_config import InferenceConfig
 from .model import Model
 from .resource_configuration import ResourceConfiguration
 from .run import Run
 from .script_run import ScriptRun
 from .script_run_config import ScriptRunConfig
+from .webservice import (AciWebservice, AksWebservice, LocalWebservice, Webservice,
+                         WebserviceException)
 from .workspace import Workspace
 
 __version__ = "0.1.0"
@@ -39,4 +43,5 @@ __version__ = "0.1.0"
 __all__ = ["Run", "ScriptRun", "Workspace", "Experiment", "ScriptRunConfig", "Dataset", "Environment",
            "FileDataset", "DatasetConsumptionConfig", "ComputeTarget", "AmlCompute",
            "ComputeTargetException", "Model", "ResourceConfiguration", "GantryError",
-           "RunFailedError", "__version__"]
+           "RunFailedError", "InferenceConfig", "Webservice", "AciWebservice", "AksWebservice",
+           "LocalWebservice", "WebserviceException", "__version__"]

@@ -55,6 +55,33 @@ class Client:
         data = json.dumps(body_json, separators=(",", ":")).encode("utf-8")
         return self._request("POST", path, data, "application/json")
 
+    def put(self, path: str, body_json: Any) -> Any:
+        """PUT ``body_json`` encoded as JSON; returns the parsed JSON body."""
+        data = json.dumps(body_json, separators=(",", ":")).encode("utf-8")
+        return self._request("PUT", path, data, "application/json")
+
+    def patch(self, path: str, body_json: Any) -> Any:
+        """PATCH ``body_json`` encoded as JSON; returns the parsed JSON body."""
+        data = json.dumps(body_json, separators=(",", ":")).encode("utf-8")
+        return self._request("PATCH", path, data, "application/json")
+
+    def get_text(self, path: str, params: Optional[Mapping[str, Any]] = None) -> str:
+        """GET ``path`` with query ``params``; returns the body as text (UTF-8)."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        if params:
+            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(params, doseq=True)
+        return self._call("GET", path, None, None, lambda resp: resp.read()).decode("utf-8", "replace")
+
+    def send(self, method: str, path: str, data: Optional[bytes] = None,
+             content_type: Optional[str] = None) -> Tuple[int, str, bytes]:
+        """Sends one request and returns ``(HTTP status, content type, body)`` whatever the
+        status: for services that do not answer in Gantry's error shape, such as a model
+        server behind an endpoint. Only failing to get an answer raises (UnavailableError,
+        DeadlineExceededError)."""
+        return self._call(method, path, data, content_type,
+                          lambda resp: (resp.getcode(), resp.headers.get_content_type(), resp.read()),
+                          raise_for_status=False)
+
     def delete(self, path: str) -> Any:
         """DELETE ``path``; returns the parsed JSON body."""
         return self._request("DELETE", path)
@@ -95,9 +122,10 @@ class Client:
             raise InternalError("%s %s: response is not valid JSON: %s" % (method, url, e)) from None
 
     def _call(self, method: str, path: str, data: Optional[bytes], content_type: Optional[str],
-              read: Callable[[Any], T]) -> T:
+              read: Callable[[Any], T], raise_for_status: bool = True) -> T:
         """Sends the request and returns ``read(response)``; maps every failure, including
-        one while reading the body, to a :class:`GantryError`."""
+        one while reading the body, to a :class:`GantryError`. With ``raise_for_status``
+        False a non-2xx answer is read like any other."""
         url = self.base_url + (path if path.startswith("/") else "/" + path)
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/json")
@@ -106,14 +134,18 @@ class Client:
         if self.token:
             req.add_header("Authorization", "Bearer " + self.token)
         try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                return read(resp)
-        except urllib.error.HTTPError as e:
             try:
-                body = e.read()
-            finally:
-                e.close()
-            raise error_from_response(e.code, body) from None
+                resp = self._opener.open(req, timeout=self.timeout)
+            except urllib.error.HTTPError as e:
+                if raise_for_status:
+                    try:
+                        body = e.read()
+                    finally:
+                        e.close()
+                    raise error_from_response(e.code, body) from None
+                resp = e
+            with resp:
+                return read(resp)
         except urllib.error.URLError as e:
             if isinstance(e.reason, socket.timeout):
                 raise DeadlineExceededError("%s %s timed out after %gs" % (method, url, self.timeout)) from None

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import sys
 import urllib.parse
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional
 
-from .errors import (DeadlineExceededError, GantryError, InvalidArgumentError,
-                     UnavailableError)
+from .errors import GantryError, InvalidArgumentError, in_family
 
 __all__ = ["ComputeTarget", "AmlCompute", "AmlComputeProvisioningConfiguration",
            "AmlComputeStatus", "ScaleSettings", "ComputeTargetException"]
@@ -41,22 +40,9 @@ class ComputeTargetException(GantryError):
     """
 
 
-_WRAPPED: Dict[Type[GantryError], Type[ComputeTargetException]] = {}
-
-
 def _wrap(error: GantryError) -> GantryError:
     """``error`` as a ComputeTargetException of the same code (transport errors as they are)."""
-    if isinstance(error, (ComputeTargetException, UnavailableError, DeadlineExceededError)):
-        return error
-    base = type(error)
-    cls = _WRAPPED.get(base)
-    if cls is None:
-        name = "ComputeTarget" + base.__name__.replace("Error", "") + "Exception"
-        cls = _WRAPPED[base] = type(name, (ComputeTargetException, base),
-                                    {"code": base.code, "__module__": __name__})
-    wrapped = cls(error.message)
-    wrapped.code = error.code
-    return wrapped
+    return in_family(ComputeTargetException, error)
 
 
 def _check_workspace(workspace: Any) -> None:

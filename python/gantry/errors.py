@@ -8,7 +8,7 @@ so callers can write ``except NotFoundError:``.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 __all__ = [
     "GantryError",
@@ -31,6 +31,8 @@ __all__ = [
     "RunFailedError",
     "error_from_code",
     "error_from_response",
+    "family_class",
+    "in_family",
 ]
 
 
@@ -184,3 +186,31 @@ def error_from_response(status: int, body: bytes) -> GantryError:
     if cls is None:
         cls = _BY_HTTP_STATUS.get(status, InternalError)
     return cls(message)
+
+
+_IN_FAMILY: Dict[Tuple[Type[GantryError], Type[GantryError]], Type[GantryError]] = {}
+
+
+def family_class(family: Type[GantryError], base: Type[GantryError]) -> Type[GantryError]:
+    """The class deriving from both ``family`` (an azureml-named exception such as
+    ``ComputeTargetException``) and ``base`` (e.g. NotFoundError), so that ``except family``
+    and ``except NotFoundError`` both catch it: ``ComputeTargetNotFoundException``. One class
+    per pair."""
+    cls = _IN_FAMILY.get((family, base))
+    if cls is None:
+        name = (family.__name__.replace("Exception", "") + base.__name__.replace("Error", "")
+                + "Exception")
+        cls = _IN_FAMILY[(family, base)] = type(name, (family, base),
+                                                {"code": base.code, "__module__": family.__module__})
+    return cls
+
+
+def in_family(family: Type[GantryError], error: GantryError) -> GantryError:
+    """A server's ``error`` as an instance of ``family_class(family, type(error))``. Errors
+    already in the family, and failures to reach the server (Unavailable, DeadlineExceeded),
+    come back as they are."""
+    if isinstance(error, (family, UnavailableError, DeadlineExceededError)):
+        return error
+    wrapped = family_class(family, type(error))(error.message)
+    wrapped.code = error.code
+    return wrapped

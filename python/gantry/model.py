@@ -14,6 +14,7 @@
 
     model = Model(ws, "tf-mnist")                  # the latest version; version=1 for another
     path = model.download(target_dir="./dl")        # './dl/model'
+    service = Model.deploy(ws, "tf-mnist-service", [model])   # a web service (gantry.webservice)
 
 Each registration of a name makes its next version. Tags can be changed later
 (``add_tags``, ``remove_tags``); properties can be added but never changed
@@ -27,10 +28,11 @@ import os
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from .errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from .errors import InvalidArgumentError, NotFoundError
+from .inference_config import InferenceConfig
 from .resource_configuration import ResourceConfiguration
 
-__all__ = ["Model"]
+__all__ = ["Model", "InferenceConfig"]
 
 
 def _check_workspace(workspace: Any) -> None:
@@ -385,11 +387,29 @@ class Model:
         return Model._from_json(workspace, client.post("/api/v1/models", body) or {})
 
     @staticmethod
-    def deploy(*args: Any, **kwargs: Any) -> Any:
-        """Not available: Gantry has no web-service deployment."""
-        raise UnimplementedError(
-            "Model.deploy is not available in Gantry: it has no web-service deployment. Download "
-            "the model with model.download(target_dir=...) and serve it yourself")
+    def deploy(workspace: Any, name: str, models: Sequence["Model"], inference_config: Any = None,
+               deployment_config: Any = None, deployment_target: Any = None,
+               overwrite: bool = False, show_output: bool = False) -> Any:
+        """Deploys ``models`` (exactly one Model) as web service ``name`` and returns the
+        :class:`~gantry.Webservice`, usually still Transitioning: follow it with
+        ``service.wait_for_deployment()``.
+
+        The service is an online endpoint ``name`` with one deployment, ``default``, taking
+        all its traffic. Without ``inference_config`` the model is served without code (a
+        PyTorch model with a TorchScript ``model.pt``, or a TensorFlow SavedModel when the
+        server has TensorFlow Serving); an :class:`~gantry.InferenceConfig` uploads its
+        entry script's folder and runs it. ``deployment_config`` (default
+        ``AciWebservice.deploy_configuration()``: key auth, one replica) sets auth, replicas
+        and request settings. ``deployment_target`` is ignored, with a warning.
+
+        WebserviceException (also the server error's class): AlreadyExists when the service
+        exists and ``overwrite`` is False (with ``overwrite=True`` its deployment is updated
+        in place: a new generation, same keys and scoring URI); InvalidArgument for several
+        models or a model no backend serves without code. A deployment the server refuses
+        leaves no endpoint behind."""
+        from .webservice import deploy
+        return deploy(workspace, name, models, inference_config, deployment_config,
+                      deployment_target, overwrite, show_output)
 
     # -- files
 

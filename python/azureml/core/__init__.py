@@ -1,5 +1,5 @@
 """azureml.core v1 on Gantry: Workspace, Experiment, Run, ScriptRunConfig, Dataset,
-ComputeTarget, Model, Environment.
+ComputeTarget, Model, Environment, Webservice.
 
 These are Gantry's own classes (``azureml.core.Run is gantry.Run``). Datastores and run
 configurations are not there yet: importing them (``from azureml.core import Datastore``)
@@ -7,14 +7,14 @@ raises an ImportError that says so and what to do meanwhile.
 """
 
 from gantry import (ComputeTarget, Dataset, Environment, Experiment, Model, Run, ScriptRun,
-                    ScriptRunConfig, Workspace)
+                    ScriptRunConfig, Webservice, Workspace)
 from gantry import __version__ as VERSION
 
 from ._missing import LATER as _LATER
 from ._missing import unavailable as _unavailable
 
 __all__ = ["Workspace", "Experiment", "Run", "ScriptRun", "ScriptRunConfig", "Dataset",
-           "ComputeTarget", "Model", "Environment", "VERSION"]
+           "ComputeTarget", "Model", "Environment", "Webservice", "VERSION"]
 
 
 def __getattr__(name):

@@ -1,5 +1,5 @@
-"""azureml.core.model: Gantry's Model (see gantry.model)."""
+"""azureml.core.model: Gantry's Model and InferenceConfig (see gantry.model)."""
 
-from gantry.model import Model
+from gantry.model import InferenceConfig, Model
 
-__all__ = ["Model"]
+__all__ = ["Model", "InferenceConfig"]
