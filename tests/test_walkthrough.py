@@ -27,7 +27,9 @@ def test_walkthrough_runs_twice(server, tmp_path):
     out = first.stdout
     for expected in ["Registered dataset mnist-dataset version 1", "Creating a new compute target",
                      "] Preparing", "] Running", "epoch  1/1", "] Completed",
-                     "Registered model pytorch-mnist version 1"]:
+                     "Registered model pytorch-mnist version 1",
+                     "Service pytorch-web-service is Healthy at ",
+                     "The web service scored 2000 test images"]:
         assert expected in out, expected + "\n" + out
     assert sorted(os.listdir(tmp_path / "model")) == ["model.json", "model.pt", "state_dict.pt"]
     assert (tmp_path / "Gantry-PyTorch-Debian" / "azureml_environment.json").exists()
@@ -38,3 +40,8 @@ def test_walkthrough_runs_twice(server, tmp_path):
     assert "Registered dataset mnist-dataset version 1" in second.stdout
     assert "using the cached build" in second.stdout
     assert "Registered model pytorch-mnist version 2" in second.stdout
+    # The service was updated to version 2 and still scores what training measured (the
+    # walkthrough exits non-zero when the two accuracies differ).
+    assert "Service pytorch-web-service is Healthy at " in second.stdout
+    status, deployment = server.request("GET", "/api/v1/endpoints/pytorch-web-service/deployments/default")
+    assert status == 200 and deployment["model"] == "pytorch-mnist:2", deployment
