@@ -28,8 +28,7 @@ from azureml.core.compute import AmlCompute, ComputeTarget  # noqa: E402
 from azureml.core.compute_target import ComputeTargetException  # noqa: E402
 from azureml.core.dataset import Dataset  # noqa: E402
 from azureml.core.resource_configuration import ResourceConfiguration  # noqa: E402
-from gantry.errors import (AlreadyExistsError, FailedPreconditionError, NotFoundError,  # noqa: E402
-                           UnimplementedError)
+from gantry.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError  # noqa: E402
 
 PYTHON = "python:" + sys.executable
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -236,8 +235,11 @@ def test_seed_walkthrough(ws, server, web, tmp_path, capsys):
     assert Model(ws, "tf-mnist", model_framework="PyTorch").version == 1
     with pytest.raises(NotFoundError):
         Model(ws, "tf-mnist", tags=[["stage", "prod"]])
-    with pytest.raises(UnimplementedError, match="deploy"):
+    # The seed's no-code deployment of a TensorFlow model needs TensorFlow Serving, which
+    # this machine lacks: refused at creation, saying so, with nothing left behind.
+    with pytest.raises(FailedPreconditionError, match="tensorflow_model_server"):
         Model.deploy(ws, "tensorflow-web-service", [latest])
+    assert server.request("GET", "/api/v1/endpoints/tensorflow-web-service")[0] == 404
     assert set(ws.models) == {"tf-mnist"} and ws.models["tf-mnist"].version == 2
     assert set(ws.datasets) == {"mnist-dataset"} and "gpu-cluster" in ws.compute_targets
 
