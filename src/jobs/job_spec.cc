@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "jobs/distribution.h"
 
 namespace gantry::jobs {
 namespace {
@@ -194,7 +195,7 @@ class SpecReader {
     }
     if (!root.IsMap()) return Err(Error(root, "a job must be a mapping of fields"));
     JobSpec spec;
-    std::optional<YAML::Mark> command_mark;
+    std::optional<YAML::Mark> command_mark, distribution_mark;
     RETURN_IF_ERROR(ForEachField(root, "", kTopLevelFields, [&](const Field& f) -> Status {
       const std::string& n = f.name;
       if (n == "$schema") {
@@ -231,11 +232,16 @@ class SpecReader {
       if (n == "environment_variables") return ReadStringMap(f, &spec.environment_variables);
       if (n == "tags") return ReadStringMap(f, &spec.tags);
       if (n == "limits") return ReadLimits(f, &spec.timeout_seconds);
-      if (n == "resources") spec.resources = JsonFromNode(f.value);
-      if (n == "distribution") spec.distribution = JsonFromNode(f.value);
+      if (n == "resources" || n == "distribution") {
+        if (!distribution_mark || n == "distribution") distribution_mark = f.key.Mark();
+        (n == "resources" ? spec.resources : spec.distribution) = JsonFromNode(f.value);
+      }
       return Status::Ok();
     }));
     if (spec.command.empty()) return Err(Error(YAML::Node(), "field 'command' is required"));
+    if (auto plan = PlanDistribution(spec.resources, spec.distribution); !plan.has_value()) {
+      return Err(Error(*distribution_mark, plan.error().message()));
+    }
     Status placeholders = ValidatePlaceholders(spec);
     if (!placeholders.ok()) return Err(Error(*command_mark, placeholders.message()));
     return spec;

@@ -329,3 +329,26 @@ TEST_F(LoadJobFileTest, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace gantry::jobs
+
+namespace gantry::jobs {
+namespace {
+
+TEST(JobSpecYamlTest, BadDistributionNamesFileLineAndField) {
+  auto spec = ParseJobYaml(
+      "command: python train.py\nresources:\n  instance_count: 2\n"
+      "distribution:\n  type: pytorch\n  process_count_per_instance: 0\n",
+      "job.yml");
+  ASSERT_FALSE(spec.has_value());
+  EXPECT_NE(spec.error().message().find("job.yml:4:"), std::string::npos) << spec.error().message();
+  EXPECT_NE(spec.error().message().find("distribution.process_count_per_instance"),
+            std::string::npos);
+  auto ok = ParseJobYaml(
+      "command: python train.py\nresources: {instance_count: 2}\n"
+      "distribution: {type: mpi, process_count_per_instance: 2}\n",
+      "job.yml");
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ(ok->distribution["type"], "mpi");
+}
+
+}  // namespace
+}  // namespace gantry::jobs
