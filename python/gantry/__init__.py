@@ -20,11 +20,13 @@ run), ``dataset`` (Dataset, FileDataset), ``compute`` (ComputeTarget, AmlCompute
 ComputeTargetException), ``model`` (Model), ``inference_config`` (InferenceConfig),
 ``webservice`` (Webservice, AciWebservice, AksWebservice, LocalWebservice,
 WebserviceException), ``environment`` (Environment), ``resource_configuration``
-(ResourceConfiguration), ``errors``.
+(ResourceConfiguration), ``distributed`` (MpiConfiguration, PyTorchConfiguration,
+TensorflowConfiguration), ``errors``.
 """
 
 from .compute import AmlCompute, ComputeTarget, ComputeTargetException
 from .dataset import Dataset, DatasetConsumptionConfig, FileDataset
+from .distributed import MpiConfiguration, PyTorchConfiguration, TensorflowConfiguration
 from .environment import Environment
 from .errors import GantryError, RunFailedError
 from .experiment import Experiment
@@ -44,4 +46,5 @@ __all__ = ["Run", "ScriptRun", "Workspace", "Experiment", "ScriptRunConfig", "Da
            "FileDataset", "DatasetConsumptionConfig", "ComputeTarget", "AmlCompute",
            "ComputeTargetException", "Model", "ResourceConfiguration", "GantryError",
            "RunFailedError", "InferenceConfig", "Webservice", "AciWebservice", "AksWebservice",
-           "LocalWebservice", "WebserviceException", "__version__"]
+           "LocalWebservice", "WebserviceException", "MpiConfiguration", "PyTorchConfiguration",
+           "TensorflowConfiguration", "__version__"]

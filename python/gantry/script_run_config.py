@@ -31,6 +31,12 @@ environments; plain values work too:
     ``input_trees``. The runner substitutes the placeholder, verbatim, with the literal or
     the local path of the materialized input. This is how ``dataset.as_mount()`` plugs in
     (an ``azureml:NAME:VERSION`` input); an object used twice gives one input.
+``distributed_job_config``
+    None (one process) or an object with ``_gantry_distribution()`` returning
+    ``(instance_count, distribution_dict)``: an :class:`~gantry.MpiConfiguration`,
+    :class:`~gantry.PyTorchConfiguration` or :class:`~gantry.TensorflowConfiguration`. They
+    become the job's ``resources: {instance_count: N}`` and ``distribution``. Read at submit,
+    so attributes changed after construction count.
 """
 
 from __future__ import annotations
@@ -62,6 +68,17 @@ def _environment_spec(environment: Any, workspace: Any = None) -> Optional[str]:
         "%s" % type(environment).__name__)
 
 
+def _distribution(config: Any) -> Optional[Tuple[int, Dict[str, Any]]]:
+    if config is None:
+        return None
+    hook = getattr(config, "_gantry_distribution", None)
+    if not callable(hook):
+        raise TypeError("distributed_job_config must be None, an MpiConfiguration, a "
+                        "PyTorchConfiguration or a TensorflowConfiguration, got %s"
+                        % type(config).__name__)
+    return hook()
+
+
 def _compute_name(target: Any) -> str:
     if target is None:
         return "local"
@@ -80,14 +97,17 @@ class ScriptRunConfig:
     Give either ``script`` (a path inside ``source_directory``) with optional ``arguments``,
     or ``command`` (a string used as written, or a list whose items are quoted like
     arguments). ``max_run_duration_seconds`` becomes the job's ``limits.timeout`` (None:
-    no limit); ``environment_variables`` are set for the command.
+    no limit); ``environment_variables`` are set for the command. ``distributed_job_config``
+    runs the command on several instances, or several processes per instance (see
+    :mod:`gantry.distributed`); it may also be set as an attribute after construction.
     """
 
     def __init__(self, source_directory: Union[str, "os.PathLike[str]"], script: Optional[str] = None,
                  arguments: Optional[Sequence[Any]] = None, compute_target: Any = None,
                  environment: Any = None, command: Union[str, Sequence[Any], None] = None,
                  max_run_duration_seconds: Optional[int] = None,
-                 environment_variables: Optional[Dict[str, str]] = None):
+                 environment_variables: Optional[Dict[str, str]] = None,
+                 distributed_job_config: Any = None):
         if source_directory is None:
             raise InvalidArgumentError("source_directory is required (use '.' for the current folder)")
         self.source_directory = os.fspath(source_directory)
@@ -113,6 +133,7 @@ class ScriptRunConfig:
             raise InvalidArgumentError("max_run_duration_seconds must be a positive int or None")
         _environment_spec(environment)  # reject unsupported kinds now, not at submit
         _compute_name(compute_target)
+        _distribution(distributed_job_config)
         self.script = script
         self.arguments: List[Any] = list(arguments or [])
         self.command = command
@@ -120,6 +141,7 @@ class ScriptRunConfig:
         self.environment = environment
         self.max_run_duration_seconds = max_run_duration_seconds
         self.environment_variables: Dict[str, str] = dict(environment_variables or {})
+        self.distributed_job_config = distributed_job_config
 
     def __repr__(self) -> str:
         what = ("script=%r, arguments=%r" % (self.script, self.arguments) if self.script is not None
@@ -174,6 +196,10 @@ class ScriptRunConfig:
             spec["environment_variables"] = {str(k): str(v) for k, v in self.environment_variables.items()}
         if tags:
             spec["tags"] = {str(k): "" if v is None else str(v) for k, v in tags.items()}
+        distribution = _distribution(self.distributed_job_config)
+        if distribution is not None:
+            spec["resources"] = {"instance_count": distribution[0]}
+            spec["distribution"] = distribution[1]
         if self.max_run_duration_seconds:
             spec["limits"] = {"timeout": self.max_run_duration_seconds}
         return spec, input_trees

@@ -23,12 +23,13 @@ def test_wheel_contents(tmp_path):
         record = zf.read("gantry-%s.dist-info/RECORD" % gantry.__version__).decode()
     for module in ("__init__", "errors", "_http", "run", "workspace", "experiment",
                    "script_run_config", "script_run", "_snapshot", "_ignore", "_trees",
-                   "dataset", "compute", "model", "resource_configuration"):
+                   "dataset", "compute", "model", "resource_configuration", "distributed"):
         assert "gantry/%s.py" % module in names
     for module in ("__init__", "exceptions", "core/__init__", "core/run", "core/experiment",
                    "core/workspace", "core/script_run_config", "core/compute",
                    "core/compute_target", "core/dataset", "core/model",
-                   "core/resource_configuration", "data/__init__", "data/file_dataset"):
+                   "core/resource_configuration", "core/runconfig", "data/__init__",
+                   "data/file_dataset"):
         assert "azureml/%s.py" % module in names
     assert not any("__pycache__" in n for n in names)
     assert "Name: gantry\n" in metadata and "Version: %s\n" % gantry.__version__ in metadata
