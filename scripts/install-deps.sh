@@ -9,6 +9,7 @@ packages=(
   python3 python3-pytest python3-yaml python3-torch python3-numpy libopenblas0-pthread
   dataset-fashion-mnist libtorch-dev
   wrk hyperfine sqlite3 procps curl
+  slurmd slurmctld slurm-client munge iproute2 util-linux
 )
 missing=()
 for p in "${packages[@]}"; do
