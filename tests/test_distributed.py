@@ -3,6 +3,8 @@ cancel and whole-or-nothing placement, through the CLI and the real runner."""
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -289,6 +291,24 @@ def test_timeout_stops_every_rank(server, tmp_path):
     pids = recorded_pids(server, name)
     if pids:
         assert_all_gone(pids)
+    assert_none_left(server, name)
+
+
+@pytest.mark.parametrize("kind", ["pytorch", pytest.param("mpi", marks=needs_mpi)])
+def test_a_dead_runner_takes_every_rank_with_it(server, tmp_path, kind):
+    yml = write_job(tmp_path, "python hold.py -1", extra=TWO_BY_TWO.format(type=kind),
+                    files={"hold.py": HOLD})
+    name = submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
+    server.wait_for(name, lambda r, text: text.count("] ready\n") == 4)
+    found = subprocess.run(["pgrep", "-f", f"runner --server .* --run {name}"],
+                           capture_output=True, text=True).stdout.split()
+    assert len(found) == 1
+    os.kill(int(found[0]), signal.SIGKILL)
+    run = server.wait_terminal(name)
+    assert run["status"] == "Failed" and "exited without reporting" in run["error"]
+    pids = recorded_pids(server, name)
+    assert len(pids) == 8
+    assert_all_gone(pids)
     assert_none_left(server, name)
 
 
