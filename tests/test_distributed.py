@@ -91,6 +91,8 @@ def assert_none_left(server, name, polls=1000):
         if not left:
             return
         time.sleep(0.01)
+    for pid in left:  # so that a failing test does not leak them into the next ones
+        os.kill(pid, signal.SIGKILL)
     raise AssertionError(f"processes left behind in {wd}: {left}")
 
 
@@ -103,6 +105,8 @@ def assert_all_gone(pids, polls=1000):
         if not left:
             return
         time.sleep(0.01)
+    for pid in left:  # so that a failing test does not leak them into the next ones
+        os.kill(pid, signal.SIGKILL)
     raise AssertionError(f"processes left behind: {left}")
 
 
