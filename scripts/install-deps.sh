@@ -7,6 +7,7 @@ packages=(
   libssl-dev libsqlite3-dev libsimdjson-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-yaml python3-torch python3-numpy libopenblas0-pthread
+  openmpi-bin python3-mpi4py
   dataset-fashion-mnist libtorch-dev
   wrk hyperfine sqlite3 procps curl
   slurmd slurmctld slurm-client munge iproute2 util-linux

@@ -273,9 +273,18 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
     bytes += static_cast<int64_t>(content->body.size());
   }
   if (f.output_name.empty()) {
-    auto log = (*client)->Send("GET", RunPath(f.name) + "/logs/std_log.txt");
-    if (log.has_value() && log->status == 200 && !log->body.empty()) {
-      fs::path target = root / "user_logs" / "std_log.txt";
+    // std_log.txt, and a distributed job's std_log_process_N.txt per rank.
+    std::vector<std::string> streams = {"std_log.txt"};
+    if (run->is_object() && run->contains("logs") && (*run)["logs"].is_array()) {
+      for (const auto& l : (*run)["logs"]) {
+        std::string stream = l.is_object() ? l.value("stream", "") : "";
+        if (stream != "std_log.txt" && IsSafeRelativePath(stream)) streams.push_back(stream);
+      }
+    }
+    for (const auto& stream : streams) {
+      auto log = (*client)->Send("GET", RunPath(f.name) + "/logs/" + http::UrlEncode(stream));
+      if (!log.has_value() || log->status != 200 || log->body.empty()) continue;
+      fs::path target = root / "user_logs" / stream;
       if (Status st = MakeDirs(target.parent_path()); !st.ok()) return ReportError(st);
       if (Status st = WriteFileAtomic(target, log->body); !st.ok()) return ReportError(st);
       ++files;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 extern char** environ;
 
@@ -42,7 +43,11 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
   }
   if (pid == 0) {
     ::close(err_pipe[0]);
-    if (options.new_session) ::setsid();
+    if (options.new_session) {
+      ::setsid();
+    } else if (options.new_process_group) {
+      ::setpgid(0, 0);
+    }
     if (options.parent_death_signal != 0) {
       ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
       if (::getppid() == 1) ::_exit(127);  // the parent is already gone
@@ -84,6 +89,9 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
     ::_exit(127);
   }
   ::close(err_pipe[1]);
+  // Also from the parent, so that the group exists before anyone signals it (either call
+  // may run first; the loser fails harmlessly).
+  if (!options.new_session && options.new_process_group) (void)::setpgid(pid, pid);
   int child_errno = 0;
   ssize_t n;
   do {
@@ -153,6 +161,38 @@ Status SignalGroup(pid_t pgid, int sig) {
 bool GroupAlive(pid_t pgid) {
   if (pgid <= 1) return false;
   return ::kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+std::vector<pid_t> SessionMembers(pid_t sid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::end(it); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(it->path() / "stat");
+    std::string content;
+    std::getline(stat, content);
+    // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+    auto close_paren = content.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    std::istringstream fields(content.substr(close_paren + 1));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0;
+    if (!(fields >> state >> ppid >> pgrp >> session)) continue;
+    if (session == sid && state != "Z") out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+Status SignalSession(pid_t sid, int sig, pid_t except) {
+  if (sid <= 1) return InvalidArgumentError("refusing to signal session " + std::to_string(sid));
+  for (pid_t pid : SessionMembers(sid)) {
+    if (pid == except) continue;
+    if (::kill(pid, sig) != 0 && errno != ESRCH) {
+      return InternalError("kill(" + std::to_string(pid) + "): " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
 }
 
 std::optional<fs::path> FindExecutable(const std::vector<std::string>& names,

@@ -23,6 +23,10 @@ struct SpawnOptions {
   // setsid(): the child leads a new session and process group, so it outlives its parent's
   // terminal and can be signalled as a group.
   bool new_session = true;
+  // Without new_session: setpgid(0, 0), so the child leads a new process group but stays in
+  // its parent's session (a distributed job's ranks: each is signalled as a group, and all
+  // can still be found through the runner's session).
+  bool new_process_group = false;
   // Where stdout/stderr go. -1 → /dev/null. Pass the write end of a pipe or an open file.
   int stdout_fd = -1;
   int stderr_fd = -1;
@@ -53,6 +57,11 @@ bool ProcessAlive(pid_t pid);
 Status SignalGroup(pid_t pgid, int sig);
 // True when any process of the group still exists.
 bool GroupAlive(pid_t pgid);
+// The live processes (not zombies) whose session id is `sid`, read from /proc.
+std::vector<pid_t> SessionMembers(pid_t sid);
+// Sends `sig` to every process of session `sid` except `except` (e.g. the caller, when it
+// leads that session). OK when none is left. InvalidArgument for sid <= 1.
+Status SignalSession(pid_t sid, int sig, pid_t except = 0);
 
 // The first of `names` found as an executable on `path_env` (a ':'-separated PATH); a name
 // with a slash is taken as a path. nullopt when none is.

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace gantry {
@@ -70,6 +72,42 @@ TEST(ProcessTest, SignalGroupKillsGrandchildren) {
   // The orphaned grandchild is reparented and reaped by init; bounded wait for it to go.
   for (int i = 0; i < 2000 && GroupAlive(*pid); ++i) usleep(1000);
   EXPECT_FALSE(GroupAlive(*pid));
+}
+
+TEST(ProcessTest, SignalSessionReachesEveryMember) {
+  // A session leader of our own (like a runner started by a backend) and its grandchild.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  SpawnOptions leader;
+  leader.argv = {"sh", "-c", "sh -c 'echo $$; exec sleep 100' & wait"};
+  leader.stdout_fd = ready[1];
+  auto sid = Spawn(leader);
+  ::close(ready[1]);
+  ASSERT_TRUE(sid.has_value());
+  char buf[32] = {};
+  ASSERT_GT(::read(ready[0], buf, sizeof(buf) - 1), 0);
+  ::close(ready[0]);
+  const pid_t member = static_cast<pid_t>(std::stol(buf));
+  auto members = SessionMembers(*sid);
+  EXPECT_NE(std::find(members.begin(), members.end(), member), members.end());
+  EXPECT_NE(std::find(members.begin(), members.end(), *sid), members.end());
+  ASSERT_TRUE(SignalSession(*sid, SIGKILL).ok());
+  EXPECT_EQ(WaitFor(*sid).signal, SIGKILL);
+  for (int i = 0; i < 2000 && !SessionMembers(*sid).empty(); ++i) usleep(1000);
+  EXPECT_TRUE(SessionMembers(*sid).empty());
+}
+
+TEST(ProcessTest, NewProcessGroupLeadsItsOwnGroup) {
+  SpawnOptions opts;
+  opts.argv = {"sleep", "100"};
+  opts.new_session = false;
+  opts.new_process_group = true;
+  auto pid = Spawn(opts);
+  ASSERT_TRUE(pid.has_value());
+  EXPECT_EQ(::getpgid(*pid), *pid);
+  EXPECT_EQ(::getsid(*pid), ::getsid(0));
+  ASSERT_TRUE(SignalGroup(*pid, SIGKILL).ok());
+  EXPECT_EQ(WaitFor(*pid).signal, SIGKILL);
 }
 
 }  // namespace

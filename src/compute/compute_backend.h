@@ -37,7 +37,8 @@ class ComputeBackend {
   // Whether the runner still exists. Works for runners started by an earlier server process.
   virtual RunnerState Poll(const LaunchHandle& handle) = 0;
   // Stops a runner and the user processes it left (process group `process_group`, 0 when
-  // unknown). OK when they are already gone.
+  // unknown, and for the local backend every process of the runner's session: the groups of
+  // a distributed job's ranks). OK when they are already gone.
   virtual Status Kill(const LaunchHandle& handle, int64_t process_group) = 0;
 };
 

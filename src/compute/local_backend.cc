@@ -50,7 +50,12 @@ class LocalBackend : public ComputeBackend {
 
   Status Kill(const LaunchHandle& handle, int64_t process_group) override {
     if (process_group > 1) RETURN_IF_ERROR(SignalGroup(static_cast<pid_t>(process_group), SIGKILL));
-    if (handle.pid > 1) RETURN_IF_ERROR(SignalGroup(static_cast<pid_t>(handle.pid), SIGKILL));
+    if (handle.pid > 1) {
+      RETURN_IF_ERROR(SignalGroup(static_cast<pid_t>(handle.pid), SIGKILL));
+      // The runner leads its own session: a distributed job's ranks lead groups of their
+      // own inside it (and MPI ranks groups below mpirun's), so the session finds them all.
+      RETURN_IF_ERROR(SignalSession(static_cast<pid_t>(handle.pid), SIGKILL));
+    }
     return Status::Ok();
   }
 

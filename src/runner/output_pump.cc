@@ -18,12 +18,16 @@ constexpr size_t kChunkBytes = 64 << 10;
 OutputPump::OutputPump(const OutputPumpOptions& options)
     : fds_{options.stdout_fd, options.stderr_fd},
       log_file_(options.log_file),
+      on_output_(options.on_output),
       stderr_tail_(options.stderr_lines) {}
 
 Result<std::unique_ptr<OutputPump>> OutputPump::Start(const OutputPumpOptions& options) {
   std::unique_ptr<OutputPump> pump(new OutputPump(options));
-  pump->log_fd_ = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (pump->log_fd_ < 0 || ::pipe2(pump->wake_, O_CLOEXEC) != 0) {
+  if (!options.on_output) {
+    pump->log_fd_ =
+        ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  if ((!options.on_output && pump->log_fd_ < 0) || ::pipe2(pump->wake_, O_CLOEXEC) != 0) {
     std::string error = std::strerror(errno);
     for (int fd : pump->fds_) {
       if (fd >= 0) ::close(fd);
@@ -86,7 +90,11 @@ bool OutputPump::ReadChunk(int fd, bool is_stderr) {
     n = ::read(fd, buf, sizeof(buf));
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return false;  // EOF, EAGAIN after Stop(), or an error: this pipe is done
-  WriteLog(buf, static_cast<size_t>(n));
+  if (on_output_) {
+    on_output_(std::string_view(buf, static_cast<size_t>(n)), is_stderr);
+  } else {
+    WriteLog(buf, static_cast<size_t>(n));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (is_stderr) stderr_tail_.Append(std::string_view(buf, static_cast<size_t>(n)));
   bytes_logged_ += n;

@@ -13,9 +13,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/status.h"
@@ -29,8 +31,11 @@ struct OutputPumpOptions {
   // Read ends of the job's stdout and stderr pipes; the pump owns and closes them.
   int stdout_fd = -1;
   int stderr_fd = -1;
-  // Merged log, created or appended to.
+  // Merged log, created or appended to. Unused when on_output is set.
   fs::path log_file;
+  // When set, every chunk read goes here (on the pump thread) instead of to log_file: a
+  // distributed job's rank hands its output to RankLogs.
+  std::function<void(std::string_view chunk, bool is_stderr)> on_output;
   // How many stderr lines StderrText() keeps.
   size_t stderr_lines = 20;
 };
@@ -67,6 +72,7 @@ class OutputPump {
   int log_fd_ = -1;
   int wake_[2] = {-1, -1};  // self-pipe: Stop() writes to wake the thread
   fs::path log_file_;
+  std::function<void(std::string_view, bool)> on_output_;
   std::thread thread_;
 
   mutable std::mutex mu_;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "common/files.h"
 
 namespace gantry::runner {
@@ -69,6 +71,35 @@ TEST_F(OutputPumpTest, StopKeepsWhatWasWrittenEvenWhileAWriterHoldsThePipe) {
   pump_->Stop();  // must not wait for the writers
   EXPECT_EQ(Log(), "before stop\n");
   pump_->Stop();  // idempotent
+}
+
+TEST(OutputPumpCallbackTest, OnOutputGetsEveryChunkWithItsStreamAndNoLogIsWritten) {
+  auto dir = MakeTempDir("output-pump-callback-test");
+  ASSERT_TRUE(dir.has_value());
+  int out[2], err[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(err, O_CLOEXEC), 0);
+  std::mutex mu;
+  std::string got_out, got_err;
+  auto pump = OutputPump::Start({.stdout_fd = out[0],
+                                 .stderr_fd = err[0],
+                                 .log_file = *dir / "std_log.txt",
+                                 .on_output = [&](std::string_view chunk, bool is_stderr) {
+                                   std::lock_guard<std::mutex> lock(mu);
+                                   (is_stderr ? got_err : got_out).append(chunk);
+                                 }});
+  ASSERT_TRUE(pump.has_value()) << pump.error().ToString();
+  ASSERT_EQ(::write(out[1], "to out\n", 7), 7);
+  ASSERT_EQ(::write(err[1], "to err\n", 7), 7);
+  ::close(out[1]);
+  ::close(err[1]);
+  ASSERT_TRUE((*pump)->WaitForEof(10'000));
+  (*pump)->Stop();
+  EXPECT_EQ(got_out, "to out\n");
+  EXPECT_EQ(got_err, "to err\n");
+  EXPECT_EQ((*pump)->StderrText(), "to err");
+  EXPECT_FALSE(fs::exists(*dir / "std_log.txt"));
+  fs::remove_all(*dir);
 }
 
 }  // namespace

@@ -60,9 +60,14 @@ Result<Json> RunClient::Heartbeat() {
 }
 
 Result<int64_t> RunClient::AppendLog(int64_t offset, std::string_view data) {
+  return AppendLogTo(options_.log_stream, offset, data);
+}
+
+Result<int64_t> RunClient::AppendLogTo(const std::string& stream, int64_t offset,
+                                       std::string_view data) {
   ASSIGN_OR_RETURN(http::ClientResponse r,
                    http_->Send("POST",
-                               RunPath("/logs/" + http::UrlEncode(options_.log_stream) +
+                               RunPath("/logs/" + http::UrlEncode(stream) +
                                        "?offset=" + std::to_string(offset)),
                                std::string(data), "text/plain"));
   if (r.status < 200 || r.status >= 300) return Err(ErrorFor(r));

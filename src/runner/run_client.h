@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "artifacts/tree.h"
@@ -49,8 +50,10 @@ class RunClient : public LogSink, public MetricsSink {
   // POST /runs/{name}/heartbeat: {"status", "cancel_requested"}.
   Result<Json> Heartbeat();
 
-  // LogSink: POST /runs/{name}/logs/{stream}?offset=N.
+  // LogSink: POST /runs/{name}/logs/{stream}?offset=N, to options.log_stream.
   Result<int64_t> AppendLog(int64_t offset, std::string_view data) override;
+  // The same, to another stream of the run (a distributed job's per-rank logs).
+  Result<int64_t> AppendLogTo(const std::string& stream, int64_t offset, std::string_view data);
   // MetricsSink: POST /runs/{name}/metrics and /tags.
   Status PostMetrics(const Json& metrics, int64_t through) override;
   Status PostTags(const Json& tags) override;
@@ -75,6 +78,20 @@ class RunClient : public LogSink, public MetricsSink {
 
   RunClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;
+};
+
+// A LogSink for one named log stream of the run, through a RunClient it does not own.
+class RunLogStream : public LogSink {
+ public:
+  RunLogStream(RunClient* client, std::string stream)
+      : client_(client), stream_(std::move(stream)) {}
+  Result<int64_t> AppendLog(int64_t offset, std::string_view data) override {
+    return client_->AppendLogTo(stream_, offset, data);
+  }
+
+ private:
+  RunClient* client_;
+  std::string stream_;
 };
 
 }  // namespace gantry::runner

@@ -3,6 +3,7 @@
 #include <set>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "jobs/distribution.h"
 #include "jobs/job_spec.h"
 #include "jobs/run_status.h"
 #include "artifacts/local_blob_store.h"
@@ -28,7 +30,9 @@
 #include "runner/job_environment.h"
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
+#include "runner/distributed_launch.h"
 #include "runner/output_pump.h"
+#include "runner/rank_logs.h"
 #include "runner/run_client.h"
 
 namespace gantry::runner {
@@ -134,7 +138,7 @@ struct Outcome {
 };
 
 // Why the runner is stopping the job's process group.
-enum class KillReason { kNone, kCancel, kTimeout, kRunnerSignal, kServerEnded };
+enum class KillReason { kNone, kCancel, kTimeout, kRunnerSignal, kServerEnded, kRankFailed };
 
 class JobRun {
  public:
@@ -195,7 +199,17 @@ class JobRun {
     // A reused work folder must not leak an earlier attempt's files, logs or metrics.
     MakeWritable(work_dir_ / "inputs");
     for (const char* name : {"wd", "inputs", "bin"}) fs::remove_all(work_dir_ / name, ec);
-    for (const char* name : {"std_log.txt", "metrics.jsonl"}) fs::remove(work_dir_ / name, ec);
+    for (const char* name : {"std_log.txt", "metrics.jsonl", "hostfile"}) {
+      fs::remove(work_dir_ / name, ec);
+    }
+    fs::remove_all(work_dir_ / "ranks", ec);
+    std::vector<fs::path> rank_logs;
+    for (auto it = fs::directory_iterator(work_dir_, ec); !ec && it != fs::end(it); it.increment(ec)) {
+      if (it->path().filename().string().rfind("std_log_process_", 0) == 0) {
+        rank_logs.push_back(it->path());
+      }
+    }
+    for (const auto& path : rank_logs) fs::remove(path, ec);
     RETURN_IF_ERROR(MakeDirs(wd_));
 
     ASSIGN_OR_RETURN(client_, RunClient::Create({.server_url = options_.server_url,
@@ -297,6 +311,36 @@ class JobRun {
       context.python_sdk_dir = fs::absolute(context.python_sdk_dir, ec);
     }
     env_ = BuildJobEnvironment(std::move(base), context);
+    return PrepareDistribution();
+  }
+
+  // Plans a distributed job's processes and checks what its launch needs, before Starting.
+  Status PrepareDistribution() {
+    Result<jobs::DistributionPlan> plan = jobs::PlanDistribution(spec_.resources, spec_.distribution);
+    if (!plan) return plan.error();
+    plan_ = *plan;
+    if (!plan_.distributed()) return Status::Ok();
+    if (!container_image_.empty()) {
+      return FailedPreconditionError(
+          "distributed jobs (distribution or resources.instance_count > 1) cannot run in a "
+          "container environment yet; use a conda, pip or python environment");
+    }
+    if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
+      auto path = env_.find("PATH");
+      std::optional<fs::path> mpirun =
+          FindExecutable({"mpirun"}, path != env_.end() ? path->second : "");
+      if (!mpirun) {
+        return FailedPreconditionError(
+            "distribution type mpi needs OpenMPI's mpirun, which is not on the job's PATH; "
+            "install OpenMPI on this machine (Debian: apt-get install openmpi-bin)");
+      }
+      mpirun_ = *mpirun;
+    }
+    GLOG(Info) << "run '" << options_.run_name << "': distributed ("
+               << (plan_.type == jobs::DistributionPlan::Type::kNone ? "no framework"
+                                                                      : jobs::TypeName(plan_.type))
+               << "), " << plan_.world_size() << " processes on " << plan_.instance_count
+               << " local instance(s)";
     return Status::Ok();
   }
 
@@ -419,8 +463,15 @@ class JobRun {
 
   // ---------------------------------------------------------------- the job's process
 
+  static std::string Shell() { return ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh"; }
+
   Status Launch() {
-    const std::string shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+    if (plan_.distributed()) {
+      Status s = LaunchDistributed();
+      if (!s.ok()) StopProcesses();
+      return s;
+    }
+    const std::string shell = Shell();
     std::vector<std::string> argv = {shell, "-c", command_};
     if (!container_image_.empty()) {
       ASSIGN_OR_RETURN(argv, ContainerCommand());
@@ -462,6 +513,256 @@ class JobRun {
     return Status::Ok();
   }
 
+  // ---------------------------------------------------------------- a distributed job
+  //
+  // Every process the runner waits for (the ranks, or mpirun) leads its own process group
+  // inside the runner's session: each is signalled as a group, and whatever escapes its
+  // group (MPI ranks do) is still found through the session when the job is over.
+
+  // Starts `argv` in a new process group with its output handed to rank_logs_ as `rank`
+  // (RankLogs::kLauncher for mpirun), and records it in procs_.
+  Status StartProcess(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env, int64_t rank) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+      return InternalError(std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      return InternalError(std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    JobProcess proc;
+    proc.rank = rank;
+    ASSIGN_OR_RETURN(proc.pump, StartRankPump(out[0], err[0], rank, {out[1], err[1]}));
+    Result<pid_t> pid = Spawn({.argv = argv,
+                               .env = env,
+                               .cwd = wd_,
+                               .new_session = false,
+                               .new_process_group = true,
+                               .stdout_fd = out[1],
+                               .stderr_fd = err[1]});
+    ::close(out[1]);
+    ::close(err[1]);
+    if (!pid) {
+      proc.pump->Stop();
+      return pid.error().WithPrefix("cannot start " + (rank == RankLogs::kLauncher
+                                                           ? argv.front()
+                                                           : "rank " + std::to_string(rank)));
+    }
+    proc.pid = *pid;
+    procs_.push_back(std::move(proc));
+    return Status::Ok();
+  }
+
+  // A pump for `rank`'s read ends; on failure closes them and `also_close`.
+  Result<std::unique_ptr<OutputPump>> StartRankPump(int out, int err, int64_t rank,
+                                                    std::vector<int> also_close = {}) {
+    Result<std::unique_ptr<OutputPump>> pump = OutputPump::Start(
+        {.stdout_fd = out,
+         .stderr_fd = err,
+         .log_file = log_file_,
+         .on_output = [logs = rank_logs_.get(), rank](std::string_view chunk, bool is_stderr) {
+           logs->Append(rank, is_stderr, chunk);
+         }});
+    if (!pump) {
+      for (int fd : also_close) ::close(fd);
+    }
+    return pump;
+  }
+
+  Status LaunchDistributed() {
+    ASSIGN_OR_RETURN(rank_logs_, RankLogs::Open({.merged_log = log_file_,
+                                                 .dir = work_dir_,
+                                                 .world_size = plan_.world_size(),
+                                                 .launcher_name = "mpirun"}));
+    for (int64_t r = 0; r < plan_.world_size(); ++r) {
+      rank_sinks_.push_back(std::make_unique<RunLogStream>(client_.get(), RankLogs::StreamName(r)));
+      rank_shippers_.push_back(
+          std::make_unique<LogShipper>(rank_logs_->RankFile(r), rank_sinks_.back().get()));
+    }
+    const std::string shell = Shell();
+    if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
+      RETURN_IF_ERROR(OpenMpiRankPipes());
+      const fs::path host_file = work_dir_ / "hostfile";
+      RETURN_IF_ERROR(WriteFileAtomic(
+          host_file, MergeHostFile(jobs::MpiHostFile(plan_, LocalHosts(plan_)))));
+      std::vector<std::string> names;
+      for (const auto& [k, v] : env_) names.push_back(k);
+      const unsigned cpus = std::thread::hardware_concurrency();
+      std::vector<std::string> argv =
+          MpiCommand(plan_, {.mpirun = mpirun_,
+                             .host_file = host_file,
+                             .rank_dir = rank_dir_,
+                             .shell = shell,
+                             .command = command_,
+                             .as_root = ::geteuid() == 0,
+                             .cpus = cpus > 0 ? static_cast<int>(cpus) : 1,
+                             .export_names = names});
+      RETURN_IF_ERROR(StartProcess(argv, env_, RankLogs::kLauncher));
+    } else {
+      const int ports = plan_.type == jobs::DistributionPlan::Type::kTensorFlow
+                            ? static_cast<int>(plan_.world_size())
+                            : 1;
+      ASSIGN_OR_RETURN(const int base_port, FindFreePorts(ports));
+      const std::vector<std::string> hosts = LocalHosts(plan_);
+      for (const jobs::ProcessSlot& slot : jobs::Processes(plan_)) {
+        std::map<std::string, std::string> env = env_;
+        for (auto& [k, v] : jobs::ProcessEnvironment(plan_, slot, hosts, base_port)) env[k] = v;
+        RETURN_IF_ERROR(StartProcess({shell, "-c", command_}, env, slot.rank));
+      }
+    }
+    pid_ = procs_.front().pid;
+    started_ms_ = Now();
+    std::string groups;
+    for (const auto& p : procs_) groups += (groups.empty() ? "" : " ") + std::to_string(p.pid);
+    GLOG(Info) << "run '" << options_.run_name << "': started process group(s) " << groups
+               << ": " << command_;
+    return Status::Ok();
+  }
+
+  // Makes the named pipes mpirun's ranks write to and starts a pump on each rank's pair.
+  // They are opened without blocking (no writer yet); a reader sees end-of-file once a
+  // writer came and went (see ReleaseMpiRankPipes).
+  Status OpenMpiRankPipes() {
+    rank_dir_ = work_dir_ / "ranks";
+    RETURN_IF_ERROR(MakeDirs(rank_dir_));
+    for (int64_t r = 0; r < plan_.world_size(); ++r) {
+      int fds[2] = {-1, -1};
+      for (int i = 0; i < 2; ++i) {
+        fs::path pipe = MpiRankPipe(rank_dir_, r, i == 1);
+        if (::mkfifo(pipe.c_str(), 0600) != 0 ||
+            (fds[i] = ::open(pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+          std::string error = std::strerror(errno);
+          if (i == 1) ::close(fds[0]);
+          return InternalError("cannot make the pipe " + pipe.string() + ": " + error);
+        }
+        // The pump reads only when poll says so; blocking reads keep it simple.
+        ::fcntl(fds[i], F_SETFL, ::fcntl(fds[i], F_GETFL) & ~O_NONBLOCK);
+      }
+      ASSIGN_OR_RETURN(auto pump, StartRankPump(fds[0], fds[1], r));
+      rank_pumps_.push_back(std::move(pump));
+    }
+    return Status::Ok();
+  }
+
+  // Opens and closes each rank pipe as a writer, so that a reader whose writer never came
+  // (a rank mpirun did not start) or is gone sees end-of-file instead of waiting.
+  void ReleaseMpiRankPipes() {
+    if (rank_dir_.empty()) return;
+    for (int64_t r = 0; r < plan_.world_size(); ++r) {
+      for (bool is_stderr : {false, true}) {
+        int fd = ::open(MpiRankPipe(rank_dir_, r, is_stderr).c_str(),
+                        O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) ::close(fd);
+      }
+    }
+  }
+
+  // Sends `sig` to every process group of the job.
+  void SignalAll(int sig) {
+    if (!plan_.distributed()) {
+      (void)SignalGroup(pid_, sig);
+      return;
+    }
+    for (const auto& p : procs_) {
+      if (p.pid > 0) (void)SignalGroup(p.pid, sig);
+    }
+    // What left its group (mpirun's ranks lead groups of their own) but not the session.
+    if (sig == SIGKILL && ::getsid(0) == ::getpid()) (void)SignalSession(::getpid(), sig, ::getpid());
+  }
+
+  // Kills whatever a failed launch had started.
+  void StopProcesses() {
+    SignalAll(SIGKILL);
+    for (auto& p : procs_) {
+      if (p.pid > 0 && !p.exit) p.exit = WaitFor(p.pid);
+    }
+    ReleaseMpiRankPipes();
+    for (auto& p : procs_) p.pump->Stop();
+    for (auto& pump : rank_pumps_) pump->Stop();
+  }
+
+  // Reaps the job's processes. True once all have exited. A distributed job's first
+  // failure (lowest rank among those found in the same pass) is recorded in failed_.
+  bool PollProcesses() {
+    if (!plan_.distributed()) {
+      exit_ = TryWait(pid_);
+      return exit_.has_value();
+    }
+    bool all = true;
+    for (auto& p : procs_) {
+      if (!p.exit) p.exit = TryWait(p.pid);
+      if (!p.exit) {
+        all = false;
+        continue;
+      }
+      const bool failed = p.exit->code != 0 || p.exit->signal != 0;
+      if (failed && !failed_ && kill_reason_ == KillReason::kNone) failed_ = &p;
+    }
+    if (all) {
+      // The job's exit: the failure's, else success.
+      exit_ = failed_ != nullptr ? *failed_->exit : ExitInfo{};
+      if (failed_ == nullptr) {
+        for (const auto& p : procs_) {
+          if (p.exit->code != 0 || p.exit->signal != 0) {
+            exit_ = *p.exit;
+            break;
+          }
+        }
+      }
+    }
+    return all;
+  }
+
+  // "rank 2 (node 1)".
+  std::string RankName(int64_t rank) const {
+    const int64_t per_node = plan_.type == jobs::DistributionPlan::Type::kTensorFlow
+                                 ? 0
+                                 : std::max<int64_t>(plan_.processes_per_instance, 1);
+    int64_t node = per_node > 0 ? rank / per_node : rank % std::max<int64_t>(plan_.instance_count, 1);
+    return "rank " + std::to_string(rank) + " (node " + std::to_string(node) + ")";
+  }
+
+  static std::string ExitText(const ExitInfo& e) {
+    return e.signal != 0 ? "was killed by signal " + std::to_string(e.signal) + " (" +
+                               SignalName(e.signal) + ")"
+                         : "exited with code " + std::to_string(e.code);
+  }
+
+  // The error of a distributed job that failed on its own (not stopped by the runner).
+  // Sets *exit_code to the failed rank's code.
+  std::string DistributedError(int* exit_code) const {
+    auto with_tail = [](std::string text, const std::string& tail) {
+      return tail.empty() ? text : text + ":\n" + tail;
+    };
+    if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
+      std::optional<MpiRankExit> failure =
+          FirstMpiFailure(ReadMpiExits(rank_dir_, plan_.world_size()));
+      if (failure) {
+        *exit_code = failure->code;
+        return with_tail(RankName(failure->rank) + " exited with code " +
+                             std::to_string(failure->code) + " under mpirun; mpirun stopped the others",
+                         rank_logs_->StderrText(failure->rank));
+      }
+      return with_tail("mpirun " + ExitText(*exit_), rank_logs_->StderrText(RankLogs::kLauncher));
+    }
+    const JobProcess* failed = failed_;
+    if (failed == nullptr) {
+      for (const auto& p : procs_) {
+        if (p.exit && (p.exit->code != 0 || p.exit->signal != 0)) {
+          failed = &p;
+          break;
+        }
+      }
+    }
+    if (failed == nullptr) return "the job failed";
+    *exit_code = failed->exit->code;
+    std::string text = RankName(failed->rank) + " " + ExitText(*failed->exit);
+    if (procs_.size() > 1) text += "; the other ranks were stopped";
+    return with_tail(text, rank_logs_->StderrText(failed->rank));
+  }
+
   // Runs the main loop until the command exits.
   void Watch() {
     const int64_t start = Now();
@@ -469,9 +770,13 @@ class JobRun {
     next_heartbeat_ms_ = start;
     next_logs_upload_ms_ = start + kLogsUploadEveryMs;
     while (true) {
-      exit_ = TryWait(pid_);
-      if (exit_) break;
+      if (PollProcesses()) break;
       const int64_t now = Now();
+      if (failed_ != nullptr && kill_reason_ == KillReason::kNone) {
+        GLOG(Warning) << "run '" << options_.run_name << "': " << RankName(failed_->rank) << " "
+                      << ExitText(*failed_->exit) << "; stopping the other ranks";
+        BeginKill(KillReason::kRankFailed);
+      }
       if (int sig = g_runner_signal.load(); sig != 0 && kill_reason_ == KillReason::kNone) {
         GLOG(Warning) << "the runner got signal " << sig << " (" << SignalName(sig)
                       << "); stopping the job";
@@ -487,7 +792,7 @@ class JobRun {
       if (stop_ && kill_reason_ == KillReason::kNone) BeginKill(KillReason::kServerEnded);
       if (kill_reason_ != KillReason::kNone && !sigkill_sent_ && now >= sigkill_at_ms_) {
         GLOG(Warning) << "process group " << pid_ << " outlived its grace period; killing it";
-        (void)SignalGroup(pid_, SIGKILL);
+        SignalAll(SIGKILL);
         sigkill_sent_ = true;
       }
       Tick(now);
@@ -497,7 +802,7 @@ class JobRun {
 
   void BeginKill(KillReason reason) {
     kill_reason_ = reason;
-    (void)SignalGroup(pid_, SIGTERM);
+    SignalAll(SIGTERM);
     sigkill_at_ms_ = Now() + static_cast<int64_t>(std::max(options_.grace_seconds, 0)) * 1000;
   }
 
@@ -524,7 +829,8 @@ class JobRun {
 
   int Finish() {
     // Whatever the command left behind in its group goes with it.
-    (void)SignalGroup(pid_, SIGKILL);
+    SignalAll(SIGKILL);
+    if (plan_.distributed()) return FinishDistributed();
     if (!container_image_.empty()) {
       // A killed engine client may leave its container running.
       SpawnOptions rm;
@@ -546,6 +852,33 @@ class JobRun {
                << (exit_->signal ? "killed by signal " + std::to_string(exit_->signal)
                                  : "exited with code " + std::to_string(exit_->code))
                << "; finalizing";
+    EnqueueStatus(jobs::RunStatus::kFinalizing, {});
+    return Report(std::move(outcome), /*after_command=*/true);
+  }
+
+  // Finish() for a distributed job: drains every rank's output, then decides as Decide().
+  int FinishDistributed() {
+    ReleaseMpiRankPipes();
+    const int64_t deadline = Now() + kPipeDrainMs;
+    bool drained = true;
+    auto drain = [&](OutputPump& pump) {
+      drained &= pump.WaitForEof(static_cast<int>(std::max<int64_t>(deadline - Now(), 0)));
+      pump.Stop();
+    };
+    for (auto& p : procs_) drain(*p.pump);
+    for (auto& pump : rank_pumps_) drain(*pump);
+    if (!drained) {
+      GLOG(Warning) << "a process outside the job's process groups still holds a rank's output; "
+                       "closing the job's logs";
+    }
+    rank_logs_->Flush();
+    if (stop_) return 1;
+    if (kill_reason_ == KillReason::kNone && exit_->code != 0 && ServerUsable()) Heartbeat();
+    if (stop_) return 1;
+    Outcome outcome = Decide();
+    GLOG(Info) << "run '" << options_.run_name << "': the job's processes ended ("
+               << (exit_->code == 0 && exit_->signal == 0 ? "all succeeded" : ExitText(*exit_))
+               << "); finalizing";
     EnqueueStatus(jobs::RunStatus::kFinalizing, {});
     return Report(std::move(outcome), /*after_command=*/true);
   }
@@ -574,6 +907,12 @@ class JobRun {
       o.status = jobs::RunStatus::kCompleted;
       return o;
     }
+    if (plan_.distributed()) {
+      int rank_code = code;
+      o.error = DistributedError(&rank_code);
+      o.exit_code = rank_code;
+      return o;
+    }
     o.error = exit_->signal != 0 ? "command killed by signal " + std::to_string(exit_->signal) +
                                        " (" + SignalName(exit_->signal) + ")"
                                  : "command exited with code " + std::to_string(code);
@@ -595,7 +934,7 @@ class JobRun {
     };
     std::vector<Step> steps;
     if (after_command) {
-      steps.push_back({"the log", [&] { return log_shipper_->Ship(); }, false});
+      steps.push_back({"the log", [&] { return ShipAllLogs(); }, false});
       steps.push_back({"metrics", [&] { return relay_->Relay(/*final=*/true); }, false});
       steps.push_back({"outputs/", [&] { return outputs_uploader_->Upload(*client_); }, true});
       steps.push_back({"logs/", [&] { return logs_uploader_->Upload(*client_); }, false});
@@ -810,8 +1149,19 @@ class JobRun {
 
   void ShipLogs() {
     if (!ServerUsable()) return;
-    Status s = log_shipper_->Ship();
+    Status s = ShipAllLogs();
     if (Observe(s) && !s.ok()) Refused("log upload", s);
+  }
+
+  // Ships std_log.txt and, for a distributed job, each rank's stream; the first error.
+  Status ShipAllLogs() {
+    Status first = log_shipper_->Ship();
+    for (auto& shipper : rank_shippers_) {
+      if (first.code() == StatusCode::kUnavailable) break;
+      Status s = shipper->Ship();
+      if (first.ok()) first = s;
+    }
+    return first;
   }
 
   void RelayMetrics(bool final) {
@@ -855,6 +1205,23 @@ class JobRun {
   // The job's process group.
   pid_t pid_ = -1;
   std::unique_ptr<OutputPump> pump_;
+  // A distributed job (plan_.distributed()): the processes waited for (its ranks, or
+  // mpirun), their logs, and for MPI the pumps of the ranks' named pipes.
+  struct JobProcess {
+    int64_t rank = 0;  // RankLogs::kLauncher for mpirun
+    pid_t pid = -1;
+    std::unique_ptr<OutputPump> pump;
+    std::optional<ExitInfo> exit;
+  };
+  jobs::DistributionPlan plan_;
+  fs::path mpirun_;
+  fs::path rank_dir_;
+  std::vector<JobProcess> procs_;
+  std::vector<std::unique_ptr<OutputPump>> rank_pumps_;
+  const JobProcess* failed_ = nullptr;  // the first process that failed on its own
+  std::unique_ptr<RankLogs> rank_logs_;
+  std::vector<std::unique_ptr<RunLogStream>> rank_sinks_;
+  std::vector<std::unique_ptr<LogShipper>> rank_shippers_;
   std::optional<ExitInfo> exit_;
   int64_t started_ms_ = 0;
   KillReason kill_reason_ = KillReason::kNone;

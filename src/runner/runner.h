@@ -16,6 +16,15 @@
 //   4. when it ends: kills what is left of its process group, ships the rest, reports
 //      Finalizing, uploads wd/outputs/ and wd/logs/, and reports Completed, Failed (with the
 //      exit code and the last stderr lines) or Canceled.
+// A distributed job (resources.instance_count > 1 or a `distribution`, see
+// jobs/distribution.h) runs every process of the job here, each instance being this machine
+// (127.0.0.1): each rank is its own `bash -c COMMAND` in its own process group with its
+// framework's variables (a free port for MASTER_PORT / the TensorFlow tasks), or, for
+// `type: mpi`, one OpenMPI `mpirun` starts them (distributed_launch.h). Each rank's output
+// goes to its own std_log_process_RANK.txt stream and, prefixed "[rank N] ", to std_log.txt
+// (rank_logs.h). The first rank to fail makes the runner stop the others (SIGTERM, then
+// SIGKILL after the grace) and fails the run naming it and quoting its stderr; cancel and
+// timeout stop every group, and whatever is left in the runner's session is killed at the end.
 // A server that cannot be reached never stalls the job: data stays in local files, offsets
 // stay put and calls are retried; the final reports are retried for server_wait_seconds.
 //

@@ -25,6 +25,16 @@ ComputeTarget ComputeService::Local() const {
   return t;
 }
 
+Status CheckNodesFit(const ComputeTarget& target, int64_t nodes) {
+  if (nodes <= target.capacity) return Status::Ok();
+  const bool local = target.record.name == kLocalCompute;
+  return InvalidArgumentError(
+      "resources.instance_count is " + std::to_string(nodes) + " but compute '" +
+      target.record.name + "' has at most " + std::to_string(target.capacity) + " node(s) (" +
+      (local ? "gantry server --slots" : "max_nodes") + " " + std::to_string(target.capacity) +
+      "); a distributed job runs on all its nodes at once");
+}
+
 Result<ComputeTarget> ComputeService::Create(store::ComputeRecord record) {
   RETURN_IF_ERROR(ValidateAssetName("compute target", record.name));
   if (record.name == kLocalCompute) {

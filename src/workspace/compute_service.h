@@ -20,6 +20,10 @@ struct ComputeTarget {
   int capacity = 1;       // jobs at once
 };
 
+// OK when a job of `nodes` instances fits `target` at all (its node limit: max_nodes, for
+// "local" --slots); InvalidArgument naming both numbers otherwise.
+Status CheckNodesFit(const ComputeTarget& target, int64_t nodes);
+
 class ComputeService {
  public:
   ComputeService(store::MetadataStore* store, Clock* clock, int local_slots);

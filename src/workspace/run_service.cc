@@ -5,6 +5,7 @@
 #include "artifacts/tree.h"
 #include "common/hashing.h"
 #include "common/ids.h"
+#include "jobs/distribution.h"
 
 namespace gantry::workspace {
 
@@ -82,6 +83,9 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     if (!target.has_value()) {
       return Err(target.error().WithPrefix("compute"));
     }
+    ASSIGN_OR_RETURN(jobs::DistributionPlan plan,
+                     jobs::PlanDistribution(spec.resources, spec.distribution));
+    RETURN_IF_ERROR(CheckNodesFit(*target, plan.instance_count));
   } else if (run.compute != kLocalCompute) {
     return Err(InvalidArgumentError("compute '" + run.compute +
                                     "' does not exist; this workspace has: local"));

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/logging.h"
+#include "jobs/distribution.h"
 
 namespace gantry::workspace {
 
@@ -14,6 +15,15 @@ const std::vector<std::string>& ActiveStatuses() {
   static const std::vector<std::string> kActive = {
       "Preparing", "Starting", "Running", "Finalizing", "CancelRequested"};
   return kActive;
+}
+
+// The nodes a run occupies at once: its resources.instance_count (1 when absent; the spec
+// was validated at submission).
+int NodesOf(const store::RunRecord& run) {
+  const Json job = run.spec.is_object() ? run.spec.value("job", Json::object()) : Json::object();
+  if (!job.is_object()) return 1;
+  auto plan = jobs::PlanDistribution(job.value("resources", Json()), job.value("distribution", Json()));
+  return plan.has_value() ? static_cast<int>(plan->instance_count) : 1;
 }
 
 std::string Join(const std::vector<int>& v) {
@@ -58,7 +68,7 @@ void Scheduler::RunOnce() {
   for (const auto& run : *active) {
     compute::LaunchHandle handle{run.runner_pid};
     if (backend_->Poll(handle) == compute::RunnerState::kRunning) {
-      ++busy[run.compute];
+      busy[run.compute] += NodesOf(run);
       for (const auto& g : run.spec.value("gpus", Json::array())) gpus_in_use.insert(g.get<int>());
       continue;
     }
@@ -89,8 +99,18 @@ void Scheduler::RunOnce() {
                                .oldest_first = true});
     if (!queued.has_value()) continue;
     for (const auto& run : *queued) {
+      const int nodes = NodesOf(run);
+      if (Status fits = CheckNodesFit(target, nodes); !fits.ok()) {
+        // Queued before the target shrank (a restart with fewer --slots): it can never start.
+        Status st = runs_->Fail(run.name, fits.message());
+        if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
+        continue;
+      }
+      // A distributed run is placed whole or not at all; until its nodes are free it waits,
+      // and so do the runs behind it on this target (submission order).
+      if (nodes > free_slots) break;
       std::vector<int> gpus;
-      int want = options_.gpu_count > 0 ? target.shape.gpus : 0;
+      int want = options_.gpu_count > 0 ? target.shape.gpus * nodes : 0;
       if (target.record.name == kLocalCompute) want = 0;  // "local" shares the machine as is
       for (int g = 0; g < options_.gpu_count && static_cast<int>(gpus.size()) < want; ++g) {
         if (!gpus_in_use.count(g)) gpus.push_back(g);
@@ -99,6 +119,7 @@ void Scheduler::RunOnce() {
       // on this target (submission order).
       if (static_cast<int>(gpus.size()) < want) break;
       gpus_in_use.insert(gpus.begin(), gpus.end());
+      free_slots -= nodes;
       Launch(run, target, gpus);
     }
   }

@@ -23,10 +23,11 @@ class SchedulerTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::string Submit(const std::string& compute = "local") {
+  std::string Submit(const std::string& compute = "local", int64_t instances = 1) {
     SubmitRequest req;
     req.spec.command = "true";
     req.spec.compute = compute;
+    if (instances > 1) req.spec.resources = Json{{"instance_count", instances}};
     auto run = runs_->Submit(req);
     EXPECT_TRUE(run.has_value()) << run.error().ToString();
     return run->name;
@@ -115,6 +116,50 @@ TEST_F(SchedulerTest, ClustersRunUpToMaxNodesWithTheirGpus) {
   auto unknown = runs_->Submit({.spec = jobs::JobSpec{.command = "true", .compute = "nope"}});
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SchedulerTest, ADistributedRunStartsOnlyWhenAllItsNodesAreFreeAndHoldsThemAll) {
+  const std::string single = Submit();
+  const std::string pair = Submit("local", 2);
+  const std::string after = Submit();
+  scheduler_->RunOnce();
+  // Two slots, one taken: the 2-instance run is not placed partially, and the run behind it
+  // waits too (submission order).
+  ASSERT_EQ(backend_.launched.size(), 1u);
+  EXPECT_EQ(StatusOf(pair), "Queued");
+  EXPECT_EQ(StatusOf(after), "Queued");
+  ASSERT_TRUE(runs_->ReportStatus(single, backend_.launched[0].token, {jobs::RunStatus::kFailed})
+                  .has_value());
+  backend_.Die(1000);
+  scheduler_->RunOnce();
+  ASSERT_EQ(backend_.launched.size(), 2u);
+  EXPECT_EQ(backend_.launched[1].run_name, pair);
+  // It holds both slots while it runs.
+  scheduler_->RunOnce();
+  EXPECT_EQ(backend_.launched.size(), 2u);
+  EXPECT_EQ(StatusOf(after), "Queued");
+}
+
+TEST_F(SchedulerTest, MoreInstancesThanTheTargetsNodesAreRefusedAtSubmission) {
+  SubmitRequest req;
+  req.spec.command = "true";
+  req.spec.resources = Json{{"instance_count", 3}};
+  auto local = runs_->Submit(req);
+  ASSERT_FALSE(local.has_value());
+  EXPECT_EQ(local.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(local.error().message().find("instance_count is 3"), std::string::npos);
+  EXPECT_NE(local.error().message().find("at most 2 node(s) (gantry server --slots 2)"),
+            std::string::npos);
+
+  ASSERT_TRUE(computes_->Create({"cpu-cluster", "amlcompute", "STANDARD_D2_V2", 0, 4, 120, 0})
+                  .has_value());
+  req.spec.compute = "cpu-cluster";
+  req.spec.resources = Json{{"instance_count", 5}};
+  auto cluster = runs_->Submit(req);
+  ASSERT_FALSE(cluster.has_value());
+  EXPECT_NE(cluster.error().message().find("at most 4 node(s) (max_nodes 4)"), std::string::npos);
+  req.spec.resources = Json{{"instance_count", 4}};
+  EXPECT_TRUE(runs_->Submit(req).has_value());
 }
 
 TEST_F(SchedulerTest, StopJoinsTheThread) {

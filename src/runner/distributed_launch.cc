@@ -1,0 +1,174 @@
+#include "runner/distributed_launch.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <sstream>
+
+#include "common/files.h"
+
+namespace gantry::runner {
+namespace {
+
+// Binds a TCP socket to 127.0.0.1:port (0: any free port). Returns the fd (caller closes)
+// and the bound port, or -1.
+int BindLocal(int port, int* bound) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  if (bound != nullptr) *bound = ntohs(addr.sin_port);
+  return fd;
+}
+
+bool IsShellName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool IsOpenMpiOwn(const std::string& name) {
+  for (const char* prefix : {"OMPI_", "PMIX_", "OPAL_", "PRTE_", "ORTE_"}) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+// Runs as `bash -c WRAPPER SHELL RANK_DIR COMMAND PROCESSES_PER_INSTANCE INSTANCE_COUNT`
+// for each rank mpirun starts. $EPOCHREALTIME (bash 5) orders the ranks' exits.
+constexpr char kRankWrapper[] =
+    "r=${OMPI_COMM_WORLD_RANK:?is not set: not started by OpenMPI mpirun}\n"
+    "export GANTRY_RANK=$r GANTRY_WORLD_SIZE=$OMPI_COMM_WORLD_SIZE GANTRY_NODE_COUNT=$4 "
+    "GANTRY_NODE_RANK=$((r / $3)) GANTRY_LOCAL_RANK=$((r % $3))\n"
+    "exec >\"$1/stdout.$r\" 2>\"$1/stderr.$r\"\n"
+    "\"$0\" -c \"$2\"\n"
+    "rc=$?\n"
+    "printf '%s %s\\n' \"$rc\" \"$EPOCHREALTIME\" >\"$1/exit.$r\"\n"
+    "exit $rc\n";
+
+}  // namespace
+
+std::vector<std::string> LocalHosts(const jobs::DistributionPlan& plan) {
+  return std::vector<std::string>(static_cast<size_t>(std::max<int64_t>(plan.instance_count, 1)),
+                                  kLocalHost);
+}
+
+Result<int> FindFreePorts(int count) {
+  count = std::max(count, 1);
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int base = 0;
+    int first = BindLocal(0, &base);
+    if (first < 0) continue;
+    std::vector<int> held = {first};
+    bool ok = base + count - 1 <= 65535;
+    for (int k = 1; ok && k < count; ++k) {
+      int fd = BindLocal(base + k, nullptr);
+      if (fd < 0) ok = false;
+      else held.push_back(fd);
+    }
+    for (int fd : held) ::close(fd);
+    if (ok) return base;
+  }
+  return Err(UnavailableError("cannot find " + std::to_string(count) +
+                              " consecutive free ports on 127.0.0.1"));
+}
+
+std::string MergeHostFile(const std::string& host_file) {
+  std::vector<std::string> order;
+  std::map<std::string, int64_t> slots;
+  std::istringstream lines(host_file);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string host, field;
+    if (!(fields >> host)) continue;
+    int64_t n = 1;
+    while (fields >> field) {
+      if (field.rfind("slots=", 0) == 0) {
+        std::from_chars(field.data() + 6, field.data() + field.size(), n);
+      }
+    }
+    if (!slots.contains(host)) order.push_back(host);
+    slots[host] += n;
+  }
+  std::string out;
+  for (const auto& host : order) out += host + " slots=" + std::to_string(slots[host]) + "\n";
+  return out;
+}
+
+std::vector<std::string> MpiCommand(const jobs::DistributionPlan& plan,
+                                    const MpiCommandOptions& options) {
+  std::vector<std::string> argv = {options.mpirun.string(), "--hostfile",
+                                   options.host_file.string(), "-np",
+                                   std::to_string(plan.world_size())};
+  if (options.as_root) argv.push_back("--allow-run-as-root");
+  if (plan.world_size() > options.cpus) argv.push_back("--oversubscribe");
+  // Ranks share this machine with other jobs: no pinning to cores.
+  argv.insert(argv.end(), {"--bind-to", "none"});
+  for (const auto& name : options.export_names) {
+    if (!IsShellName(name) || IsOpenMpiOwn(name)) continue;
+    argv.insert(argv.end(), {"-x", name});
+  }
+  argv.insert(argv.end(), {options.shell.string(), "-c", kRankWrapper, options.shell.string(),
+                           options.rank_dir.string(), options.command,
+                           std::to_string(std::max<int64_t>(plan.processes_per_instance, 1)),
+                           std::to_string(plan.instance_count)});
+  return argv;
+}
+
+fs::path MpiRankPipe(const fs::path& rank_dir, int64_t rank, bool is_stderr) {
+  return rank_dir / ((is_stderr ? "stderr." : "stdout.") + std::to_string(rank));
+}
+
+fs::path MpiRankExitFile(const fs::path& rank_dir, int64_t rank) {
+  return rank_dir / ("exit." + std::to_string(rank));
+}
+
+std::vector<MpiRankExit> ReadMpiExits(const fs::path& rank_dir, int64_t world_size) {
+  std::vector<MpiRankExit> out;
+  for (int64_t r = 0; r < world_size; ++r) {
+    auto text = ReadFile(MpiRankExitFile(rank_dir, r));
+    if (!text.has_value()) continue;
+    std::string s = *text;
+    // $EPOCHREALTIME follows the locale's decimal point.
+    std::replace(s.begin(), s.end(), ',', '.');
+    std::istringstream fields(s);
+    MpiRankExit e;
+    e.rank = r;
+    if (!(fields >> e.code)) continue;
+    if (!(fields >> e.ended_at)) e.ended_at = 0;
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::optional<MpiRankExit> FirstMpiFailure(const std::vector<MpiRankExit>& exits) {
+  std::optional<MpiRankExit> first, first_stopped;
+  for (const auto& e : exits) {
+    if (e.code == 0) continue;
+    const bool stopped = e.code == 128 + 15 || e.code == 128 + 9;
+    auto& slot = stopped ? first_stopped : first;
+    if (!slot || e.ended_at < slot->ended_at ||
+        (e.ended_at == slot->ended_at && e.rank < slot->rank)) {
+      slot = e;
+    }
+  }
+  return first ? first : first_stopped;
+}
+
+}  // namespace gantry::runner
