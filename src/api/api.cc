@@ -187,6 +187,7 @@ Json ComputeToJson(const workspace::ComputeTarget& t) {
               {"capacity", t.capacity},
               {"node", {{"cpus", t.shape.cpus}, {"memory_gb", t.shape.memory_gb},
                         {"gpus", t.shape.gpus}}},
+              {"properties", t.record.properties},
               {"provisioning_state", "Succeeded"},
               {"created_at", FormatIsoTime(t.record.created_at)}};
 }
@@ -208,7 +209,9 @@ void Api::AddComputeRoutes() {
     store::ComputeRecord c;
     auto name = GetString(*body, "name");
     auto type = GetString(*body, "type", "amlcompute");
-    auto size = GetString(*body, "vm_size", "STANDARD_D2_V2");
+    // A slurm target may give its node shape as cpus/gpus/memory_gb instead of a VM size.
+    const bool slurm = type.has_value() && *type == workspace::kSlurmType;
+    auto size = GetString(*body, "vm_size", slurm ? "" : "STANDARD_D2_V2");
     auto min = GetInt(*body, "min_nodes", 0);
     auto max = GetInt(*body, "max_nodes", 1);
     auto idle = GetInt(*body, "idle_seconds_before_scaledown", 120);
@@ -223,6 +226,10 @@ void Api::AddComputeRoutes() {
     c.min_nodes = *min;
     c.max_nodes = *max;
     c.idle_seconds_before_scaledown = *idle;
+    for (const char* key : {"partition", "account", "qos", "sbatch_args", "cpus", "gpus",
+                            "memory_gb", "server_url", "node_work_dir"}) {
+      if (body->contains(key) && !(*body)[key].is_null()) c.properties[key] = (*body)[key];
+    }
     auto created = computes_->Create(c);
     if (!created.has_value()) return Error(created.error());
     return Response::FromJson(201, ComputeToJson(*created));

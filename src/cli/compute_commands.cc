@@ -17,15 +17,32 @@ int Print(const Json& j) {
 int ComputeCreate(const GlobalFlags& g, const ComputeFlags& f) {
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
-  auto c = (*client)->Call("POST", "/api/v1/computes",
-                           {{"name", f.name},
-                            {"type", f.type},
-                            {"vm_size", f.size},
-                            {"min_nodes", f.min_instances},
-                            {"max_nodes", f.max_instances},
-                            {"idle_seconds_before_scaledown", f.idle_seconds}});
+  Json body = {{"name", f.name},
+               {"type", f.type},
+               {"min_nodes", f.min_instances},
+               {"max_nodes", f.max_instances},
+               {"idle_seconds_before_scaledown", f.idle_seconds}};
+  if (!f.size.empty()) body["vm_size"] = f.size;
+  auto put = [&](const char* key, const std::string& v) {
+    if (!v.empty()) body[key] = v;
+  };
+  put("partition", f.partition);
+  put("account", f.account);
+  put("qos", f.qos);
+  put("server_url", f.server_url);
+  put("node_work_dir", f.node_work_dir);
+  if (!f.sbatch_args.empty()) body["sbatch_args"] = f.sbatch_args;
+  if (f.cpus >= 0) body["cpus"] = f.cpus;
+  if (f.gpus >= 0) body["gpus"] = f.gpus;
+  if (f.memory_gb >= 0) body["memory_gb"] = f.memory_gb;
+  auto c = (*client)->Call("POST", "/api/v1/computes", body);
   if (!c.has_value()) return ReportError(c.error());
   if (f.output == "json") return Print(*c);
+  if ((*c)["type"] == "slurm") {
+    std::cout << "Created Slurm compute target " << f.name << " (" << (*c)["node"]["cpus"]
+              << " CPUs, " << (*c)["node"]["gpus"] << " GPUs per node; Slurm queues the jobs)\n";
+    return 0;
+  }
   std::cout << "Created compute target " << f.name << ": " << (*c)["max_nodes"] << " x "
             << (*c)["vm_size"].get<std::string>() << " (" << (*c)["node"]["cpus"] << " CPUs, "
             << (*c)["node"]["gpus"] << " GPUs per node)\n";

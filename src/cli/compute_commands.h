@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cli/client_context.h"
 
@@ -11,11 +12,16 @@ namespace gantry::cli {
 struct ComputeFlags {
   std::string name;
   std::string type = "amlcompute";
-  std::string size = "STANDARD_D2_V2";
+  std::string size;  // "" → STANDARD_D2_V2 for amlcompute; for slurm, the shape flags below
   int64_t min_instances = 0;
   int64_t max_instances = 1;
   int64_t idle_seconds = 120;
   std::string output;
+  // slurm targets (negative numbers: not given)
+  std::string partition, account, qos, server_url, node_work_dir;
+  std::vector<std::string> sbatch_args;
+  int64_t cpus = -1, gpus = -1;
+  double memory_gb = -1;
 };
 
 int ComputeCreate(const GlobalFlags& g, const ComputeFlags& f);

@@ -120,11 +120,23 @@ int main(int argc, char** argv) {
     return c;
   };
   auto* ccreate = add_compute("create", "Create a local cluster of nodes of one VM shape", ComputeCreate, true);
-  ccreate->add_option("--type", compute.type, "amlcompute (default)");
+  ccreate->add_option("--type", compute.type, "amlcompute (default, a local cluster) or slurm");
   ccreate->add_option("--size", compute.size, "VM size, e.g. STANDARD_NC6 (see `gantry compute sizes`)");
   ccreate->add_option("--min-instances", compute.min_instances, "Minimum nodes (default 0)");
   ccreate->add_option("--max-instances", compute.max_instances, "Maximum nodes: jobs at once (default 1)");
   ccreate->add_option("--idle-time-before-scale-down", compute.idle_seconds, "Seconds (default 120)");
+  ccreate->add_option("--partition", compute.partition, "slurm: sbatch --partition");
+  ccreate->add_option("--account", compute.account, "slurm: sbatch --account");
+  ccreate->add_option("--qos", compute.qos, "slurm: sbatch --qos");
+  ccreate->add_option("--sbatch-arg", compute.sbatch_args,
+                      "slurm: an extra #SBATCH argument, --flag=value (repeatable)");
+  ccreate->add_option("--cpus", compute.cpus, "slurm: CPUs per node (--cpus-per-task)");
+  ccreate->add_option("--gpus", compute.gpus, "slurm: GPUs per node (--gres=gpu:N)");
+  ccreate->add_option("--memory-gb", compute.memory_gb, "slurm: memory per node (--mem)");
+  ccreate->add_option("--server-url", compute.server_url,
+                      "slurm: the workspace server's URL as the nodes reach it");
+  ccreate->add_option("--node-work-dir", compute.node_work_dir,
+                      "slurm: folder on the nodes for runs' scratch, caches, Slurm output (default /tmp)");
   add_compute("list", "List compute targets", ComputeList, false);
   add_compute("show", "Show a compute target", ComputeShow, true);
   add_compute("delete", "Delete a compute target", ComputeDelete, true);
@@ -317,6 +329,8 @@ int main(int argc, char** argv) {
   runner_cmd->add_option("--run", runner.run_name)->required();
   runner_cmd->add_option("--work-dir", runner.work_dir)->required();
   runner_cmd->add_option("--grace-seconds", runner.grace_seconds);
+  runner_cmd->add_flag("--no-report-on-signal", runner.no_report_on_signal,
+                       "When signalled, leave the run's final status to the batch system (Slurm)");
   runner_cmd->callback([&] {
     if (const char* token = std::getenv("GANTRY_RUN_TOKEN")) runner.token = token;
     ::unsetenv("GANTRY_RUN_TOKEN");

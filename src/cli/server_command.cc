@@ -125,10 +125,12 @@ int RunServer(const ServerFlags& flags) {
   std::string url = "http://" + host + ":" + std::to_string((*server)->port());
 
   auto backend = compute::NewLocalBackend({});
+  auto slurm = compute::NewSlurmBackend({});
   workspace::Scheduler scheduler(&runs, &computes, backend.get(),
                                  {.server_url = url, .runs_dir = dir / "runs",
                                   .env_cache_dir = dir / "envs",
-                                  .blob_cache_dir = dir / "node-cache" / "blobs"});
+                                  .blob_cache_dir = dir / "node-cache" / "blobs"},
+                                 slurm.get());
   scheduler.Start();
   controller.Start();
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/files.h"
 #include "common/status.h"
@@ -20,22 +21,45 @@ struct LaunchRequest {
   fs::path work_dir;       // runner scratch folder (local backends)
   // Extra environment for the runner and the job (node shape, CUDA_VISIBLE_DEVICES).
   std::map<std::string, std::string> env;
+  // What a batch system (Slurm) is asked for; the local backend ignores it.
+  struct Placement {
+    int nodes = 1;
+    int cpus = 0;            // per node; 0: the partition's default
+    int gpus = 0;            // per node
+    double memory_gb = 0;    // per node; 0: the partition's default
+    int64_t timeout_seconds = 0;  // the job's limits.timeout; 0: none
+    std::string partition, account, qos;
+    std::vector<std::string> extra_args;  // each one `--flag=value`, as given on the target
+    fs::path node_work_root;  // on the node: the runner's scratch and caches go under it
+  } placement;
 };
 
 // What a backend needs later to find the launched runner again; stored with the run.
 struct LaunchHandle {
-  int64_t pid = 0;
+  int64_t pid = 0;     // local backend: the runner's pid
+  std::string job_id;  // batch backends: the job id (Slurm's), "" when none
 };
 
-enum class RunnerState { kRunning, kGone };
+// kPending: accepted by a batch system, waiting for nodes (the runner has not started).
+// kUnknown: the backend cannot tell now (e.g. the Slurm controller does not answer); the
+// caller should ask again later and change nothing.
+enum class RunnerState { kPending, kRunning, kGone, kUnknown };
+
+struct RunnerPoll {
+  RunnerState state = RunnerState::kGone;
+  // For people: why it is pending ("Slurm job 12 pending: Resources") or how it ended
+  // ("Slurm job 12 ended as CANCELLED"); may be empty.
+  std::string detail;
+};
 
 class ComputeBackend {
  public:
   virtual ~ComputeBackend() = default;
   // Starts the runner. Unavailable/FailedPrecondition when it cannot be started.
   virtual Result<LaunchHandle> Submit(const LaunchRequest& request) = 0;
-  // Whether the runner still exists. Works for runners started by an earlier server process.
-  virtual RunnerState Poll(const LaunchHandle& handle) = 0;
+  // Whether the runner still exists (or waits to start). Works for runners started by an
+  // earlier server process.
+  virtual RunnerPoll Poll(const LaunchHandle& handle) = 0;
   // Stops a runner and the user processes it left (process group `process_group`, 0 when
   // unknown, and for the local backend every process of the runner's session: the groups of
   // a distributed job's ranks). OK when they are already gone.
@@ -49,5 +73,19 @@ struct LocalBackendOptions {
 
 // Runs runners as detached local processes (own session, so they outlive the server).
 std::unique_ptr<ComputeBackend> NewLocalBackend(const LocalBackendOptions& options);
+
+struct SlurmBackendOptions {
+  // The gantry executable the nodes run as `gantry runner` (same path on every node).
+  // Default: this process's executable.
+  fs::path executable;
+  // The Slurm commands; looked up on PATH when they have no slash.
+  std::string sbatch = "sbatch";
+  std::string scontrol = "scontrol";
+  std::string scancel = "scancel";
+};
+
+// Submits each runner as a Slurm batch job (`sbatch --parsable`) whose one step `srun`s
+// `gantry runner`; watches it with `scontrol show job`; Kill is `scancel`.
+std::unique_ptr<ComputeBackend> NewSlurmBackend(const SlurmBackendOptions& options);
 
 }  // namespace gantry::compute

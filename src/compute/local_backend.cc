@@ -32,10 +32,12 @@ class LocalBackend : public ComputeBackend {
     auto pid = Spawn(spawn);
     ::close(fd);
     if (!pid.has_value()) return Err(pid.error());
-    return LaunchHandle{*pid};
+    return LaunchHandle{*pid, ""};
   }
 
-  RunnerState Poll(const LaunchHandle& handle) override {
+  RunnerPoll Poll(const LaunchHandle& handle) override { return {PollPid(handle), ""}; }
+
+  RunnerState PollPid(const LaunchHandle& handle) {
     if (handle.pid <= 0) return RunnerState::kGone;
     // Our own child: reap it so it does not linger as a zombie. A runner started by an
     // earlier server process is not our child (ECHILD) and is checked by pid.

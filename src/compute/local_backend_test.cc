@@ -15,12 +15,12 @@ TEST(LocalBackendTest, LaunchesPollsAndKills) {
   auto backend = NewLocalBackend({fake});
   auto handle = backend->Submit({"run1", "tok", "http://127.0.0.1:1", dir / "run1"});
   ASSERT_TRUE(handle.has_value()) << handle.error().ToString();
-  EXPECT_EQ(backend->Poll(*handle), RunnerState::kRunning);
+  EXPECT_EQ(backend->Poll(*handle).state, RunnerState::kRunning);
   ASSERT_TRUE(backend->Kill(*handle, 0).ok());
   // Poll reaps the killed child; bounded loop while the kernel delivers SIGKILL.
   RunnerState state = RunnerState::kRunning;
   for (int i = 0; i < 5000 && state == RunnerState::kRunning; ++i) {
-    state = backend->Poll(*handle);
+    state = backend->Poll(*handle).state;
     if (state == RunnerState::kRunning) usleep(1000);
   }
   EXPECT_EQ(state, RunnerState::kGone);
@@ -37,7 +37,7 @@ TEST(LocalBackendTest, RunnerGetsTheTokenAndItsOwnLog) {
   ASSERT_TRUE(handle.has_value());
   RunnerState state = RunnerState::kRunning;
   for (int i = 0; i < 5000 && state == RunnerState::kRunning; ++i) {
-    state = backend->Poll(*handle);
+    state = backend->Poll(*handle).state;
     if (state == RunnerState::kRunning) usleep(1000);
   }
   ASSERT_EQ(state, RunnerState::kGone);

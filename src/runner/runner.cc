@@ -843,6 +843,7 @@ class JobRun {
     }
     pump_->Stop();
     if (stop_) return 1;
+    if (LeaveVerdictToBatchSystem()) return 1;
 
     // A cancel may have raced the exit (e.g. the backend signalled the group itself).
     if (kill_reason_ == KillReason::kNone && exit_->code != 0 && ServerUsable()) Heartbeat();
@@ -873,6 +874,7 @@ class JobRun {
     }
     rank_logs_->Flush();
     if (stop_) return 1;
+    if (LeaveVerdictToBatchSystem()) return 1;
     if (kill_reason_ == KillReason::kNone && exit_->code != 0 && ServerUsable()) Heartbeat();
     if (stop_) return 1;
     Outcome outcome = Decide();
@@ -881,6 +883,16 @@ class JobRun {
                << "); finalizing";
     EnqueueStatus(jobs::RunStatus::kFinalizing, {});
     return Report(std::move(outcome), /*after_command=*/true);
+  }
+
+  // --no-report-on-signal: the signal may reach the command before the runner (Slurm signals
+  // every process of the job), so any signal the runner got counts, not only kRunnerSignal.
+  bool LeaveVerdictToBatchSystem() {
+    if (!options_.no_report_on_signal || g_runner_signal.load() == 0) return false;
+    if (ServerUsable()) (void)ShipAllLogs();
+    GLOG(Warning) << "run '" << options_.run_name << "': the runner was stopped by signal "
+                  << g_runner_signal.load() << "; leaving the final status to the batch system";
+    return true;
   }
 
   Outcome Decide() const {

@@ -58,6 +58,10 @@ struct RunnerOptions {
   // How long to keep retrying a server that cannot be reached before giving up: when
   // fetching the run and its files, and when delivering the final reports.
   int server_wait_seconds = 3600;
+  // When the runner itself is signalled (SIGTERM/SIGINT/SIGHUP), stop the job, ship the log
+  // and exit without a final status: a batch system that stopped it (Slurm's scancel or time
+  // limit) reports the run's end through its backend instead. Default: report Failed.
+  bool no_report_on_signal = false;
 };
 
 // Runs the job. Returns the exit code for `gantry runner`: 0 when the run ended Completed

@@ -37,6 +37,7 @@ struct RunRecord {
   int64_t runner_pid = 0;       // the local runner's pid, 0 when none
   int64_t process_group = 0;    // the user command's process group, 0 when unknown
   int64_t last_heartbeat = 0;   // epoch ms of the runner's last contact
+  std::string launch_id;        // a batch system's job id (Slurm), "" when none
 };
 
 struct StatusEvent {
@@ -95,6 +96,9 @@ struct ComputeRecord {
   int64_t max_nodes = 1;
   int64_t idle_seconds_before_scaledown = 120;
   int64_t created_at = 0;
+  // Type-specific settings; for "slurm": partition, account, qos, sbatch_args, cpus, gpus,
+  // memory_gb, server_url, node_work_dir (see ComputeService).
+  Json properties = Json::object();
 };
 
 struct EnvironmentRecord {

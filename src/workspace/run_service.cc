@@ -163,6 +163,10 @@ Result<RunRecord> RunService::Cancel(const std::string& name) {
     if (!target.has_value()) {
       return Err(target.error().WithPrefix("run '" + name + "' is already " + run.status));
     }
+    // Queued in a batch system: its job must be canceled there first (the scheduler does it).
+    if (current == RunStatus::kQueued && !run.launch_id.empty()) {
+      target = RunStatus::kCancelRequested;
+    }
     if (*target != current) {
       if (*target == RunStatus::kCanceled) run.error = "canceled before it started";
       RETURN_IF_ERROR(Transition(run, *target, "cancel requested by the user"));
@@ -210,6 +214,11 @@ Result<RunRecord> RunService::ReportStatus(const std::string& name, const std::s
       run.process_group = report.process_group ? report.process_group : run.process_group;
       RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
       return run;
+    }
+    // A batch job's runner may report before the scheduler has seen the job start.
+    if (current == RunStatus::kQueued && !run.launch_id.empty() && to != RunStatus::kQueued &&
+        to != RunStatus::kPreparing) {
+      RETURN_IF_ERROR(Transition(run, RunStatus::kPreparing, "the Slurm job started"));
     }
     if (report.process_group) run.process_group = report.process_group;
     if (report.exit_code) run.exit_code = report.exit_code;
@@ -329,6 +338,56 @@ Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid,
   run.runner_pid = runner_pid;
   if (!gpus.empty()) run.spec["gpus"] = gpus;
   return store_->UpdateRun(run, std::nullopt);
+}
+
+Result<std::string> RunService::IssueQueuedToken(const std::string& name) {
+  std::string token = NewSecretToken();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    if (run.status != jobs::RunStatusName(RunStatus::kQueued)) {
+      return Err(FailedPreconditionError("run '" + name + "' is " + run.status + ", not Queued"));
+    }
+    run.token_hash = Sha256Hex(token);
+    run.last_heartbeat = clock_->NowMillis();
+    RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+  }
+  std::lock_guard<std::mutex> lock(tokens_mu_);
+  token_hashes_[name] = Sha256Hex(token);
+  return token;
+}
+
+Status RunService::SetLaunchId(const std::string& name, const std::string& launch_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
+  if (jobs::IsTerminal(current)) {
+    return FailedPreconditionError("run '" + name + "' is already " + run.status);
+  }
+  run.launch_id = launch_id;
+  return store_->UpdateRun(run, std::nullopt);
+}
+
+Status RunService::SetQueuedDetail(const std::string& name, const std::string& detail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  if (run.status != jobs::RunStatusName(RunStatus::kQueued) || run.status_detail == detail) {
+    return Status::Ok();
+  }
+  run.status_detail = detail;
+  run.updated_at = clock_->NowMillis();
+  return store_->UpdateRun(run, std::nullopt);
+}
+
+Status RunService::MarkBatchJobStarted(const std::string& name, const std::string& detail) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    if (run.status != jobs::RunStatusName(RunStatus::kQueued)) return Status::Ok();
+    RETURN_IF_ERROR(Transition(run, RunStatus::kPreparing, detail));
+  }
+  Notify();
+  return Status::Ok();
 }
 
 Status RunService::Fail(const std::string& name, const std::string& reason) {

@@ -107,6 +107,17 @@ class RunService {
   // Records the started runner's pid and the GPUs handed to it.
   Status SetRunnerPid(const std::string& name, int64_t runner_pid,
                       const std::vector<int>& gpus = {});
+  // Batch backends (Slurm), where a run stays Queued while the batch system holds its job:
+  // returns a new run-scoped token for a Queued run without changing its status.
+  Result<std::string> IssueQueuedToken(const std::string& name);
+  // Records the batch job's id. FailedPrecondition when the run finished meanwhile (a cancel
+  // while sbatch ran): the caller then cancels the job.
+  Status SetLaunchId(const std::string& name, const std::string& launch_id);
+  // Updates a Queued run's status detail (why the batch system holds it); no-op otherwise.
+  Status SetQueuedDetail(const std::string& name, const std::string& detail);
+  // Queued → Preparing once the batch job runs; no-op when the run is no longer Queued (its
+  // runner's first report already moved it).
+  Status MarkBatchJobStarted(const std::string& name, const std::string& detail);
   // Moves a non-finished run to Failed with `reason` (runner died, launch failed).
   Status Fail(const std::string& name, const std::string& reason);
   // Bumps when anything a scheduler cares about changes (new run, run finished, cancel).

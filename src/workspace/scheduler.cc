@@ -34,8 +34,13 @@ std::string Join(const std::vector<int>& v) {
 }  // namespace
 
 Scheduler::Scheduler(RunService* runs, ComputeService* computes,
-                     compute::ComputeBackend* backend, SchedulerOptions options)
-    : runs_(runs), computes_(computes), backend_(backend), options_(std::move(options)) {
+                     compute::ComputeBackend* backend, SchedulerOptions options,
+                     compute::ComputeBackend* slurm)
+    : runs_(runs),
+      computes_(computes),
+      backend_(backend),
+      options_(std::move(options)),
+      slurm_(slurm) {
   if (options_.gpu_count < 0) options_.gpu_count = compute::DetectGpuCount();
 }
 
@@ -63,11 +68,24 @@ void Scheduler::RunOnce() {
     GLOG(Error) << "scheduler: cannot list active runs: " << active.error().ToString();
     return;
   }
+  auto targets = computes_->List();
+  if (!targets.has_value()) {
+    GLOG(Error) << "scheduler: cannot list compute targets: " << targets.error().ToString();
+    return;
+  }
+  std::set<std::string> slurm_targets;
+  for (const auto& t : *targets) {
+    if (t.is_slurm()) slurm_targets.insert(t.record.name);
+  }
   std::map<std::string, int> busy;
   std::set<int> gpus_in_use;
   for (const auto& run : *active) {
-    compute::LaunchHandle handle{run.runner_pid};
-    if (backend_->Poll(handle) == compute::RunnerState::kRunning) {
+    if (slurm_targets.count(run.compute) || !run.launch_id.empty()) {
+      WatchSlurmRun(run);
+      continue;
+    }
+    compute::LaunchHandle handle{run.runner_pid, ""};
+    if (backend_->Poll(handle).state == compute::RunnerState::kRunning) {
       busy[run.compute] += NodesOf(run);
       for (const auto& g : run.spec.value("gpus", Json::array())) gpus_in_use.insert(g.get<int>());
       continue;
@@ -85,12 +103,11 @@ void Scheduler::RunOnce() {
     Status st = runs_->Fail(run.name, reason);
     if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
   }
-  auto targets = computes_->List();
-  if (!targets.has_value()) {
-    GLOG(Error) << "scheduler: cannot list compute targets: " << targets.error().ToString();
-    return;
-  }
   for (const auto& target : *targets) {
+    if (target.is_slurm()) {
+      ScheduleSlurm(target);
+      continue;
+    }
     int free_slots = target.capacity - busy[target.record.name];
     if (free_slots <= 0) continue;
     auto queued = runs_->List({.statuses = {"Queued"},
@@ -155,6 +172,123 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
   }
   Status st = runs_->SetRunnerPid(run.name, handle->pid, gpus);
   if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
+}
+
+void Scheduler::WatchSlurmRun(const store::RunRecord& run) {
+  if (slurm_ == nullptr || run.launch_id.empty()) return;
+  compute::LaunchHandle handle{0, run.launch_id};
+  compute::RunnerPoll poll = slurm_->Poll(handle);
+  if (poll.state == compute::RunnerState::kRunning || poll.state == compute::RunnerState::kUnknown) {
+    return;
+  }
+  if (poll.state == compute::RunnerState::kPending) {
+    // Cancelled while Slurm still held it: no runner will hear of the cancel, so scancel.
+    if (run.status != jobs::RunStatusName(RunStatus::kCancelRequested)) return;
+    if (Status st = slurm_->Kill(handle, 0); !st.ok()) {
+      GLOG(Warning) << "run " << run.name << ": " << st.ToString();
+      return;
+    }
+    Status st = runs_->Fail(run.name, "canceled while waiting in Slurm (job " + run.launch_id + ")");
+    if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
+    return;
+  }
+  // The job is over. Re-read: its runner may have reported the final status just now.
+  auto fresh = runs_->Get(run.name);
+  if (!fresh.has_value()) return;
+  auto status = jobs::ParseRunStatus(fresh->status);
+  if (status.has_value() && jobs::IsTerminal(*status)) return;
+  std::string reason = poll.detail + " before its runner reported a final status";
+  GLOG(Warning) << "run " << run.name << ": " << reason;
+  Status st = runs_->Fail(run.name, reason);
+  if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
+}
+
+void Scheduler::ScheduleSlurm(const ComputeTarget& target) {
+  auto queued = runs_->List({.statuses = {"Queued"}, .compute = target.record.name,
+                             .oldest_first = true});
+  if (!queued.has_value()) return;
+  for (const auto& run : *queued) {
+    if (slurm_ == nullptr) {
+      (void)runs_->SetQueuedDetail(run.name, "this server has no Slurm backend");
+      continue;
+    }
+    if (run.launch_id.empty()) {
+      if (Status fits = CheckNodesFit(target, NodesOf(run)); !fits.ok()) {
+        Status st = runs_->Fail(run.name, fits.message());
+        if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
+        continue;
+      }
+      SubmitToSlurm(run, target);
+      continue;
+    }
+    compute::RunnerPoll poll = slurm_->Poll({0, run.launch_id});
+    Status st;
+    switch (poll.state) {
+      case compute::RunnerState::kPending:
+        st = runs_->SetQueuedDetail(run.name, poll.detail);
+        break;
+      case compute::RunnerState::kRunning:
+        st = runs_->MarkBatchJobStarted(run.name, poll.detail);
+        break;
+      case compute::RunnerState::kGone:
+        if (auto fresh = runs_->Get(run.name);
+            fresh.has_value() && fresh->status == jobs::RunStatusName(RunStatus::kQueued)) {
+          st = runs_->Fail(run.name, poll.detail + " before its runner started");
+        }
+        break;
+      case compute::RunnerState::kUnknown:
+        break;
+    }
+    if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
+  }
+}
+
+void Scheduler::SubmitToSlurm(const store::RunRecord& run, const ComputeTarget& target) {
+  auto token = runs_->IssueQueuedToken(run.name);
+  if (!token.has_value()) {
+    GLOG(Warning) << "run " << run.name << ": " << token.error().ToString();
+    return;
+  }
+  std::string server_url = target.Property("server_url");
+  if (server_url.empty()) server_url = options_.server_url;
+  compute::LaunchRequest request{run.name, *token, server_url, options_.runs_dir / run.name, {}};
+  auto& place = request.placement;
+  place.nodes = NodesOf(run);
+  place.cpus = target.shape.cpus;
+  place.gpus = target.shape.gpus;
+  place.memory_gb = target.shape.memory_gb;
+  const Json job = run.spec.is_object() ? run.spec.value("job", Json::object()) : Json::object();
+  if (job.is_object() && job.contains("limits") && job["limits"].is_object()) {
+    place.timeout_seconds = job["limits"].value("timeout", int64_t{0});
+  }
+  place.partition = target.Property("partition");
+  place.account = target.Property("account");
+  place.qos = target.Property("qos");
+  for (const auto& a : target.record.properties.value("sbatch_args", Json::array())) {
+    if (a.is_string()) place.extra_args.push_back(a.get<std::string>());
+  }
+  std::string root = target.Property("node_work_dir");
+  place.node_work_root = root.empty() ? fs::path("/tmp") : fs::path(root);
+  // Node-local caches: the server's workspace folder is not on the nodes.
+  request.env["GANTRY_COMPUTE"] = target.record.name;
+  request.env["GANTRY_ENV_CACHE"] = (place.node_work_root / "gantry-envs").string();
+  request.env["GANTRY_BLOB_CACHE"] = (place.node_work_root / "gantry-blobs").string();
+  request.env["GANTRY_VM_SIZE"] = target.shape.name;
+  request.env["GANTRY_NODE_CPUS"] = std::to_string(target.shape.cpus);
+  request.env["GANTRY_NODE_GPUS"] = std::to_string(target.shape.gpus);
+  auto handle = slurm_->Submit(request);
+  if (!handle.has_value()) {
+    (void)runs_->Fail(run.name, "cannot submit to Slurm: " + handle.error().message());
+    return;
+  }
+  if (Status st = runs_->SetLaunchId(run.name, handle->job_id); !st.ok()) {
+    // Canceled while sbatch ran: the job must not run.
+    GLOG(Warning) << "run " << run.name << ": " << st.ToString() << "; cancelling Slurm job "
+                  << handle->job_id;
+    (void)slurm_->Kill(*handle, 0);
+    return;
+  }
+  (void)runs_->SetQueuedDetail(run.name, "submitted to Slurm as job " + handle->job_id);
 }
 
 }  // namespace gantry::workspace

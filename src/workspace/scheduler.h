@@ -2,8 +2,15 @@
 // once than the target's capacity (--slots for "local", max_nodes for a cluster), hands out
 // GPUs through CUDA_VISIBLE_DEVICES when the machine has any, and watches started runners:
 // a run whose runner is gone without a final report is marked Failed (or Canceled when a
-// cancel was pending). Thread-safe: one background thread does all the work; Start()/Stop()
-// from one owner.
+// cancel was pending).
+//
+// Slurm targets are not throttled here: Slurm schedules. Every Queued run on one is submitted
+// at once (sbatch) and stays Queued, its status detail showing Slurm's reason, until Slurm
+// starts it; a job that ends without its runner's final report fails the run with Slurm's
+// state; cancelling a run still pending in Slurm scancels it. max_nodes only bounds a job's
+// instance_count (and multi-node Slurm jobs are refused for now).
+//
+// Thread-safe: one background thread does all the work; Start()/Stop() from one owner.
 //
 // It lives in src/workspace rather than src/jobs because it drives RunService directly.
 #pragma once
@@ -35,8 +42,9 @@ struct SchedulerOptions {
 
 class Scheduler {
  public:
+  // `slurm` runs the jobs of slurm targets; null: they stay Queued (with a detail saying so).
   Scheduler(RunService* runs, ComputeService* computes, compute::ComputeBackend* backend,
-            SchedulerOptions options);
+            SchedulerOptions options, compute::ComputeBackend* slurm = nullptr);
   ~Scheduler();
 
   void Start();
@@ -48,11 +56,18 @@ class Scheduler {
  private:
   void Loop();
   void Launch(const store::RunRecord& run, const ComputeTarget& target, std::vector<int> gpus);
+  // Slurm targets: submit new Queued runs, follow the submitted ones until Slurm starts them.
+  void ScheduleSlurm(const ComputeTarget& target);
+  void SubmitToSlurm(const store::RunRecord& run, const ComputeTarget& target);
+  // An active run on a slurm target: fails it when its job ended unreported; scancels a job
+  // still pending when its run was cancelled.
+  void WatchSlurmRun(const store::RunRecord& run);
 
   RunService* runs_;
   ComputeService* computes_;
   compute::ComputeBackend* backend_;
   SchedulerOptions options_;
+  compute::ComputeBackend* slurm_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -107,7 +107,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -253,12 +253,17 @@ CREATE TABLE deployments (
   PRIMARY KEY (endpoint, name)
 ) WITHOUT ROWID;
 )sql",
+    // The Slurm backend: a run's Slurm job id, a target's type-specific settings.
+    R"sql(
+ALTER TABLE runs ADD COLUMN launch_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE computes ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+)sql",
 };
 
 constexpr const char* kRunColumns =
     "name, seq, experiment, display_name, status, status_detail, spec, snapshot, compute, "
     "tags, created_at, started_at, ended_at, updated_at, error, exit_code, token_hash, "
-    "runner_pid, process_group, last_heartbeat";
+    "runner_pid, process_group, last_heartbeat, launch_id";
 
 RunRecord ReadRun(SqliteMetadataStore::Statement& s) {
   RunRecord r;
@@ -282,6 +287,7 @@ RunRecord ReadRun(SqliteMetadataStore::Statement& s) {
   r.runner_pid = s.Int(17);
   r.process_group = s.Int(18);
   r.last_heartbeat = s.Int(19);
+  r.launch_id = s.Text(20);
   return r;
 }
 
@@ -403,7 +409,7 @@ Status SqliteMetadataStore::CreateRun(RunRecord& run) {
   run.seq = has_row ? next->Int(0) : 1;
   next->Reset();
   static const std::string kInsert = std::string("INSERT INTO runs (") + kRunColumns +
-                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
   s->Bind(1, run.name).Bind(2, run.seq).Bind(3, run.experiment_name).Bind(4, run.display_name);
   s->Bind(5, run.status).Bind(6, run.status_detail).Bind(7, run.spec.dump());
@@ -416,7 +422,7 @@ Status SqliteMetadataStore::CreateRun(RunRecord& run) {
     s->BindNull(16);
   }
   s->Bind(17, run.token_hash).Bind(18, run.runner_pid).Bind(19, run.process_group);
-  s->Bind(20, run.last_heartbeat);
+  s->Bind(20, run.last_heartbeat).Bind(21, run.launch_id);
   RETURN_IF_ERROR(s->Run());
   ASSIGN_OR_RETURN(Statement * ev, Prepare("INSERT INTO run_status_events (run, status, time, "
                                            "detail) VALUES (?, ?, ?, ?)"));
@@ -479,7 +485,7 @@ Status SqliteMetadataStore::UpdateRun(const RunRecord& run,
                    Prepare("UPDATE runs SET display_name=?, status=?, status_detail=?, "
                            "tags=?, started_at=?, ended_at=?, updated_at=?, error=?, "
                            "exit_code=?, runner_pid=?, process_group=?, last_heartbeat=?, "
-                           "snapshot=?, spec=?, token_hash=? WHERE name=?"));
+                           "snapshot=?, spec=?, token_hash=?, launch_id=? WHERE name=?"));
   s->Bind(1, run.display_name).Bind(2, run.status).Bind(3, run.status_detail);
   s->Bind(4, run.tags.dump()).Bind(5, run.started_at).Bind(6, run.ended_at);
   s->Bind(7, run.updated_at).Bind(8, run.error);
@@ -490,7 +496,7 @@ Status SqliteMetadataStore::UpdateRun(const RunRecord& run,
   }
   s->Bind(10, run.runner_pid).Bind(11, run.process_group).Bind(12, run.last_heartbeat);
   s->Bind(13, run.snapshot_id).Bind(14, run.spec.dump()).Bind(15, run.token_hash);
-  s->Bind(16, run.name);
+  s->Bind(16, run.launch_id).Bind(17, run.name);
   RETURN_IF_ERROR(s->Run());
   if (sqlite3_changes(db_) == 0) return NotFoundError("no run named '" + run.name + "'");
   if (event) {
@@ -913,9 +919,11 @@ Result<std::vector<DatasetRecord>> SqliteMetadataStore::ListDatasets(const std::
 
 namespace {
 constexpr const char* kComputeColumns =
-    "name, type, vm_size, min_nodes, max_nodes, idle_seconds, created_at";
+    "name, type, vm_size, min_nodes, max_nodes, idle_seconds, created_at, properties";
 ComputeRecord ReadCompute(SqliteMetadataStore::Statement& s) {
-  return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5), s.Int(6)};
+  Json props = Json::parse(s.Text(7), nullptr, false);
+  return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5), s.Int(6),
+                       props.is_object() ? props : Json::object()};
 }
 }  // namespace
 
@@ -974,10 +982,10 @@ Result<std::vector<EnvironmentRecord>> SqliteMetadataStore::ListEnvironments() {
 Status SqliteMetadataStore::CreateCompute(const ComputeRecord& c) {
   std::lock_guard<std::mutex> lock(mu_);
   static const std::string kInsert =
-      std::string("INSERT INTO computes (") + kComputeColumns + ") VALUES (?,?,?,?,?,?,?)";
+      std::string("INSERT INTO computes (") + kComputeColumns + ") VALUES (?,?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(Statement * s, Prepare(kInsert.c_str()));
   s->Bind(1, c.name).Bind(2, c.type).Bind(3, c.vm_size).Bind(4, c.min_nodes).Bind(5, c.max_nodes);
-  s->Bind(6, c.idle_seconds_before_scaledown).Bind(7, c.created_at);
+  s->Bind(6, c.idle_seconds_before_scaledown).Bind(7, c.created_at).Bind(8, c.properties.dump());
   Status st = s->Run();
   if (st.code() == StatusCode::kAlreadyExists) {
     return AlreadyExistsError("a compute target named '" + c.name + "' already exists");

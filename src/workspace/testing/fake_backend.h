@@ -20,11 +20,12 @@ class FakeBackend : public compute::ComputeBackend {
     }
     launched.push_back(request);
     alive_.insert(next_pid_);
-    return compute::LaunchHandle{next_pid_++};
+    return compute::LaunchHandle{next_pid_++, ""};
   }
-  compute::RunnerState Poll(const compute::LaunchHandle& handle) override {
+  compute::RunnerPoll Poll(const compute::LaunchHandle& handle) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return alive_.count(handle.pid) ? compute::RunnerState::kRunning : compute::RunnerState::kGone;
+    return {alive_.count(handle.pid) ? compute::RunnerState::kRunning : compute::RunnerState::kGone,
+            ""};
   }
   Status Kill(const compute::LaunchHandle& handle, int64_t process_group) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1,0 +1,244 @@
+#include "compute/slurm_backend.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "common/logging.h"
+#include "common/process.h"
+
+namespace gantry::compute {
+namespace {
+
+// Single-quotes `s` for bash.
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+bool IsKey(std::string_view k) {
+  if (k.empty()) return false;
+  for (char c : k) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '/' || c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct CommandOutput {
+  int code = -1;
+  std::string text;  // stdout and stderr together
+};
+
+// Runs argv with `env` (empty: ours) and returns its exit code and output.
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& env = {}) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Err(InternalError("pipe: " + std::string(strerror(errno))));
+  SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.env = env;
+  spawn.new_session = false;
+  spawn.stdout_fd = fds[1];
+  spawn.stderr_fd = fds[1];
+  auto pid = Spawn(spawn);
+  ::close(fds[1]);
+  if (!pid.has_value()) {
+    ::close(fds[0]);
+    return Err(pid.error());
+  }
+  CommandOutput out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    out.text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  out.code = WaitFor(*pid).code;
+  return out;
+}
+
+class SlurmBackend : public ComputeBackend {
+ public:
+  explicit SlurmBackend(SlurmBackendOptions options) : options_(std::move(options)) {
+    if (options_.executable.empty()) options_.executable = SelfExecutable();
+  }
+
+  Result<LaunchHandle> Submit(const LaunchRequest& request) override {
+    RETURN_IF_ERROR(MakeDirs(request.work_dir));
+    fs::path script = request.work_dir / "slurm.sh";
+    RETURN_IF_ERROR(WriteFileAtomic(script, BuildSbatchScript(request, options_.executable)));
+    // The token and the job's variables travel in sbatch's environment (--export=ALL), not
+    // in the script file.
+    auto env = CurrentEnvironment();
+    for (const auto& [k, v] : request.env) env[k] = v;
+    env["GANTRY_RUN_TOKEN"] = request.token;
+    ASSIGN_OR_RETURN(CommandOutput out,
+                     RunCommand({options_.sbatch, "--parsable", script.string()}, env));
+    if (out.code != 0) {
+      return Err(UnavailableError("sbatch refused the job (exit code " + std::to_string(out.code) +
+                                  "): " + Trim(out.text)));
+    }
+    ASSIGN_OR_RETURN(std::string id, ParseSbatchJobId(out.text));
+    return LaunchHandle{0, id};
+  }
+
+  RunnerPoll Poll(const LaunchHandle& handle) override {
+    if (handle.job_id.empty()) return {RunnerState::kGone, "no Slurm job was recorded"};
+    auto out = RunCommand({options_.scontrol, "show", "job", "-o", handle.job_id});
+    if (!out.has_value()) return {RunnerState::kUnknown, out.error().message()};
+    if (out->code != 0) {
+      // Slurm forgets a finished job MinJobAge seconds after it ends.
+      if (out->text.find("Invalid job id") != std::string::npos) {
+        return {RunnerState::kGone, "Slurm job " + handle.job_id + " is no longer known to Slurm"};
+      }
+      return {RunnerState::kUnknown, "scontrol: " + Trim(out->text)};
+    }
+    auto fields = ParseScontrolJob(out->text);
+    if (!fields.has_value()) return {RunnerState::kUnknown, fields.error().message()};
+    return ClassifySlurmJob(handle.job_id, *fields);
+  }
+
+  Status Kill(const LaunchHandle& handle, int64_t /*process_group*/) override {
+    if (handle.job_id.empty()) return Status::Ok();
+    // Slurm signals every process of the job on its nodes: the runner and its job's groups.
+    ASSIGN_OR_RETURN(CommandOutput out, RunCommand({options_.scancel, handle.job_id}));
+    if (out.code != 0 && out.text.find("Invalid job id") == std::string::npos &&
+        out.text.find("already completing or completed") == std::string::npos) {
+      return UnavailableError("scancel " + handle.job_id + " failed: " + Trim(out.text));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  SlurmBackendOptions options_;
+};
+
+}  // namespace
+
+std::string SlurmTimeLimit(int64_t timeout_seconds) {
+  if (timeout_seconds <= 0) return "";
+  // The runner enforces limits.timeout on the command itself; Slurm's limit is the backstop
+  // and also covers preparing (downloads, environment builds) and the final uploads.
+  constexpr int64_t kMarginSeconds = 600;
+  return std::to_string((timeout_seconds + kMarginSeconds + 59) / 60);
+}
+
+std::string BuildSbatchScript(const LaunchRequest& request, const fs::path& executable) {
+  const auto& p = request.placement;
+  fs::path root = p.node_work_root.empty() ? fs::path("/tmp") : p.node_work_root;
+  fs::path work = root / ("gantry-" + request.run_name);
+  std::string s = "#!/bin/bash\n# Written by gantry for run " + request.run_name + "\n";
+  auto directive = [&](const std::string& d) { s += "#SBATCH " + d + "\n"; };
+  directive("--job-name=gantry-" + request.run_name);
+  directive("--nodes=" + std::to_string(std::max(p.nodes, 1)));
+  directive("--ntasks-per-node=1");
+  if (p.cpus > 0) directive("--cpus-per-task=" + std::to_string(p.cpus));
+  if (p.gpus > 0) directive("--gres=gpu:" + std::to_string(p.gpus));
+  if (p.memory_gb > 0) {
+    directive("--mem=" + std::to_string(static_cast<int64_t>(std::ceil(p.memory_gb * 1024))) + "M");
+  }
+  if (std::string t = SlurmTimeLimit(p.timeout_seconds); !t.empty()) directive("--time=" + t);
+  if (!p.partition.empty()) directive("--partition=" + p.partition);
+  if (!p.account.empty()) directive("--account=" + p.account);
+  if (!p.qos.empty()) directive("--qos=" + p.qos);
+  directive("--output=" + (root / ("gantry-" + request.run_name + ".slurm-%j.out")).string());
+  directive("--export=ALL");
+  for (const auto& a : p.extra_args) directive(a);
+  s += "\n";
+  // --kill-on-bad-exit: the runner is the step; if it dies, nothing of the job stays.
+  // --no-report-on-signal: when Slurm stops the runner (scancel, time limit), Slurm's
+  // verdict, read by the server, is the run's, not "the runner was stopped by signal 15".
+  s += "exec srun --nodes=1 --ntasks=1 --kill-on-bad-exit=1 " + Quote(executable.string()) +
+       " runner --server " + Quote(request.server_url) + " --run " + Quote(request.run_name) +
+       " --work-dir " + Quote(work.string()) + " --no-report-on-signal\n";
+  return s;
+}
+
+Result<std::string> ParseSbatchJobId(std::string_view out) {
+  std::string line = Trim(out);
+  if (size_t nl = line.rfind('\n'); nl != std::string::npos) line = Trim(line.substr(nl + 1));
+  std::string id = line.substr(0, line.find(';'));
+  if (id.empty() || id.find_first_not_of("0123456789_") != std::string::npos) {
+    return Err(InvalidArgumentError("sbatch printed no job id: '" + Trim(out) + "'"));
+  }
+  return id;
+}
+
+Result<std::map<std::string, std::string>> ParseScontrolJob(std::string_view out) {
+  std::map<std::string, std::string> fields;
+  std::string last;
+  std::string text = Trim(out);
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find_first_of(" \n", i);
+    if (j == std::string::npos) j = text.size();
+    std::string token = text.substr(i, j - i);
+    i = j + 1;
+    if (token.empty()) continue;
+    size_t eq = token.find('=');
+    if (eq != std::string::npos && IsKey(token.substr(0, eq)) && !fields.count(token.substr(0, eq))) {
+      last = token.substr(0, eq);
+      fields[last] = token.substr(eq + 1);
+    } else if (!last.empty()) {
+      fields[last] += " " + token;
+    }
+  }
+  if (!fields.count("JobState")) {
+    return Err(InvalidArgumentError("scontrol printed no JobState: '" + text + "'"));
+  }
+  return fields;
+}
+
+RunnerPoll ClassifySlurmJob(const std::string& job_id,
+                            const std::map<std::string, std::string>& fields) {
+  auto get = [&](const char* k) {
+    auto it = fields.find(k);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  const std::string state = get("JobState");
+  const std::string reason = get("Reason");
+  const bool has_reason = !reason.empty() && reason != "None" && reason != "(null)";
+  static const std::set<std::string> kWaiting = {"PENDING", "CONFIGURING", "REQUEUED",
+                                                 "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING",
+                                                 "SUSPENDED", "STOPPED", "RESV_DEL_HOLD"};
+  if (kWaiting.count(state)) {
+    return {RunnerState::kPending, "Slurm job " + job_id + " " + (state == "PENDING" ? "pending" : state) +
+                                       (has_reason ? ": " + reason : "")};
+  }
+  if (state == "RUNNING" || state == "COMPLETING" || state == "SIGNALING" || state == "STAGE_OUT") {
+    std::string nodes = get("NodeList");
+    return {RunnerState::kRunning,
+            "Slurm job " + job_id + " running" + (nodes.empty() ? "" : " on " + nodes)};
+  }
+  std::string detail = "Slurm job " + job_id + " ended as " + state;
+  if (has_reason) detail += " (reason: " + reason + ")";
+  if (std::string code = get("ExitCode"); !code.empty() && code != "0:0") {
+    detail += ", exit code " + code;
+  }
+  return {RunnerState::kGone, detail};
+}
+
+std::unique_ptr<ComputeBackend> NewSlurmBackend(const SlurmBackendOptions& options) {
+  return std::make_unique<SlurmBackend>(options);
+}
+
+}  // namespace gantry::compute
