@@ -20,16 +20,17 @@ TERMINAL = {"Completed", "Failed", "Canceled"}
 
 
 class Server:
-    def __init__(self, workspace: Path, slots: int = 2):
+    def __init__(self, workspace: Path, slots: int = 2, extra_args=()):
         self.workspace = workspace
         self.slots = slots
+        self.extra_args = list(extra_args)
         self.proc = None
         self.url = None
         self.port = 0
 
     def start(self):
         args = [GANTRY, "server", "--workspace", str(self.workspace), "--slots", str(self.slots),
-                "--port", str(self.port)]
+                "--port", str(self.port)] + self.extra_args
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=open(self.workspace.parent / "server.err", "ab"),
                                      text=True)
         line = self.proc.stdout.readline()

@@ -122,6 +122,8 @@ Json RunToJson(const store::RunRecord& run) {
             {"datasets", run.spec.value("datasets", Json::array())},
             {"environment", run.spec.value("environment", Json())},
             {"snapshot_id", run.snapshot_id}};
+  // The batch system's job id (Slurm) on a slurm target.
+  if (!run.launch_id.empty()) j["compute_job_id"] = run.launch_id;
   return j;
 }
 
