@@ -78,9 +78,9 @@ def test_a_job_runs_on_the_node_and_reports_over_http(slurm_server, cluster, tmp
     script = (slurm_server.workspace / "runs" / name / "slurm.sh").read_text()
     assert f"#SBATCH --job-name=gantry-{name}" in script and "#SBATCH --partition=debug" in script
     # The run went through Slurm's queue to the end, in order.
-    statuses = [e["status"] for e in slurm_server.run(name).get("history", [])] or None
-    if statuses:
-        assert statuses.index("Queued") < statuses.index("Preparing") < statuses.index("Completed")
+    statuses = [e["status"] for e in slurm_server.run(name)["status_history"]]
+    assert statuses.index("Queued") < statuses.index("Preparing") < statuses.index("Running") \
+        < statuses.index("Completed"), statuses
 
 
 def test_a_job_waits_queued_with_slurms_reason_then_cancel(slurm_server, cluster, tmp_path):
