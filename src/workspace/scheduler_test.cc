@@ -172,5 +172,92 @@ TEST_F(SchedulerTest, StopJoinsTheThread) {
   scheduler_->Stop();
 }
 
+
+namespace slurm_path {
+
+// A batch system whose jobs' states the test sets.
+class FakeSlurm : public compute::ComputeBackend {
+ public:
+  Result<compute::LaunchHandle> Submit(const compute::LaunchRequest& request) override {
+    launched.push_back(request);
+    std::string id = std::to_string(100 + launched.size());
+    state[id] = {compute::RunnerState::kPending, "Slurm job " + id + " pending: Resources"};
+    return compute::LaunchHandle{0, id};
+  }
+  compute::RunnerPoll Poll(const compute::LaunchHandle& h) override { return state[h.job_id]; }
+  Status Kill(const compute::LaunchHandle& h, int64_t) override {
+    cancelled.push_back(h.job_id);
+    return Status::Ok();
+  }
+  std::vector<compute::LaunchRequest> launched;
+  std::map<std::string, compute::RunnerPoll> state;
+  std::vector<std::string> cancelled;
+};
+
+class SlurmSchedulerTest : public SchedulerTest {
+ protected:
+  void SetUp() override {
+    SchedulerTest::SetUp();
+    scheduler_ = std::make_unique<Scheduler>(
+        runs_.get(), computes_.get(), &backend_,
+        SchedulerOptions{.server_url = "http://x", .runs_dir = dir_ / "runs", .gpu_count = 0},
+        &slurm_);
+    store::ComputeRecord c;
+    c.name = "hpc";
+    c.type = "slurm";
+    c.vm_size = "";
+    c.max_nodes = 1;
+    c.properties = Json{{"cpus", 3}, {"partition", "p1"}, {"server_url", "http://10.0.0.1:9"}};
+    ASSERT_TRUE(computes_->Create(c).has_value());
+  }
+  FakeSlurm slurm_;
+};
+
+TEST_F(SlurmSchedulerTest, EveryRunGoesToSlurmAndWaitsQueuedWithItsReason) {
+  std::string a = Submit("hpc"), b = Submit("hpc"), c = Submit("hpc");
+  scheduler_->RunOnce();
+  ASSERT_EQ(slurm_.launched.size(), 3u);  // not throttled by max_nodes
+  EXPECT_TRUE(backend_.launched.empty());
+  EXPECT_EQ(slurm_.launched[0].server_url, "http://10.0.0.1:9");
+  EXPECT_EQ(slurm_.launched[0].placement.cpus, 3);
+  EXPECT_EQ(slurm_.launched[0].placement.partition, "p1");
+  EXPECT_EQ(runs_->Get(a)->launch_id, "101");
+  scheduler_->RunOnce();
+  EXPECT_EQ(StatusOf(a), "Queued");
+  EXPECT_EQ(runs_->Get(a)->status_detail, "Slurm job 101 pending: Resources");
+
+  slurm_.state["101"] = {compute::RunnerState::kRunning, "Slurm job 101 running on n1"};
+  slurm_.state["102"] = {compute::RunnerState::kGone, "Slurm job 102 ended as NODE_FAIL"};
+  scheduler_->RunOnce();
+  EXPECT_EQ(StatusOf(a), "Preparing");
+  EXPECT_EQ(StatusOf(b), "Failed");
+  EXPECT_NE(runs_->Get(b)->error.find("NODE_FAIL"), std::string::npos);
+
+  // Cancel while pending: scancel, then Canceled.
+  ASSERT_EQ(runs_->Cancel(c)->status, "CancelRequested");
+  scheduler_->RunOnce();
+  EXPECT_EQ(slurm_.cancelled, std::vector<std::string>{"103"});
+  EXPECT_EQ(StatusOf(c), "Canceled");
+
+  // The running job ends without its runner's report.
+  slurm_.state["101"] = {compute::RunnerState::kGone, "Slurm job 101 ended as TIMEOUT"};
+  scheduler_->RunOnce();
+  EXPECT_EQ(StatusOf(a), "Failed");
+  EXPECT_NE(runs_->Get(a)->error.find("TIMEOUT"), std::string::npos);
+}
+
+TEST_F(SlurmSchedulerTest, MultiNodeIsRefusedAtSubmission) {
+  SubmitRequest req;
+  req.spec.command = "true";
+  req.spec.compute = "hpc";
+  req.spec.resources = Json{{"instance_count", 2}};
+  auto run = runs_->Submit(req);
+  ASSERT_FALSE(run.has_value());
+  EXPECT_NE(run.error().message().find("instance_count"), std::string::npos);
+  EXPECT_NE(run.error().message().find("not supported yet"), std::string::npos);
+}
+
+}  // namespace slurm_path
+
 }  // namespace
 }  // namespace gantry::workspace
