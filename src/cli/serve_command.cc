@@ -6,7 +6,7 @@
 
 #include "cli/client_context.h"
 #include "common/logging.h"
-#include "http/http_server.h"
+#include "http/epoll_http_server.h"
 #include "serving/model_server.h"
 
 namespace gantry::cli {
@@ -26,11 +26,17 @@ int RunServe(const ServeFlags& flags) {
        .max_batch_size = flags.max_batch_size,
        .max_queue_delay_us = flags.max_queue_delay_us});
   if (!model.has_value()) return ReportError(model.error());
-  http::HttpServerOptions options;
+  http::EpollHttpServerOptions options;
   options.host = flags.host;
   options.port = flags.port;
+  options.loop_threads = flags.http_threads;
   serving::ModelServer* raw = model->get();
-  auto server = http::HttpServer::Start(options, [raw](http::Request& r) { return raw->Handle(r); });
+  // Requests read in one round of a loop share a forward when batching is on.
+  options.after_round = [raw] { raw->Flush(); };
+  auto server = http::EpollHttpServer::Start(
+      options, [raw](http::Request& r, http::Responder responder) {
+        raw->HandleAsync(r, std::move(responder));
+      });
   if (!server.has_value()) return ReportError(server.error());
   std::cout << "Serving model '" << raw->name() << "' on http://" << flags.host << ":"
             << (*server)->port() << std::endl;

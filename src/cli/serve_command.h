@@ -15,7 +15,9 @@ struct ServeFlags {
   std::string port_file;
   std::string backend = "torchscript";
   int64_t max_batch_size = 0;
-  int64_t max_queue_delay_us = 500;
+  int64_t max_queue_delay_us = 0;
+  // HTTP loop threads; 0: one per core, at most 4.
+  int http_threads = 0;
 };
 
 int RunServe(const ServeFlags& flags);

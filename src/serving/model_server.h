@@ -5,9 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
+#include "http/responder.h"
 #include "http/router.h"
 #include "serving/fast_json.h"
 #include "serving/model_backend.h"
@@ -21,8 +23,9 @@ struct ModelServerOptions {
   std::string version = "1";
   // Dynamic batching: 0 (default) = off; else the most rows in one forward.
   int64_t max_batch_size = 0;
-  // With batching: how long a request may wait for others, in microseconds.
-  int64_t max_queue_delay_us = 500;
+  // With batching: how long a request may wait for others, in microseconds. 0 (default): no
+  // wait; batches form only from requests that arrive while a forward runs.
+  int64_t max_queue_delay_us = 0;
 };
 
 class ModelServer {
@@ -30,11 +33,21 @@ class ModelServer {
   // Loads the model; the loader's error when it cannot.
   static Result<std::unique_ptr<ModelServer>> Create(ModelServerOptions options);
   http::Response Handle(http::Request& request);
+  // Answers through `responder`: TF Serving `:predict` with row `instances` and `/score` with
+  // rows, when the simdjson fast path reads them, go to InferAsync and their answers are
+  // written straight from the output floats; any other request gets Handle's answer.
+  // They may wait for the next Flush() on any thread: call it after each round of
+  // HandleAsync calls (EpollHttpServerOptions::after_round).
+  void HandleAsync(http::Request& request, http::Responder responder);
+  // Starts the forwards HandleAsync has queued.
+  void Flush() { backend_->Flush(); }
   const std::string& name() const { return options_.name; }
 
  private:
   ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend);
   void AddRoutes();
+  // Counts a served request in the metrics.
+  void Record(std::chrono::steady_clock::time_point start, int status);
   // Runs the model on one tensor holding `rows` (each a flat list of numbers).
   Result<Tensor> InferRows(const Json& rows, const std::string& input_name);
   // The same for rows already flattened (the simdjson fast path).
