@@ -4,12 +4,13 @@
 // front-ends do not know whether batching is on.
 //
 // One forward runs at a time. With no queue delay (the default), batches form only under
-// load and nothing waits on purpose: Flush (and InferAsync, which is Submit + Flush) runs what
-// is queued at once on the caller's thread when the model is idle (no hand-off, no added
-// latency); requests submitted while a forward runs queue up, and when it ends the worker
-// thread runs them (up to max_batch_size rows per forward) while the caller goes back to its
-// own work. With a delay, every request goes through the worker, which waits up to
-// `max_queue_delay_us` after the first queued request for the batch to fill.
+// load and nothing waits on purpose. Flush (and InferAsync, which is Submit + Flush) runs a
+// lone queued request at once on the caller's thread when the model is idle (no hand-off, no
+// added latency), and hands anything bigger to the worker thread, so that the caller (an
+// HTTP loop) reads and parses the next requests while the batch runs. Requests submitted
+// while a forward runs queue up, and the worker runs them (up to max_batch_size rows per
+// forward) when it ends. With a delay, every request goes through the worker, which waits
+// up to `max_queue_delay_us` after the first queued request for the batch to fill.
 //
 // Thread-safe: Infer/InferAsync/Submit/Flush from any thread; `done` callbacks run on the
 // thread that ran the batch. The destructor runs what is queued, then stops and joins the

@@ -377,6 +377,10 @@ void ModelServer::AddRoutes() {
     m += "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
     m += "gantry_serve_latency_seconds_sum " + std::to_string(latency_us_total_.load() / 1e6) + "\n";
     m += "gantry_serve_latency_seconds_count " + std::to_string(requests_.load()) + "\n";
+    if (const auto* batcher = dynamic_cast<const Batcher*>(backend_.get())) {
+      m += "# TYPE gantry_serve_batches_total counter\ngantry_serve_batches_total{model=\"" +
+           options_.name + "\"} " + std::to_string(batcher->batches_run()) + "\n";
+    }
     return Response::Text(200, m, "text/plain; version=0.0.4");
   });
 }
