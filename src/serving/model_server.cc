@@ -32,6 +32,7 @@ Status Flatten(const Json& value, std::vector<float>& out, std::vector<int64_t>&
   }
   if (!value.is_array()) return InvalidArgumentError("expected numbers, got " + std::string(value.type_name()));
   if (depth == shape.size()) {
+    if (!out.empty()) return InvalidArgumentError("ragged or mixed nesting");  // [1, [2]]
     shape.push_back(static_cast<int64_t>(value.size()));
   } else if (depth > shape.size() || shape[depth] != static_cast<int64_t>(value.size())) {
     return InvalidArgumentError("rows have different lengths");
