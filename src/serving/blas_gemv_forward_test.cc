@@ -1,5 +1,6 @@
-// The forwarder against the BLAS library's own sgemm_, for every transposition of one-column
-// and one-row products, strided operands, and beta = 0 over garbage.
+// The forwarder against the BLAS library's own sgemm_, for every transposition of thin
+// products (by columns and by rows) and of ones it passes on, strided operands, and beta = 0
+// over garbage.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
@@ -33,7 +34,14 @@ TEST(BlasGemvForwardTest, MatchesTheLibrarysGemm) {
   std::vector<Case> cases;
   for (char ta : {'N', 'T', 'n', 't'}) {
     for (char tb : {'N', 'T'}) {
-      for (auto [m, n, k] : {std::tuple{37, 1, 53}, {1, 41, 29}, {1, 1, 17}, {5, 6, 7}}) {
+      for (auto [m, n, k] : {std::tuple{37, 1, 53},
+                             {1, 41, 29},
+                             {1, 1, 17},
+                             {37, 3, 53},
+                             {4, 41, 29},
+                             {3, 4, 9},
+                             {5, 6, 7},
+                             {40, 30, 20}}) {
         for (auto [alpha, beta] : {std::pair{1.0f, 1.0f}, {2.0f, 0.0f}, {0.5f, -1.5f}}) {
           cases.push_back({ta, tb, m, n, k, alpha, beta});
         }
