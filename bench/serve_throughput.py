@@ -1,10 +1,13 @@
 """Serving the MNIST DNN: `gantry serve` (torchscript backend) against the baseline built
 like Azure ML's inference server (Flask under gunicorn, 2 workers, Debian's python3-torch)
 and the floor (nginx answering `return 200`), with wrk posting one 784-float instance.
+Runs BENCH_ROUNDS rounds (default 3) of all four, interleaved, and reports each row's median
+(and the ratio of medians); then the bare forward pass (build/bench/forward_bench).
 Needs a trained model: ./examples/mnist/run.sh writes examples/mnist/model."""
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,7 @@ from common import GANTRY, ROOT  # noqa: E402
 
 MODEL = Path(os.environ.get("BENCH_MODEL", ROOT / "examples/mnist/model"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 def wait_up(url, body=None):
@@ -54,51 +58,73 @@ def main():
     lua = tmp / "post.lua"
     lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/body.json", "rb"); '
                    f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
-    results = {}
+    runs = {}  # label -> [(rps @32, p50 @1 in us)] one per round
     procs = []
     try:
-        for label, extra in [("gantry serve", []), ("gantry serve, batching 32/200us",
-                                                      ["--max-batch-size", "32", "--max-queue-delay-us", "200"])]:
-            p = subprocess.Popen([GANTRY, "serve", "--model", str(MODEL), "--name", "mnist", "--port", "0", *extra],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            url = p.stdout.readline().strip().split()[-1] + "/v1/models/mnist:predict"
-            wait_up(url, body.encode())
-            results[label] = measure(url, str(lua))
-            p.terminate()
-            p.wait()
-
-        env = {**os.environ, "MODEL_DIR": str(MODEL), "PYTHONPATH": str(ROOT / "bench/baselines")}
-        g = subprocess.Popen(["/usr/bin/python3", "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:18231",
-                              "score_app:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(g)
-        url = "http://127.0.0.1:18231/v1/models/mnist:predict"
-        wait_up(url, body.encode())
-        results["Flask + gunicorn (2 workers)"] = measure(url, str(lua))
-        g.terminate()
-        g.wait()
-
-        conf = tmp / "nginx.conf"
-        conf.write_text(f"""worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
-  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
-  server {{ listen 127.0.0.1:18232; location / {{ return 200 '{{}}'; }} }} }}
-""")
-        n = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
-        procs.append(n)
-        wait_up("http://127.0.0.1:18232/")
-        results["nginx return 200 (floor)"] = measure("http://127.0.0.1:18232/", str(lua))
+        for _ in range(ROUNDS):
+            for label, (rps, p50) in one_round(tmp, body, str(lua), procs).items():
+                runs.setdefault(label, []).append((rps, p50))
     finally:
         for p in procs:
             if p.poll() is None:
                 p.terminate()
                 p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    base = results["Flask + gunicorn (2 workers)"]
-    print(f"one 784-float instance per request, wrk {SECONDS}s per load")
+    med = {label: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v))
+           for label, v in runs.items()}
+    base = med["Flask + gunicorn (2 workers)"]
+    print(f"one 784-float instance per request, wrk {SECONDS}s per load, median of {ROUNDS} rounds")
     print(f"{'':34}{'req/s @32':>12}{'p50 @1 (us)':>14}{'x baseline':>12}")
-    for label, (rps, p50) in results.items():
+    for label, (rps, p50) in med.items():
         print(f"{label:34}{rps:>12,.0f}{p50:>14,.0f}{rps / base[0]:>11.1f}x")
+    print("rounds (req/s @32 / p50 @1 us):")
+    for label, v in runs.items():
+        print(f"  {label:34}" + "  ".join(f"{r:>7,.0f} /{p:>6,.0f}" for r, p in v))
+    for tool in ("forward_bench", "forward_bench_gemm"):
+        exe = Path(GANTRY).parent / "bench" / tool
+        if exe.exists():
+            out = subprocess.run([str(exe), str(MODEL)], capture_output=True, text=True).stdout
+            print(f"bare forward ({tool}):")
+            print("".join("  " + line + "\n" for line in out.splitlines()), end="")
+
+
+def one_round(tmp, body, lua, procs):
+    results = {}
+    for label, extra in [("gantry serve", []),
+                         ("gantry serve --max-batch-size 32", ["--max-batch-size", "32"])]:
+        p = subprocess.Popen([GANTRY, "serve", "--model", str(MODEL), "--name", "mnist", "--port", "0", *extra],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(p)
+        url = p.stdout.readline().strip().split()[-1] + "/v1/models/mnist:predict"
+        wait_up(url, body.encode())
+        results[label] = measure(url, lua)
+        p.terminate()
+        p.wait()
+
+    env = {**os.environ, "MODEL_DIR": str(MODEL), "PYTHONPATH": str(ROOT / "bench/baselines")}
+    g = subprocess.Popen(["/usr/bin/python3", "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:18231",
+                          "score_app:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(g)
+    url = "http://127.0.0.1:18231/v1/models/mnist:predict"
+    wait_up(url, body.encode())
+    results["Flask + gunicorn (2 workers)"] = measure(url, lua)
+    g.terminate()
+    g.wait()
+
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
+  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  server {{ listen 127.0.0.1:18232; location / {{ return 200 '{{}}'; }} }} }}
+""")
+    n = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    procs.append(n)
+    wait_up("http://127.0.0.1:18232/")
+    results["nginx return 200 (floor)"] = measure("http://127.0.0.1:18232/", lua)
+    n.terminate()
+    n.wait()
+    return results
 
 
 if __name__ == "__main__":

@@ -307,7 +307,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
                         "Dynamic batching: most rows in one forward (default 0: off)");
   serve_cmd->add_option("--max-queue-delay-us", serve.max_queue_delay_us,
-                        "Dynamic batching: how long a request waits for others")->capture_default_str();
+                        "Dynamic batching: how long a request waits for others (0: batch only "
+                        "what queues while a forward runs)")->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http_threads,
+                        "HTTP event-loop threads (default 0: one per core, at most 4)");
   serve_cmd->add_option("--entry-script", serve.entry_script,
                         "python: the Azure ML entry script defining init() and run(raw_data)");
   serve_cmd->add_option("--source-dir", serve.source_dir,

@@ -8,6 +8,7 @@
 
 #include "cli/client_context.h"
 #include "common/logging.h"
+#include "http/epoll_http_server.h"
 #include "http/http_server.h"
 #include "serving/model_server.h"
 #include "serving/python_worker_pool.h"
@@ -62,6 +63,38 @@ int ServeHttp(serving::ModelServer& model, const ServeFlags& flags, sigset_t& si
   if (!model.Drain(drain)) GLOG(Warning) << "requests still running after the drain; stopping";
   (*server)->Stop();
   stop_backend();
+  return 0;
+}
+
+// The no-code backends: an event-driven server whose loops hand requests to the model
+// without blocking (ModelServer::HandleAsync); requests read in one round of a loop share a
+// forward when batching is on. On SIGINT/SIGTERM in-flight requests are answered first.
+int ServeEpoll(serving::ModelServer& model, const ServeFlags& flags, sigset_t& signals) {
+  http::EpollHttpServerOptions options;
+  options.host = flags.host;
+  options.port = flags.port;
+  options.loop_threads = flags.http_threads;
+  serving::ModelServer* raw = &model;
+  options.after_round = [raw] { raw->Flush(); };
+  auto server = http::EpollHttpServer::Start(
+      options, [raw](http::Request& r, http::Responder responder) {
+        raw->HandleAsync(r, std::move(responder));
+      });
+  if (!server.has_value()) return ReportError(server.error());
+  // The port file first: whoever reads the line below may look for it.
+  if (!flags.port_file.empty()) {
+    Status written = WriteFileAtomic(flags.port_file, std::to_string((*server)->port()) + "\n");
+    if (!written.ok()) {
+      (*server)->Stop();
+      return ReportError(written);
+    }
+  }
+  std::cout << "Serving model '" << raw->name() << "' on http://" << flags.host << ":"
+            << (*server)->port() << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  GLOG(Info) << "signal " << sig << ": answering requests in flight, then stopping";
+  (*server)->Stop();
   return 0;
 }
 
@@ -169,7 +202,7 @@ int RunServe(const ServeFlags& flags) {
                                              .max_batch_size = flags.max_batch_size,
                                              .max_queue_delay_us = flags.max_queue_delay_us});
   if (!model.has_value()) return ReportError(model.error());
-  return ServeHttp(**model, flags, signals, 30s, [] {});
+  return ServeEpoll(**model, flags, signals);
 }
 
 }  // namespace gantry::cli

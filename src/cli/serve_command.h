@@ -17,7 +17,9 @@ struct ServeFlags {
   std::string port_file;
   std::string backend = "torchscript";
   int64_t max_batch_size = 0;
-  int64_t max_queue_delay_us = 500;
+  int64_t max_queue_delay_us = 0;
+  // HTTP loop threads; 0: one per core, at most 4.
+  int http_threads = 0;
   // --backend python (see serving/python_worker_pool.h).
   std::string entry_script;
   std::string source_dir;  // default: the entry script's folder

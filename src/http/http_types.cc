@@ -84,6 +84,23 @@ StatusCode StatusCodeForHttp(int s) {
   }
 }
 
+void ParseTarget(std::string_view target, Request& req) {
+  auto q = target.find('?');
+  req.path = UrlDecode(target.substr(0, q), false);
+  if (q == std::string_view::npos) return;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    std::string key = UrlDecode(pair.substr(0, eq), true);
+    std::string value = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1), true);
+    if (!key.empty()) req.query[key] = value;
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+}
+
 std::string UrlDecode(std::string_view in, bool plus_is_space) {
   std::string out;
   out.reserve(in.size());

@@ -48,6 +48,9 @@ int HttpStatusFor(const Status& status);
 // Inverse, used by clients when a body carries no error code.
 StatusCode StatusCodeForHttp(int http_status);
 
+// Splits a request target ("/a%20b?x=1") into the decoded path and query parameters.
+void ParseTarget(std::string_view target, Request& req);
+
 // Percent-decoding for paths and query strings ('+' is a space only in queries).
 std::string UrlDecode(std::string_view in, bool plus_is_space);
 std::string UrlEncode(std::string_view in);

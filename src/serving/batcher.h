@@ -1,14 +1,24 @@
 // Batcher: dynamic batching in front of a ModelBackend. Concurrent single requests whose
-// inputs share everything but the first dimension are stacked into one forward, up to
-// `max_batch_size` rows or until `max_queue_delay_us` has passed since the first one
-// waited, then the outputs are split back. It is itself a ModelBackend, so front-ends do
-// not know whether batching is on. Thread-safe: Infer from any thread; one worker thread
-// runs the batches; the destructor stops and joins it.
+// inputs share everything but the first dimension are stacked into one forward of at most
+// `max_batch_size` rows, then the outputs are split back. It is itself a ModelBackend, so
+// front-ends do not know whether batching is on.
+//
+// One forward runs at a time. With no queue delay (the default), batches form only under
+// load and nothing waits on purpose. Flush (and InferAsync, which is Submit + Flush) runs a
+// lone queued request at once on the caller's thread when the model is idle (no hand-off, no
+// added latency), and hands anything bigger to the worker thread, so that the caller (an
+// HTTP loop) reads and parses the next requests while the batch runs. Requests submitted
+// while a forward runs queue up, and the worker runs them (up to max_batch_size rows per
+// forward) when it ends. With a delay, every request goes through the worker, which waits
+// up to `max_queue_delay_us` after the first queued request for the batch to fill.
+//
+// Thread-safe: Infer/InferAsync/Submit/Flush from any thread; `done` callbacks run on the
+// thread that ran the batch. The destructor runs what is queued, then stops and joins the
+// worker.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -18,8 +28,8 @@
 namespace gantry::serving {
 
 struct BatcherOptions {
-  int64_t max_batch_size = 32;       // rows in one forward
-  int64_t max_queue_delay_us = 500;  // how long the first request waits for company
+  int64_t max_batch_size = 32;     // rows in one forward
+  int64_t max_queue_delay_us = 0;  // how long the first queued request waits for company
 };
 
 class Batcher : public ModelBackend {
@@ -28,26 +38,36 @@ class Batcher : public ModelBackend {
   ~Batcher() override;
 
   Status Load(const fs::path& dir) override { return backend_->Load(dir); }
+  // Blocks until the request's batch has run.
   Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override;
+  // Unavailable once the Batcher is being destroyed.
+  void InferAsync(std::vector<Tensor> inputs, InferDone done) override;
+  void Submit(std::vector<Tensor> inputs, InferDone done) override;
+  void Flush() override;
   const ModelInfo& info() const override { return backend_->info(); }
 
-  // Batches run so far (for metrics and tests).
+  // Forwards run so far (for metrics and tests).
   int64_t batches_run() const { return batches_.load(); }
 
  private:
   struct Pending {
     Tensor input;
-    std::promise<Result<std::vector<Tensor>>> done;
+    InferDone done;
   };
   void Loop();
-  void RunBatch(std::vector<std::unique_ptr<Pending>>& batch);
+  // Takes the next batch off the queue; needs mu_.
+  std::vector<Pending> TakeBatch();
+  void RunBatch(std::vector<Pending>& batch);
 
   std::unique_ptr<ModelBackend> backend_;
   BatcherOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
-  bool stopping_ = false;                       // guarded by mu_
+  std::deque<Pending> queue_;  // guarded by mu_
+  int running_ = 0;            // forwards in progress (0 or 1), guarded by mu_
+  // Without a delay: the queue is the worker's to run (a forward ended and left it non-empty).
+  bool handoff_ = false;   // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
   std::atomic<int64_t> batches_{0};
   std::thread worker_;
 };

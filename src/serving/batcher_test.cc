@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <thread>
 
 namespace gantry::serving {
@@ -68,6 +69,110 @@ TEST(BatcherTest, ABadInputFailsAloneAndShapesDoNotMix) {
   EXPECT_EQ((*good)[0].data, (std::vector<float>{2, 2}));
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+}
+
+// A Doubler whose forwards can be held at a gate.
+class GatedDoubler : public Doubler {
+ public:
+  Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
+    {
+      std::unique_lock<std::mutex> lock(gate_mu_);
+      threads_seen.push_back(std::this_thread::get_id());
+      ++entered_;
+      gate_cv_.notify_all();
+      gate_cv_.wait(lock, [this] { return open_; });
+    }
+    return Doubler::Infer(inputs);
+  }
+  void AwaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(gate_mu_);
+    gate_cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    open_ = true;
+    gate_cv_.notify_all();
+  }
+  std::vector<std::thread::id> threads_seen;  // guarded by gate_mu_
+
+ private:
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  int entered_ = 0;
+  bool open_ = false;
+};
+
+TEST(BatcherTest, WithoutDelayALoneRequestRunsAtOnceOnTheCallersThread) {
+  auto backend = std::make_unique<GatedDoubler>();
+  GatedDoubler* raw = backend.get();
+  raw->Open();
+  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 0});
+  bool answered = false;
+  batcher.InferAsync({Row(3, 4)}, [&](Result<std::vector<Tensor>> out) {
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ((*out)[0].data, (std::vector<float>{6, 8}));
+    answered = true;
+  });
+  EXPECT_TRUE(answered);  // before InferAsync returned
+  EXPECT_EQ(raw->threads_seen, (std::vector<std::thread::id>{std::this_thread::get_id()}));
+}
+
+TEST(BatcherTest, RequestsArrivingDuringAForwardBecomeTheNextBatch) {
+  auto backend = std::make_unique<GatedDoubler>();
+  GatedDoubler* raw = backend.get();
+  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 0});
+  std::thread first([&] {
+    auto out = batcher.Infer({Row(1, 1)});
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ((*out)[0].data, (std::vector<float>{2, 2}));
+  });
+  raw->AwaitEntered(1);  // the first request runs, held at the gate
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<float>> results(3);
+  int answered = 0;
+  for (int i = 0; i < 3; ++i) {
+    batcher.InferAsync({Row(static_cast<float>(i), 5)}, [&, i](Result<std::vector<Tensor>> out) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (out.has_value()) results[i] = (*out)[0].data;
+      ++answered;
+      cv.notify_all();
+    });
+  }
+  raw->Open();
+  first.join();
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return answered == 3; });
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(results[i], (std::vector<float>{2.0f * i, 10}));
+  EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(batcher.batches_run(), 2);
+}
+
+TEST(BatcherTest, SubmittedRequestsWaitForFlushThenShareOneForwardOnTheWorker) {
+  auto backend = std::make_unique<GatedDoubler>();
+  GatedDoubler* raw = backend.get();
+  raw->Open();
+  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 0});
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<float>> results(3);
+  int answered = 0;
+  for (int i = 0; i < 3; ++i) {
+    batcher.Submit({Row(static_cast<float>(i), 1)}, [&, i](Result<std::vector<Tensor>> out) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (out.has_value()) results[i] = (*out)[0].data;
+      ++answered;
+      cv.notify_all();
+    });
+  }
+  EXPECT_EQ(batcher.batches_run(), 0);  // nothing runs before Flush
+  batcher.Flush();
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return answered == 3; });
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(results[i], (std::vector<float>{2.0f * i, 2}));
+  EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{3}));
+  ASSERT_EQ(raw->threads_seen.size(), 1u);
+  EXPECT_NE(raw->threads_seen[0], std::this_thread::get_id());  // the worker ran it
 }
 
 }  // namespace

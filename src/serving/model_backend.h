@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct ModelInfo {
   std::vector<TensorSpec> outputs;
 };
 
+// Receives what an asynchronous Infer returns.
+using InferDone = std::move_only_function<void(Result<std::vector<Tensor>>)>;
+
 class ModelBackend {
  public:
   virtual ~ModelBackend() = default;
@@ -40,6 +44,17 @@ class ModelBackend {
   virtual Status Load(const fs::path& dir) = 0;
   // Runs the model. InvalidArgument naming the input for a wrong shape or datatype.
   virtual Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) = 0;
+  // The same, answering through `done`: on this thread before returning, or later on another
+  // one (the Batcher's). Default: Infer, then `done`, on this thread.
+  virtual void InferAsync(std::vector<Tensor> inputs, InferDone done) { done(Infer(inputs)); }
+  // Like InferAsync, but the request may wait until the caller's next Flush(): an event loop
+  // submits the requests that arrived together, then flushes once, so that they can share a
+  // forward. Default: InferAsync.
+  virtual void Submit(std::vector<Tensor> inputs, InferDone done) {
+    InferAsync(std::move(inputs), std::move(done));
+  }
+  // Starts what Submit calls have left waiting. Default: nothing waits.
+  virtual void Flush() {}
   virtual const ModelInfo& info() const = 0;
 };
 

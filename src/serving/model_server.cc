@@ -1,6 +1,8 @@
 #include "serving/model_server.h"
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 
 #include "common/json.h"
 #include "serving/batcher.h"
@@ -30,6 +32,7 @@ Status Flatten(const Json& value, std::vector<float>& out, std::vector<int64_t>&
   }
   if (!value.is_array()) return InvalidArgumentError("expected numbers, got " + std::string(value.type_name()));
   if (depth == shape.size()) {
+    if (!out.empty()) return InvalidArgumentError("ragged or mixed nesting");  // [1, [2]]
     shape.push_back(static_cast<int64_t>(value.size()));
   } else if (depth > shape.size() || shape[depth] != static_cast<int64_t>(value.size())) {
     return InvalidArgumentError("rows have different lengths");
@@ -48,6 +51,40 @@ Json Rows(const Tensor& t) {
     rows.push_back(Json(std::vector<float>(t.data.begin() + i * per, t.data.begin() + (i + 1) * per)));
   }
   return rows;
+}
+
+// The answers HandleAsync writes itself: TF Serving `{"predictions": rows}` or `/score`'s
+// bare rows.
+enum class RowsAnswer { kNone, kPredictions, kScore };
+
+// Rows(t) as JSON text, written straight from the floats (shortest round-trip form; JSON has
+// no NaN or infinity, so those are null, as the JSON library writes them).
+std::string RowsText(const Tensor& t, RowsAnswer answer) {
+  std::string out;
+  out.reserve(24 + t.data.size() * 14);
+  if (answer == RowsAnswer::kPredictions) out += "{\"predictions\":";
+  out += '[';
+  if (!t.shape.empty()) {
+    size_t n = static_cast<size_t>(t.shape[0]);
+    size_t per = n ? t.data.size() / n : 0;
+    char num[32];
+    for (size_t i = 0; i < n; ++i) {
+      out += i ? ",[" : "[";
+      for (size_t j = 0; j < per; ++j) {
+        if (j) out += ',';
+        float v = t.data[i * per + j];
+        if (std::isfinite(v)) {
+          out.append(num, std::to_chars(num, num + sizeof(num), v).ptr);
+        } else {
+          out += "null";
+        }
+      }
+      out += ']';
+    }
+  }
+  out += ']';
+  if (answer == RowsAnswer::kPredictions) out += '}';
+  return out;
 }
 
 }  // namespace
@@ -116,17 +153,77 @@ Response ModelServer::Handle(Request& request) {
   if (draining_) return Response::FromJson(503, {{"error", "the server is shutting down"}});
   auto start = std::chrono::steady_clock::now();
   Response r = router_.Route(request);
-  if (request.path != "/metrics") {
-    int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::steady_clock::now() - start).count();
-    ++requests_;
-    if (r.status >= 400) ++failures_;
-    latency_us_total_ += us;
-    for (int i = 0; i < 8; ++i) {
-      if (us <= kBucketsUs[i]) ++latency_buckets_[i];
+  if (request.path != "/metrics") Record(start, r.status);
+  return r;
+}
+
+void ModelServer::Record(std::chrono::steady_clock::time_point start, int status) {
+  int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - start).count();
+  ++requests_;
+  if (status >= 400) ++failures_;
+  latency_us_total_ += us;
+  for (int i = 0; i < 8; ++i) {
+    if (us <= kBucketsUs[i]) ++latency_buckets_[i];
+  }
+}
+
+void ModelServer::HandleAsync(Request& request, http::Responder responder) {
+  auto start = std::chrono::steady_clock::now();
+  // The same requests the `:predict` and `/score` routes send down their fast paths, found
+  // without the router. Whatever this does not read (other shapes, errors) goes to Handle,
+  // so every answer but these successes comes from the route handlers.
+  RowsAnswer answer = RowsAnswer::kNone;
+  if (request.method == "POST") {
+    constexpr std::string_view kPrefix = "/v1/models/", kPredict = ":predict";
+    std::string_view path = request.path;
+    if (path == "/score") {
+      answer = RowsAnswer::kScore;
+    } else if (path.starts_with(kPrefix) && path.ends_with(kPredict)) {
+      path = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kPredict.size());
+      std::string_view version = options_.version;
+      if (auto slash = path.find('/'); slash != std::string_view::npos) {
+        version = path.substr(slash + 1);
+        path = path.substr(0, slash);
+        if (!version.starts_with("versions/")) version = {};
+        version.remove_prefix(std::min(version.size(), std::string_view("versions/").size()));
+      }
+      if (path == options_.name && version == options_.version) answer = RowsAnswer::kPredictions;
     }
   }
-  return r;
+  Result<NumberArray> rows = Err(NotFoundError(""));
+  if (answer == RowsAnswer::kScore) {
+    rows = ParseNumberArray(request.body, "data");
+    if (!rows.has_value() && rows.error().code() == StatusCode::kNotFound) {
+      rows = ParseNumberArray(request.body, "");
+    }
+  } else if (answer == RowsAnswer::kPredictions &&
+             request.body.find("\"inputs\"") == std::string::npos) {
+    rows = ParseNumberArray(request.body, "instances");
+  }
+  if (!rows.has_value()) {
+    responder.Send(Handle(request));
+    return;
+  }
+  std::vector<Tensor> inputs(1);
+  inputs[0].name = backend_->info().inputs[0].name;
+  inputs[0].data = std::move(rows->data);
+  inputs[0].shape = std::move(rows->shape);
+  if (inputs[0].shape.size() == 1) inputs[0].shape.insert(inputs[0].shape.begin(), 1);
+  backend_->Submit(
+      std::move(inputs), [this, start, answer, responder = std::move(responder)](
+                             Result<std::vector<Tensor>> out) mutable {
+        Response r;
+        if (!out.has_value()) {
+          r = Response::FromJson(400, {{"error", out.error().message()}});
+        } else if (out->empty()) {
+          r = Response::FromJson(400, {{"error", "the model returned no output"}});
+        } else {
+          r.body = RowsText(out->front(), answer);
+        }
+        Record(start, r.status);
+        responder.Send(std::move(r));
+      });
 }
 
 Result<Tensor> ModelServer::InferArray(NumberArray rows, const std::string& input_name) {
@@ -323,6 +420,10 @@ std::string ModelServer::MetricsText() const {
   m += "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
   m += "gantry_serve_latency_seconds_sum " + std::to_string(latency_us_total_.load() / 1e6) + "\n";
   m += "gantry_serve_latency_seconds_count " + std::to_string(requests_.load()) + "\n";
+  if (const auto* batcher = dynamic_cast<const Batcher*>(backend_.get())) {
+    m += "# TYPE gantry_serve_batches_total counter\ngantry_serve_batches_total{model=\"" +
+         options_.name + "\"} " + std::to_string(batcher->batches_run()) + "\n";
+  }
   return m;
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "http/responder.h"
 #include "http/router.h"
 #include "serving/fast_json.h"
 #include "serving/model_backend.h"
@@ -26,8 +27,9 @@ struct ModelServerOptions {
   std::string version = "1";
   // Dynamic batching: 0 (default) = off; else the most rows in one forward.
   int64_t max_batch_size = 0;
-  // With batching: how long a request may wait for others, in microseconds.
-  int64_t max_queue_delay_us = 500;
+  // With batching: how long a request may wait for others, in microseconds. 0 (default): no
+  // wait; batches form only from requests that arrive while a forward runs.
+  int64_t max_queue_delay_us = 0;
 };
 
 class ModelServer {
@@ -39,6 +41,14 @@ class ModelServer {
   static Result<std::unique_ptr<ModelServer>> Create(ModelServerOptions options,
                                                      std::unique_ptr<RawScorer> scorer);
   http::Response Handle(http::Request& request);
+  // Answers through `responder`: TF Serving `:predict` with row `instances` and `/score` with
+  // rows, when the simdjson fast path reads them, go to InferAsync and their answers are
+  // written straight from the output floats; any other request gets Handle's answer.
+  // They may wait for the next Flush() on any thread: call it after each round of
+  // HandleAsync calls (EpollHttpServerOptions::after_round).
+  void HandleAsync(http::Request& request, http::Responder responder);
+  // Starts the forwards HandleAsync has queued.
+  void Flush() { backend_->Flush(); }
   const std::string& name() const { return options_.name; }
   // For a graceful stop: from now on requests are answered 503, and this waits until those
   // already running have their answers. False when some still ran after `max_wait`.
@@ -50,6 +60,8 @@ class ModelServer {
   void AddRoutes();
   void AddScorerRoutes();
   std::string MetricsText() const;
+  // Counts a served request in the metrics.
+  void Record(std::chrono::steady_clock::time_point start, int status);
   // Runs the model on one tensor holding `rows` (each a flat list of numbers).
   Result<Tensor> InferRows(const Json& rows, const std::string& input_name);
   // The same for rows already flattened (the simdjson fast path).

@@ -1,0 +1,949 @@
+#include "http/epoll_http_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/logging.h"
+
+namespace gantry::http {
+
+namespace {
+
+constexpr size_t kDefaultBodyLimit = 16u << 20;
+// Smallest free space offered to read(2); most requests arrive in one read.
+constexpr size_t kReadSize = 16 * 1024;
+// Input buffered beyond this while a request is being answered pauses reading (a client
+// pipelining far ahead waits in its socket instead of our memory).
+constexpr size_t kMaxBufferedWhileBusy = 4u << 20;
+// Answers not yet taken by a client beyond this pause its next requests (and reading).
+constexpr size_t kMaxPendingOutput = 4u << 20;
+// After a 413, at most this much of the refused body is read and dropped.
+constexpr uint64_t kMaxDiscard = 256u << 20;
+// After an answer with "Connection: close", at most this much further input is dropped while
+// waiting for the client to close.
+constexpr uint64_t kMaxLinger = 1u << 20;
+constexpr int kMaxHeaders = 128;
+constexpr int kMaxEvents = 256;
+
+// Sentinels in epoll_event.data.u64; connections use their (aligned, larger) addresses.
+constexpr uint64_t kListenTag = 1;
+constexpr uint64_t kWakeTag = 2;
+
+// clang-format off
+const char* Reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+// clang-format on
+
+void AppendNumber(std::string& out, uint64_t n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof(digits), n).ptr;
+  out.append(digits, end);
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (EqualsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// RFC 9110 token characters (methods, header names).
+bool IsTokenChar(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
+}
+
+// Where the header block ending in an empty line ends (just past it), or npos when it has
+// not fully arrived. Lines end in CRLF; a bare LF is tolerated.
+size_t FindHeadEnd(std::string_view buf) {
+  size_t pos = 0;
+  while (true) {
+    size_t nl = buf.find('\n', pos);
+    if (nl == std::string_view::npos) return std::string_view::npos;
+    if (nl + 1 < buf.size() && buf[nl + 1] == '\n') return nl + 2;
+    if (nl + 2 < buf.size() && buf[nl + 1] == '\r' && buf[nl + 2] == '\n') return nl + 3;
+    pos = nl + 1;
+  }
+}
+
+// What the head of one request says about framing and the connection.
+struct Head {
+  uint64_t content_length = 0;
+  bool keep_alive = true;
+  bool http10 = false;
+  bool expect_continue = false;
+  bool head_method = false;
+};
+
+// Parses a complete header block (request line, headers, empty line) into `req` and `head`.
+// On a malformed request, returns the HTTP status to answer with (400, 411, 431, 501, 505)
+// and a message.
+int ParseHead(std::string_view block, Request& req, Head& head, std::string& error) {
+  size_t pos = 0;
+  auto next_line = [&](std::string_view& line) {
+    size_t nl = block.find('\n', pos);
+    if (nl == std::string_view::npos) nl = block.size();
+    line = block.substr(pos, nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = nl + 1;
+  };
+  std::string_view line;
+  next_line(line);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    error = "malformed request line";
+    return 400;
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
+    error = "malformed method";
+    return 400;
+  }
+  if (target.empty() || target.front() != '/' ||
+      std::any_of(target.begin(), target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; })) {
+    error = "the request target must be a path";
+    return 400;
+  }
+  if (version == "HTTP/1.1") {
+    head.http10 = false;
+  } else if (version == "HTTP/1.0") {
+    head.http10 = true;
+  } else if (version.starts_with("HTTP/")) {
+    error = "only HTTP/1.0 and HTTP/1.1 are served";
+    return 505;
+  } else {
+    error = "malformed request line";
+    return 400;
+  }
+  req.method.assign(method);
+  head.head_method = method == "HEAD";
+  ParseTarget(target, req);
+
+  bool has_length = false, has_connection_close = false, has_connection_keep_alive = false;
+  int count = 0;
+  while (pos < block.size()) {
+    next_line(line);
+    if (line.empty()) break;
+    if (++count > kMaxHeaders) {
+      error = "more than " + std::to_string(kMaxHeaders) + " header fields";
+      return 431;
+    }
+    if (line.front() == ' ' || line.front() == '\t') {
+      error = "folded header lines are not accepted";
+      return 400;
+    }
+    size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos ||
+        !std::all_of(line.begin(), line.begin() + static_cast<long>(colon), IsTokenChar)) {
+      error = "malformed header field";
+      return 400;
+    }
+    std::string name(line.substr(0, colon));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+
+    if (name == "content-length") {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+          (has_length && n != head.content_length)) {
+        error = "malformed Content-Length";
+        return 400;
+      }
+      has_length = true;
+      head.content_length = n;
+    } else if (name == "transfer-encoding") {
+      if (ContainsTokenIgnoreCase(value, "chunked")) {
+        error = "chunked request bodies are not accepted; send Content-Length";
+        return 411;
+      }
+      error = "unsupported Transfer-Encoding '" + std::string(value) + "'";
+      return 501;
+    } else if (name == "connection") {
+      has_connection_close |= ContainsTokenIgnoreCase(value, "close");
+      has_connection_keep_alive |= ContainsTokenIgnoreCase(value, "keep-alive");
+    } else if (name == "expect") {
+      head.expect_continue = EqualsIgnoreCase(value, "100-continue");
+    }
+    auto [it, added] = req.headers.try_emplace(std::move(name), value);
+    if (!added) {
+      it->second += ", ";
+      it->second += value;
+    }
+  }
+  head.keep_alive =
+      head.http10 ? has_connection_keep_alive && !has_connection_close : !has_connection_close;
+  return 0;
+}
+
+void AppendResponse(std::string& out, const Response& r, bool keep_alive, const Head& head) {
+  out += "HTTP/1.1 ";
+  AppendNumber(out, static_cast<uint64_t>(r.status));
+  out += ' ';
+  out += Reason(r.status);
+  out += "\r\nServer: gantry\r\n";
+  bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+  if (!bodyless) {
+    out += "Content-Type: ";
+    out += r.content_type;
+    out += "\r\nContent-Length: ";
+    AppendNumber(out, r.body.size());
+    out += "\r\n";
+  }
+  for (const auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (head.http10) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  if (!bodyless && !head.head_method) out += r.body;
+}
+
+// A byte buffer read into at the end and consumed from the front.
+class Buffer {
+ public:
+  const char* data() const { return buf_.get() + begin_; }
+  size_t size() const { return end_ - begin_; }
+  size_t capacity() const { return cap_; }
+  void Consume(size_t n) {
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+  // Room for at least `n` more bytes at the end; returns where they go and how many fit.
+  std::pair<char*, size_t> Reserve(size_t n) {
+    if (cap_ - end_ < n) {
+      size_t live = size();
+      if (begin_ > 0 && cap_ - live >= n) {
+        std::memmove(buf_.get(), data(), live);
+      } else {
+        size_t cap = std::max(cap_ * 2, live + n);
+        auto grown = std::make_unique_for_overwrite<char[]>(cap);
+        if (live > 0) std::memcpy(grown.get(), data(), live);
+        buf_ = std::move(grown);
+        cap_ = cap;
+      }
+      begin_ = 0;
+      end_ = live;
+    }
+    return {buf_.get() + end_, cap_ - end_};
+  }
+  void Commit(size_t n) { end_ += n; }
+  // Frees a large buffer once it is empty (a connection that once sent a big body).
+  void Shrink() {
+    if (begin_ == end_ && cap_ > 4 * kReadSize) {
+      buf_.reset();
+      cap_ = begin_ = end_ = 0;
+    }
+  }
+
+ private:
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0, begin_ = 0, end_ = 0;
+};
+
+enum class Phase {
+  kHead,      // reading a request's header block
+  kBody,      // reading its body
+  kHandling,  // handed to the handler, waiting for its answer
+  kLinger,    // answered with "Connection: close" (or 413): dropping input, e.g. a refused
+              // body, until the client closes
+};
+
+struct Conn {
+  int fd = -1;
+  uint64_t id = 0;
+  std::string remote;
+  Buffer in;
+  std::string out;
+  size_t out_sent = 0;
+  Phase phase = Phase::kHead;
+  Request req;  // the request being read or answered
+  Head head;
+  bool continue_sent = false;
+  bool close_after_write = false;
+  bool peer_closed = false;
+  uint64_t refused_body = 0;  // what is left of a body answered 413
+  uint64_t drop_left = 0;     // bytes still to drop in kLinger
+  uint32_t interest = 0;      // epoll events currently registered
+};
+
+// One loop thread: its epoll set, its connections, and the inbox other threads post answers
+// and new connections to. Shared with Responders, which may outlive the server: after the
+// loop has exited, Deliver drops answers.
+class Loop : public ResponseSink, public std::enable_shared_from_this<Loop> {
+ public:
+  Loop(EpollHttpServer::State* state, int index) : state_(state), index_(index) {}
+  ~Loop() override {
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+
+  Status Init(int listen_fd);
+  void Run();
+  void Deliver(uint64_t id, Response response) override;
+  // Called by the accepting loop: takes over connection `fd`.
+  void Adopt(int fd, std::string remote);
+  void RequestStop();
+
+ private:
+  struct Done {
+    uint64_t id;
+    Response response;
+  };
+
+  void Wake();
+  void Accept();
+  void AddConn(int fd, std::string remote);
+  void Close(Conn* c);
+  void SetInterest(Conn* c, uint32_t events);
+  void OnEvent(Conn* c, uint32_t events);
+  // Reads what is there; false when the connection was closed.
+  bool ReadSome(Conn* c);
+  // Parses and dispatches buffered requests while the connection is free to take one.
+  void Process(Conn* c);
+  void Dispatch(Conn* c);
+  // Queues an error answer and closes the connection after it.
+  void Reject(Conn* c, int status, const std::string& message);
+  void Answer(Conn* c, Response response);
+  // Writes pending output; false when the connection was closed.
+  bool Flush(Conn* c);
+  void DrainInbox();
+  // Delivers answers and calls after_round until neither lets more requests through.
+  void FinishRound();
+  void BeginStop();
+
+  EpollHttpServer::State* state_;
+  int index_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int listen_fd_ = -1;  // only on the accepting loop
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  bool stopping_ = false;
+  bool dispatched_ = false;  // the handler was called since after_round last ran
+  std::chrono::steady_clock::time_point deadline_;
+
+  std::mutex mu_;
+  std::vector<Done> done_;                            // guarded by mu_
+  std::vector<std::pair<int, std::string>> adopted_;  // guarded by mu_
+  bool stop_requested_ = false;                       // guarded by mu_
+  bool wake_pending_ = false;                         // guarded by mu_
+  bool closed_ = false;                               // guarded by mu_
+};
+
+// The loop running on this thread, so that answers given inline need no wake-up.
+thread_local Loop* tl_loop = nullptr;
+
+}  // namespace
+
+struct EpollHttpServer::State {
+  EpollHttpServerOptions options;
+  AsyncHandler handler;
+  int listen_fd = -1;
+  int port = 0;
+  std::vector<std::shared_ptr<Loop>> loops;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopped{false};
+  std::atomic<int> connections{0};
+  std::atomic<uint64_t> next_id{1};
+  uint64_t round_robin = 0;  // only the accepting loop uses it
+};
+
+namespace {
+
+Status Loop::Init(int listen_fd) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    return InternalError(std::string("cannot create an event loop: ") + std::strerror(errno));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (listen_fd >= 0) {
+    listen_fd_ = listen_fd;
+    ev.data.u64 = kListenTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  }
+  return Status::Ok();
+}
+
+void Loop::Wake() {
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  (void)n;  // EAGAIN only when the counter is already huge: the loop is awake anyway
+}
+
+void Loop::Deliver(uint64_t id, Response response) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    done_.push_back(Done{id, std::move(response)});
+    // The loop drains its inbox after every round of events, so an answer given on the
+    // loop's own thread, or while a wake-up is already pending, needs no new one.
+    if (tl_loop != this && !wake_pending_) wake = wake_pending_ = true;
+  }
+  if (wake) Wake();
+}
+
+void Loop::Adopt(int fd, std::string remote) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      ::close(fd);
+      state_->connections.fetch_sub(1);
+      return;
+    }
+    adopted_.emplace_back(fd, std::move(remote));
+    if (!wake_pending_) wake = wake_pending_ = true;
+  }
+  if (wake) Wake();
+}
+
+void Loop::RequestStop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_requested_ = true;
+    wake_pending_ = true;
+  }
+  Wake();
+}
+
+void Loop::Run() {
+  tl_loop = this;
+  epoll_event events[kMaxEvents];
+  while (true) {
+    int timeout = -1;
+    if (stopping_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline_ - std::chrono::steady_clock::now());
+      timeout = static_cast<int>(std::max<int64_t>(left.count(), 0));
+    }
+    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
+    if (n < 0 && errno != EINTR) {
+      GLOG(Error) << "epoll_wait: " << std::strerror(errno);
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == kListenTag) {
+        Accept();
+      } else if (tag == kWakeTag) {
+        uint64_t count;
+        while (::read(wake_fd_, &count, sizeof(count)) > 0) {
+        }
+      } else {
+        OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
+      }
+    }
+    FinishRound();
+    if (stopping_ && (conns_.empty() || std::chrono::steady_clock::now() >= deadline_)) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    for (auto& [fd, remote] : adopted_) {
+      ::close(fd);
+      state_->connections.fetch_sub(1);
+    }
+    adopted_.clear();
+    done_.clear();
+  }
+  while (!conns_.empty()) Close(conns_.begin()->second.get());
+  ::close(epoll_fd_);
+  tl_loop = nullptr;
+}
+
+void Loop::DrainInbox() {
+  std::vector<Done> done;
+  std::vector<std::pair<int, std::string>> adopted;
+  bool stop = false;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(done_);
+      adopted.swap(adopted_);
+      stop = stop_requested_ && !stopping_;
+      wake_pending_ = false;
+    }
+    if (done.empty() && adopted.empty() && !stop) return;
+    if (stop) BeginStop();
+    for (auto& [fd, remote] : adopted) {
+      if (stopping_) {
+        ::close(fd);
+        state_->connections.fetch_sub(1);
+      } else {
+        AddConn(fd, std::move(remote));
+      }
+    }
+    adopted.clear();
+    // Answers given inline while processing these may land in done_ again: loop until quiet.
+    for (auto& d : done) {
+      auto it = conns_.find(d.id);
+      if (it != conns_.end()) Answer(it->second.get(), std::move(d.response));
+    }
+    done.clear();
+  }
+}
+
+void Loop::FinishRound() {
+  while (true) {
+    DrainInbox();
+    if (!dispatched_ || !state_->options.after_round) return;
+    dispatched_ = false;
+    state_->options.after_round();
+  }
+}
+
+void Loop::BeginStop() {
+  stopping_ = true;
+  deadline_ = std::chrono::steady_clock::now() + state_->options.drain_timeout;
+  if (listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  std::vector<Conn*> idle;
+  for (auto& [id, c] : conns_) {
+    // In flight: handed to the handler, or its answer still being written.
+    bool in_flight =
+        c->phase == Phase::kHandling || (c->out_sent < c->out.size() && c->phase != Phase::kLinger);
+    if (in_flight) {
+      c->close_after_write = true;
+    } else {
+      idle.push_back(c.get());
+    }
+  }
+  for (Conn* c : idle) Close(c);
+}
+
+void Loop::Accept() {
+  while (true) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        GLOG(Warning) << "accept: " << std::strerror(errno);
+      }
+      return;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (state_->connections.fetch_add(1) >= state_->options.max_connections) {
+      state_->connections.fetch_sub(1);
+      static constexpr char kBusy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      ssize_t n = ::send(fd, kBusy, sizeof(kBusy) - 1, MSG_NOSIGNAL);
+      (void)n;
+      ::close(fd);
+      continue;
+    }
+    char host[INET6_ADDRSTRLEN] = "";
+    if (addr.ss_family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, host, sizeof(host));
+    } else if (addr.ss_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, host, sizeof(host));
+    }
+    auto& loops = state_->loops;
+    Loop* target = loops[state_->round_robin++ % loops.size()].get();
+    if (target == this) {
+      AddConn(fd, host);
+    } else {
+      target->Adopt(fd, host);
+    }
+  }
+}
+
+void Loop::AddConn(int fd, std::string remote) {
+  auto conn = std::make_unique<Conn>();
+  conn->fd = fd;
+  conn->id = state_->next_id.fetch_add(1);
+  conn->remote = std::move(remote);
+  conn->interest = EPOLLIN | EPOLLRDHUP;
+  epoll_event ev{};
+  ev.events = conn->interest;
+  ev.data.ptr = conn.get();
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    state_->connections.fetch_sub(1);
+    return;
+  }
+  conns_.emplace(conn->id, std::move(conn));
+}
+
+void Loop::Close(Conn* c) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  ::close(c->fd);
+  state_->connections.fetch_sub(1);
+  conns_.erase(c->id);  // destroys *c
+}
+
+void Loop::SetInterest(Conn* c, uint32_t events) {
+  if (c->interest == events) return;
+  c->interest = events;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = c;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void Loop::OnEvent(Conn* c, uint32_t events) {
+  if (events & EPOLLERR) {
+    Close(c);
+    return;
+  }
+  if (events & EPOLLOUT) {
+    if (!Flush(c)) return;
+    if (c->phase == Phase::kHead && c->out.empty()) {
+      // Output drained: requests paused behind it may go on.
+      if (!c->peer_closed) SetInterest(c, c->interest | EPOLLIN | EPOLLRDHUP);
+      uint64_t id = c->id;
+      Process(c);
+      if (!conns_.count(id)) return;  // closed by a refused request
+    }
+  }
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) {
+    if (!ReadSome(c)) return;
+    if (c->phase == Phase::kHead || c->phase == Phase::kBody) Process(c);
+  }
+}
+
+bool Loop::ReadSome(Conn* c) {
+  if (c->phase == Phase::kLinger) {
+    char scratch[64 * 1024];
+    ssize_t n = ::recv(c->fd, scratch, sizeof(scratch), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+    uint64_t got = n > 0 ? static_cast<uint64_t>(n) : 0;
+    if (got == 0 || got >= c->drop_left) {
+      if (c->out_sent < c->out.size()) {
+        // Answer not out yet: stop reading, Flush closes once it is.
+        c->peer_closed = true;
+        SetInterest(c, c->interest & ~(EPOLLIN | EPOLLRDHUP));
+        return true;
+      }
+      Close(c);
+      return false;
+    }
+    c->drop_left -= got;
+    return true;
+  }
+  size_t want = kReadSize;
+  if (c->phase == Phase::kBody) {
+    want = std::max<size_t>(
+        want, c->head.content_length - std::min<uint64_t>(c->head.content_length, c->in.size()));
+  }
+  auto [buf, room] = c->in.Reserve(want);
+  ssize_t n = ::recv(c->fd, buf, room, 0);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return true;
+    Close(c);
+    return false;
+  }
+  if (n == 0) {
+    if (c->phase == Phase::kHandling || c->out_sent < c->out.size()) {
+      // Half-closed after sending its request: answer, then close.
+      c->peer_closed = true;
+      c->close_after_write = true;
+      SetInterest(c, c->interest & ~(EPOLLIN | EPOLLRDHUP));
+      return true;
+    }
+    Close(c);
+    return false;
+  }
+  c->in.Commit(static_cast<size_t>(n));
+  if (c->phase == Phase::kHandling && c->in.size() > kMaxBufferedWhileBusy) {
+    SetInterest(c, c->interest & ~(EPOLLIN | EPOLLRDHUP));
+  }
+  return true;
+}
+
+void Loop::Process(Conn* c) {
+  const auto& options = state_->options;
+  while (c->phase == Phase::kHead || c->phase == Phase::kBody) {
+    if (c->phase == Phase::kHead) {
+      if (c->in.size() == 0) {
+        c->in.Shrink();
+        return;
+      }
+      if (stopping_) return;  // no new requests; Flush closes once the last answer is out
+      if (c->out.size() - c->out_sent > kMaxPendingOutput) {
+        SetInterest(c, c->interest & ~(EPOLLIN | EPOLLRDHUP));  // EPOLLOUT resumes it
+        return;
+      }
+      // Empty lines before a request line are ignored (RFC 9112 2.2).
+      while (c->in.size() > 0 && (*c->in.data() == '\r' || *c->in.data() == '\n')) {
+        c->in.Consume(1);
+      }
+      if (c->in.size() == 0) return;
+      std::string_view buf(c->in.data(), c->in.size());
+      size_t end = FindHeadEnd(buf.substr(0, std::min(buf.size(), options.max_header_bytes + 3)));
+      if (end == std::string_view::npos) {
+        if (buf.size() > options.max_header_bytes) {
+          Reject(c, 431,
+                 "the request line and headers are over " +
+                     std::to_string(options.max_header_bytes) + " bytes");
+        }
+        return;
+      }
+      c->req = Request{};
+      c->head = Head{};
+      std::string error;
+      int status = ParseHead(buf.substr(0, end), c->req, c->head, error);
+      c->in.Consume(end);
+      if (status != 0) {
+        Reject(c, status, error);
+        return;
+      }
+      c->req.remote_address = c->remote;
+      size_t limit =
+          options.body_limit ? options.body_limit(c->req.method, c->req.path) : kDefaultBodyLimit;
+      if (c->head.content_length > limit) {
+        std::string message = "request body of " + std::to_string(c->head.content_length) +
+                              " bytes is over the limit of " + std::to_string(limit) +
+                              " bytes for " + c->req.path;
+        // Drop the body the client is still sending (bounded, see kLinger), so that one which
+        // does not wait for "100 Continue" gets to read the answer instead of a reset.
+        uint64_t buffered = std::min<uint64_t>(c->head.content_length, c->in.size());
+        c->in.Consume(buffered);
+        c->refused_body = std::min(c->head.content_length - buffered, kMaxDiscard);
+        c->close_after_write = true;
+        c->phase = Phase::kHandling;
+        Answer(c, Response::FromStatus(ResourceExhaustedError(message)));
+        return;
+      }
+      c->continue_sent = false;
+      c->phase = Phase::kBody;
+    }
+    if (c->in.size() < c->head.content_length) {
+      if (c->head.expect_continue && !c->continue_sent && !c->head.http10) {
+        c->continue_sent = true;
+        c->out += "HTTP/1.1 100 Continue\r\n\r\n";
+        Flush(c);
+      }
+      return;
+    }
+    c->req.body.assign(c->in.data(), c->head.content_length);
+    c->in.Consume(c->head.content_length);
+    Dispatch(c);
+  }
+}
+
+void Loop::Dispatch(Conn* c) {
+  c->phase = Phase::kHandling;
+  dispatched_ = true;
+  Responder responder(shared_from_this(), c->id);
+  try {
+    state_->handler(c->req, std::move(responder));
+  } catch (const std::exception& e) {
+    // The Responder, if it was not kept, has answered 500 on unwinding.
+    GLOG(Error) << "handler for " << c->req.method << " " << c->req.path << " threw: " << e.what();
+  }
+}
+
+void Loop::Reject(Conn* c, int status, const std::string& message) {
+  Response r = Response::FromStatus(status == 431 ? ResourceExhaustedError(message)
+                                                  : InvalidArgumentError(message));
+  r.status = status;
+  c->close_after_write = true;
+  c->phase = Phase::kHandling;  // Answer expects a request in flight
+  Answer(c, std::move(r));
+}
+
+void Loop::Answer(Conn* c, Response response) {
+  if (c->phase != Phase::kHandling) return;  // e.g. an answer to a request already refused
+  bool keep_alive = c->head.keep_alive && !c->close_after_write && !stopping_;
+  AppendResponse(c->out, response, keep_alive, c->head);
+  c->req = Request{};
+  if (!keep_alive) {
+    c->close_after_write = true;
+    c->phase = Phase::kLinger;
+    c->drop_left = kMaxLinger + c->refused_body;
+  } else {
+    c->phase = Phase::kHead;
+    if (!c->peer_closed) SetInterest(c, c->interest | EPOLLIN | EPOLLRDHUP);
+  }
+  if (!Flush(c)) return;
+  if (c->phase == Phase::kHead) Process(c);  // a pipelined request may be waiting
+}
+
+bool Loop::Flush(Conn* c) {
+  while (c->out_sent < c->out.size()) {
+    ssize_t n =
+        ::send(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        SetInterest(c, c->interest | EPOLLOUT);
+        return true;
+      }
+      Close(c);
+      return false;
+    }
+    c->out_sent += static_cast<size_t>(n);
+  }
+  c->out.clear();
+  c->out_sent = 0;
+  if (c->interest & EPOLLOUT) SetInterest(c, c->interest & ~EPOLLOUT);
+  if (c->close_after_write && c->phase != Phase::kHandling) {
+    if (stopping_ || c->peer_closed) {
+      Close(c);
+      return false;
+    }
+    // Lingering close: no more output, and wait (dropping input) for the client to close, so
+    // that unread input does not turn our close into a reset that loses the answer.
+    ::shutdown(c->fd, SHUT_WR);
+    if (c->phase != Phase::kLinger) {
+      c->phase = Phase::kLinger;
+      c->drop_left = kMaxLinger;
+    }
+    SetInterest(c, EPOLLIN | EPOLLRDHUP);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EpollHttpServer>> EpollHttpServer::Start(
+    const EpollHttpServerOptions& options, AsyncHandler handler) {
+  auto state = std::make_unique<State>();
+  state->options = options;
+  state->handler = std::move(handler);
+
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (::inet_pton(AF_INET, options.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(options.port));
+    addr_len = sizeof(*v4);
+  } else if (::inet_pton(AF_INET6, options.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(options.port));
+    addr_len = sizeof(*v6);
+  } else {
+    return Err(InvalidArgumentError("invalid --host '" + options.host + "'"));
+  }
+  auto cannot_listen = [&options](int err) {
+    return UnavailableError("cannot listen on " + options.host + ":" +
+                            std::to_string(options.port) + ": " + std::strerror(err));
+  };
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Err(cannot_listen(errno));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0 ||
+      ::listen(fd, SOMAXCONN) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Err(cannot_listen(err));
+  }
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  state->port = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+  state->listen_fd = fd;
+
+  int loops = options.loop_threads;
+  if (loops <= 0) loops = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  for (int i = 0; i < loops; ++i) {
+    auto loop = std::make_shared<Loop>(state.get(), i);
+    Status st = loop->Init(i == 0 ? fd : -1);
+    if (!st.ok()) {
+      ::close(fd);
+      return Err(st);
+    }
+    state->loops.push_back(std::move(loop));
+  }
+  for (auto& loop : state->loops) {
+    state->threads.emplace_back([l = loop.get()] { l->Run(); });
+    std::string name = "http-loop-" + std::to_string(state->threads.size() - 1);
+    ::pthread_setname_np(state->threads.back().native_handle(), name.c_str());
+  }
+  return std::unique_ptr<EpollHttpServer>(new EpollHttpServer(std::move(state)));
+}
+
+EpollHttpServer::EpollHttpServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+EpollHttpServer::~EpollHttpServer() { Stop(); }
+
+int EpollHttpServer::port() const { return state_->port; }
+
+void EpollHttpServer::Stop() {
+  if (state_->stopped.exchange(true)) return;
+  for (auto& loop : state_->loops) loop->RequestStop();
+  for (auto& t : state_->threads) t.join();
+  ::close(state_->listen_fd);
+}
+
+}  // namespace gantry::http
