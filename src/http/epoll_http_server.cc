@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +41,7 @@ constexpr uint64_t kMaxDiscard = 256u << 20;
 // waiting for the client to close.
 constexpr uint64_t kMaxLinger = 1u << 20;
 constexpr int kMaxHeaders = 128;
+constexpr std::chrono::milliseconds kAcceptPause{100};
 constexpr int kMaxEvents = 256;
 
 // Sentinels in epoll_event.data.u64; connections use their (aligned, larger) addresses.
@@ -387,6 +389,8 @@ class Loop : public ResponseSink, public std::enable_shared_from_this<Loop> {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int listen_fd_ = -1;  // only on the accepting loop
+  // Set while accepting is paused (accept failed for want of resources): when to resume.
+  std::optional<std::chrono::steady_clock::time_point> accept_resume_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   bool stopping_ = false;
   bool dispatched_ = false;  // the handler was called since after_round last ran
@@ -486,12 +490,19 @@ void Loop::Run() {
   epoll_event events[kMaxEvents];
   while (true) {
     int timeout = -1;
-    if (stopping_) {
+    if (stopping_ || accept_resume_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline_ - std::chrono::steady_clock::now());
+          (stopping_ ? deadline_ : *accept_resume_) - std::chrono::steady_clock::now());
       timeout = static_cast<int>(std::max<int64_t>(left.count(), 0));
     }
     int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
+    if (accept_resume_ && !stopping_ && std::chrono::steady_clock::now() >= *accept_resume_) {
+      accept_resume_.reset();
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kListenTag;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    }
     if (n < 0 && errno != EINTR) {
       GLOG(Error) << "epoll_wait: " << std::strerror(errno);
       break;
@@ -594,7 +605,12 @@ void Loop::Accept() {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        GLOG(Warning) << "accept: " << std::strerror(errno);
+        // Out of file descriptors, say: the listening socket stays readable, so stop
+        // watching it for a while rather than spin.
+        GLOG(Warning) << "accept: " << std::strerror(errno) << "; pausing accepts for "
+                      << kAcceptPause.count() << " ms";
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        accept_resume_ = std::chrono::steady_clock::now() + kAcceptPause;
       }
       return;
     }
