@@ -193,8 +193,11 @@ void ModelServer::HandleAsync(Request& request, http::Responder responder) {
   }
   Result<NumberArray> rows = Err(NotFoundError(""));
   if (answer == RowsAnswer::kScore) {
-    rows = ParseNumberArray(request.body, "data");
-    if (!rows.has_value() && rows.error().code() == StatusCode::kNotFound) {
+    // {"data": rows} or a bare list of rows, as the /score route accepts.
+    auto first = request.body.find_first_not_of(" \t\r\n");
+    bool bare = first != std::string::npos && request.body[first] == '[';
+    rows = ParseNumberArray(request.body, bare ? "" : "data");
+    if (!bare && !rows.has_value() && rows.error().code() == StatusCode::kNotFound) {
       rows = ParseNumberArray(request.body, "");
     }
   } else if (answer == RowsAnswer::kPredictions &&
