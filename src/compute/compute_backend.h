@@ -64,6 +64,9 @@ class ComputeBackend {
   // unknown, and for the local backend every process of the runner's session: the groups of
   // a distributed job's ranks). OK when they are already gone.
   virtual Status Kill(const LaunchHandle& handle, int64_t process_group) = 0;
+  // Collects runners this process started that have exited since (so they do not linger as
+  // zombies once their run is over and no longer polled). Called on every scheduler pass.
+  virtual void Reap() {}
 };
 
 struct LocalBackendOptions {

@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <mutex>
+#include <vector>
+
 #include "common/logging.h"
 #include "common/process.h"
 #include "compute/compute_backend.h"
@@ -32,7 +35,19 @@ class LocalBackend : public ComputeBackend {
     auto pid = Spawn(spawn);
     ::close(fd);
     if (!pid.has_value()) return Err(pid.error());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      launched_.push_back(*pid);
+    }
     return LaunchHandle{*pid, ""};
+  }
+
+  void Reap() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    // TryWait reaps an exited child; a pid that is no longer our child (already reaped by
+    // Poll) reads as exited too. Only our runners' pids are waited for: the server's other
+    // children (model servers, builds) are reaped by their owners.
+    std::erase_if(launched_, [](pid_t pid) { return TryWait(pid).has_value(); });
   }
 
   RunnerPoll Poll(const LaunchHandle& handle) override { return {PollPid(handle), ""}; }
@@ -63,6 +78,8 @@ class LocalBackend : public ComputeBackend {
 
  private:
   LocalBackendOptions options_;
+  std::mutex mu_;
+  std::vector<pid_t> launched_;  // runners started by this process and not yet reaped
 };
 
 }  // namespace

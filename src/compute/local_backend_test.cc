@@ -45,6 +45,34 @@ TEST(LocalBackendTest, RunnerGetsTheTokenAndItsOwnLog) {
   fs::remove_all(dir);
 }
 
+// The process's state letter from /proc/PID/stat ('Z' for a zombie), or 0 once it is gone.
+char ProcState(int64_t pid) {
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.has_value()) return 0;
+  auto close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() ? (*stat)[close + 2] : 0;
+}
+
+TEST(LocalBackendTest, ReapCollectsFinishedRunnersThatNobodyPolls) {
+  auto dir = *MakeTempDir("gantry-local-backend");
+  fs::path fake = dir / "fake-gantry";
+  ASSERT_TRUE(WriteFileAtomic(fake, "#!/bin/sh\nexit 0\n").ok());
+  fs::permissions(fake, fs::perms::owner_all);
+  auto backend = NewLocalBackend({fake});
+  auto handle = backend->Submit({"run3", "tok", "http://127.0.0.1:1", dir / "run3"});
+  ASSERT_TRUE(handle.has_value());
+  // Its run ended (the server stopped polling it); the runner exits and must not linger.
+  char state = 'R';
+  for (int i = 0; i < 5000 && state != 'Z' && state != 0; ++i) {
+    state = ProcState(handle->pid);
+    if (state != 'Z' && state != 0) usleep(1000);
+  }
+  ASSERT_EQ(state, 'Z');  // exited, not yet collected
+  backend->Reap();
+  EXPECT_EQ(ProcState(handle->pid), 0);
+  fs::remove_all(dir);
+}
+
 TEST(LocalBackendTest, MissingExecutableIsAnError) {
   auto dir = *MakeTempDir("gantry-local-backend");
   auto backend = NewLocalBackend({"/no/such/gantry"});

@@ -63,6 +63,7 @@ void Scheduler::Loop() {
 }
 
 void Scheduler::RunOnce() {
+  backend_->Reap();
   auto active = runs_->List({.statuses = ActiveStatuses()});
   if (!active.has_value()) {
     GLOG(Error) << "scheduler: cannot list active runs: " << active.error().ToString();
