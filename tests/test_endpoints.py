@@ -248,7 +248,7 @@ def test_endpoints_come_back_after_a_server_restart(tmp_path, tiny_model):
         # A clean stop too; and delete removes everything.
         s.stop()
         s.start()
-        wait_until(lambda: deployment(s, "tiny-ep", "blue")["replicas"][0]["state"] == "Ready",
+        wait_until(lambda: (lambda r: r and r[0]["state"] == "Ready")(deployment(s, "tiny-ep", "blue")["replicas"]),
                    "the deployment to come back again", polls=1200)
         pid = deployment(s, "tiny-ep", "blue")["replicas"][0]["pid"]
         s.cli("online-endpoint", "delete", "--name", "tiny-ep", check=True)

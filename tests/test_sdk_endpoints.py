@@ -27,7 +27,35 @@ from azureml.exceptions import WebserviceException  # noqa: E402
 from gantry.errors import (AlreadyExistsError, FailedPreconditionError,  # noqa: E402
                            InvalidArgumentError, NotFoundError)
 
-MNIST_MODEL = Path(__file__).resolve().parents[1] / "examples" / "mnist" / "model"
+# A TorchScript DNN of the walkthrough's shape (784 pixels in, 10 scores out), made by the
+# test session itself: a clean checkout has no trained model.
+MNIST_MODEL = None
+MAKE_DNN = r"""
+import json, sys, torch
+torch.manual_seed(0)
+class DNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(784, 64)
+        self.fc2 = torch.nn.Linear(64, 10)
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(input)))
+torch.jit.script(DNN().eval()).save(sys.argv[1] + "/model.pt")
+json.dump({"inputs": [{"name": "input", "shape": [-1, 784]}],
+           "outputs": [{"name": "logits", "shape": [-1, 10]}]}, open(sys.argv[1] + "/model.json", "w"))
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mnist_model_dir(tmp_path_factory):
+    global MNIST_MODEL
+    folder = tmp_path_factory.mktemp("mnist") / "model"
+    folder.mkdir()
+    script = folder.parent / "make_dnn.py"  # TorchScript reads the source, so not `-c`
+    script.write_text(MAKE_DNN)
+    subprocess.run(["/usr/bin/python3", str(script), str(folder)], check=True)
+    MNIST_MODEL = folder
+    return folder
 WAIT_S = 300  # a bound on each wait, far above a model server's start
 
 
