@@ -91,7 +91,7 @@ def test_open_inference_protocol_v2(served):
     assert call(url + "/v2/models/tiny/versions/7")[0] == 404
 
 
-def test_tensorflow_serving_rest_and_score(served):
+def test_tensorflow_serving_rest_and_score(served, request):
     url, expected = served
     rows = [[1, 2, 3, 4], [0.5, 0, -1, 2]]
     status, out = call(url + "/v1/models/tiny:predict", "POST", {"instances": rows})
@@ -112,6 +112,12 @@ def test_tensorflow_serving_rest_and_score(served):
     status, metrics = call(url + "/metrics")
     assert 'gantry_serve_requests_total{model="tiny"}' in metrics
     assert "gantry_serve_latency_seconds_bucket" in metrics
+    if request.node.callspec.id == "batched":
+        # Batch sizes (requests over batches) and the queue depth, for the batched server.
+        batches = int(metrics.split('gantry_serve_batches_total{model="tiny"} ')[1].split()[0])
+        batched = int(metrics.split('gantry_serve_batched_requests_total{model="tiny"} ')[1].split()[0])
+        assert 0 < batches <= batched
+        assert 'gantry_serve_queue_depth{model="tiny"} 0' in metrics
     status, err = call(url + "/score", "POST", raw=b"[" + b"0," * (9 << 20) + b"0]")
     assert status == 413
 

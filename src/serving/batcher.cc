@@ -153,8 +153,14 @@ void Batcher::Loop() {
   }
 }
 
+int64_t Batcher::queue_depth() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(queue_.size());
+}
+
 void Batcher::RunBatch(std::vector<Pending>& batch) {
   ++batches_;
+  requests_batched_ += static_cast<int64_t>(batch.size());
   if (batch.size() == 1) {
     batch[0].done(backend_->Infer({batch[0].input}));
     return;

@@ -48,6 +48,10 @@ class Batcher : public ModelBackend {
 
   // Forwards run so far (for metrics and tests).
   int64_t batches_run() const { return batches_.load(); }
+  // Requests those batches answered (their mean size is this over batches_run()).
+  int64_t requests_batched() const { return requests_batched_.load(); }
+  // Requests waiting for a forward now.
+  int64_t queue_depth();
 
  private:
   struct Pending {
@@ -69,6 +73,7 @@ class Batcher : public ModelBackend {
   bool handoff_ = false;   // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
   std::atomic<int64_t> batches_{0};
+  std::atomic<int64_t> requests_batched_{0};
   std::thread worker_;
 };
 

@@ -423,9 +423,14 @@ std::string ModelServer::MetricsText() const {
   m += "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
   m += "gantry_serve_latency_seconds_sum " + std::to_string(latency_us_total_.load() / 1e6) + "\n";
   m += "gantry_serve_latency_seconds_count " + std::to_string(requests_.load()) + "\n";
-  if (const auto* batcher = dynamic_cast<const Batcher*>(backend_.get())) {
-    m += "# TYPE gantry_serve_batches_total counter\ngantry_serve_batches_total{model=\"" +
-         options_.name + "\"} " + std::to_string(batcher->batches_run()) + "\n";
+  if (auto* batcher = dynamic_cast<Batcher*>(backend_.get())) {
+    const std::string label = "{model=\"" + options_.name + "\"} ";
+    m += "# TYPE gantry_serve_batches_total counter\ngantry_serve_batches_total" + label +
+         std::to_string(batcher->batches_run()) + "\n";
+    m += "# TYPE gantry_serve_batched_requests_total counter\ngantry_serve_batched_requests_total" +
+         label + std::to_string(batcher->requests_batched()) + "\n";
+    m += "# TYPE gantry_serve_queue_depth gauge\ngantry_serve_queue_depth" + label +
+         std::to_string(batcher->queue_depth()) + "\n";
   }
   return m;
 }
