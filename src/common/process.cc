@@ -195,6 +195,41 @@ Status SignalSession(pid_t sid, int sig, pid_t except) {
   return Status::Ok();
 }
 
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& env,
+                                 const std::function<void(const std::string&)>& on_line,
+                                 size_t keep_bytes) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return Err(InternalError(std::string("cannot create a pipe: ") + std::strerror(errno)));
+  }
+  auto pid = Spawn({.argv = argv, .env = env, .stdout_fd = fds[1], .stderr_fd = fds[1]});
+  ::close(fds[1]);
+  if (!pid.has_value()) {
+    ::close(fds[0]);
+    return Err(pid.error());
+  }
+  CommandOutput out;
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.text.append(buf, static_cast<size_t>(n));
+    if (out.text.size() > keep_bytes) out.text.erase(0, out.text.size() - keep_bytes);
+    if (!on_line) continue;
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      on_line(pending.substr(0, nl));
+    }
+  }
+  ::close(fds[0]);
+  if (on_line && !pending.empty()) on_line(pending);
+  out.code = WaitFor(*pid).code;
+  return out;
+}
+
 std::optional<fs::path> FindExecutable(const std::vector<std::string>& names,
                                        const std::string& path_env) {
   for (const auto& name : names) {

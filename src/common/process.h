@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -62,6 +63,19 @@ std::vector<pid_t> SessionMembers(pid_t sid);
 // Sends `sig` to every process of session `sid` except `except` (e.g. the caller, when it
 // leads that session). OK when none is left. InvalidArgument for sid <= 1.
 Status SignalSession(pid_t sid, int sig, pid_t except = 0);
+
+// A finished command: its exit code and the last bytes of its stdout and stderr together.
+struct CommandOutput {
+  int code = -1;
+  std::string text;
+};
+
+// Runs argv (environment `env`, ours when empty) to completion, handing each output line to
+// `on_line` when set, and keeps the last `keep_bytes` of the output.
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& env = {},
+                                 const std::function<void(const std::string&)>& on_line = nullptr,
+                                 size_t keep_bytes = 1 << 20);
 
 // The first of `names` found as an executable on `path_env` (a ':'-separated PATH); a name
 // with a slash is taken as a path. nullopt when none is.

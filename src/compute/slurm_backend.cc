@@ -39,43 +39,6 @@ bool IsKey(std::string_view k) {
   return true;
 }
 
-struct CommandOutput {
-  int code = -1;
-  std::string text;  // stdout and stderr together
-};
-
-// Runs argv with `env` (empty: ours) and returns its exit code and output.
-Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
-                                 const std::map<std::string, std::string>& env = {}) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Err(InternalError("pipe: " + std::string(strerror(errno))));
-  SpawnOptions spawn;
-  spawn.argv = argv;
-  spawn.env = env;
-  spawn.new_session = false;
-  spawn.stdout_fd = fds[1];
-  spawn.stderr_fd = fds[1];
-  auto pid = Spawn(spawn);
-  ::close(fds[1]);
-  if (!pid.has_value()) {
-    ::close(fds[0]);
-    return Err(pid.error());
-  }
-  CommandOutput out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    out.text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fds[0]);
-  out.code = WaitFor(*pid).code;
-  return out;
-}
-
 class SlurmBackend : public ComputeBackend {
  public:
   explicit SlurmBackend(SlurmBackendOptions options) : options_(std::move(options)) {

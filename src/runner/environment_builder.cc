@@ -9,60 +9,22 @@
 namespace gantry::runner {
 namespace {
 
-// Runs a command, feeding its output to `log` line by line. Returns its exit code and the
-// last lines of output.
-struct CommandResult {
-  int code = -1;
-  std::string tail;
-};
-
-Result<CommandResult> RunLogged(const std::vector<std::string>& argv,
+// Runs a command, feeding its output to `log` line by line; keeps the last 4000 bytes.
+Result<CommandOutput> RunLogged(const std::vector<std::string>& argv,
                                 const std::function<void(const std::string&)>& log) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Err(InternalError("cannot create a pipe"));
-  SpawnOptions spawn;
-  spawn.argv = argv;
-  spawn.stdout_fd = fds[1];
-  spawn.stderr_fd = fds[1];
-  auto pid = Spawn(spawn);
-  ::close(fds[1]);
-  if (!pid.has_value()) {
-    ::close(fds[0]);
-    return Err(pid.error());
-  }
-  std::string pending, tail;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) {
-    pending.append(buf, static_cast<size_t>(n));
-    size_t nl;
-    while ((nl = pending.find('\n')) != std::string::npos) {
-      std::string line = pending.substr(0, nl);
-      pending.erase(0, nl + 1);
-      if (log) log(line);
-      tail += line + "\n";
-      if (tail.size() > 4000) tail.erase(0, tail.size() - 4000);
-    }
-  }
-  ::close(fds[0]);
-  if (!pending.empty()) {
-    if (log) log(pending);
-    tail += pending;
-  }
-  ExitInfo exit = WaitFor(*pid);
-  return CommandResult{exit.code, tail};
+  return RunCommand(argv, {}, log, 4000);
 }
 
 Status CheckModules(const fs::path& python, const Json& modules, const std::string& env_name,
                     const std::function<void(const std::string&)>& log) {
   for (const auto& m : modules) {
     std::string module = m.get<std::string>();
-    ASSIGN_OR_RETURN(CommandResult r, RunLogged({python.string(), "-c", "import " + module}, nullptr));
+    ASSIGN_OR_RETURN(CommandOutput r, RunLogged({python.string(), "-c", "import " + module}, nullptr));
     if (r.code != 0) {
       return FailedPreconditionError("environment '" + env_name + "' needs the python module '" +
                                      module + "' in " + python.string() +
                                      ", which cannot import it (on Debian: apt-get install "
-                                     "python3-" + module + "):\n" + r.tail);
+                                     "python3-" + module + "):\n" + r.text);
     }
     if (log) log("found python module " + module);
   }
@@ -155,12 +117,12 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
     }
     if (log) log("environment " + name + ": " + (dockerfile ? "building " : "pulling ") +
                  built.container_image + " with " + engine->filename().string());
-    ASSIGN_OR_RETURN(CommandResult r, RunLogged(argv, log));
+    ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
     if (r.code != 0) {
       return Err(FailedPreconditionError("environment '" + name + "': " +
                                          engine->filename().string() + " could not " +
                                          (dockerfile ? "build" : "pull") + " " +
-                                         built.container_image + ":\n" + r.tail));
+                                         built.container_image + ":\n" + r.text));
     }
     RETURN_IF_ERROR(WriteFileAtomic(ready, hash + "\n"));
     return built;
@@ -218,19 +180,19 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
                                        "-f", file_path}
             : std::vector<std::string>{conda_tool->string(), "create", "-y", "-p", dir.string(),
                                        "-f", file_path};
-    ASSIGN_OR_RETURN(CommandResult r, RunLogged(argv, log));
+    ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
     if (r.code != 0) {
       return Err(InternalError("building environment '" + name + "' with " + tool + " failed:\n" +
-                               r.tail));
+                               r.text));
     }
   } else if (needs_venv) {
-    ASSIGN_OR_RETURN(CommandResult made,
+    ASSIGN_OR_RETURN(CommandOutput made,
                      RunLogged({base->string(), "-m", "venv", "--system-site-packages", dir.string()},
                                log));
     if (made.code != 0) {
       return Err(FailedPreconditionError("environment '" + name + "' needs python's venv module "
                                          "for " + base->string() + " (on Debian: apt-get install "
-                                         "python3-venv):\n" + made.tail));
+                                         "python3-venv):\n" + made.text));
     }
     std::vector<std::string> argv = {venv_python.string(), "-m", "pip", "install",
                                      "--disable-pip-version-check"};
@@ -241,10 +203,10 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
       argv.insert(argv.end(), {"--no-index", "--find-links", links});
     }
     for (const auto& p : pip) argv.push_back(p.get<std::string>());
-    ASSIGN_OR_RETURN(CommandResult r, RunLogged(argv, log));
+    ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
     if (r.code != 0) {
       return Err(InternalError("installing the pip packages of environment '" + name +
-                               "' failed:\n" + r.tail));
+                               "' failed:\n" + r.text));
     }
   }
   RETURN_IF_ERROR(CheckModules(built.interpreter, spec.value("requires_modules", Json::array()),
