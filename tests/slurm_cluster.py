@@ -39,18 +39,20 @@ def _tool(name):
 class SlurmCluster:
     BRIDGE = "gtbr0"
 
-    def __init__(self, root: Path, nodes: int = 1, cpus: int = 2, netns: bool = False, tag: str = "g"):
+    def __init__(self, root: Path, nodes: int = 1, cpus: int = 2, netns: bool = False, tag: str = "g",
+                 subnet: str = "10.77.0"):
         self.root = Path(root)
         self.nodes = nodes
         self.cpus = cpus
         self.netns = netns
         self.tag = tag  # keeps namespace and link names unique between clusters
+        self.subnet = subnet  # with netns: the bridge is SUBNET.1, node i is SUBNET.(i+2)
         self.procs = []
         self.namespaces = []
         self.node_names = [f"node{i + 1}" for i in range(nodes)]
         if netns:
-            self.controller_addr = "10.77.0.1"
-            self.node_addrs = [f"10.77.0.{i + 2}" for i in range(nodes)]
+            self.controller_addr = f"{subnet}.1"
+            self.node_addrs = [f"{subnet}.{i + 2}" for i in range(nodes)]
         else:
             self.controller_addr = "127.0.0.1"
             self.node_addrs = ["127.0.0.1"] * nodes
