@@ -131,11 +131,3 @@ def test_scancel_from_outside_fails_the_run_with_slurms_state(slurm_server, clus
     assert f"Slurm job {job} ended as CANCELLED" in run["error"], run["error"]
     poll(lambda: subprocess.run(["pgrep", "-f", "sleep 6103"], capture_output=True).returncode != 0,
          "the job's processes gone")
-
-
-def test_multi_node_jobs_are_refused_naming_the_field(slurm_server, tmp_path):
-    yml = write_job(tmp_path, "echo hi", extra="resources:\n  instance_count: 2\n")
-    yml.write_text(yml.read_text().replace("compute: local", "compute: hpc"))
-    p = slurm_server.cli("job", "create", "--file", str(yml))
-    assert p.returncode == 2, p.stdout + p.stderr
-    assert "instance_count" in p.stderr and "not supported yet" in p.stderr, p.stderr

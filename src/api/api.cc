@@ -99,6 +99,21 @@ Result<store::ArtifactRecord> ArtifactFromJson(const Json& j) {
   return a;
 }
 
+// The body of the nodes endpoints (docs/rest-api.md).
+Json NodesToJson(const workspace::NodesView& view) {
+  Json nodes = Json::array();
+  for (const auto& n : view.nodes) {
+    Json j = {{"rank", n.rank},       {"state", n.state}, {"address", n.address},
+              {"port", n.port},       {"error", n.error}, {"updated_at", n.updated_at}};
+    j["exit_code"] = n.exit_code ? Json(*n.exit_code) : Json(nullptr);
+    nodes.push_back(std::move(j));
+  }
+  return Json{{"status", view.status},
+              {"cancel_requested", view.cancel_requested},
+              {"node_count", view.node_count},
+              {"nodes", nodes}};
+}
+
 }  // namespace
 
 Json RunToJson(const store::RunRecord& run) {
@@ -658,6 +673,41 @@ void Api::AddRoutes() {
     return Response::FromJson(
         200, {{"status", reply->status}, {"cancel_requested", reply->cancel_requested}});
   });
+  r.Add("POST", p + "/runs/{name}/nodes/{rank}", [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    workspace::NodeReport report;
+    const std::string& rank = req.Param("rank");
+    if (rank.empty() || rank.size() > 6 || rank.find_first_not_of("0123456789") != std::string::npos) {
+      return Error(InvalidArgumentError("node rank '" + rank + "' is not a non-negative integer"));
+    }
+    report.rank = std::stoll(rank);
+    auto state = GetString(*body, "state");
+    auto address = GetString(*body, "address");
+    auto error = GetString(*body, "error");
+    auto port = GetInt(*body, "port");
+    if (!state.has_value()) return Error(state.error());
+    if (!address.has_value()) return Error(address.error());
+    if (!error.has_value()) return Error(error.error());
+    if (!port.has_value()) return Error(port.error());
+    report.state = *state;
+    report.address = *address;
+    report.error = *error;
+    report.port = *port;
+    if (body->contains("exit_code") && !(*body)["exit_code"].is_null()) {
+      auto code = GetInt(*body, "exit_code");
+      if (!code.has_value()) return Error(code.error());
+      report.exit_code = static_cast<int>(*code);
+    }
+    auto view = runs_->ReportNode(req.Param("name"), req.BearerToken(), std::move(report));
+    if (!view.has_value()) return Error(view.error());
+    return Response::FromJson(200, NodesToJson(*view));
+  });
+  r.Add("GET", p + "/runs/{name}/nodes", [this](Request& req) {
+    auto view = runs_->Nodes(req.Param("name"));
+    if (!view.has_value()) return Error(view.error());
+    return Response::FromJson(200, NodesToJson(*view));
+  });
   r.Add("POST", p + "/runs/{name}/logs/{stream...}", [this](Request& req) {
     auto offset = QueryInt(req, "offset", 0);
     if (!offset.has_value()) return Error(offset.error());
@@ -707,7 +757,7 @@ void Api::AddRoutes() {
     auto through = QueryInt(req, "through", 0);
     if (!through.has_value()) return Error(through.error());
     Status st = runs_->AppendMetrics(req.Param("name"), req.BearerToken(), std::move(points),
-                                     *through);
+                                     *through, req.Query("sender"));
     if (!st.ok()) return Error(st);
     return Response::FromJson(200, {{"accepted", n}});
   });

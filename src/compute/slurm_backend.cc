@@ -130,9 +130,13 @@ std::string BuildSbatchScript(const LaunchRequest& request, const fs::path& exec
   // --kill-on-bad-exit: the runner is the step; if it dies, nothing of the job stays.
   // --no-report-on-signal: when Slurm stops the runner (scancel, time limit), Slurm's
   // verdict, read by the server, is the run's, not "the runner was stopped by signal 15".
-  s += "exec srun --nodes=1 --ntasks=1 --kill-on-bad-exit=1 " + Quote(executable.string()) +
-       " runner --server " + Quote(request.server_url) + " --run " + Quote(request.run_name) +
-       " --work-dir " + Quote(work.string()) + " --no-report-on-signal\n";
+  // A multi-node job runs one runner per node; each learns its node rank from SLURM_NODEID.
+  const std::string n = std::to_string(std::max(p.nodes, 1));
+  s += "exec srun --nodes=" + n + " --ntasks=" + n + " --ntasks-per-node=1 --kill-on-bad-exit=1 " +
+       Quote(executable.string()) + " runner --server " + Quote(request.server_url) + " --run " +
+       Quote(request.run_name) + " --work-dir " + Quote(work.string()) + " --no-report-on-signal";
+  if (p.nodes > 1) s += " --node-count " + n + " --node-rank-from-env SLURM_NODEID";
+  s += "\n";
   return s;
 }
 

@@ -27,11 +27,23 @@ TEST(SlurmBackendTest, ScriptCarriesTheShapeAndTheTargetsSettings) {
                         "#SBATCH --output=/scratch/gantry-run7.slurm-%j.out\n"}) {
     EXPECT_TRUE(Has(s, d)) << d << " missing from:\n" << s;
   }
-  EXPECT_TRUE(Has(s, "srun --nodes=1 --ntasks=1 --kill-on-bad-exit=1 '/opt/gantry/bin/gantry' runner "
-                     "--server 'http://10.0.0.1:8765' --run 'run7' --work-dir '/scratch/gantry-run7'"))
+  EXPECT_TRUE(Has(s, "srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --kill-on-bad-exit=1 "
+                     "'/opt/gantry/bin/gantry' runner --server 'http://10.0.0.1:8765' --run 'run7' "
+                     "--work-dir '/scratch/gantry-run7' --no-report-on-signal\n"))
       << s;
   EXPECT_FALSE(Has(s, "secret-token")) << "the token must not be written into the script";
   EXPECT_EQ(s.rfind("#!/bin/bash\n", 0), 0u);
+}
+
+TEST(SlurmBackendTest, MultiNodeJobsRunOneRunnerPerNodeWithItsRank) {
+  LaunchRequest r{"run9", "t", "http://h:1", "/w", {}};
+  r.placement.nodes = 3;
+  r.placement.cpus = 2;
+  std::string s = BuildSbatchScript(r, "/g");
+  EXPECT_TRUE(Has(s, "#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n#SBATCH --cpus-per-task=2\n")) << s;
+  EXPECT_TRUE(Has(s, "exec srun --nodes=3 --ntasks=3 --ntasks-per-node=1 --kill-on-bad-exit=1 '/g' runner "))
+      << s;
+  EXPECT_TRUE(Has(s, " --node-count 3 --node-rank-from-env SLURM_NODEID\n")) << s;
 }
 
 TEST(SlurmBackendTest, ScriptLeavesOutWhatIsNotAsked) {

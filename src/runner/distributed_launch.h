@@ -7,7 +7,9 @@
 //     (RANK_DIR/stdout.N, RANK_DIR/stderr.N) that the runner reads like any rank's pipes,
 //     sets GANTRY_RANK & co. from OMPI_COMM_WORLD_RANK, and records the command's exit code
 //     in RANK_DIR/exit.N, so the runner can name the rank that failed first.
-// Pure except FindFreePorts (binds sockets) and ReadMpiExits (reads files). Thread-safe.
+// Pure except FindFreePorts (binds sockets), LocalAddressTowards (opens a socket),
+// InterfaceOfAddress (lists interfaces) and
+// ReadMpiExits (reads files). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,14 @@ std::vector<std::string> LocalHosts(const jobs::DistributionPlan& plan);
 // none is found in a few tries. (A port can be taken between this check and the job's bind;
 // the job then fails naming the address, which is rare enough locally.)
 Result<int> FindFreePorts(int count);
+
+// The address this machine uses to reach the host of `url` (e.g. "http://10.0.0.1:8765"):
+// what the other nodes of a multi-node job can reach it at, when they reach the server the
+// same way. Unavailable when the host cannot be resolved or has no route.
+Result<std::string> LocalAddressTowards(const std::string& url);
+
+// The name of the network interface holding `address` ("eth0"), "" when none does.
+std::string InterfaceOfAddress(const std::string& address);
 
 // Merges host-file lines ("HOST slots=N") naming the same host into one with the summed
 // slots, first-seen order: locally all instances are 127.0.0.1, and OpenMPI wants one line.

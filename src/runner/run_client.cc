@@ -59,6 +59,12 @@ Result<Json> RunClient::Heartbeat() {
   return CallJson("POST", RunPath("/heartbeat"), Json::object());
 }
 
+Result<Json> RunClient::PostNode(int64_t node_rank, const Json& body) {
+  return CallJson("POST", RunPath("/nodes/" + std::to_string(node_rank)), body);
+}
+
+Result<Json> RunClient::GetNodes() { return CallJson("GET", RunPath("/nodes"), Json()); }
+
 Result<int64_t> RunClient::AppendLog(int64_t offset, std::string_view data) {
   return AppendLogTo(options_.log_stream, offset, data);
 }
@@ -79,7 +85,9 @@ Result<int64_t> RunClient::AppendLogTo(const std::string& stream, int64_t offset
 }
 
 Status RunClient::PostMetrics(const Json& metrics, int64_t through) {
-  return internal::AsStatus(CallJson("POST", RunPath("/metrics?through=" + std::to_string(through)),
+  std::string query = "/metrics?through=" + std::to_string(through);
+  if (!options_.metrics_sender.empty()) query += "&sender=" + options_.metrics_sender;
+  return internal::AsStatus(CallJson("POST", RunPath(query),
                                      Json{{"metrics", metrics}}));
 }
 

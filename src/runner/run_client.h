@@ -33,6 +33,9 @@ struct RunClientOptions {
   std::string token;
   // Log stream that AppendLog writes to.
   std::string log_stream = "std_log.txt";
+  // Names this sender's metric record stream when several send to one run (a multi-node
+  // job's nodes: "node_1"); "" for the run's only one.
+  std::string metrics_sender;
   // Per-request timeout.
   int timeout_ms = 20'000;
 };
@@ -49,6 +52,11 @@ class RunClient : public LogSink, public MetricsSink {
   Result<Json> PostStatus(const Json& body);
   // POST /runs/{name}/heartbeat: {"status", "cancel_requested"}.
   Result<Json> Heartbeat();
+  // Multi-node jobs: POST /runs/{name}/nodes/{rank} with this node's report ({"state",
+  // "address", "port", "error", "exit_code"}); GET /runs/{name}/nodes. Both answer
+  // {"status", "cancel_requested", "node_count", "nodes": [...]}.
+  Result<Json> PostNode(int64_t node_rank, const Json& body);
+  Result<Json> GetNodes();
 
   // LogSink: POST /runs/{name}/logs/{stream}?offset=N, to options.log_stream.
   Result<int64_t> AppendLog(int64_t offset, std::string_view data) override;

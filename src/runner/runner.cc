@@ -81,6 +81,10 @@ constexpr int64_t kRetryEveryMs = 1000;
 constexpr int kPipeDrainMs = 5000;
 // Attempts for a final step the server keeps refusing (not merely unreachable).
 constexpr int kFinalStepAttempts = 3;
+// Multi-node jobs: how often a node reports its state and reads the others', and how long a
+// node that has not ended may stay silent before node 0 counts it as lost.
+constexpr int64_t kNodePollMs = 250;
+constexpr int64_t kNodeSilentMs = 30'000;
 
 // Set by the runner's own SIGTERM/SIGINT/SIGHUP handler.
 std::atomic<int> g_runner_signal{0};
@@ -138,7 +142,43 @@ struct Outcome {
 };
 
 // Why the runner is stopping the job's process group.
-enum class KillReason { kNone, kCancel, kTimeout, kRunnerSignal, kServerEnded, kRankFailed };
+enum class KillReason { kNone, kCancel, kTimeout, kRunnerSignal, kServerEnded, kRankFailed, kPeerFailed };
+
+// What a node of a multi-node job last reported (see RunService::ReportNode).
+struct PeerNode {
+  int64_t rank = 0;
+  std::string state, address, error;
+  int64_t port = 0;
+  std::optional<int> exit_code;
+  int64_t updated_at = 0;
+};
+
+bool IsFinalNodeState(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "stopped";
+}
+
+// The "nodes" of a nodes answer, by rank.
+std::map<int64_t, PeerNode> ParsePeers(const Json& view) {
+  std::map<int64_t, PeerNode> peers;
+  if (!view.is_object() || !view.contains("nodes") || !view["nodes"].is_array()) return peers;
+  for (const Json& n : view["nodes"]) {
+    if (!n.is_object() || !n.contains("rank") || !n["rank"].is_number_integer()) continue;
+    PeerNode p;
+    p.rank = n["rank"].get<int64_t>();
+    p.state = TextField(n, "state");
+    p.address = TextField(n, "address");
+    p.error = TextField(n, "error");
+    if (n.contains("port") && n["port"].is_number_integer()) p.port = n["port"].get<int64_t>();
+    if (n.contains("exit_code") && n["exit_code"].is_number_integer()) {
+      p.exit_code = n["exit_code"].get<int>();
+    }
+    if (n.contains("updated_at") && n["updated_at"].is_number_integer()) {
+      p.updated_at = n["updated_at"].get<int64_t>();
+    }
+    peers[p.rank] = std::move(p);
+  }
+  return peers;
+}
 
 class JobRun {
  public:
@@ -176,11 +216,29 @@ class JobRun {
       return Report(Outcome{.error = "the runner was stopped by signal " + std::to_string(sig) +
                                      " (" + SignalName(sig) + ") before the command started"});
     }
+    if (multi_node()) {
+      Status s = Rendezvous();
+      if (stop_) return 1;
+      if (!s.ok()) return Report(Outcome{.error = s.message()});
+      if (cancel_requested_) return Report(Outcome{.status = jobs::RunStatus::kCanceled});
+    }
     if (Status s = Launch(); !s.ok()) return Report(Outcome{.error = s.message()});
-    EnqueueStatus(jobs::RunStatus::kRunning, {{"process_group", pid_}});
+    if (multi_node()) {
+      // Node 0 reports Running once every node runs (PollNodes).
+      node_state_ = "running";
+      PollNodes();
+    } else {
+      EnqueueStatus(jobs::RunStatus::kRunning, {{"process_group", pid_}});
+    }
     Watch();
     return Finish();
   }
+
+  // A multi-node job with one runner per node; leader(): this is node 0, which reports the
+  // run's status (the others report only their node state).
+  bool multi_node() const { return options_.node_count > 1; }
+  bool leader() const { return !multi_node() || options_.node_rank == 0; }
+  std::string NodeName() const { return "node " + std::to_string(options_.node_rank); }
 
  private:
   // ---------------------------------------------------------------- setup and preparation
@@ -190,6 +248,9 @@ class JobRun {
     std::error_code ec;
     work_dir_ = fs::absolute(options_.work_dir, ec);
     if (ec) return InternalError("cannot resolve " + options_.work_dir.string());
+    // The nodes of a multi-node job may share the folder (a shared filesystem): each keeps
+    // its own part.
+    if (multi_node()) work_dir_ /= "node_" + std::to_string(options_.node_rank);
     RETURN_IF_ERROR(MakeDirs(work_dir_));
     wd_ = work_dir_ / "wd";
     outputs_dir_ = wd_ / "outputs";
@@ -214,11 +275,23 @@ class JobRun {
 
     ASSIGN_OR_RETURN(client_, RunClient::Create({.server_url = options_.server_url,
                                                  .run_name = options_.run_name,
-                                                 .token = options_.token}));
-    log_shipper_ = std::make_unique<LogShipper>(log_file_, client_.get());
+                                                 .token = options_.token,
+                                                 .metrics_sender = multi_node()
+                                                     ? "node_" + std::to_string(options_.node_rank)
+                                                     : ""}));
+    if (multi_node()) {
+      // The server merges every node's stream into std_log.txt.
+      node_log_sink_ = std::make_unique<RunLogStream>(
+          client_.get(), "std_log_node_" + std::to_string(options_.node_rank) + ".txt");
+      log_shipper_ = std::make_unique<LogShipper>(log_file_, node_log_sink_.get());
+    } else {
+      log_shipper_ = std::make_unique<LogShipper>(log_file_, client_.get());
+    }
     relay_ = std::make_unique<MetricsRelay>(metrics_file_, client_.get());
-    logs_uploader_ =
-        std::make_unique<FolderUploader>(logs_dir_, "logs/", work_dir_ / "logs.snapshot-cache");
+    // Node 0's logs/ are the run's logs/; another node's go under logs/node_RANK/.
+    logs_uploader_ = std::make_unique<FolderUploader>(
+        logs_dir_, leader() ? "logs/" : "logs/node_" + std::to_string(options_.node_rank) + "/",
+        work_dir_ / "logs.snapshot-cache");
     outputs_uploader_ = std::make_unique<FolderUploader>(outputs_dir_, "outputs/",
                                                          work_dir_ / "outputs.snapshot-cache");
     last_answer_ms_ = Now();
@@ -319,6 +392,16 @@ class JobRun {
     Result<jobs::DistributionPlan> plan = jobs::PlanDistribution(spec_.resources, spec_.distribution);
     if (!plan) return plan.error();
     plan_ = *plan;
+    if (multi_node() && plan_.instance_count != options_.node_count) {
+      return FailedPreconditionError(
+          "the job has resources.instance_count " + std::to_string(plan_.instance_count) +
+          " but its runners were started on " + std::to_string(options_.node_count) + " nodes");
+    }
+    if (multi_node() && plan_.type == jobs::DistributionPlan::Type::kMpi) {
+      return FailedPreconditionError(
+          "distribution type mpi cannot run with one runner per node yet (mpirun starts the "
+          "ranks of every node itself); use instance_count 1 or distribution type pytorch");
+    }
     if (!plan_.distributed()) return Status::Ok();
     if (!container_image_.empty()) {
       return FailedPreconditionError(
@@ -340,7 +423,7 @@ class JobRun {
                << (plan_.type == jobs::DistributionPlan::Type::kNone ? "no framework"
                                                                       : jobs::TypeName(plan_.type))
                << "), " << plan_.world_size() << " processes on " << plan_.instance_count
-               << " local instance(s)";
+               << (multi_node() ? " nodes; this is " + NodeName() : std::string(" local instance(s)"));
     return Status::Ok();
   }
 
@@ -577,6 +660,7 @@ class JobRun {
                                                  .world_size = plan_.world_size(),
                                                  .launcher_name = "mpirun"}));
     for (int64_t r = 0; r < plan_.world_size(); ++r) {
+      if (multi_node() && !RunsHere(r)) continue;
       rank_sinks_.push_back(std::make_unique<RunLogStream>(client_.get(), RankLogs::StreamName(r)));
       rank_shippers_.push_back(
           std::make_unique<LogShipper>(rank_logs_->RankFile(r), rank_sinks_.back().get()));
@@ -604,9 +688,24 @@ class JobRun {
       const int ports = plan_.type == jobs::DistributionPlan::Type::kTensorFlow
                             ? static_cast<int>(plan_.world_size())
                             : 1;
-      ASSIGN_OR_RETURN(const int base_port, FindFreePorts(ports));
-      const std::vector<std::string> hosts = LocalHosts(plan_);
+      int base_port = base_port_;
+      std::vector<std::string> hosts = node_hosts_;
+      if (!multi_node()) {
+        ASSIGN_OR_RETURN(base_port, FindFreePorts(ports));
+        hosts = LocalHosts(plan_);
+      }
+      if (multi_node()) {
+        // Gloo and NCCL pick their interface from the hostname unless told; on nodes with
+        // several networks that may not be the one the nodes share. Unless the job says
+        // otherwise, they use the interface this node reaches the others on.
+        if (std::string ifname = InterfaceOfAddress(node_address_); !ifname.empty()) {
+          for (const char* var : {"GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME"}) {
+            if (!env_.count(var)) env_[var] = ifname;
+          }
+        }
+      }
       for (const jobs::ProcessSlot& slot : jobs::Processes(plan_)) {
+        if (multi_node() && slot.node_rank != options_.node_rank) continue;
         std::map<std::string, std::string> env = env_;
         for (auto& [k, v] : jobs::ProcessEnvironment(plan_, slot, hosts, base_port)) env[k] = v;
         RETURN_IF_ERROR(StartProcess({shell, "-c", command_}, env, slot.rank));
@@ -717,6 +816,13 @@ class JobRun {
 
   // "rank 2 (node 1)".
   std::string RankName(int64_t rank) const {
+    if (multi_node()) {
+      for (const jobs::ProcessSlot& slot : jobs::Processes(plan_)) {
+        if (slot.rank == rank) {
+          return "rank " + std::to_string(rank) + " (node " + std::to_string(slot.node_rank) + ")";
+        }
+      }
+    }
     const int64_t per_node = plan_.type == jobs::DistributionPlan::Type::kTensorFlow
                                  ? 0
                                  : std::max<int64_t>(plan_.processes_per_instance, 1);
@@ -763,6 +869,162 @@ class JobRun {
     return with_tail(text, rank_logs_->StderrText(failed->rank));
   }
 
+  // ---------------------------------------------------------------- multi-node jobs
+
+  // Whether global rank `rank` runs on this node.
+  bool RunsHere(int64_t rank) const {
+    if (!multi_node()) return true;
+    for (const jobs::ProcessSlot& slot : jobs::Processes(plan_)) {
+      if (slot.rank == rank) return slot.node_rank == options_.node_rank;
+    }
+    return false;
+  }
+
+  Json NodeReportBody() const {
+    Json body = {{"state", node_state_}, {"address", node_address_}, {"port", leader() ? base_port_ : 0}};
+    return body;
+  }
+
+  // What a nodes answer says about the run itself: a cancel request, or its end.
+  void ObserveRunState(const Json& view) {
+    auto cancel = view.is_object() ? view.find("cancel_requested") : view.end();
+    if (cancel != view.end() && cancel->is_boolean() && cancel->get<bool>()) OnCancelRequested();
+    Result<jobs::RunStatus> st = jobs::ParseRunStatus(TextField(view, "status"));
+    if (st && jobs::IsTerminal(*st)) Stop("the server ended it as " + TextField(view, "status"));
+  }
+
+  // Meets the other nodes through the server: reports this node ready with its address
+  // (node 0 also the base port), then waits until every node is ready. Fills node_hosts_ and
+  // base_port_. OK with stop_ or cancel_requested_ set when the run ended or is canceled
+  // meanwhile; an error when another node failed or not all came in time.
+  Status Rendezvous() {
+    node_address_ = options_.node_address;
+    if (node_address_.empty()) {
+      ASSIGN_OR_RETURN(node_address_, LocalAddressTowards(options_.server_url));
+    }
+    if (leader()) {
+      const int ports = plan_.type == jobs::DistributionPlan::Type::kTensorFlow
+                            ? static_cast<int>(plan_.world_size())
+                            : 1;
+      ASSIGN_OR_RETURN(base_port_, FindFreePorts(ports));
+    }
+    node_state_ = "ready";
+    GLOG(Info) << "run '" << options_.run_name << "': " << NodeName() << " of "
+               << options_.node_count << " is ready at " << node_address_
+               << "; waiting for the other nodes";
+    const int64_t deadline = Now() + static_cast<int64_t>(options_.rendezvous_seconds) * 1000;
+    while (true) {
+      Result<Json> view = client_->PostNode(options_.node_rank, NodeReportBody());
+      if (Observe(view)) {
+        if (!view) {
+          Refused("node report", view.error());
+          if (stop_) return Status::Ok();
+          return view.error().WithPrefix("the server refused " + NodeName() + "'s report");
+        }
+        ObserveRunState(*view);
+        if (stop_ || cancel_requested_) return Status::Ok();
+        std::map<int64_t, PeerNode> peers = ParsePeers(*view);
+        std::string missing;
+        for (int64_t n = 0; n < options_.node_count; ++n) {
+          auto it = peers.find(n);
+          if (it != peers.end() && it->second.state == "failed") {
+            peer_stopped_ = true;
+            return FailedPreconditionError("node " + std::to_string(n) +
+                                           " failed before the job started: " + it->second.error);
+          }
+          if (it == peers.end() || it->second.address.empty()) {
+            missing += (missing.empty() ? "" : ", ") + std::to_string(n);
+          }
+        }
+        if (missing.empty()) {
+          node_hosts_.clear();
+          for (int64_t n = 0; n < options_.node_count; ++n) node_hosts_.push_back(peers[n].address);
+          base_port_ = static_cast<int>(peers[0].port);
+          std::string hosts;
+          for (const auto& h : node_hosts_) hosts += (hosts.empty() ? "" : " ") + h;
+          GLOG(Info) << "run '" << options_.run_name << "': all " << options_.node_count
+                     << " nodes are ready: " << hosts << " (port " << base_port_ << ")";
+          return Status::Ok();
+        }
+        if (Now() >= deadline) {
+          return UnavailableError("node(s) " + missing + " of " + std::to_string(options_.node_count) +
+                                  " did not report within " +
+                                  std::to_string(options_.rendezvous_seconds) + " s");
+        }
+      } else if (GaveUp()) {
+        return UnavailableError("the server was unreachable while the nodes met");
+      }
+      if (int sig = g_runner_signal.load(); sig != 0) {
+        return UnavailableError("the runner was stopped by signal " + std::to_string(sig) +
+                                " while waiting for the other nodes");
+      }
+      SleepMs(server_down_ ? kRetryEveryMs : kTickMs);
+    }
+  }
+
+  // While the job runs: reports this node's state (which also keeps it from counting as
+  // lost) and reads the others'. Another node's failure stops this node's ranks. Node 0
+  // reports Running once every node runs and notes when every other node has ended.
+  void PollNodes() {
+    if (!ServerUsable()) return;
+    Result<Json> view = client_->PostNode(options_.node_rank, NodeReportBody());
+    if (!Observe(view)) return;
+    if (!view) {
+      Refused("node report", view.error());
+      return;
+    }
+    ObserveRunState(*view);
+    if (stop_) return;
+    std::map<int64_t, PeerNode> peers = ParsePeers(*view);
+    const int64_t server_now = peers.count(options_.node_rank) ? peers[options_.node_rank].updated_at : 0;
+    bool all_started = true;
+    bool others_ended = true;
+    for (int64_t n = 0; n < options_.node_count; ++n) {
+      if (n == options_.node_rank) continue;
+      auto it = peers.find(n);
+      const std::string state = it == peers.end() ? "" : it->second.state;
+      if (state != "running" && !IsFinalNodeState(state)) all_started = false;
+      if (!IsFinalNodeState(state)) others_ended = false;
+      std::string failure;
+      std::optional<int> code;
+      if (it == peers.end()) {
+        // Gone from the server's memory (a restarted server) and not reporting again.
+        auto [since, fresh] = missing_since_ms_.try_emplace(n, Now());
+        if (leader() && !fresh && Now() - since->second > kNodeSilentMs) {
+          failure = "node " + std::to_string(n) + " stopped reporting (the server lost its state)";
+        }
+      } else {
+        missing_since_ms_.erase(n);
+      }
+      if (state == "stopped") others_stopped_ = true;
+      if (state == "failed") {
+        failure = it->second.error.empty() ? "node " + std::to_string(n) + " failed" : it->second.error;
+        code = it->second.exit_code;
+      } else if (leader() && it != peers.end() && !IsFinalNodeState(state) && server_now > 0 &&
+                 server_now - it->second.updated_at > kNodeSilentMs) {
+        failure = "node " + std::to_string(n) + " stopped reporting " +
+                  std::to_string((server_now - it->second.updated_at) / 1000) +
+                  " s ago (its runner died or lost the server)";
+      }
+      if (!failure.empty() && peer_failure_.empty()) {
+        peer_failure_ = failure;
+        peer_exit_code_ = code;
+        GLOG(Warning) << "run '" << options_.run_name << "': " << failure.substr(0, failure.find('\n'))
+                      << (exit_ ? "" : "; stopping this node's ranks");
+        if (!exit_ && kill_reason_ == KillReason::kNone) {
+          peer_stopped_ = true;
+          BeginKill(KillReason::kPeerFailed);
+        }
+      }
+    }
+    others_ended_ = others_ended;
+    if (leader() && all_started && !running_reported_ && !exit_) {
+      running_reported_ = true;
+      EnqueueStatus(jobs::RunStatus::kRunning, {{"process_group", pid_}});
+      FlushStatuses();
+    }
+  }
+
   // Runs the main loop until the command exits.
   void Watch() {
     const int64_t start = Now();
@@ -770,7 +1032,15 @@ class JobRun {
     next_heartbeat_ms_ = start;
     next_logs_upload_ms_ = start + kLogsUploadEveryMs;
     while (true) {
-      if (PollProcesses()) break;
+      if (PollProcesses()) {
+        // Node 0 waits for the other nodes to end before it reports (unless its own ranks
+        // failed or were stopped: then the run is over for every node).
+        const bool local_ok = exit_->code == 0 && exit_->signal == 0 && kill_reason_ == KillReason::kNone;
+        if (!multi_node() || !leader() || !local_ok || others_ended_ || !peer_failure_.empty() ||
+            stop_) {
+          break;
+        }
+      }
       const int64_t now = Now();
       if (failed_ != nullptr && kill_reason_ == KillReason::kNone) {
         GLOG(Warning) << "run '" << options_.run_name << "': " << RankName(failed_->rank) << " "
@@ -796,6 +1066,10 @@ class JobRun {
         sigkill_sent_ = true;
       }
       Tick(now);
+      if (multi_node() && now >= next_node_poll_ms_ && !stop_) {
+        next_node_poll_ms_ = now + kNodePollMs;
+        PollNodes();
+      }
       SleepMs(kTickMs);
     }
   }
@@ -915,6 +1189,16 @@ class JobRun {
                 SignalName(runner_signal_) + ")";
       return o;
     }
+    // Multi-node: the other nodes were stopped by a cancel, or one of them failed.
+    if (multi_node() && cancel_requested_ && others_stopped_ && kill_reason_ != KillReason::kRankFailed) {
+      o.status = jobs::RunStatus::kCanceled;
+      return o;
+    }
+    if (kill_reason_ == KillReason::kPeerFailed || (!peer_failure_.empty() && code == 0 && exit_->signal == 0)) {
+      o.error = peer_failure_;
+      o.exit_code = peer_exit_code_;
+      return o;
+    }
     if (code == 0 && exit_->signal == 0) {
       o.status = jobs::RunStatus::kCompleted;
       return o;
@@ -948,7 +1232,9 @@ class JobRun {
     if (after_command) {
       steps.push_back({"the log", [&] { return ShipAllLogs(); }, false});
       steps.push_back({"metrics", [&] { return relay_->Relay(/*final=*/true); }, false});
-      steps.push_back({"outputs/", [&] { return outputs_uploader_->Upload(*client_); }, true});
+      if (leader()) {  // a multi-node job's outputs/ are node 0's
+        steps.push_back({"outputs/", [&] { return outputs_uploader_->Upload(*client_); }, true});
+      }
       steps.push_back({"logs/", [&] { return logs_uploader_->Upload(*client_); }, false});
     }
     bool final_enqueued = false;
@@ -1006,6 +1292,9 @@ class JobRun {
     GLOG(Info) << "run '" << options_.run_name << "' ended as "
                << jobs::RunStatusName(outcome.status)
                << (outcome.error.empty() ? "" : ": " + outcome.error);
+    // Another node exits 0 once its state is delivered, whatever it was: Slurm stops a job's
+    // step when a task fails, and node 0 must get to report the run first.
+    if (!leader()) return final_refused_ ? 1 : 0;
     return outcome.status == jobs::RunStatus::kCompleted && !final_refused_ ? 0 : 1;
   }
 
@@ -1079,6 +1368,23 @@ class JobRun {
 
   void EnqueueStatus(jobs::RunStatus status, Json extra) {
     Json body = extra.is_object() ? std::move(extra) : Json::object();
+    if (!leader()) {
+      // Another node reports only how it ended; node 0 speaks for the run.
+      if (!jobs::IsTerminal(status)) return;
+      node_state_ = status == jobs::RunStatus::kCompleted ? "succeeded"
+                    : status == jobs::RunStatus::kFailed && !peer_stopped_ ? "failed"
+                                                                           : "stopped";
+      Json node = NodeReportBody();
+      if (body.contains("error") && node_state_ == "failed") {
+        std::string error = body["error"].get<std::string>();
+        node["error"] = error.find("(node ") != std::string::npos ? error : NodeName() + ": " + error;
+      }
+      if (body.contains("exit_code")) node["exit_code"] = body["exit_code"];
+      node["node_report"] = true;
+      node["status"] = std::string(jobs::RunStatusName(status));
+      status_queue_.push_back(std::move(node));
+      return;
+    }
     body["status"] = std::string(jobs::RunStatusName(status));
     status_queue_.push_back(std::move(body));
   }
@@ -1086,6 +1392,19 @@ class JobRun {
   // Posts queued status changes in order; stops at the first one the server cannot take now.
   void FlushStatuses() {
     while (!status_queue_.empty() && !stop_ && ServerUsable()) {
+      if (status_queue_.front().contains("node_report")) {
+        Json body = status_queue_.front();
+        body.erase("node_report");
+        body.erase("status");
+        Result<Json> r = client_->PostNode(options_.node_rank, body);
+        if (!Observe(r)) return;
+        if (!r) {
+          Refused("node report", r.error());
+          final_refused_ = true;
+        }
+        status_queue_.pop_front();
+        continue;
+      }
       Result<Json> r = client_->PostStatus(status_queue_.front());
       if (!Observe(r)) return;
       if (r) {
@@ -1241,6 +1560,21 @@ class JobRun {
   int64_t sigkill_at_ms_ = 0;
   bool sigkill_sent_ = false;
   int64_t next_ship_ms_ = 0, next_heartbeat_ms_ = 0, next_logs_upload_ms_ = 0;
+
+  // Multi-node jobs.
+  std::unique_ptr<RunLogStream> node_log_sink_;  // std_log_node_RANK.txt
+  std::string node_address_;
+  std::string node_state_ = "ready";
+  std::vector<std::string> node_hosts_;  // every node's address, by node rank
+  int base_port_ = 0;                    // node 0's MASTER_PORT / first TensorFlow port
+  bool running_reported_ = false;        // node 0: Running was reported
+  bool others_ended_ = false;            // every other node has reported its end
+  bool others_stopped_ = false;          // some other node ended "stopped"
+  bool peer_stopped_ = false;            // this node's ranks were stopped for another node
+  std::string peer_failure_;             // the first failure another node reported
+  std::optional<int> peer_exit_code_;
+  std::map<int64_t, int64_t> missing_since_ms_;  // nodes the server no longer lists
+  int64_t next_node_poll_ms_ = 0;
 };
 
 }  // namespace

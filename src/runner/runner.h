@@ -28,6 +28,19 @@
 // A server that cannot be reached never stalls the job: data stays in local files, offsets
 // stay put and calls are retried; the final reports are retried for server_wait_seconds.
 //
+// Multi-node jobs (node_count > 1, one runner per node): each runner prepares its node (the
+// snapshot, inputs and environment: nothing is shared between nodes but the server), then
+// the runners meet through the server (POST /runs/NAME/nodes/RANK, see docs/rest-api.md):
+// each reports its address, node 0 also MASTER_PORT, and each waits until all nodes are
+// ready. Each node then starts its own ranks (jobs::Processes on that node) with the others'
+// addresses. Node 0 is the job's voice: it reports Starting, then Running once every node
+// runs, waits for the other nodes to end, uploads outputs/ (only node 0's) and reports the
+// final status, naming the rank and node that failed first. The other nodes report only
+// their node state; they stop their ranks when another node fails or the run ends, and exit
+// 0 once they have reported (so that Slurm does not kill node 0 before it reports). Every
+// node ships its per-rank logs and its merged log as std_log_node_RANK.txt, which the server
+// merges into std_log.txt; every rank's metrics go to the run.
+//
 // Thread-safety: RunJob runs one job and blocks until it is over; it installs handlers for
 // SIGTERM/SIGINT/SIGHUP (the job is stopped and the run fails) and ignores SIGPIPE while it
 // runs, so call it from a program's main thread, once at a time.
@@ -47,7 +60,8 @@ struct RunnerOptions {
   std::string run_name;
   // Run-scoped bearer token (the CLI reads it from GANTRY_RUN_TOKEN).
   std::string token;
-  // Private scratch folder for this run, created if missing. The runner owns wd/, inputs/,
+  // Private scratch folder for this run, created if missing (a multi-node job's runners use
+  // its subfolder node_RANK, so the nodes may share it). The runner owns wd/, inputs/,
   // bin/, std_log.txt, metrics.jsonl and *.snapshot-cache in it and replaces them.
   fs::path work_dir;
   // Folder containing the `gantry` Python package, put first on the job's PYTHONPATH.
@@ -62,6 +76,16 @@ struct RunnerOptions {
   // and exit without a final status: a batch system that stopped it (Slurm's scancel or time
   // limit) reports the run's end through its backend instead. Default: report Failed.
   bool no_report_on_signal = false;
+  // Multi-node jobs with one runner per node (Slurm starts one on each of the job's nodes):
+  // the job's node count (it must equal resources.instance_count) and this node's rank.
+  // node_count 0 or 1: this runner runs every instance of the job itself (local compute).
+  int node_count = 0;
+  int node_rank = 0;
+  // This node's address for the other nodes (MASTER_ADDR, TF_CONFIG); empty: the address of
+  // this machine's route to the server.
+  std::string node_address;
+  // How long the nodes of a multi-node job wait for each other before it fails.
+  int rendezvous_seconds = 600;
 };
 
 // Runs the job. Returns the exit code for `gantry runner`: 0 when the run ended Completed

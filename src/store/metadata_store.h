@@ -165,9 +165,10 @@ class MetadataStore {
   // Appends points; a point with step -1 gets its series' next step. All or nothing.
   // `through` > 0 makes resends harmless: it is where this batch ends in the sender's
   // ordered record stream, and a batch whose `through` is not past the last applied one for
-  // this run is skipped (OK, nothing stored).
+  // this run and `sender` is skipped (OK, nothing stored). `sender` tells apart the record
+  // streams of several senders to one run (the nodes of a multi-node job, "node_1").
   virtual Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points,
-                               int64_t through = 0) = 0;
+                               int64_t through = 0, const std::string& sender = "") = 0;
   // Every point of `run` (of `key` when not empty), ordered by key, then step, then logging
   // order.
   virtual Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,

@@ -115,9 +115,12 @@ TEST_P(MetadataStoreConformanceTest, ResentMetricBatchesAreStoredOnce) {
   auto points = *store_->GetMetrics("r", "m");
   ASSERT_EQ(points.size(), 2u);
   EXPECT_DOUBLE_EQ(points[1].value, 2);
-  // Cursors are per run.
+  // Cursors are per run, and per sender within a run.
   ASSERT_TRUE(store_->AppendMetrics("other", {{"m", 5, "", -1, 1}}, 40).ok());
   EXPECT_EQ(store_->GetMetrics("other", "m")->size(), 1u);
+  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 3, "", -1, 3}}, 40, "node_1").ok());
+  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 3, "", -1, 3}}, 40, "node_1").ok());
+  EXPECT_EQ(store_->GetMetrics("r", "m")->size(), 3u);
 }
 
 TEST_P(MetadataStoreConformanceTest, LogsAppendIdempotentlyAndRejectGaps) {

@@ -93,13 +93,6 @@ Status ValidateSlurmProperties(const Json& p) {
 }  // namespace
 
 Status CheckNodesFit(const ComputeTarget& target, int64_t nodes) {
-  if (target.is_slurm() && nodes > 1) {
-    return InvalidArgumentError(
-        "resources.instance_count is " + std::to_string(nodes) + " but compute '" +
-        target.record.name +
-        "' is a Slurm target, where multi-node jobs are not supported yet: use instance_count "
-        "1 (distribution.process_count_per_instance still runs several processes on the node)");
-  }
   if (nodes <= target.capacity) return Status::Ok();
   const bool local = target.record.name == kLocalCompute;
   return InvalidArgumentError(

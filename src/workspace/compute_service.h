@@ -29,8 +29,7 @@ struct ComputeTarget {
 };
 
 // OK when a job of `nodes` instances fits `target` at all (its node limit: max_nodes, for
-// "local" --slots; a slurm target runs single-node jobs only, for now); InvalidArgument naming
-// the numbers otherwise.
+// "local" --slots); InvalidArgument naming the numbers otherwise.
 Status CheckNodesFit(const ComputeTarget& target, int64_t nodes);
 
 class ComputeService {

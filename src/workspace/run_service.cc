@@ -1,6 +1,7 @@
 #include "workspace/run_service.h"
 
 #include <chrono>
+#include <set>
 
 #include "artifacts/tree.h"
 #include "common/hashing.h"
@@ -86,6 +87,14 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     ASSIGN_OR_RETURN(jobs::DistributionPlan plan,
                      jobs::PlanDistribution(spec.resources, spec.distribution));
     RETURN_IF_ERROR(CheckNodesFit(*target, plan.instance_count));
+    if (target->is_slurm() && plan.type == jobs::DistributionPlan::Type::kMpi &&
+        plan.instance_count > 1) {
+      return Err(InvalidArgumentError(
+          "distribution type mpi with resources.instance_count " +
+          std::to_string(plan.instance_count) + " cannot run on Slurm target '" + run.compute +
+          "' yet: mpirun would have to start ranks on the other nodes itself; use instance_count "
+          "1 with process_count_per_instance, or distribution type pytorch"));
+    }
   } else if (run.compute != kLocalCompute) {
     return Err(InvalidArgumentError("compute '" + run.compute +
                                     "' does not exist; this workspace has: local"));
@@ -151,7 +160,13 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
   run.updated_at = now;
   if (to == RunStatus::kRunning && run.started_at == 0) run.started_at = now;
   if (jobs::IsTerminal(to)) run.ended_at = now;
-  return store_->UpdateRun(run, store::StatusEvent{run.status, now, detail});
+  RETURN_IF_ERROR(store_->UpdateRun(run, store::StatusEvent{run.status, now, detail}));
+  if (jobs::IsTerminal(to)) {
+    std::lock_guard<std::mutex> lock(nodes_mu_);
+    nodes_.erase(run.name);
+    std::erase_if(merged_, [&](const auto& entry) { return entry.first.first == run.name; });
+  }
+  return Status::Ok();
 }
 
 Result<RunRecord> RunService::Cancel(const std::string& name) {
@@ -239,6 +254,101 @@ Result<HeartbeatReply> RunService::Heartbeat(const std::string& name, const std:
   return HeartbeatReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
 }
 
+bool IsFinalNodeState(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "stopped";
+}
+
+std::string NodeLogStream(int64_t rank) { return "std_log_node_" + std::to_string(rank) + ".txt"; }
+
+namespace {
+
+// The node of a per-node log stream name, or -1.
+int64_t NodeOfLogStream(const std::string& stream) {
+  constexpr std::string_view kPrefix = "std_log_node_", kSuffix = ".txt";
+  if (stream.size() <= kPrefix.size() + kSuffix.size() || !stream.starts_with(kPrefix) ||
+      !stream.ends_with(kSuffix)) {
+    return -1;
+  }
+  std::string digits = stream.substr(kPrefix.size(), stream.size() - kPrefix.size() - kSuffix.size());
+  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return -1;
+  }
+  return std::stoll(digits);
+}
+
+}  // namespace
+
+Result<NodesView> RunService::NodesOf(const RunRecord& run) {
+  NodesView view;
+  view.status = run.status;
+  view.cancel_requested = run.status == jobs::RunStatusName(RunStatus::kCancelRequested);
+  const Json job = run.spec.is_object() ? run.spec.value("job", Json::object()) : Json::object();
+  auto plan = jobs::PlanDistribution(job.value("resources", Json()), job.value("distribution", Json()));
+  view.node_count = plan.has_value() ? plan->instance_count : 1;
+  std::lock_guard<std::mutex> lock(nodes_mu_);
+  if (auto it = nodes_.find(run.name); it != nodes_.end()) {
+    for (const auto& [rank, report] : it->second) view.nodes.push_back(report);
+  }
+  return view;
+}
+
+Result<NodesView> RunService::ReportNode(const std::string& name, const std::string& token,
+                                         NodeReport report) {
+  RETURN_IF_ERROR(CheckToken(name, token));
+  static const std::set<std::string> kStates = {"ready", "running", "succeeded", "failed",
+                                                "stopped"};
+  if (!kStates.count(report.state)) {
+    return Err(InvalidArgumentError("node state '" + report.state +
+                                    "' is not one of ready, running, succeeded, failed, stopped"));
+  }
+  if (report.port < 0 || report.port > 65535) {
+    return Err(InvalidArgumentError("port " + std::to_string(report.port) + " is not a TCP port"));
+  }
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(NodesView view, NodesOf(run));
+  if (report.rank < 0 || report.rank >= view.node_count) {
+    return Err(InvalidArgumentError("node rank " + std::to_string(report.rank) + " is outside run '" +
+                                    name + "', which has resources.instance_count " +
+                                    std::to_string(view.node_count)));
+  }
+  ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
+  if (jobs::IsTerminal(current)) return view;  // the run is over: nothing to coordinate
+  report.updated_at = clock_->NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(nodes_mu_);
+    nodes_[name][report.rank] = report;
+  }
+  return NodesOf(run);
+}
+
+Result<NodesView> RunService::Nodes(const std::string& name) {
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  return NodesOf(run);
+}
+
+void RunService::MergeNodeLog(const std::string& name, const std::string& stream, int64_t offset,
+                              int64_t length) {
+  std::lock_guard<std::mutex> lock(nodes_mu_);
+  // A stream first seen here (e.g. after a server restart) is merged from this append on.
+  auto [it, inserted] = merged_.try_emplace({name, stream}, offset);
+  int64_t& through = it->second;
+  if (length <= through) return;
+  auto text = store_->ReadLog(name, stream, through, length - through);
+  if (!text.has_value()) return;
+  size_t end = text->rfind('\n');
+  if (end == std::string::npos) return;  // no complete line yet
+  auto logs = store_->ListLogs(name);
+  if (!logs.has_value()) return;
+  int64_t merged_length = 0;
+  for (const auto& [s, len] : *logs) {
+    if (s == kStdLog) merged_length = len;
+  }
+  if (store_->AppendLog(name, kStdLog, merged_length, std::string_view(*text).substr(0, end + 1))
+          .has_value()) {
+    through += static_cast<int64_t>(end + 1);
+  }
+}
+
 Result<int64_t> RunService::AppendLog(const std::string& name, const std::string& token,
                                       const std::string& stream, int64_t offset,
                                       std::string_view data) {
@@ -248,19 +358,24 @@ Result<int64_t> RunService::AppendLog(const std::string& name, const std::string
   }
   if (offset < 0) return Err(InvalidArgumentError("offset must not be negative"));
   ASSIGN_OR_RETURN(int64_t length, store_->AppendLog(name, stream, offset, data));
+  if (NodeOfLogStream(stream) >= 0) MergeNodeLog(name, stream, offset, length);
   Notify();
   return length;
 }
 
 Status RunService::AppendMetrics(const std::string& name, const std::string& token,
-                                 std::vector<store::MetricPoint> points, int64_t through) {
+                                 std::vector<store::MetricPoint> points, int64_t through,
+                                 const std::string& sender) {
   RETURN_IF_ERROR(CheckToken(name, token));
   int64_t now = clock_->NowMillis();
   for (auto& p : points) {
     if (p.key.empty()) return InvalidArgumentError("a metric has an empty 'key'");
     if (p.timestamp == 0) p.timestamp = now;
   }
-  return store_->AppendMetrics(name, points, through);
+  if (sender.size() > 64 || sender.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos) {
+    return InvalidArgumentError("sender '" + sender + "' must be up to 64 letters, digits, '_' or '-'");
+  }
+  return store_->AppendMetrics(name, points, through, sender);
 }
 
 Result<RunRecord> RunService::SetTags(const std::string& name, const std::string& token,

@@ -55,6 +55,35 @@ struct HeartbeatReply {
 // The log stream that holds a run's merged stdout and stderr.
 inline constexpr char kStdLog[] = "std_log.txt";
 
+// One node of a multi-node job (one runner per node, e.g. on Slurm), as its runner last
+// reported it. States, in order: "ready" (prepared, waiting for the others), "running" (its
+// ranks started), then one of "succeeded", "failed", "stopped" (ended because another node
+// failed, a cancel or a signal).
+struct NodeReport {
+  int64_t rank = 0;
+  std::string state;
+  std::string address;  // where the node's processes listen (MASTER_ADDR for node 0)
+  int64_t port = 0;     // node 0: MASTER_PORT / the first TensorFlow port; else 0
+  std::string error;    // "failed": what failed, naming the rank
+  std::optional<int> exit_code;
+  int64_t updated_at = 0;  // server clock, ms
+};
+
+// The nodes of a multi-node run, with the run's own status, for the runners' rendezvous.
+struct NodesView {
+  std::string status;
+  bool cancel_requested = false;
+  int64_t node_count = 1;
+  std::vector<NodeReport> nodes;  // those that reported, by rank
+};
+
+// True for the node states a runner ends in.
+bool IsFinalNodeState(const std::string& state);
+
+// The per-node log stream of node `rank` of a multi-node job: "std_log_node_RANK.txt". The
+// server merges the complete lines of every node's stream into std_log.txt as they arrive.
+std::string NodeLogStream(int64_t rank);
+
 class RunService {
  public:
   // `datasets` resolves dataset references in job inputs; may be null (then they are refused).
@@ -86,11 +115,19 @@ class RunService {
   Result<store::RunRecord> ReportStatus(const std::string& name, const std::string& token,
                                         const StatusReport& report);
   Result<HeartbeatReply> Heartbeat(const std::string& name, const std::string& token);
+  // A node runner's report (multi-node jobs): records it and answers every node's last
+  // report. InvalidArgument naming the field for an unknown state or a rank outside the job's
+  // resources.instance_count. Node reports live in this process's memory (a restarted server
+  // relearns them: runners repeat theirs every heartbeat); they are dropped when the run ends.
+  Result<NodesView> ReportNode(const std::string& name, const std::string& token,
+                               NodeReport report);
+  Result<NodesView> Nodes(const std::string& name);
   Result<int64_t> AppendLog(const std::string& name, const std::string& token,
                             const std::string& stream, int64_t offset, std::string_view data);
   // `through`: see MetadataStore::AppendMetrics (0 = no resend protection).
   Status AppendMetrics(const std::string& name, const std::string& token,
-                       std::vector<store::MetricPoint> points, int64_t through = 0);
+                       std::vector<store::MetricPoint> points, int64_t through = 0,
+                       const std::string& sender = "");
   Result<store::RunRecord> SetTags(const std::string& name, const std::string& token,
                                    const std::map<std::string, std::string>& tags);
   Status AddArtifacts(const std::string& name, const std::string& token,
@@ -134,6 +171,10 @@ class RunService {
   // Applies a transition through the state machine and stores it with its event.
   Status Transition(store::RunRecord& run, jobs::RunStatus to, const std::string& detail);
   void Notify();
+  Result<NodesView> NodesOf(const store::RunRecord& run);
+  // Appends the complete lines `stream` (a node's log) gained to std_log.txt.
+  void MergeNodeLog(const std::string& name, const std::string& stream, int64_t offset,
+                    int64_t length);
 
   store::MetadataStore* store_;
   artifacts::BlobStore* blobs_;
@@ -149,6 +190,12 @@ class RunService {
   std::condition_variable change_cv_;
   uint64_t changes_ = 0;  // guarded by change_mu_
   bool shutting_down_ = false;  // guarded by change_mu_
+  std::mutex nodes_mu_;
+  // run → rank → last report; guarded by nodes_mu_.
+  std::map<std::string, std::map<int64_t, NodeReport>> nodes_;
+  // (run, node log stream) → how far it has been merged into std_log.txt; guarded by
+  // nodes_mu_ (which also serializes the merges).
+  std::map<std::pair<std::string, std::string>, int64_t> merged_;
 };
 
 }  // namespace gantry::workspace

@@ -206,7 +206,7 @@ class SlurmSchedulerTest : public SchedulerTest {
     c.name = "hpc";
     c.type = "slurm";
     c.vm_size = "";
-    c.max_nodes = 1;
+    c.max_nodes = 2;
     c.properties = Json{{"cpus", 3}, {"partition", "p1"}, {"server_url", "http://10.0.0.1:9"}};
     ASSERT_TRUE(computes_->Create(c).has_value());
   }
@@ -246,15 +246,34 @@ TEST_F(SlurmSchedulerTest, EveryRunGoesToSlurmAndWaitsQueuedWithItsReason) {
   EXPECT_NE(runs_->Get(a)->error.find("TIMEOUT"), std::string::npos);
 }
 
-TEST_F(SlurmSchedulerTest, MultiNodeIsRefusedAtSubmission) {
+TEST_F(SlurmSchedulerTest, MultiNodeJobsAskSlurmForAllTheirNodes) {
   SubmitRequest req;
   req.spec.command = "true";
   req.spec.compute = "hpc";
   req.spec.resources = Json{{"instance_count", 2}};
+  req.spec.distribution = Json{{"type", "pytorch"}, {"process_count_per_instance", 2}};
+  auto run = runs_->Submit(req);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  scheduler_->RunOnce();
+  ASSERT_EQ(slurm_.launched.size(), 1u);
+  EXPECT_EQ(slurm_.launched[0].placement.nodes, 2);
+}
+
+TEST_F(SlurmSchedulerTest, MoreNodesThanTheTargetAllowsOrMultiNodeMpiIsRefused) {
+  SubmitRequest req;
+  req.spec.command = "true";
+  req.spec.compute = "hpc";
+  req.spec.resources = Json{{"instance_count", 3}};
   auto run = runs_->Submit(req);
   ASSERT_FALSE(run.has_value());
-  EXPECT_NE(run.error().message().find("instance_count"), std::string::npos);
-  EXPECT_NE(run.error().message().find("not supported yet"), std::string::npos);
+  EXPECT_NE(run.error().message().find("max_nodes 2"), std::string::npos) << run.error().message();
+
+  req.spec.resources = Json{{"instance_count", 2}};
+  req.spec.distribution = Json{{"type", "mpi"}, {"process_count_per_instance", 2}};
+  run = runs_->Submit(req);
+  ASSERT_FALSE(run.has_value());
+  EXPECT_NE(run.error().message().find("distribution type mpi"), std::string::npos);
+  EXPECT_NE(run.error().message().find("instance_count 2"), std::string::npos);
 }
 
 }  // namespace slurm_path

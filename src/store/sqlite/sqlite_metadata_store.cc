@@ -575,7 +575,8 @@ Status DecodeBlock(const std::string& key, const std::string& data, std::vector<
 }  // namespace
 
 Status SqliteMetadataStore::AppendMetrics(const std::string& run,
-                                          const std::vector<MetricPoint>& points, int64_t through) {
+                                          const std::vector<MetricPoint>& points, int64_t through,
+                                          const std::string& sender) {
   if (points.empty()) return Status::Ok();
   // Group by key, keeping each key's logging order.
   std::map<std::string, std::vector<const MetricPoint*>> by_key;
@@ -601,7 +602,9 @@ Status SqliteMetadataStore::AppendMetrics(const std::string& run,
   if (through > 0) {
     ASSIGN_OR_RETURN(Statement * cursor,
                      Prepare("SELECT through FROM metric_cursors WHERE run = ?"));
-    cursor->Bind(1, run);
+    // One cursor per record stream: the run's, or one sender's ("RUN\x1fnode_1").
+    const std::string cursor_key = sender.empty() ? run : run + '\x1f' + sender;
+    cursor->Bind(1, cursor_key);
     auto row = cursor->Step();
     int64_t applied = (row.has_value() && *row) ? cursor->Int(0) : 0;
     cursor->Reset();
@@ -609,7 +612,7 @@ Status SqliteMetadataStore::AppendMetrics(const std::string& run,
     if (through <= applied) return Status::Ok();  // a resend of a batch already stored
     ASSIGN_OR_RETURN(Statement * advance,
                      Prepare("INSERT OR REPLACE INTO metric_cursors (run, through) VALUES (?, ?)"));
-    RETURN_IF_ERROR(advance->Bind(1, run).Bind(2, through).Run());
+    RETURN_IF_ERROR(advance->Bind(1, cursor_key).Bind(2, through).Run());
   }
   std::string block;
   for (const auto& [key, series_points] : by_key) {

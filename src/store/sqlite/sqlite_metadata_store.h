@@ -27,7 +27,7 @@ class SqliteMetadataStore : public MetadataStore {
   Status UpdateRun(const RunRecord& run, const std::optional<StatusEvent>& event) override;
   Result<std::vector<StatusEvent>> GetStatusHistory(const std::string& run) override;
   Status AppendMetrics(const std::string& run, const std::vector<MetricPoint>& points,
-                       int64_t through) override;
+                       int64_t through, const std::string& sender) override;
   Result<std::vector<MetricPoint>> GetMetrics(const std::string& run,
                                               const std::string& key) override;
   Result<std::vector<MetricPoint>> LatestMetrics(const std::string& run) override;
