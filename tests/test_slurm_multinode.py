@@ -175,14 +175,55 @@ def test_tensorflow_workers_on_two_nodes_get_each_others_addresses(server, clust
     assert hosts == [node0, node1], merged
 
 
-def test_refusals_name_the_field(server, tmp_path):
-    # More nodes than the target allows.
-    yml = write_job(tmp_path / "a", "true", extra="compute: hpc\nresources:\n  instance_count: 3\n")
+def test_more_nodes_than_the_target_allows_is_refused_naming_the_field(server, tmp_path):
+    yml = write_job(tmp_path, "true", extra="compute: hpc\nresources:\n  instance_count: 3\n")
     yml.write_text(yml.read_text().replace("compute: local\n", "", 1))
     p = server.cli("job", "create", "--file", str(yml))
     assert p.returncode == 2 and "instance_count is 3" in p.stderr and "max_nodes" in p.stderr, p.stderr
-    # MPI across Slurm nodes is not built yet, and says so.
-    yml = write_job(tmp_path / "b", "true", extra="compute: hpc\n" + textwrap.dedent(TWO_BY_TWO.format(type="mpi")))
-    yml.write_text(yml.read_text().replace("compute: local\n", "", 1))
-    p = server.cli("job", "create", "--file", str(yml))
-    assert p.returncode == 2 and "distribution type mpi" in p.stderr, p.stderr
+
+
+# Both test nodes share one kernel and /dev/shm (only their networks differ), so OpenMPI's
+# shared-memory transport would mix up the two nodes' segments: the job uses TCP, as ranks
+# on different machines do anyway.
+MPI_JOB = TWO_BY_TWO.format(type="mpi") + """
+    environment_variables:
+      OMPI_MCA_btl: tcp,self
+"""
+
+MPI_SCRIPT = {"allreduce.py": """
+    import os, subprocess, sys
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    address = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()[0]
+    total = comm.allreduce(comm.rank)
+    print(f"rank {comm.rank} of {comm.size} gantry {os.environ['GANTRY_RANK']} "
+          f"node {os.environ['GANTRY_NODE_RANK']} at {address} in {os.path.basename(os.path.dirname(os.getcwd()))} "
+          f"sum {total}", flush=True)
+    if comm.rank == int(sys.argv[1]):
+        print("rank", comm.rank, "broke: ValueError bad shard", file=sys.stderr, flush=True)
+        sys.exit(3)
+"""}
+
+
+def test_mpi_all_reduce_across_two_nodes_under_mpirun(server, cluster, tmp_path):
+    name = submit(server, tmp_path, "python allreduce.py -1", MPI_JOB, MPI_SCRIPT)
+    run = server.wait_terminal(name)
+    assert run["status"] == "Completed", run["error"] + log(server, name)
+    merged = log(server, name)
+    for rank in range(4):
+        node = rank // 2
+        line = (f"rank {rank} of 4 gantry {rank} node {node} at {cluster.node_addrs[node]} "
+                f"in node_{node} sum 6")
+        # mpirun on node 0 started two ranks on each node, each in its own node's folder.
+        assert line in log(server, name, f"std_log_process_{rank}.txt"), merged
+        assert f"[rank {rank}] {line}\n" in merged, merged
+
+
+def test_an_mpi_rank_failing_on_node_1_is_named(server, cluster, tmp_path):
+    name = submit(server, tmp_path, "python allreduce.py 3 && sleep 7203", MPI_JOB, MPI_SCRIPT)
+    run = server.wait_terminal(name)
+    assert run["status"] == "Failed", run
+    assert "rank 3 (node 1) exited with code 3" in run["error"], run["error"]
+    assert "broke: ValueError bad shard" in run["error"], run["error"]
+    poll(lambda: nothing_left("sleep 7203"), "every rank gone from both nodes")
+    poll(lambda: not squeue_ids(cluster), "the Slurm job gone")

@@ -52,16 +52,27 @@ bool IsOpenMpiOwn(const std::string& name) {
   return false;
 }
 
-// Runs as `bash -c WRAPPER SHELL RANK_DIR COMMAND PROCESSES_PER_INSTANCE INSTANCE_COUNT`
-// for each rank mpirun starts. $EPOCHREALTIME (bash 5) orders the ranks' exits.
+// Runs as `bash -c WRAPPER SHELL RANK_DIR COMMAND PROCESSES_PER_INSTANCE INSTANCE_COUNT
+// NODE_DIR_TEMPLATE LEADER_NODE_DIR` for each rank mpirun starts. With a node folder template
+// (one runner per node), the rank's node folder is the template with @NODE@ replaced by its
+// node rank: the rank runs in its wd/, with the variables its node's runner wrote to
+// rank.env, writes to its ranks/ pipes, and the leader's node folder in the command (input
+// and output paths) becomes its own. $EPOCHREALTIME (bash 5) orders the ranks' exits.
 constexpr char kRankWrapper[] =
     "r=${OMPI_COMM_WORLD_RANK:?is not set: not started by OpenMPI mpirun}\n"
+    "d=$1 c=$2\n"
+    "if [ -n \"$5\" ]; then\n"
+    "  n=${5//@NODE@/$((r / $3))}\n"
+    "  cd \"$n/wd\" || exit 127\n"
+    "  set -a; . \"$n/rank.env\" || exit 127; set +a\n"
+    "  d=$n/ranks c=${2//\"$6\"/\"$n\"}\n"
+    "fi\n"
     "export GANTRY_RANK=$r GANTRY_WORLD_SIZE=$OMPI_COMM_WORLD_SIZE GANTRY_NODE_COUNT=$4 "
     "GANTRY_NODE_RANK=$((r / $3)) GANTRY_LOCAL_RANK=$((r % $3))\n"
-    "exec >\"$1/stdout.$r\" 2>\"$1/stderr.$r\"\n"
-    "\"$0\" -c \"$2\"\n"
+    "exec >\"$d/stdout.$r\" 2>\"$d/stderr.$r\"\n"
+    "\"$0\" -c \"$c\"\n"
     "rc=$?\n"
-    "printf '%s %s\\n' \"$rc\" \"$EPOCHREALTIME\" >\"$1/exit.$r\"\n"
+    "printf '%s %s\\n' \"$rc\" \"$EPOCHREALTIME\" >\"$d/exit.$r\"\n"
     "exit $rc\n";
 
 }  // namespace
@@ -180,13 +191,31 @@ std::string MergeHostFile(const std::string& host_file) {
   return out;
 }
 
+std::string RankEnvironmentFile(const std::map<std::string, std::string>& env) {
+  std::string out;
+  for (const auto& [name, value] : env) {
+    if (!IsShellName(name) || IsOpenMpiOwn(name) || name.rfind("SLURM_", 0) == 0) continue;
+    out += name + "='";
+    for (char c : value) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += "'\n";
+  }
+  return out;
+}
+
 std::vector<std::string> MpiCommand(const jobs::DistributionPlan& plan,
                                     const MpiCommandOptions& options) {
-  std::vector<std::string> argv = {options.mpirun.string(), "--hostfile",
-                                   options.host_file.string(), "-np",
-                                   std::to_string(plan.world_size())};
+  const int64_t per_node = std::max<int64_t>(plan.processes_per_instance, 1);
+  std::vector<std::string> argv = {options.mpirun.string()};
+  if (options.in_allocation) {
+    // The batch system's allocation names the nodes (one slot each, as its runners hold
+    // them): place P ranks per node, over the slots.
+    argv.insert(argv.end(), {"--map-by", "ppr:" + std::to_string(per_node) + ":node", "--oversubscribe"});
+  } else {
+    argv.insert(argv.end(), {"--hostfile", options.host_file.string()});
+  }
+  argv.insert(argv.end(), {"-np", std::to_string(plan.world_size())});
   if (options.as_root) argv.push_back("--allow-run-as-root");
-  if (plan.world_size() > options.cpus) argv.push_back("--oversubscribe");
+  if (plan.world_size() > options.cpus && !options.in_allocation) argv.push_back("--oversubscribe");
   // Ranks share this machine with other jobs: no pinning to cores.
   argv.insert(argv.end(), {"--bind-to", "none"});
   for (const auto& name : options.export_names) {
@@ -194,9 +223,9 @@ std::vector<std::string> MpiCommand(const jobs::DistributionPlan& plan,
     argv.insert(argv.end(), {"-x", name});
   }
   argv.insert(argv.end(), {options.shell.string(), "-c", kRankWrapper, options.shell.string(),
-                           options.rank_dir.string(), options.command,
-                           std::to_string(std::max<int64_t>(plan.processes_per_instance, 1)),
-                           std::to_string(plan.instance_count)});
+                           options.rank_dir.string(), options.command, std::to_string(per_node),
+                           std::to_string(plan.instance_count), options.node_dir_template,
+                           options.leader_node_dir.string()});
   return argv;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ std::string MergeHostFile(const std::string& host_file);
 struct MpiCommandOptions {
   fs::path mpirun;       // the executable
   fs::path host_file;    // written by the caller (MergeHostFile(MpiHostFile(...)))
+  // Instead of the host file, the nodes are the batch system's allocation (mpirun inside a
+  // Slurm job, one slot per node as its runners hold them): processes_per_instance per node.
+  bool in_allocation = false;
   fs::path rank_dir;     // holds the per-rank pipes and exit files
   fs::path shell;        // "/bin/bash"
   std::string command;   // the job's command, run by `bash -c`
@@ -59,7 +63,18 @@ struct MpiCommandOptions {
   // Variables exported to the ranks with -x (the job's environment; names that are not
   // shell identifiers and OpenMPI's own OMPI_/PMIX_/OPAL_/PRTE_ variables are skipped).
   std::vector<std::string> export_names;
+  // One runner per node: each node's folder, with @NODE@ for the node rank (the rank runs
+  // in NODE_DIR/wd with NODE_DIR/rank.env's variables and NODE_DIR/ranks pipes), and the
+  // leader's own node folder, which the wrapper replaces in the command. Empty: every rank
+  // is on this machine, in rank_dir.
+  std::string node_dir_template;
+  fs::path leader_node_dir;
 };
+
+// The rank.env file of a node (see MpiCommandOptions::node_dir_template): one NAME='VALUE'
+// line per variable of `env` that is a shell name, leaving out OpenMPI's own variables and
+// SLURM_* (a rank keeps those of the step that started it).
+std::string RankEnvironmentFile(const std::map<std::string, std::string>& env);
 
 // argv of the `mpirun` launch for `plan` (type mpi).
 std::vector<std::string> MpiCommand(const jobs::DistributionPlan& plan,

@@ -59,9 +59,10 @@ TEST(DistributedLaunchTest, MpirunGetsTheHostFileWorldSizeAndExportsButNotOpenMp
   EXPECT_FALSE(has({"-x", "OMPI_MCA_btl"}));
   EXPECT_FALSE(has({"-x", "BASH_FUNC_f%%"}));
   // The job's command is passed as one argument, after the wrapper.
-  EXPECT_EQ(argv[argv.size() - 3], "python train.py");
-  EXPECT_EQ(argv[argv.size() - 2], "2");
-  EXPECT_EQ(argv[argv.size() - 1], "2");
+  EXPECT_EQ(argv[argv.size() - 5], "python train.py");
+  EXPECT_EQ(argv[argv.size() - 4], "2");
+  EXPECT_EQ(argv[argv.size() - 3], "2");
+  EXPECT_EQ(argv[argv.size() - 2], "");  // every rank on this machine
 
   auto plain = MpiCommand(MpiPlan(1, 2), {.mpirun = "mpirun", .shell = "/bin/bash", .cpus = 8});
   EXPECT_EQ(std::find(plain.begin(), plain.end(), "--allow-run-as-root"), plain.end());
@@ -96,6 +97,50 @@ TEST(DistributedLaunchTest, TheRankWrapperRedirectsSetsRanksAndRecordsTheExitCod
   EXPECT_EQ(exits[0].code, 7);
   EXPECT_GT(exits[0].ended_at, 0);
   fs::remove_all(*dir);
+}
+
+TEST(DistributedLaunchTest, InASlurmAllocationRanksGoPerNodeAndRunInTheirNodesFolder) {
+  // Two node folders as two runners left them; the wrapper for rank 3 (node 1) runs without
+  // mpirun.
+  auto root = MakeTempDir("distributed-launch-test");
+  ASSERT_TRUE(root.has_value());
+  for (const char* node : {"node_0", "node_1"}) {
+    ASSERT_TRUE(MakeDirs(*root / node / "wd").ok());
+    ASSERT_TRUE(MakeDirs(*root / node / "ranks").ok());
+  }
+  ASSERT_TRUE(WriteFileAtomic(*root / "node_1" / "rank.env",
+                              RankEnvironmentFile({{"WHERE", "node one's 'env'"},
+                                                   {"OMPI_COMM_WORLD_RANK", "99"},
+                                                   {"SLURM_PROCID", "1"},
+                                                   {"BASH_FUNC_f%%", "x"}}))
+                  .ok());
+  const std::string leader = (*root / "node_0").string();
+  auto argv = MpiCommand(MpiPlan(2, 2),
+                         {.mpirun = "mpirun",
+                          .in_allocation = true,
+                          .shell = "/bin/bash",
+                          .command = "echo rank=$GANTRY_RANK node=$GANTRY_NODE_RANK in=$(basename $(dirname $PWD)) "
+                                     "where=\"$WHERE\" input=" + leader + "/inputs/x",
+                          .node_dir_template = (*root / "node_@NODE@").string(),
+                          .leader_node_dir = leader});
+  auto has = [&](const std::vector<std::string>& seq) {
+    return std::search(argv.begin(), argv.end(), seq.begin(), seq.end()) != argv.end();
+  };
+  EXPECT_TRUE(has({"mpirun", "--map-by", "ppr:2:node", "--oversubscribe", "-np", "4"}));
+  EXPECT_FALSE(has({"--hostfile"}));
+  auto shell = std::find(argv.begin(), argv.end(), "/bin/bash");
+  ASSERT_NE(shell, argv.end());
+  auto env = CurrentEnvironment();
+  env["OMPI_COMM_WORLD_RANK"] = "3";
+  env["OMPI_COMM_WORLD_SIZE"] = "4";
+  auto pid = Spawn({.argv = std::vector<std::string>(shell, argv.end()), .env = env});
+  ASSERT_TRUE(pid.has_value()) << pid.error().ToString();
+  EXPECT_EQ(WaitFor(*pid).code, 0);
+  EXPECT_EQ(ReadFile(MpiRankPipe(*root / "node_1" / "ranks", 3, false)).value_or(""),
+            "rank=3 node=1 in=node_1 where=node one's 'env' input=" + (*root / "node_1").string() +
+                "/inputs/x\n");
+  ASSERT_EQ(ReadMpiExits(*root / "node_1" / "ranks", 4).size(), 1u);
+  fs::remove_all(*root);
 }
 
 TEST(DistributedLaunchTest, TheFirstRealFailureIsReportedBeforeRanksThatWereStopped) {

@@ -85,6 +85,8 @@ constexpr int kFinalStepAttempts = 3;
 // node that has not ended may stay silent before node 0 counts it as lost.
 constexpr int64_t kNodePollMs = 250;
 constexpr int64_t kNodeSilentMs = 30'000;
+// After a multi-node mpirun failed, how long node 0 waits for the other nodes' reports.
+constexpr int64_t kPeerReportWaitMs = 10'000;
 
 // Set by the runner's own SIGTERM/SIGINT/SIGHUP handler.
 std::atomic<int> g_runner_signal{0};
@@ -397,11 +399,6 @@ class JobRun {
           "the job has resources.instance_count " + std::to_string(plan_.instance_count) +
           " but its runners were started on " + std::to_string(options_.node_count) + " nodes");
     }
-    if (multi_node() && plan_.type == jobs::DistributionPlan::Type::kMpi) {
-      return FailedPreconditionError(
-          "distribution type mpi cannot run with one runner per node yet (mpirun starts the "
-          "ranks of every node itself); use instance_count 1 or distribution type pytorch");
-    }
     if (!plan_.distributed()) return Status::Ok();
     if (!container_image_.empty()) {
       return FailedPreconditionError(
@@ -666,7 +663,9 @@ class JobRun {
           std::make_unique<LogShipper>(rank_logs_->RankFile(r), rank_sinks_.back().get()));
     }
     const std::string shell = Shell();
-    if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
+    if (plan_.type == jobs::DistributionPlan::Type::kMpi && multi_node()) {
+      RETURN_IF_ERROR(LaunchMpiAcrossNodes(shell));
+    } else if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
       RETURN_IF_ERROR(OpenMpiRankPipes());
       const fs::path host_file = work_dir_ / "hostfile";
       RETURN_IF_ERROR(WriteFileAtomic(
@@ -711,13 +710,48 @@ class JobRun {
         RETURN_IF_ERROR(StartProcess({shell, "-c", command_}, env, slot.rank));
       }
     }
-    pid_ = procs_.front().pid;
+    pid_ = procs_.empty() ? -1 : procs_.front().pid;  // -1: another node's mpirun starts ours
     started_ms_ = Now();
     std::string groups;
     for (const auto& p : procs_) groups += (groups.empty() ? "" : " ") + std::to_string(p.pid);
     GLOG(Info) << "run '" << options_.run_name << "': started process group(s) " << groups
                << ": " << command_;
     return Status::Ok();
+  }
+
+  // MPI with one runner per node: every node writes rank.env (its job environment) and makes
+  // its ranks' pipes; node 0 runs mpirun, which starts every node's ranks through the batch
+  // system (inside a Slurm job it launches its daemons with srun, overlapping the runners'
+  // step), each in its node's folder (MpiCommandOptions::node_dir_template). The other nodes
+  // start nothing: they read their ranks' pipes until the ranks are gone.
+  Status LaunchMpiAcrossNodes(const std::string& shell) {
+    RETURN_IF_ERROR(WriteFileAtomic(work_dir_ / "rank.env", RankEnvironmentFile(env_)));
+    RETURN_IF_ERROR(OpenMpiRankPipes());
+    if (!leader()) return Status::Ok();
+    std::map<std::string, std::string> env = env_;
+    const bool in_slurm = env.count("SLURM_JOB_ID") > 0;
+    fs::path host_file;
+    if (in_slurm) {
+      env["SLURM_OVERLAP"] = "1";  // mpirun's srun steps share the nodes with the runners'
+    } else {
+      host_file = work_dir_ / "hostfile";
+      RETURN_IF_ERROR(WriteFileAtomic(host_file, MergeHostFile(jobs::MpiHostFile(plan_, node_hosts_))));
+    }
+    const unsigned cpus = std::thread::hardware_concurrency();
+    const std::string root = work_dir_.parent_path().string();
+    std::vector<std::string> argv =
+        MpiCommand(plan_, {.mpirun = mpirun_,
+                           .host_file = host_file,
+                           .in_allocation = in_slurm,
+                           .rank_dir = rank_dir_,
+                           .shell = shell,
+                           .command = command_,
+                           .as_root = ::geteuid() == 0,
+                           .cpus = cpus > 0 ? static_cast<int>(cpus) : 1,
+                           .export_names = {},
+                           .node_dir_template = root + "/node_@NODE@",
+                           .leader_node_dir = work_dir_});
+    return StartProcess(argv, env, RankLogs::kLauncher);
   }
 
   // Makes the named pipes mpirun's ranks write to and starts a pump on each rank's pair.
@@ -727,6 +761,7 @@ class JobRun {
     rank_dir_ = work_dir_ / "ranks";
     RETURN_IF_ERROR(MakeDirs(rank_dir_));
     for (int64_t r = 0; r < plan_.world_size(); ++r) {
+      if (!RunsHere(r)) continue;
       int fds[2] = {-1, -1};
       for (int i = 0; i < 2; ++i) {
         fs::path pipe = MpiRankPipe(rank_dir_, r, i == 1);
@@ -789,6 +824,7 @@ class JobRun {
       exit_ = TryWait(pid_);
       return exit_.has_value();
     }
+    if (procs_.empty()) return PollMpiRanksOfThisNode();
     bool all = true;
     for (auto& p : procs_) {
       if (!p.exit) p.exit = TryWait(p.pid);
@@ -814,8 +850,39 @@ class JobRun {
     return all;
   }
 
+  // A node whose MPI ranks another node's mpirun started: they are over once every pipe of
+  // theirs is at end-of-file; the job's exit is the first failure among their exit files.
+  bool PollMpiRanksOfThisNode() {
+    for (auto& pump : rank_pumps_) {
+      if (!pump->WaitForEof(0)) return false;
+    }
+    std::optional<MpiRankExit> failure = FirstMpiFailure(ReadMpiExits(rank_dir_, plan_.world_size()));
+    exit_ = ExitInfo{};
+    // Ranks stopped by SIGTERM/SIGKILL were stopped by mpirun for another node's failure or
+    // a cancel: this node then reports "stopped", not a failure of its own.
+    if (failure && !IsStoppedCode(failure->code)) {
+      exit_->code = failure->code;
+    } else if (failure) {
+      exit_->code = failure->code;
+      peer_stopped_ = true;
+    } else {
+      for (const jobs::ProcessSlot& slot : jobs::Processes(plan_)) {
+        if (slot.node_rank != options_.node_rank) continue;
+        if (!fs::exists(MpiRankExitFile(rank_dir_, slot.rank))) {
+          exit_->code = 128 + SIGKILL;  // killed before it could record its exit
+          peer_stopped_ = true;
+          break;
+        }
+      }
+    }
+    return true;
+  }
+
+  static bool IsStoppedCode(int code) { return code == 128 + SIGTERM || code == 128 + SIGKILL; }
+
   // "rank 2 (node 1)".
   std::string RankName(int64_t rank) const {
+    if (rank == RankLogs::kLauncher) return "mpirun";
     if (multi_node()) {
       for (const jobs::ProcessSlot& slot : jobs::Processes(plan_)) {
         if (slot.rank == rank) {
@@ -845,6 +912,12 @@ class JobRun {
     if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
       std::optional<MpiRankExit> failure =
           FirstMpiFailure(ReadMpiExits(rank_dir_, plan_.world_size()));
+      // Across nodes: a rank of another node that failed on its own explains this node's
+      // stopped ranks better than they do.
+      if (multi_node() && !peer_failure_.empty() && (!failure || IsStoppedCode(failure->code))) {
+        *exit_code = peer_exit_code_.value_or(exit_->code);
+        return peer_failure_;
+      }
       if (failure) {
         *exit_code = failure->code;
         return with_tail(RankName(failure->rank) + " exited with code " +
@@ -1034,12 +1107,17 @@ class JobRun {
     while (true) {
       if (PollProcesses()) {
         // Node 0 waits for the other nodes to end before it reports (unless its own ranks
-        // failed or were stopped: then the run is over for every node).
+        // failed or were stopped: then the run is over for every node). When mpirun failed,
+        // the rank that failed may be another node's: their reports get a few seconds.
+        if (local_end_ms_ == 0) local_end_ms_ = Now();
         const bool local_ok = exit_->code == 0 && exit_->signal == 0 && kill_reason_ == KillReason::kNone;
-        if (!multi_node() || !leader() || !local_ok || others_ended_ || !peer_failure_.empty() ||
-            stop_) {
-          break;
+        bool wait = multi_node() && leader() && !others_ended_ && peer_failure_.empty() && !stop_;
+        if (wait && !local_ok) {
+          wait = plan_.type == jobs::DistributionPlan::Type::kMpi &&
+                 (kill_reason_ == KillReason::kNone || kill_reason_ == KillReason::kRankFailed) &&
+                 Now() - local_end_ms_ < kPeerReportWaitMs;
         }
+        if (!wait) break;
       }
       const int64_t now = Now();
       if (failed_ != nullptr && kill_reason_ == KillReason::kNone) {
@@ -1152,6 +1230,11 @@ class JobRun {
     if (kill_reason_ == KillReason::kNone && exit_->code != 0 && ServerUsable()) Heartbeat();
     if (stop_) return 1;
     Outcome outcome = Decide();
+    if (multi_node() && leader() && !running_reported_) {
+      // Every node's ranks ran (maybe too briefly for PollNodes to see them all running).
+      running_reported_ = true;
+      EnqueueStatus(jobs::RunStatus::kRunning, {{"process_group", pid_}});
+    }
     GLOG(Info) << "run '" << options_.run_name << "': the job's processes ended ("
                << (exit_->code == 0 && exit_->signal == 0 ? "all succeeded" : ExitText(*exit_))
                << "); finalizing";
@@ -1575,6 +1658,7 @@ class JobRun {
   std::optional<int> peer_exit_code_;
   std::map<int64_t, int64_t> missing_since_ms_;  // nodes the server no longer lists
   int64_t next_node_poll_ms_ = 0;
+  int64_t local_end_ms_ = 0;  // when this node's processes had all exited
 };
 
 }  // namespace

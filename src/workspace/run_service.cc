@@ -87,14 +87,6 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     ASSIGN_OR_RETURN(jobs::DistributionPlan plan,
                      jobs::PlanDistribution(spec.resources, spec.distribution));
     RETURN_IF_ERROR(CheckNodesFit(*target, plan.instance_count));
-    if (target->is_slurm() && plan.type == jobs::DistributionPlan::Type::kMpi &&
-        plan.instance_count > 1) {
-      return Err(InvalidArgumentError(
-          "distribution type mpi with resources.instance_count " +
-          std::to_string(plan.instance_count) + " cannot run on Slurm target '" + run.compute +
-          "' yet: mpirun would have to start ranks on the other nodes itself; use instance_count "
-          "1 with process_count_per_instance, or distribution type pytorch"));
-    }
   } else if (run.compute != kLocalCompute) {
     return Err(InvalidArgumentError("compute '" + run.compute +
                                     "' does not exist; this workspace has: local"));

@@ -259,7 +259,7 @@ TEST_F(SlurmSchedulerTest, MultiNodeJobsAskSlurmForAllTheirNodes) {
   EXPECT_EQ(slurm_.launched[0].placement.nodes, 2);
 }
 
-TEST_F(SlurmSchedulerTest, MoreNodesThanTheTargetAllowsOrMultiNodeMpiIsRefused) {
+TEST_F(SlurmSchedulerTest, MoreNodesThanTheTargetAllowsIsRefused) {
   SubmitRequest req;
   req.spec.command = "true";
   req.spec.compute = "hpc";
@@ -267,13 +267,6 @@ TEST_F(SlurmSchedulerTest, MoreNodesThanTheTargetAllowsOrMultiNodeMpiIsRefused) 
   auto run = runs_->Submit(req);
   ASSERT_FALSE(run.has_value());
   EXPECT_NE(run.error().message().find("max_nodes 2"), std::string::npos) << run.error().message();
-
-  req.spec.resources = Json{{"instance_count", 2}};
-  req.spec.distribution = Json{{"type", "mpi"}, {"process_count_per_instance", 2}};
-  run = runs_->Submit(req);
-  ASSERT_FALSE(run.has_value());
-  EXPECT_NE(run.error().message().find("distribution type mpi"), std::string::npos);
-  EXPECT_NE(run.error().message().find("instance_count 2"), std::string::npos);
 }
 
 }  // namespace slurm_path
