@@ -131,3 +131,24 @@ def test_scancel_from_outside_fails_the_run_with_slurms_state(slurm_server, clus
     assert f"Slurm job {job} ended as CANCELLED" in run["error"], run["error"]
     poll(lambda: subprocess.run(["pgrep", "-f", "sleep 6103"], capture_output=True).returncode != 0,
          "the job's processes gone")
+
+
+def test_a_job_left_by_an_earlier_submission_of_the_run_is_cancelled_first(slurm_server, cluster, tmp_path):
+    # As if a server had stopped right after sbatch, before storing the job id: a Slurm job
+    # named after the run already exists (its token is stale). Submitting the run again
+    # must not leave two.
+    (tmp_path / "orphan.sh").write_text("#!/bin/bash\nsleep 6104\n")
+    orphan = cluster.run("sbatch", "--parsable", "--job-name=gantry-orphan_run_1",
+                         f"--output={tmp_path}/orphan.out", str(tmp_path / "orphan.sh")).stdout.strip()
+    poll(lambda: orphan in squeue_ids(cluster), "the orphan job queued")
+    name = submit(slurm_server, tmp_path, "echo the real one", extra="name: orphan_run_1\n")
+    assert name == "orphan_run_1"
+    run = slurm_server.wait_terminal(name)
+    assert run["status"] == "Completed", run
+    assert run["compute_job_id"] != orphan
+    poll(lambda: orphan not in squeue_ids(cluster), "the orphan job cancelled")
+    poll(lambda: nothing_left_named("sleep 6104"), "the orphan's process gone")
+
+
+def nothing_left_named(marker):
+    return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0

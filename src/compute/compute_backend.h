@@ -87,8 +87,10 @@ struct SlurmBackendOptions {
   std::string scancel = "scancel";
 };
 
-// Submits each runner as a Slurm batch job (`sbatch --parsable`) whose one step `srun`s
-// `gantry runner`; watches it with `scontrol show job`; Kill is `scancel`.
+// Submits each runner as a Slurm batch job (`sbatch --parsable`, named gantry-RUN; an older
+// job of that name, left by a server that stopped before storing its id, is `scancel`ed
+// first) whose one step `srun`s `gantry runner` on each of the job's nodes; watches it with
+// `scontrol show job`; Kill is `scancel`.
 std::unique_ptr<ComputeBackend> NewSlurmBackend(const SlurmBackendOptions& options);
 
 }  // namespace gantry::compute

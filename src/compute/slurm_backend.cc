@@ -54,6 +54,14 @@ class SlurmBackend : public ComputeBackend {
     auto env = CurrentEnvironment();
     for (const auto& [k, v] : request.env) env[k] = v;
     env["GANTRY_RUN_TOKEN"] = request.token;
+    // A server that stopped between an earlier sbatch of this run and storing its job id left
+    // a job behind whose token is no longer valid: it goes before the new one is submitted.
+    if (auto stale = RunCommand({options_.scancel, "--name=gantry-" + request.run_name});
+        !stale.has_value() || stale->code != 0) {
+      GLOG(Warning) << "run " << request.run_name << ": scancel of earlier jobs named gantry-"
+                    << request.run_name << " failed: "
+                    << (stale.has_value() ? Trim(stale->text) : stale.error().message());
+    }
     ASSIGN_OR_RETURN(CommandOutput out,
                      RunCommand({options_.sbatch, "--parsable", script.string()}, env));
     if (out.code != 0) {
