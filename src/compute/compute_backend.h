@@ -64,6 +64,13 @@ class ComputeBackend {
   // unknown, and for the local backend every process of the runner's session: the groups of
   // a distributed job's ranks). OK when they are already gone.
   virtual Status Kill(const LaunchHandle& handle, int64_t process_group) = 0;
+  // Poll for batch jobs by id, many at once (a batch system answers them all with one
+  // query): job id → its poll. Default: Poll for each.
+  virtual std::map<std::string, RunnerPoll> PollJobs(const std::vector<std::string>& job_ids) {
+    std::map<std::string, RunnerPoll> out;
+    for (const auto& id : job_ids) out[id] = Poll(LaunchHandle{0, id});
+    return out;
+  }
   // Collects runners this process started that have exited since (so they do not linger as
   // zombies once their run is over and no longer polled). Called on every scheduler pass.
   virtual void Reap() {}
@@ -84,13 +91,15 @@ struct SlurmBackendOptions {
   // The Slurm commands; looked up on PATH when they have no slash.
   std::string sbatch = "sbatch";
   std::string scontrol = "scontrol";
+  std::string squeue = "squeue";
   std::string scancel = "scancel";
 };
 
 // Submits each runner as a Slurm batch job (`sbatch --parsable`, named gantry-RUN; an older
 // job of that name, left by a server that stopped before storing its id, is `scancel`ed
 // first) whose one step `srun`s `gantry runner` on each of the job's nodes; watches it with
-// `scontrol show job`; Kill is `scancel`.
+// `squeue` (one call for all of them) and `scontrol show job` (for a job that has ended);
+// Kill is `scancel`.
 std::unique_ptr<ComputeBackend> NewSlurmBackend(const SlurmBackendOptions& options);
 
 }  // namespace gantry::compute

@@ -88,6 +88,30 @@ class SlurmBackend : public ComputeBackend {
     return ClassifySlurmJob(handle.job_id, *fields);
   }
 
+  std::map<std::string, RunnerPoll> PollJobs(const std::vector<std::string>& job_ids) override {
+    std::map<std::string, RunnerPoll> out;
+    if (job_ids.empty()) return out;
+    std::string list;
+    for (const auto& id : job_ids) list += (list.empty() ? "" : ",") + id;
+    auto q = RunCommand({options_.squeue, "-h", "-t", "all", "-j", list, "-o", kSqueueFormat});
+    std::map<std::string, std::map<std::string, std::string>> jobs;
+    if (q.has_value() && q->code == 0) jobs = ParseSqueue(q->text);
+    for (const auto& id : job_ids) {
+      auto it = jobs.find(id);
+      if (it != jobs.end()) {
+        RunnerPoll poll = ClassifySlurmJob(id, it->second);
+        // Waiting or running: squeue said all there is to say. An ended job's exit code
+        // comes from scontrol.
+        if (poll.state != RunnerState::kGone) {
+          out[id] = poll;
+          continue;
+        }
+      }
+      out[id] = Poll(LaunchHandle{0, id});
+    }
+    return out;
+  }
+
   Status Kill(const LaunchHandle& handle, int64_t /*process_group*/) override {
     if (handle.job_id.empty()) return Status::Ok();
     // Slurm signals every process of the job on its nodes: the runner and its job's groups.
@@ -181,6 +205,29 @@ Result<std::map<std::string, std::string>> ParseScontrolJob(std::string_view out
     return Err(InvalidArgumentError("scontrol printed no JobState: '" + text + "'"));
   }
   return fields;
+}
+
+std::map<std::string, std::map<std::string, std::string>> ParseSqueue(std::string_view out) {
+  std::map<std::string, std::map<std::string, std::string>> jobs;
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string_view::npos) end = out.size();
+    std::string line = Trim(out.substr(start, end - start));
+    start = end + 1;
+    std::vector<std::string> f;
+    size_t from = 0;
+    for (size_t bar; (bar = line.find('|', from)) != std::string::npos; from = bar + 1) {
+      f.push_back(line.substr(from, bar - from));
+    }
+    f.push_back(line.substr(from));
+    if (f.size() != 4 || f[0].empty() || f[1].empty() ||
+        f[0].find_first_not_of("0123456789_") != std::string::npos) {
+      continue;
+    }
+    jobs[f[0]] = {{"JobState", f[1]}, {"Reason", f[2]}, {"NodeList", f[3]}};
+  }
+  return jobs;
 }
 
 RunnerPoll ClassifySlurmJob(const std::string& job_id,

@@ -31,6 +31,11 @@ Result<std::string> ParseSbatchJobId(std::string_view out);
 // the next " KEY=" so ones with spaces survive. InvalidArgument when there is no JobState.
 Result<std::map<std::string, std::string>> ParseScontrolJob(std::string_view out);
 
+// The format PollJobs asks squeue for, and its output as job id → {JobState, Reason,
+// NodeList} (the names ClassifySlurmJob reads). Lines that do not parse are skipped.
+inline constexpr char kSqueueFormat[] = "%i|%T|%r|%N";
+std::map<std::string, std::map<std::string, std::string>> ParseSqueue(std::string_view out);
+
 // What the job's fields mean for its runner: PENDING (and CONFIGURING, REQUEUED, SUSPENDED,
 // ...) → kPending with Slurm's reason; RUNNING, COMPLETING → kRunning; any other state →
 // kGone with the state and reason.

@@ -46,6 +46,18 @@ TEST(SlurmBackendTest, MultiNodeJobsRunOneRunnerPerNodeWithItsRank) {
   EXPECT_TRUE(Has(s, " --node-count 3 --node-rank-from-env SLURM_NODEID\n")) << s;
 }
 
+TEST(SlurmBackendTest, ParsesSqueueLinesByJob) {
+  auto jobs = ParseSqueue("12|PENDING|Resources|\n13|RUNNING|None|node[1-2]\nsqueue: warning\n\n"
+                          "14|COMPLETED|None|node1\n");
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs["12"]["Reason"], "Resources");
+  EXPECT_EQ(ClassifySlurmJob("12", jobs["12"]).detail, "Slurm job 12 pending: Resources");
+  EXPECT_EQ(ClassifySlurmJob("13", jobs["13"]).state, RunnerState::kRunning);
+  EXPECT_EQ(jobs["13"]["NodeList"], "node[1-2]");
+  EXPECT_EQ(ClassifySlurmJob("14", jobs["14"]).state, RunnerState::kGone);
+  EXPECT_TRUE(ParseSqueue("").empty());
+}
+
 TEST(SlurmBackendTest, ScriptLeavesOutWhatIsNotAsked) {
   LaunchRequest r{"run8", "t", "http://h:1", "/w", {}};
   std::string s = BuildSbatchScript(r, "/g");

@@ -78,6 +78,20 @@ void Scheduler::RunOnce() {
   for (const auto& t : *targets) {
     if (t.is_slurm()) slurm_targets.insert(t.record.name);
   }
+  // The Slurm jobs this pass may ask about, polled together on first use.
+  slurm_job_ids_.clear();
+  slurm_polls_.clear();
+  slurm_polled_ = false;
+  for (const auto& run : *active) {
+    if (!run.launch_id.empty()) slurm_job_ids_.push_back(run.launch_id);
+  }
+  if (!slurm_targets.empty()) {
+    if (auto queued = runs_->List({.statuses = {"Queued"}}); queued.has_value()) {
+      for (const auto& run : *queued) {
+        if (!run.launch_id.empty()) slurm_job_ids_.push_back(run.launch_id);
+      }
+    }
+  }
   std::map<std::string, int> busy;
   std::set<int> gpus_in_use;
   for (const auto& run : *active) {
@@ -175,10 +189,19 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
   if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
 }
 
+compute::RunnerPoll Scheduler::SlurmPoll(const std::string& job_id) {
+  if (!slurm_polled_) {
+    slurm_polled_ = true;
+    slurm_polls_ = slurm_->PollJobs(slurm_job_ids_);
+  }
+  if (auto it = slurm_polls_.find(job_id); it != slurm_polls_.end()) return it->second;
+  return slurm_->Poll({0, job_id});
+}
+
 void Scheduler::WatchSlurmRun(const store::RunRecord& run) {
   if (slurm_ == nullptr || run.launch_id.empty()) return;
   compute::LaunchHandle handle{0, run.launch_id};
-  compute::RunnerPoll poll = slurm_->Poll(handle);
+  compute::RunnerPoll poll = SlurmPoll(run.launch_id);
   if (poll.state == compute::RunnerState::kRunning || poll.state == compute::RunnerState::kUnknown) {
     return;
   }
@@ -222,7 +245,7 @@ void Scheduler::ScheduleSlurm(const ComputeTarget& target) {
       SubmitToSlurm(run, target);
       continue;
     }
-    compute::RunnerPoll poll = slurm_->Poll({0, run.launch_id});
+    compute::RunnerPoll poll = SlurmPoll(run.launch_id);
     Status st;
     switch (poll.state) {
       case compute::RunnerState::kPending:

@@ -16,8 +16,10 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "compute/compute_backend.h"
 #include "workspace/compute_service.h"
@@ -62,12 +64,18 @@ class Scheduler {
   // An active run on a slurm target: fails it when its job ended unreported; scancels a job
   // still pending when its run was cancelled.
   void WatchSlurmRun(const store::RunRecord& run);
+  // This pass's poll of a Slurm job: every job of the pass is asked for at once, on the
+  // first call (slurm_job_ids_), and remembered until the next pass.
+  compute::RunnerPoll SlurmPoll(const std::string& job_id);
 
   RunService* runs_;
   ComputeService* computes_;
   compute::ComputeBackend* backend_;
   SchedulerOptions options_;
   compute::ComputeBackend* slurm_;
+  std::vector<std::string> slurm_job_ids_;  // scheduler thread only
+  std::map<std::string, compute::RunnerPoll> slurm_polls_;
+  bool slurm_polled_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
