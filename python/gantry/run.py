@@ -364,11 +364,18 @@ class _OnlineRun(Run):
                  url: Optional[str], token: Optional[str]):
         super().__init__(run_id, experiment_name)
         self._writer = _MetricsWriter(metrics_file)
+        # In a distributed job every process logs to the run; its metrics carry its rank.
+        rank = os.environ.get("GANTRY_RANK", "")
+        self._rank = int(rank) if rank.isdigit() else None
         self._url = url
         self._token = token
         atexit.register(self._writer.close)
 
     def _emit(self, kind: str, name: str, shown: Any, records: List[Dict[str, Any]]) -> None:
+        if self._rank is not None:
+            for r in records:
+                if r["t"] == "metric":
+                    r["rank"] = self._rank
         self._writer.put([
             (json.dumps(r, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n")
             .encode("utf-8") for r in records])

@@ -608,9 +608,14 @@ void Api::AddRoutes() {
     if (auto run = runs_->Get(req.Param("name")); !run.has_value()) return Error(run.error());
     auto points = runs_->Metrics(req.Param("name"), req.Query("key"));
     if (!points.has_value()) return Error(points.error());
+    auto rank = QueryInt(req, "rank", -1);
+    if (!rank.has_value()) return Error(rank.error());
     Json out = Json::object();
     for (const auto& m : *points) {
-      out[m.key].push_back({{"step", m.step}, {"value", MetricValue(m)}, {"timestamp", m.timestamp}});
+      if (*rank >= 0 && m.rank != *rank) continue;
+      Json point = {{"step", m.step}, {"value", MetricValue(m)}, {"timestamp", m.timestamp}};
+      if (m.rank >= 0) point["rank"] = m.rank;
+      out[m.key].push_back(std::move(point));
     }
     return Response::FromJson(200, {{"metrics", out}});
   });
@@ -751,6 +756,14 @@ void Api::AddRoutes() {
       }
       auto ts = m.find("timestamp");
       if (ts != m.end() && ts->is_number_integer()) point.timestamp = ts->get<int64_t>();
+      auto rank = m.find("rank");
+      if (rank != m.end() && !rank->is_null()) {
+        if (!rank->is_number_integer() || rank->get<int64_t>() < 0 || rank->get<int64_t>() > 1'000'000) {
+          return Error(InvalidArgumentError("metric '" + point.key +
+                                            "' has a 'rank' that is not a process rank"));
+        }
+        point.rank = static_cast<int32_t>(rank->get<int64_t>());
+      }
       points.push_back(std::move(point));
     }
     size_t n = points.size();

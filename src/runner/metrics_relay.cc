@@ -68,6 +68,13 @@ Result<SdkRecord> ParseSdkRecord(std::string_view line) {
       }
       point["step"] = *step;
     }
+    auto rank = j.find("rank");
+    if (rank != j.end() && !rank->is_null()) {
+      if (!rank->is_number_unsigned()) {
+        return Err(InvalidArgumentError("\"rank\" must be a non-negative integer or null"));
+      }
+      point["rank"] = *rank;
+    }
     auto ts = j.find("ts");
     if (ts != j.end() && !ts->is_null()) {
       if (!ts->is_number()) return Err(InvalidArgumentError("\"ts\" must be a number"));

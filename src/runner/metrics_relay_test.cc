@@ -85,6 +85,14 @@ TEST(ParseSdkRecordTest, ConvertsMetricsToTheRestShape) {
             (Json{{"key", "loss"}, {"value", 0.25}, {"step", 10}, {"timestamp", 17}}));
 }
 
+TEST(ParseSdkRecordTest, KeepsTheRankOfADistributedJobsProcess) {
+  auto r = ParseSdkRecord(R"({"t":"metric","key":"loss","value":1,"rank":3,"ts":5})");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(std::get<MetricRecord>(*r).point["rank"], 3);
+  EXPECT_FALSE(ParseSdkRecord(R"({"t":"metric","key":"loss","value":1,"rank":-1})").has_value());
+  EXPECT_FALSE(ParseSdkRecord(R"({"t":"metric","key":"loss","value":1,"rank":"0"})").has_value());
+}
+
 TEST(ParseSdkRecordTest, OmitsANullStepAndKeepsAnyJsonValue) {
   auto r = ParseSdkRecord(R"({"t":"metric","key":"pr","value":{"p":[1,2]},"step":null,"ts":5})");
   ASSERT_TRUE(r.has_value());

@@ -52,6 +52,7 @@ struct MetricPoint {
   std::string value_json;  // non-numeric values (strings, rows, tables) as JSON text
   int64_t step = -1;       // -1: the store assigns the series' next step
   int64_t timestamp = 0;   // epoch ms
+  int32_t rank = -1;       // the distributed job's process that logged it; -1: none
 };
 
 struct ArtifactRecord {

@@ -107,6 +107,26 @@ TEST_P(MetadataStoreConformanceTest, MetricsGetStepsPerSeries) {
   EXPECT_EQ(store_->GetMetrics("other", "")->size(), 0u);
 }
 
+TEST_P(MetadataStoreConformanceTest, MetricsKeepTheRankThatLoggedThem) {
+  store::MetricPoint a{"loss", 0.5, "", 0, 1};
+  a.rank = 0;
+  store::MetricPoint b{"loss", 0.7, "", 0, 2};
+  b.rank = 3;
+  store::MetricPoint c{"loss", 0, R"("text")", 1, 3};
+  c.rank = 2;
+  store::MetricPoint d{"loss", 0.9, "", 2, 4};  // no rank
+  ASSERT_TRUE(store_->AppendMetrics("r", {a, b, c, d}).ok());
+  auto points = *store_->GetMetrics("r", "loss");
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[0].rank, 0);
+  EXPECT_EQ(points[1].rank, 3);
+  EXPECT_DOUBLE_EQ(points[1].value, 0.7);
+  EXPECT_EQ(points[2].rank, 2);
+  EXPECT_EQ(points[2].value_json, R"("text")");
+  EXPECT_EQ(points[3].rank, -1);
+  EXPECT_DOUBLE_EQ(points[3].value, 0.9);
+}
+
 TEST_P(MetadataStoreConformanceTest, ResentMetricBatchesAreStoredOnce) {
   ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
   // The answer was lost and the sender resends the same batch: nothing new is stored.

@@ -526,22 +526,24 @@ Result<std::vector<StatusEvent>> SqliteMetadataStore::GetStatusHistory(const std
 namespace {
 
 // A metric block packs the points one request logged for one series, in logging order:
-// per point int64 step, int64 timestamp, uint8 kind, then a double (kind 0) or a uint32
-// length and that many bytes of JSON (kind 1). One row per series per batch keeps the hot
+// per point int64 step, int64 timestamp, uint8 kind, then a double (kind bit 1 clear) or a
+// uint32 length and that many bytes of JSON (bit 1 set), then, with kind bit 2, the int32
+// rank of the process that logged it. One row per series per batch keeps the hot
 // insert path to a handful of rows however many points a batch carries.
 void AppendPoint(std::string& out, const MetricPoint& p) {
   auto put = [&out](const void* data, size_t n) { out.append(static_cast<const char*>(data), n); };
   put(&p.step, 8);
   put(&p.timestamp, 8);
-  uint8_t kind = p.value_json.empty() ? 0 : 1;
+  uint8_t kind = (p.value_json.empty() ? 0 : 1) | (p.rank >= 0 ? 2 : 0);
   put(&kind, 1);
-  if (kind == 0) {
+  if ((kind & 1) == 0) {
     put(&p.value, 8);
   } else {
     uint32_t len = static_cast<uint32_t>(p.value_json.size());
     put(&len, 4);
     out += p.value_json;
   }
+  if (kind & 2) put(&p.rank, 4);
 }
 
 Status DecodeBlock(const std::string& key, const std::string& data, std::vector<MetricPoint>& out) {
@@ -557,7 +559,7 @@ Status DecodeBlock(const std::string& key, const std::string& data, std::vector<
     p.key = key;
     uint8_t kind = 0;
     if (!get(&p.step, 8) || !get(&p.timestamp, 8) || !get(&kind, 1)) break;
-    if (kind == 0) {
+    if ((kind & 1) == 0) {
       if (!get(&p.value, 8)) break;
     } else {
       uint32_t len = 0;
@@ -565,6 +567,7 @@ Status DecodeBlock(const std::string& key, const std::string& data, std::vector<
       p.value_json.assign(data, i, len);
       i += len;
     }
+    if ((kind & 2) && !get(&p.rank, 4)) break;
     out.push_back(std::move(p));
     if (i == data.size()) return Status::Ok();
   }
