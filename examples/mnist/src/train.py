@@ -298,7 +298,6 @@ def main(argv=None):
           flush=True)
 
     model, opt, gen = make_training(args, world)
-    n = len(y_train)
     acc = float("nan")
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
