@@ -15,12 +15,20 @@ GANTRY = os.environ.get("GANTRY_BIN", str(ROOT / "build" / "gantry"))
 
 
 class GantryServer:
-    def __init__(self, slots=2):
+    def __init__(self, slots=2, extra_args=(), env=None):
+        """extra_args: more `gantry server` flags (e.g. --host 0.0.0.0); env: its environment
+        (e.g. SLURM_CONF for a Slurm target), default this process's."""
         self.tmp = Path(tempfile.mkdtemp(prefix="gantry-bench-"))
         self.proc = subprocess.Popen([GANTRY, "server", "--workspace", str(self.tmp / "ws"), "--port", "0",
-                                      "--slots", str(slots)], stdout=subprocess.PIPE,
-                                     stderr=open(self.tmp / "server.log", "w"), text=True)
-        self.url = self.proc.stdout.readline().strip().split()[-1]
+                                      "--slots", str(slots), *extra_args], stdout=subprocess.PIPE,
+                                     stderr=open(self.tmp / "server.log", "w"), text=True, env=env)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            log = (self.tmp / "server.log").read_text()
+            self.stop()
+            raise RuntimeError(f"gantry server did not start: {line!r}\n{log}")
+        self.url = line.strip().split()[-1]
+        self.port = int(self.url.rsplit(":", 1)[1])
 
     def get(self, path):
         with urllib.request.urlopen(self.url + path, timeout=60) as r:
@@ -31,9 +39,48 @@ class GantryServer:
                               text=True, check=True)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+        # Runners outlive their server on purpose (they wait for it to come back); this
+        # workspace is gone for good, so whatever still runs from it goes too.
+        stop_processes_mentioning(self.tmp)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def stop_processes_mentioning(folder, grace_s=15):
+    """SIGTERMs every process whose command line names `folder` (a bench's own temp folder:
+    its runners and their jobs), SIGKILLs what is left after grace_s; returns their pids."""
+    def find():
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(folder) in cmdline:
+                found.append(int(entry.name))
+        return found
+
+    def signal_all(pids, sig):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    pids = find()
+    signal_all(pids, signal.SIGTERM)
+    left = pids
+    for _ in range(int(grace_s * 10)):
+        left = [p for p in find() if p in pids]
+        if not left:
+            break
+        time.sleep(0.1)
+    signal_all(left, signal.SIGKILL)
+    return pids
 
 
 def running_run_with_token(server: GantryServer):

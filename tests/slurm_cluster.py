@@ -221,4 +221,10 @@ KillWait=5
 Waittime=0
 {nodes}
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-"""
+""" + self._overrides()
+
+    def _overrides(self):
+        # A node with more CPUs than this machine has (a 4-CPU node on a 2-core machine, for
+        # a 4-process job) would be drained at registration ("Low CPUs"); config_overrides
+        # makes slurmd report the configured count instead.
+        return "SlurmdParameters=config_overrides\n" if self.cpus > (os.cpu_count() or 1) else ""

@@ -23,6 +23,21 @@ Written to ``--output-dir``:
 
 The optimizer is SGD with momentum 0.9 (the walkthrough's TensorFlow script uses plain
 gradient descent; momentum reaches the same accuracy in far fewer epochs).
+
+Distributed (PyTorch DDP): launched with ``WORLD_SIZE`` above 1 and ``RANK``, ``MASTER_ADDR``,
+``MASTER_PORT`` set (what a Gantry or Azure ML job with ``distribution: {type: pytorch}``
+gives each process), the script joins ``init_process_group("gloo")`` and trains a
+``DistributedDataParallel`` model. ``--batch-size`` stays the *global* batch and the
+learning rate is unchanged: each step, every rank draws the same shuffled batch of
+``--batch-size`` images and takes every WORLD_SIZE-th of them (the shard a
+``DistributedSampler`` with the same permutation gives, at ``batch/world`` images per
+process), and its summed loss is scaled so that DDP's gradient average equals the mean over
+the whole batch. Every rank thus takes the same steps as one process would on the same
+batches, so the accuracy matches the single-process run's (up to floating-point summation
+order), with each rank doing a WORLD_SIZE-th of the work. Rank 0 alone evaluates, logs
+metrics, prints the per-epoch lines and writes ``--output-dir``; ``model.json`` then also
+records ``world_size``. Without ``WORLD_SIZE`` (or with 1) nothing of this happens and the
+script runs exactly as before.
 """
 
 from __future__ import annotations
@@ -241,11 +256,24 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def distributed_world():
+    """Returns (rank, world size) from the launcher's variables; (0, 1) when not distributed."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return 0, 1
+    return int(os.environ["RANK"]), world
+
+
 def main(argv=None):
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed)  # the same on every rank: DDP also broadcasts rank 0's weights
     torch.set_num_threads(args.threads)
-    run = get_run()
+    rank, world = distributed_world()
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo")  # env://: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE
+    lead = rank == 0
+    run = get_run() if lead else None
 
     try:  # data errors end the run with one line naming the file, not a traceback
         files = find_data_files(args.data_folder)
@@ -255,6 +283,12 @@ def main(argv=None):
             raise ValueError("%s: no training images" % files["train_images"])
     except (OSError, ValueError) as e:
         sys.exit("train.py: error: %s" % e)
+    if world > 1:
+        print("DDP: rank %d of %d (gloo), %d of every global batch of %d per step"
+              % (rank, world, args.batch_size // world + (rank < args.batch_size % world),
+                 args.batch_size), flush=True)
+    if not lead:
+        return train_follower(args, x_train, y_train, rank, world)
     print("Data: %d train, %d test images from %s" % (len(y_train), len(y_test),
           os.path.dirname(files["train_images"])), flush=True)
     print("Model: %d -> %d -> %d -> %d; SGD lr %g momentum %g, batch %d, %d epochs, "
@@ -263,26 +297,12 @@ def main(argv=None):
                                     args.epochs, torch.__version__, torch.get_num_threads()),
           flush=True)
 
-    model = DNN(args.first_layer_neurons, args.second_layer_neurons)
-    opt = torch.optim.SGD(model.parameters(), lr=args.learning_rate, momentum=args.momentum)
-    gen = torch.Generator().manual_seed(args.seed)
-    n = len(y_train)
+    model, opt, gen = make_training(args, world)
     acc = float("nan")
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(n, generator=gen)
-        total = torch.zeros(())
-        for i in range(0, n, args.batch_size):
-            idx = perm[i:i + args.batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach() * len(idx)
-        train_loss = float(total) / n
+        train_loss = train_epoch(args, model, opt, gen, x_train, y_train, rank, world)
         model.eval()
         acc = evaluate(model, x_test, y_test)
         secs = time.perf_counter() - t0
@@ -295,6 +315,9 @@ def main(argv=None):
     run.log("final_accuracy", acc)
     print("Training time: %.1fs (%.2fs per epoch)" % (elapsed, elapsed / args.epochs), flush=True)
     print("Test accuracy: %.4f" % acc, flush=True)
+    if world > 1:
+        finish_distributed()
+        model = model.module  # save the plain module, not the DDP wrapper
 
     # -- save: TorchScript for serving, the state dict, and a description
     os.makedirs(args.output_dir, exist_ok=True)
@@ -330,6 +353,8 @@ def main(argv=None):
         "test_images": len(y_test),
         "test_accuracy": None if acc != acc else acc,  # NaN (no test images) -> null
     }
+    if world > 1:
+        info["world_size"] = world
     with open(os.path.join(args.output_dir, "model.json"), "w") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
@@ -339,6 +364,65 @@ def main(argv=None):
     if callable(flush):
         flush()
     return 0
+
+
+def make_training(args, world):
+    """Returns (model, optimizer, shuffling generator); under DDP the model is wrapped."""
+    model = DNN(args.first_layer_neurons, args.second_layer_neurons)
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.SGD(model.parameters(), lr=args.learning_rate, momentum=args.momentum)
+    # Every rank draws the same permutation: that is what keeps their shards disjoint.
+    gen = torch.Generator().manual_seed(args.seed)
+    return model, opt, gen
+
+
+def train_epoch(args, model, opt, gen, x_train, y_train, rank, world):
+    """One epoch of shuffled mini-batches; returns the mean training loss over every image.
+
+    Under DDP each rank takes every world-th image of each global batch; the number of
+    steps is the same on every rank (DDP needs that), even where a rank's share is empty.
+    """
+    model.train()
+    n = len(y_train)
+    perm = torch.randperm(n, generator=gen)
+    total = torch.zeros(())
+    for i in range(0, n, args.batch_size):
+        batch = perm[i:i + args.batch_size]
+        if world == 1:
+            loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
+            summed = loss.detach() * len(batch)
+        else:
+            idx = batch[rank::world]
+            summed = F.cross_entropy(model(x_train[idx]), y_train[idx], reduction="sum")
+            # DDP averages gradients over ranks: scaling by world / len(batch) turns that
+            # average into the mean over the whole global batch, as in one process.
+            loss = summed * (world / len(batch))
+            summed = summed.detach()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += summed
+    if world > 1:
+        import torch.distributed as dist
+        dist.all_reduce(total)  # every rank's share of the loss
+    return float(total) / n
+
+
+def train_follower(args, x_train, y_train, rank, world):
+    """A rank other than 0: trains its shards in step with rank 0, logs and writes nothing."""
+    model, opt, gen = make_training(args, world)
+    for _ in range(args.epochs):
+        train_epoch(args, model, opt, gen, x_train, y_train, rank, world)
+    finish_distributed()
+    print("rank %d done" % rank, flush=True)
+    return 0
+
+
+def finish_distributed():
+    import torch.distributed as dist
+    dist.barrier()  # rank 0 has finished its last evaluation; nobody needs the group now
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
