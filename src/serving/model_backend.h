@@ -58,7 +58,9 @@ class ModelBackend {
   virtual const ModelInfo& info() const = 0;
 };
 
-// "torchscript": libtorch in process (model.pt, TorchScript). Unimplemented for others.
+// "torchscript": libtorch in process (model.pt, TorchScript), from the plugin
+// gantry_torchscript.so, loaded on first use (FailedPrecondition naming where it looked when
+// it is missing). Unimplemented for others.
 Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind);
 
 }  // namespace gantry::serving

@@ -139,10 +139,10 @@ class TorchScriptBackend : public ModelBackend {
 
 }  // namespace
 
-Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind) {
-  if (kind == "torchscript") return std::unique_ptr<ModelBackend>(new TorchScriptBackend());
-  return Err(Status(StatusCode::kUnimplemented,
-                    "model backend '" + kind + "' is not built yet; available: torchscript"));
-}
-
 }  // namespace gantry::serving
+
+// The plugin's one entry point (model_backend_loader.cc): a new backend, owned by the caller.
+extern "C" __attribute__((visibility("default"))) gantry::serving::ModelBackend*
+gantry_new_torchscript_backend() {
+  return new gantry::serving::TorchScriptBackend();
+}
