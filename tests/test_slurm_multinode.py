@@ -2,13 +2,16 @@
 its own network namespace, so the ranks of a job meet across a real network hop and every
 runner reaches the workspace server over HTTP only. Waiting is on conditions, bounded."""
 import os
+import shutil
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from conftest import Server, submitted_name, write_job
 from slurm_cluster import SlurmCluster, slurm_available
+from test_distributed_mnist import DATA as MNIST_DATA, ROOT, TOLERANCE, TRAIN, final_accuracy
 from test_slurm import poll, squeue_ids
 
 pytestmark = [
@@ -55,6 +58,14 @@ def submit(server, tmp_path, command, extra, files=None):
     p = server.cli("job", "create", "--file", str(yml))
     assert p.returncode == 0, p.stdout + p.stderr
     return submitted_name(p)
+
+
+def mnist_submit(server, folder, extra=""):
+    yml = write_job(folder, TRAIN, extra=extra)
+    if "compute: hpc" in extra:
+        yml.write_text(yml.read_text().replace("compute: local\n", "", 1))
+    shutil.copy(ROOT / "examples/mnist/src/train.py", folder / "src" / "train.py")
+    return submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
 
 
 def log(server, name, stream="std_log.txt"):
@@ -227,3 +238,21 @@ def test_an_mpi_rank_failing_on_node_1_is_named(server, cluster, tmp_path):
     assert "broke: ValueError bad shard" in run["error"], run["error"]
     poll(lambda: nothing_left("sleep 7203"), "every rank gone from both nodes")
     poll(lambda: not squeue_ids(cluster), "the Slurm job gone")
+
+
+@pytest.mark.skipif(not Path(MNIST_DATA, "train-images-idx3-ubyte.gz").exists(),
+                    reason="Debian's dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)")
+def test_mnist_trained_with_ddp_on_two_nodes_reaches_the_single_process_accuracy(server, tmp_path):
+    # The same script and data as tests/test_distributed_mnist.py: once as one process on
+    # local compute, once as 2 nodes x 2 processes on Slurm.
+    single = mnist_submit(server, tmp_path / "single")
+    ddp = mnist_submit(server, tmp_path / "ddp", extra="compute: hpc\n" + textwrap.dedent(
+        TWO_BY_TWO.format(type="pytorch")))
+    runs = {name: server.wait_terminal(name) for name in (single, ddp)}
+    for name, run in runs.items():
+        assert run["status"] == "Completed", f"{name}: {run['error']}"
+    single_acc, ddp_acc = final_accuracy(server, single), final_accuracy(server, ddp)
+    print(f"test accuracy: single process {single_acc}, DDP 2 nodes x 2 {ddp_acc}")
+    assert single_acc > 0.7, single_acc
+    assert abs(ddp_acc - single_acc) <= TOLERANCE, (single_acc, ddp_acc)
+    assert "DDP: rank 3 of 4 (gloo)" in log(server, ddp, "std_log_process_3.txt")
