@@ -14,8 +14,7 @@ untimed warm-up run of each kind.
 - slurm: a real cluster from tests/slurm_cluster.py (munged, slurmctld, a slurmd per node in
   its own network namespace on 10.79.0.0/24; needs root and Debian's slurm-wlm), a slurm
   target whose node shape is the job's, and a job of the --slurm-shape NODESxPROCS
-  (default 1x4: one 4-CPU node; 2x2 needs multi-node Slurm jobs, which Gantry refuses for
-  now). Floor: `srun -N NODES -n 4 --ntasks-per-node PROCS hostname`, end to end (what the
+  (default 1x4: one 4-CPU node; 2x2: two 2-CPU nodes, a runner on each). Floor: `srun -N NODES -n 4 --ntasks-per-node PROCS hostname`, end to end (what the
   issue asks to compare with), and the same srun of `python3 stamp.py`, to the last stamp.
 
     /usr/bin/python3 bench/distributed_startup.py [--runs 10] [--slurm-shape 1x4] [--no-slurm]
@@ -151,6 +150,30 @@ def time_srun(cluster, nodes, procs, command, runs, stamps_dir=None):
     return result[1:]
 
 
+def time_sbatch(cluster, nodes, procs, root, runs):
+    """ms from sbatch to the last stamp of a batch job whose step srun's stamp.py in the same
+    shape: Slurm's own batch path, which Gantry's jobs take."""
+    result = []
+    for i in range(runs + 1):
+        stamps = root / f"sbatch.{i}"
+        script = root / f"sbatch.{i}.sh"
+        script.write_text(f"#!/bin/bash\nsrun -N{nodes} -n{nodes * procs} --ntasks-per-node {procs} "
+                          f"{PYTHON} {root / 'stamp.py'} {stamps}\n")
+        w0 = time.time()
+        cluster.run("sbatch", f"-N{nodes}", f"--ntasks-per-node={procs}", f"--output={root}/sbatch.{i}.out",
+                    str(script))
+        for _ in range(3000):  # bounded: 300 s
+            if stamps.exists() and len(stamps.read_text().split("\n")) > nodes * procs:
+                break
+            time.sleep(0.1)
+        result.append((read_stamps(stamps) - w0) * 1000)
+        for _ in range(300):  # the next batch job waits for this one's nodes
+            if not cluster.run("squeue", "-h", "-o", "%i", check=False).stdout.split():
+                break
+            time.sleep(0.1)
+    return result[1:]
+
+
 def report(label, gantry, floor_label, floor):
     g, f = median([s["last rank"] for s in gantry]), median(floor)
     print(f"{label}")
@@ -182,12 +205,13 @@ def bench_slurm(runs, nodes, procs):
             (root / "stamp.py").write_text(STAMP)
             srun_python = time_srun(cluster, nodes, procs, [PYTHON, str(root / "stamp.py")], runs,
                                     stamps_dir=root)
+            sbatch_python = time_sbatch(cluster, nodes, procs, root, runs)
             server = GantryServer(slots=2, extra_args=["--host", "0.0.0.0"], env=cluster.env)
             try:
                 node_dir = server.tmp / "node"
                 node_dir.mkdir()
                 server.cli("compute", "create", "--name", "hpc", "--type", "slurm", "--cpus", str(procs),
-                           "--server-url", f"http://{cluster.controller_addr}:{server.port}",
+                           "--max-instances", str(nodes), "--server-url", f"http://{cluster.controller_addr}:{server.port}",
                            "--node-work-dir", str(node_dir), "--partition", "debug")
                 job = Job(server, "hpc", nodes, procs)
                 try:
@@ -215,6 +239,9 @@ def bench_slurm(runs, nodes, procs):
            f"floor: srun -N{nodes} -n{nodes * procs} hostname", srun_hostname)
     print(f"  srun of python3 stamp.py, to last rank  median {median(srun_python):.0f} ms"
           f"  (gantry / that: {median([s['last rank'] for s in gantry]) / median(srun_python):.1f}x)")
+    print(f"  sbatch of the same srun, to last rank  median {median(sbatch_python):.0f} ms"
+          f"  (gantry / that: {median([s['last rank'] for s in gantry]) / median(sbatch_python):.1f}x;"
+          f" gantry's own overhead {median([s['last rank'] for s in gantry]) - median(sbatch_python):.0f} ms)")
     return True
 
 

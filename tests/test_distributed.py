@@ -148,6 +148,10 @@ def test_pytorch_ddp_all_reduce_over_two_instances_of_two(server, tmp_path):
     for r in RANKS:
         assert [m["value"] for m in series[f"loss_rank{r}"]] == [float(i) for i in range(50)]
     assert sorted(m["value"] for m in series["seen"]) == sorted([r for r in RANKS] * 50)
+    # Each point carries the rank that logged it, and one rank's points can be asked for.
+    assert all(m["rank"] == m["value"] for m in series["seen"]), series["seen"][:8]
+    status, only = server.request("GET", f"/api/v1/runs/{name}/metrics?key=seen&rank=2")
+    assert status == 200 and [m["value"] for m in only["metrics"]["seen"]] == [2] * 50, only
     # The per-rank logs download beside std_log.txt, under Azure's names.
     server.cli("job", "download", "-n", name, "--download-path", str(tmp_path / "dl"), check=True)
     user_logs = tmp_path / "dl" / "artifacts" / "user_logs"

@@ -114,6 +114,7 @@ def test_pytorch_ddp_runs_two_processes_on_each_of_two_nodes(server, cluster, tm
         assert f"[rank {rank}] {line}\n" in merged, merged
     status, metrics = server.request("GET", f"/api/v1/runs/{name}/metrics")
     assert sorted(m["value"] for m in metrics["metrics"]["rank_seen"]) == [0, 1, 2, 3]
+    assert all(m["rank"] == m["value"] for m in metrics["metrics"]["rank_seen"])
     # outputs/ are node 0's: its two ranks' files, written on node 0.
     status, arts = server.request("GET", f"/api/v1/runs/{name}/artifacts?prefix=outputs/")
     assert sorted(a["path"] for a in arts["artifacts"]) == ["outputs/rank_0.txt", "outputs/rank_1.txt"]
