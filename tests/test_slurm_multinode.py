@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Server, submitted_name, write_job
 from slurm_cluster import SlurmCluster, slurm_available
+from test_distributed import TWO_BY_TWO
 from test_distributed_mnist import DATA as MNIST_DATA, ROOT, TOLERANCE, TRAIN, final_accuracy
 from test_slurm import poll, squeue_ids
 
@@ -20,13 +21,6 @@ pytestmark = [
 ]
 
 NODE_CPUS = 2
-TWO_BY_TWO = """
-    resources:
-      instance_count: 2
-    distribution:
-      type: {type}
-      process_count_per_instance: 2
-"""
 
 
 @pytest.fixture(scope="module")

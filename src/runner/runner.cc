@@ -670,19 +670,10 @@ class JobRun {
       const fs::path host_file = work_dir_ / "hostfile";
       RETURN_IF_ERROR(WriteFileAtomic(
           host_file, MergeHostFile(jobs::MpiHostFile(plan_, LocalHosts(plan_)))));
-      std::vector<std::string> names;
-      for (const auto& [k, v] : env_) names.push_back(k);
-      const unsigned cpus = std::thread::hardware_concurrency();
-      std::vector<std::string> argv =
-          MpiCommand(plan_, {.mpirun = mpirun_,
-                             .host_file = host_file,
-                             .rank_dir = rank_dir_,
-                             .shell = shell,
-                             .command = command_,
-                             .as_root = ::geteuid() == 0,
-                             .cpus = cpus > 0 ? static_cast<int>(cpus) : 1,
-                             .export_names = names});
-      RETURN_IF_ERROR(StartProcess(argv, env_, RankLogs::kLauncher));
+      MpiCommandOptions options = BaseMpiOptions(shell);
+      options.host_file = host_file;
+      for (const auto& [k, v] : env_) options.export_names.push_back(k);
+      RETURN_IF_ERROR(StartProcess(MpiCommand(plan_, options), env_, RankLogs::kLauncher));
     } else {
       const int ports = plan_.type == jobs::DistributionPlan::Type::kTensorFlow
                             ? static_cast<int>(plan_.world_size())
@@ -737,21 +728,25 @@ class JobRun {
       host_file = work_dir_ / "hostfile";
       RETURN_IF_ERROR(WriteFileAtomic(host_file, MergeHostFile(jobs::MpiHostFile(plan_, node_hosts_))));
     }
+    MpiCommandOptions options = BaseMpiOptions(shell);
+    options.host_file = host_file;
+    options.in_allocation = in_slurm;
+    options.node_dir_template = work_dir_.parent_path().string() + "/node_@NODE@";
+    options.leader_node_dir = work_dir_;
+    return StartProcess(MpiCommand(plan_, options), env, RankLogs::kLauncher);
+  }
+
+  // The mpirun settings every MPI launch shares (after OpenMpiRankPipes).
+  MpiCommandOptions BaseMpiOptions(const std::string& shell) const {
     const unsigned cpus = std::thread::hardware_concurrency();
-    const std::string root = work_dir_.parent_path().string();
-    std::vector<std::string> argv =
-        MpiCommand(plan_, {.mpirun = mpirun_,
-                           .host_file = host_file,
-                           .in_allocation = in_slurm,
-                           .rank_dir = rank_dir_,
-                           .shell = shell,
-                           .command = command_,
-                           .as_root = ::geteuid() == 0,
-                           .cpus = cpus > 0 ? static_cast<int>(cpus) : 1,
-                           .export_names = {},
-                           .node_dir_template = root + "/node_@NODE@",
-                           .leader_node_dir = work_dir_});
-    return StartProcess(argv, env, RankLogs::kLauncher);
+    MpiCommandOptions options;
+    options.mpirun = mpirun_;
+    options.rank_dir = rank_dir_;
+    options.shell = shell;
+    options.command = command_;
+    options.as_root = ::geteuid() == 0;
+    options.cpus = cpus > 0 ? static_cast<int>(cpus) : 1;
+    return options;
   }
 
   // Makes the named pipes mpirun's ranks write to and starts a pump on each rank's pair.
