@@ -219,6 +219,12 @@ class JobRun {
                                      " (" + SignalName(sig) + ") before the command started"});
     }
     if (multi_node()) {
+      if (plan_.type == jobs::DistributionPlan::Type::kMpi) {
+        if (Status s = PrepareMpiNode(); !s.ok()) {
+          StopProcesses();
+          return Report(Outcome{.error = s.message()});
+        }
+      }
       Status s = Rendezvous();
       if (stop_) return 1;
       if (!s.ok()) return Report(Outcome{.error = s.message()});
@@ -651,7 +657,9 @@ class JobRun {
     return pump;
   }
 
-  Status LaunchDistributed() {
+  // The per-rank logs of this node's ranks and their shippers. Idempotent.
+  Status OpenRankLogs() {
+    if (rank_logs_) return Status::Ok();
     ASSIGN_OR_RETURN(rank_logs_, RankLogs::Open({.merged_log = log_file_,
                                                  .dir = work_dir_,
                                                  .world_size = plan_.world_size(),
@@ -662,6 +670,20 @@ class JobRun {
       rank_shippers_.push_back(
           std::make_unique<LogShipper>(rank_logs_->RankFile(r), rank_sinks_.back().get()));
     }
+    return Status::Ok();
+  }
+
+  // MPI with one runner per node: what node 0's mpirun will find on this node, made before
+  // the node reports ready (so that no rank can start before it exists): rank.env (the job
+  // environment of this node) and this node's rank pipes, already read.
+  Status PrepareMpiNode() {
+    RETURN_IF_ERROR(OpenRankLogs());
+    RETURN_IF_ERROR(WriteFileAtomic(work_dir_ / "rank.env", RankEnvironmentFile(env_)));
+    return OpenMpiRankPipes();
+  }
+
+  Status LaunchDistributed() {
+    RETURN_IF_ERROR(OpenRankLogs());
     const std::string shell = Shell();
     if (plan_.type == jobs::DistributionPlan::Type::kMpi && multi_node()) {
       RETURN_IF_ERROR(LaunchMpiAcrossNodes(shell));
@@ -716,8 +738,7 @@ class JobRun {
   // step), each in its node's folder (MpiCommandOptions::node_dir_template). The other nodes
   // start nothing: they read their ranks' pipes until the ranks are gone.
   Status LaunchMpiAcrossNodes(const std::string& shell) {
-    RETURN_IF_ERROR(WriteFileAtomic(work_dir_ / "rank.env", RankEnvironmentFile(env_)));
-    RETURN_IF_ERROR(OpenMpiRankPipes());
+    if (rank_dir_.empty()) RETURN_IF_ERROR(PrepareMpiNode());
     if (!leader()) return Status::Ok();
     std::map<std::string, std::string> env = env_;
     const bool in_slurm = env.count("SLURM_JOB_ID") > 0;
