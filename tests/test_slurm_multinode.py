@@ -153,6 +153,11 @@ def test_cancel_stops_the_ranks_on_both_nodes(server, cluster, tmp_path):
     name = submit(server, tmp_path, "python hold.py -1", TWO_BY_TWO.format(type="pytorch"), hold("7202"))
     server.wait_for(name, lambda r, log: r["status"] == "Running" and all(
         f"[rank {k}] ready {k}" in log for k in range(4)))
+    # `job show` has the Slurm job and each node's state while the job runs.
+    shown = server.cli("job", "show", "-n", name, check=True).stdout
+    assert f"Slurm job:    {server.run(name)['compute_job_id']}" in shown, shown
+    for node, address in enumerate(cluster.node_addrs):
+        assert f"node {node}  running  {address}" in shown, shown
     server.cli("job", "cancel", "-n", name, check=True)
     assert server.wait_terminal(name)["status"] == "Canceled"
     poll(lambda: nothing_left("sleep 7202"), "every rank gone from both nodes")

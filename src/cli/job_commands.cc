@@ -186,7 +186,22 @@ int JobShow(const GlobalFlags& g, const JobFlags& f) {
             << "Created:      " << r["created_at"].get<std::string>() << "\n"
             << "Duration:     " << Duration(r) << "\n"
             << "Command:      " << r["spec"].value("command", "") << "\n";
+  if (!r.value("status_detail", "").empty()) {
+    std::cout << "Detail:       " << r.value("status_detail", "") << "\n";
+  }
+  if (!r.value("compute_job_id", "").empty()) {
+    std::cout << "Slurm job:    " << r.value("compute_job_id", "") << "\n";
+  }
   if (!r["exit_code"].is_null()) std::cout << "Exit code:    " << r["exit_code"] << "\n";
+  // A multi-node job's nodes, as their runners last reported them (while it is active).
+  if (auto nodes = (*client)->Call("GET", RunPath(f.name) + "/nodes");
+      nodes.has_value() && nodes->value("node_count", 1) > 1 && !(*nodes)["nodes"].empty()) {
+    std::cout << "Nodes:\n";
+    for (const auto& n : (*nodes)["nodes"]) {
+      std::cout << "  node " << n.value("rank", 0) << "  " << n.value("state", "") << "  "
+                << n.value("address", "") << "\n";
+    }
+  }
   if (!r["error"].get<std::string>().empty()) {
     std::cout << "Error:        " << r["error"].get<std::string>() << "\n";
   }
