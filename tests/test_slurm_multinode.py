@@ -171,10 +171,13 @@ def test_tensorflow_workers_on_two_nodes_get_each_others_addresses(server, clust
     distribution:
       type: tensorflow
       worker_count: 2
+      outputs_from: all_nodes
 """, {"tf.py": """
     import json, os
     c = json.loads(os.environ["TF_CONFIG"])
     print("TF", c["task"]["index"], ",".join(c["cluster"]["worker"]), flush=True)
+    os.makedirs("outputs", exist_ok=True)
+    open(f"outputs/task_{c['task']['index']}.txt", "w").write("done")
 """})
     run = server.wait_terminal(name)
     assert run["status"] == "Completed", run["error"]
@@ -184,6 +187,9 @@ def test_tensorflow_workers_on_two_nodes_get_each_others_addresses(server, clust
     assert len(workers) == 2 and len(set(workers)) == 1, merged
     hosts = [w.rsplit(":", 1)[0] for w in workers[0].split(",")]
     assert hosts == [node0, node1], merged
+    # outputs_from: all_nodes: node 1's outputs/ came too, under outputs/node_1/.
+    status, arts = server.request("GET", f"/api/v1/runs/{name}/artifacts?prefix=outputs/")
+    assert sorted(a["path"] for a in arts["artifacts"]) == ["outputs/node_1/task_1.txt", "outputs/task_0.txt"]
 
 
 def test_more_nodes_than_the_target_allows_is_refused_naming_the_field(server, tmp_path):

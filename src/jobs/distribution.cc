@@ -73,9 +73,17 @@ Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& dis
   }
   std::string t = type->get<std::string>();
   std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+  if (auto from = distribution.find("outputs_from"); from != distribution.end()) {
+    if (!from->is_string() || (*from != "rank_0" && *from != "all_nodes")) {
+      return Err(InvalidArgumentError("distribution.outputs_from must be rank_0 or all_nodes, got " +
+                                      from->dump()));
+    }
+    plan.outputs_from_all_nodes = *from == "all_nodes";
+  }
   if (t == "mpi" || t == "pytorch") {
     plan.type = t == "mpi" ? DistributionPlan::Type::kMpi : DistributionPlan::Type::kPyTorch;
-    RETURN_IF_ERROR(OnlyKnownKeys(distribution, "distribution", {"type", "process_count_per_instance"}));
+    RETURN_IF_ERROR(OnlyKnownKeys(distribution, "distribution",
+                                  {"type", "process_count_per_instance", "outputs_from"}));
     ASSIGN_OR_RETURN(plan.processes_per_instance,
                      PositiveCount(distribution, "distribution", "process_count_per_instance", 1));
     return plan;
@@ -83,7 +91,7 @@ Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& dis
   if (t == "tensorflow") {
     plan.type = DistributionPlan::Type::kTensorFlow;
     RETURN_IF_ERROR(OnlyKnownKeys(distribution, "distribution",
-                                  {"type", "worker_count", "parameter_server_count"}));
+                                  {"type", "worker_count", "parameter_server_count", "outputs_from"}));
     ASSIGN_OR_RETURN(plan.worker_count,
                      PositiveCount(distribution, "distribution", "worker_count", plan.instance_count));
     ASSIGN_OR_RETURN(plan.parameter_server_count,

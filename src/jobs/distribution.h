@@ -28,6 +28,9 @@ struct DistributionPlan {
   int64_t processes_per_instance = 1;  // the most processes one node runs
   int64_t worker_count = 0;            // tensorflow
   int64_t parameter_server_count = 0;  // tensorflow
+  // distribution.outputs_from: rank_0 (default: only node 0 uploads outputs/, as Azure does)
+  // or all_nodes (node K>0 of a multi-node job also uploads its outputs/ as outputs/node_K/).
+  bool outputs_from_all_nodes = false;
 
   int64_t world_size() const;
   bool distributed() const { return world_size() > 1 || type != Type::kNone; }
@@ -41,6 +44,7 @@ struct DistributionPlan {
 //   distribution: {type: mpi|pytorch, process_count_per_instance: P (default 1)}
 //                 {type: tensorflow, worker_count: W (default instance_count),
 //                  parameter_server_count: S (default 0)}
+//                 and, for any type, outputs_from: rank_0 (default) | all_nodes
 Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& distribution);
 
 // One process of the job.

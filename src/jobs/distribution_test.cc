@@ -71,6 +71,14 @@ TEST(DistributionTest, MpiHostFileHasSlotsPerInstance) {
   EXPECT_EQ(plan->world_size(), 6);
 }
 
+TEST(DistributionTest, OutputsComeFromRankZeroUnlessAllNodesAreAskedFor) {
+  EXPECT_FALSE(PlanDistribution(nullptr, Json{{"type", "mpi"}})->outputs_from_all_nodes);
+  EXPECT_FALSE(PlanDistribution(nullptr, Json{{"type", "mpi"}, {"outputs_from", "rank_0"}})
+                   ->outputs_from_all_nodes);
+  EXPECT_TRUE(PlanDistribution(nullptr, Json{{"type", "tensorflow"}, {"outputs_from", "all_nodes"}})
+                  ->outputs_from_all_nodes);
+}
+
 TEST(DistributionTest, BadFieldsAreNamed) {
   struct Case {
     Json resources, distribution;
@@ -86,6 +94,7 @@ TEST(DistributionTest, BadFieldsAreNamed) {
       {nullptr, Json{{"type", "pytorch"}, {"worker_count", 2}}, "distribution.worker_count"},
       {Json{{"instance_count", 4}}, Json{{"type", "tensorflow"}, {"worker_count", 2}},
        "instance_count 4"},
+      {nullptr, Json{{"type", "pytorch"}, {"outputs_from", "rank_1"}}, "distribution.outputs_from"},
   };
   for (const auto& c : cases) {
     auto plan = PlanDistribution(c.resources, c.distribution);

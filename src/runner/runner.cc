@@ -1333,6 +1333,11 @@ class JobRun {
       steps.push_back({"metrics", [&] { return relay_->Relay(/*final=*/true); }, false});
       if (leader()) {  // a multi-node job's outputs/ are node 0's
         steps.push_back({"outputs/", [&] { return outputs_uploader_->Upload(*client_); }, true});
+      } else if (plan_.outputs_from_all_nodes) {  // ... and, when asked, node K's too
+        outputs_uploader_ = std::make_unique<FolderUploader>(
+            outputs_dir_, "outputs/node_" + std::to_string(options_.node_rank) + "/",
+            work_dir_ / "outputs.snapshot-cache");
+        steps.push_back({"outputs/", [&] { return outputs_uploader_->Upload(*client_); }, true});
       }
       steps.push_back({"logs/", [&] { return logs_uploader_->Upload(*client_); }, false});
     }
