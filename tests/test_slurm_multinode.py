@@ -1,7 +1,6 @@
 """Multi-node jobs on a real two-node Slurm cluster (tests/slurm_cluster.py): each slurmd in
 its own network namespace, so the ranks of a job meet across a real network hop and every
 runner reaches the workspace server over HTTP only. Waiting is on conditions, bounded."""
-import os
 import shutil
 import subprocess
 import textwrap
@@ -10,15 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import Server, submitted_name, write_job
-from slurm_cluster import SlurmCluster, slurm_available
+from slurm_cluster import SlurmCluster
 from test_distributed import TWO_BY_TWO
 from test_distributed_mnist import DATA as MNIST_DATA, ROOT, TOLERANCE, TRAIN, final_accuracy
-from test_slurm import poll, squeue_ids
-
-pytestmark = [
-    pytest.mark.skipif(slurm_available() is not None, reason=str(slurm_available())),
-    pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
-]
+from test_slurm import poll, pytestmark, squeue_ids  # noqa: F401 (pytestmark: the same skips)
 
 NODE_CPUS = 2
 
