@@ -3,12 +3,15 @@
 Every test gets its own workspace folder and server on a free port. Waiting is always on
 a condition (a long poll on the run's events, a process exit), bounded in count.
 """
+import contextlib
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -148,3 +151,56 @@ def submitted_name(proc):
         if line.startswith("Submitted run "):
             return line.split()[2]
     raise AssertionError(f"no run name in output:\n{proc.stdout}\n{proc.stderr}")
+
+
+@contextlib.contextmanager
+def serve_bytes(content, special=None):
+    """A local HTTP server on 127.0.0.1 answering GET PATH with content[PATH] (404 for other
+    paths); `special(handler)` may answer a request itself and return True. Yields its base
+    URL, "http://127.0.0.1:PORT"."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if special is not None and special(self):
+                return
+            body = content.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def sdk_isolated(tmp_path, monkeypatch):
+    """For SDK tests: hash caches in the test's folder; no server URL from the environment."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("GANTRY_URL", raising=False)
+
+
+@pytest.fixture
+def project_ws(server, tmp_path, monkeypatch):
+    """For SDK tests: a project folder with .gantry/config.json pointing at the server, the
+    current folder inside it, and Workspace.from_config() of it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+    from gantry import Workspace
+    project = tmp_path / "project"
+    (project / ".gantry").mkdir(parents=True)
+    (project / ".gantry" / "config.json").write_text(
+        json.dumps({"server": server.url, "workspace_name": "default"}))
+    monkeypatch.chdir(project)
+    return Workspace.from_config()

@@ -2,50 +2,33 @@
 paths), local folders and globs; versions pinned by content; failures register nothing;
 jobs consume `azureml:NAME@latest` inputs read-only."""
 import gzip
-import http.server
 import json
-import threading
 
 import pytest
 
-from conftest import submitted_name, write_job
+from conftest import serve_bytes, submitted_name, write_job
 
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
 
+def truncated(handler):
+    """/exdb/mnist/truncated.gz promises 100000 bytes, sends 1000, then closes."""
+    if handler.path != "/exdb/mnist/truncated.gz":
+        return False
+    handler.send_response(200)
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    handler.wfile.write(b"x" * 1000)
+    handler.close_connection = True
+    return True
+
+
 @pytest.fixture
 def web(tmp_path):
     content = {f"/exdb/mnist/{name}": gzip.compress(name.encode() * 100) for name in FILES}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/exdb/mnist/truncated.gz":
-                self.send_response(200)
-                self.send_header("Content-Length", "100000")
-                self.end_headers()
-                self.wfile.write(b"x" * 1000)  # then the connection closes mid-file
-                self.close_connection = True
-                return
-            body = content.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}/exdb/mnist/"
-    yield base, content
-    httpd.shutdown()
-    thread.join()
+    with serve_bytes(content, special=truncated) as url:
+        yield url + "/exdb/mnist/", content
 
 
 def test_url_dataset_versions_and_failures(server, web, tmp_path):

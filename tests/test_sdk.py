@@ -27,22 +27,12 @@ from gantry.errors import (FailedPreconditionError, InvalidArgumentError, NotFou
 PYTHON = "python:" + sys.executable
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Hash caches in the test's folder; no server URL from the environment."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("GANTRY_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("sdk_isolated")
 
 
 @pytest.fixture
-def ws(server, tmp_path, monkeypatch):
-    """A project folder with .gantry/config.json pointing at the server; cwd inside it."""
-    project = tmp_path / "project"
-    (project / ".gantry").mkdir(parents=True)
-    (project / ".gantry" / "config.json").write_text(
-        json.dumps({"server": server.url, "workspace_name": "default"}))
-    monkeypatch.chdir(project)
-    return Workspace.from_config()
+def ws(project_ws):
+    return project_ws
 
 
 def make_source(folder: Path, files: dict) -> Path:

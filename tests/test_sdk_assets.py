@@ -7,22 +7,20 @@ Waiting is always on the run itself (wait_for_completion's long poll).
 """
 import gzip
 import hashlib
-import http.server
 import json
 import os
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import submitted_name
+from conftest import serve_bytes, submitted_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
 import azureml  # noqa: E402
-from azureml.core import Experiment, Run, ScriptRunConfig, Workspace  # noqa: E402
+from azureml.core import Experiment, Run, ScriptRunConfig  # noqa: E402
 from azureml.core import Model  # noqa: E402
 from azureml.core.compute import AmlCompute, ComputeTarget  # noqa: E402
 from azureml.core.compute_target import ComputeTargetException  # noqa: E402
@@ -35,49 +33,20 @@ FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Hash caches in the test's folder; no server URL from the environment."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("GANTRY_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("sdk_isolated")
 
 
 @pytest.fixture
-def ws(server, tmp_path, monkeypatch):
-    """A project folder with .gantry/config.json pointing at the server; cwd inside it."""
-    project = tmp_path / "project"
-    (project / ".gantry").mkdir(parents=True)
-    (project / ".gantry" / "config.json").write_text(
-        json.dumps({"server": server.url, "workspace_name": "default"}))
-    monkeypatch.chdir(project)
-    return Workspace.from_config()
+def ws(project_ws):
+    return project_ws
 
 
 @pytest.fixture
 def web():
     """Serves the four MNIST files under /exdb/mnist/, as yann.lecun.com did."""
     content = {f"/exdb/mnist/{name}": gzip.compress(name.encode() * 100) for name in FILES}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = content.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/exdb/mnist/", content
-    httpd.shutdown()
-    thread.join()
+    with serve_bytes(content) as url:
+        yield url + "/exdb/mnist/", content
 
 
 def make_source(folder: Path, files: dict) -> Path:

@@ -59,11 +59,7 @@ def mnist_model_dir(tmp_path_factory):
 WAIT_S = 300  # a bound on each wait, far above a model server's start
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Hash caches in the test's folder; no server URL from the environment."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("GANTRY_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("sdk_isolated")
 
 
 @pytest.fixture
