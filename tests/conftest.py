@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -204,3 +205,30 @@ def project_ws(server, tmp_path, monkeypatch):
         json.dumps({"server": server.url, "workspace_name": "default"}))
     monkeypatch.chdir(project)
     return Workspace.from_config()
+
+
+def wait_until(predicate, what, polls=600, interval=0.1):
+    """Calls `predicate` until it returns something truthy, at most `polls` times, `interval`
+    seconds apart; returns that value, or fails naming `what`."""
+    for _ in range(polls):
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def alive(pid):
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def run_log(server, name, stream="std_log.txt"):
+    """A log stream of run `name`, as text."""
+    status, body = server.request("GET", f"/api/v1/runs/{name}/logs/{stream}")
+    assert status == 200, (stream, body)
+    return body.decode() if isinstance(body, bytes) else json.dumps(body)

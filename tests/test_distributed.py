@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import submitted_name, write_job
+from conftest import alive, run_log, submitted_name, write_job
 
 RANKS = range(4)
 TWO_BY_TWO = """
@@ -43,12 +43,6 @@ HOLD = """
 """
 
 
-def log(server, name, stream="std_log.txt"):
-    status, body = server.request("GET", f"/api/v1/runs/{name}/logs/{stream}")
-    assert status == 200, body
-    return body.decode() if isinstance(body, bytes) else json.dumps(body)
-
-
 def recorded_pids(server, name, world=4):
     wd = server.workspace / "runs" / name / "wd"
     pids = []
@@ -57,14 +51,6 @@ def recorded_pids(server, name, world=4):
         if p.exists():
             pids += [int(x) for x in p.read_text().split()]
     return pids
-
-
-def alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 def processes_in(folder):
@@ -134,9 +120,9 @@ def test_pytorch_ddp_all_reduce_over_two_instances_of_two(server, tmp_path):
     name = submitted_name(p)
     run = server.run(name)
     assert run["status"] == "Completed", run["error"]
-    merged = log(server, name)
+    merged = run_log(server, name)
     for r in RANKS:
-        assert f"rank {r} all_reduce 6" in log(server, name, f"std_log_process_{r}.txt")
+        assert f"rank {r} all_reduce 6" in run_log(server, name, f"std_log_process_{r}.txt")
         assert f"[rank {r}] rank {r} all_reduce 6\n" in merged
     # `--stream` showed the merged view.
     assert "[rank 3] rank 3 all_reduce 6" in p.stdout
@@ -168,7 +154,7 @@ TF_SCRIPT = {"tf.py": """
 def tf_configs(server, name, world):
     configs = []
     for r in range(world):
-        line = next(l for l in log(server, name, f"std_log_process_{r}.txt").splitlines()
+        line = next(l for l in run_log(server, name, f"std_log_process_{r}.txt").splitlines()
                     if l.startswith("TF_CONFIG "))
         configs.append(json.loads(line[len("TF_CONFIG "):]))
     return configs
@@ -234,10 +220,10 @@ def test_mpi_all_reduce_under_mpirun(server, tmp_path):
     """})
     name = submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
     run = server.wait_terminal(name)
-    merged = log(server, name)
+    merged = run_log(server, name)
     assert run["status"] == "Completed", run["error"] + merged
     for r in RANKS:
-        assert f"rank {r} allreduce 6" in log(server, name, f"std_log_process_{r}.txt")
+        assert f"rank {r} allreduce 6" in run_log(server, name, f"std_log_process_{r}.txt")
         assert f"[rank {r}] rank {r} allreduce 6\n" in merged
 
 
@@ -270,7 +256,7 @@ def test_a_failed_rank_fails_the_run_and_stops_the_others(server, tmp_path):
     assert len(pids) == 8  # every rank had started, with its child
     assert_all_gone(pids)
     assert_none_left(server, name)
-    assert "[rank 2] rank 2 broke: ValueError bad shard" in log(server, name)
+    assert "[rank 2] rank 2 broke: ValueError bad shard" in run_log(server, name)
 
 
 @pytest.mark.parametrize("kind", ["pytorch", pytest.param("mpi", marks=needs_mpi)])
@@ -344,7 +330,7 @@ def test_a_distributed_job_waits_until_all_its_nodes_are_free(server, tmp_path):
     runs = [server.wait_terminal(n) for n in (first, second)]
     assert [r["status"] for r in runs] == ["Completed", "Completed"]
     assert runs[1]["started_at_ms"] >= runs[0]["ended_at_ms"]
-    merged = log(server, second)
+    merged = run_log(server, second)
     assert "[rank 0] rank 0 of 2\n" in merged and "[rank 1] rank 1 of 2\n" in merged
 
 

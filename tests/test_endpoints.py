@@ -6,24 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import Server
+from conftest import Server, wait_until
 from test_serve import MAKE_MODEL
-
-
-def wait_until(predicate, what, polls=600, interval=0.05):
-    """Polls `predicate` (bounded) until it returns something truthy; returns that."""
-    for _ in range(polls):
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

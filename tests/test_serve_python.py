@@ -8,17 +8,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import GANTRY
+from conftest import GANTRY, alive, wait_until
 
 ENTRY_SCRIPT = r'''
 import ctypes, json, os, signal, subprocess, sys, time
@@ -81,23 +79,6 @@ def call(url, method="GET", body=None, raw=None, timeout=60):
             return r.status, (json.loads(text) if r.headers.get_content_type() == "application/json" else text.decode())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
-
-
-def alive(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
-def poll(predicate, what, tries=400):
-    for _ in range(tries):
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 def metric(url, name):
@@ -185,7 +166,7 @@ class Blocker:
                 return os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError:
                 return None
-        self.fd = poll(open_writer, f"run() opened {self.fifo}")
+        self.fd = wait_until(open_writer, f"run() opened {self.fifo}")
         return self
 
     def release(self, text="go"):
@@ -278,7 +259,7 @@ def test_an_exception_in_run_is_a_500_naming_it(serve):
     assert "ValueError" in err["error"] and "negative size" in err["error"], err
     assert "Traceback" not in err["error"]
     # The traceback is in the log, the worker keeps serving.
-    poll(lambda: "[worker 1] ValueError: bad input: negative size" in s.log(), "traceback logged")
+    wait_until(lambda: "[worker 1] ValueError: bad input: negative size" in s.log(), "traceback logged")
     assert "[worker 1] Traceback" in s.log()
     assert s.score({"op": "pid"}) == (200, pid)
     assert s.stop() == 0
@@ -299,7 +280,7 @@ def test_a_worker_dying_mid_request_is_a_500_and_it_is_restarted(serve, op, need
     assert status == 200 and new_pid != pid
     assert not alive(pid)
     assert metric(s.url, "gantry_serve_worker_restarts_total") == 1
-    poll(lambda: s.log().count("[worker 1] init loaded 3 labels") == 2, "init() ran again, logged")
+    wait_until(lambda: s.log().count("[worker 1] init loaded 3 labels") == 2, "init() ran again, logged")
     assert "while running a request; restarting" in s.log()
     assert s.stop() == 0
 
@@ -308,7 +289,7 @@ def test_a_worker_dying_while_idle_is_restarted(serve):
     s = serve().started()
     _, pid = s.score({"op": "pid"})
     os.kill(pid, signal.SIGKILL)
-    poll(lambda: metric(s.url, "gantry_serve_worker_restarts_total") == 1 and
+    wait_until(lambda: metric(s.url, "gantry_serve_worker_restarts_total") == 1 and
          metric(s.url, "gantry_serve_workers_alive") == 1, "the worker was restarted")
     status, new_pid = s.score({"op": "pid"})
     assert status == 200 and new_pid != pid
@@ -358,8 +339,8 @@ def test_missing_entry_script_or_interpreter(serve, tmp_path):
 def test_user_prints_go_to_the_log_not_the_response(serve):
     s = serve().started()
     assert s.score({"op": "print"}) == (200, "printed")
-    poll(lambda: "[worker 1] USER-STDERR-MARKER" in s.log(), "stderr forwarded")
-    poll(lambda: "[worker 1] USER-STDOUT-MARKER" in s.log(), "stdout forwarded")
+    wait_until(lambda: "[worker 1] USER-STDERR-MARKER" in s.log(), "stderr forwarded")
+    wait_until(lambda: "[worker 1] USER-STDOUT-MARKER" in s.log(), "stdout forwarded")
     assert "[worker 1] init loaded 3 labels" in s.log()
     assert s.stop() == 0
 
@@ -373,11 +354,11 @@ def test_sigterm_finishes_the_request_in_flight_and_leaves_no_process(serve, tmp
     b = Blocker(s, "fifo").entered()
     s.proc.send_signal(signal.SIGTERM)
     # While it drains, new requests are refused.
-    poll(lambda: s.score({"op": "pid"})[0] == 503, "new requests refused while draining")
+    wait_until(lambda: s.score({"op": "pid"})[0] == 503, "new requests refused while draining")
     status, out = b.release("finished")
     assert status == 200 and out["got"] == "finished"
     assert s.proc.wait(timeout=60) == 0
-    poll(lambda: not any(alive(p) for p in pids), "every worker and its children are gone")
+    wait_until(lambda: not any(alive(p) for p in pids), "every worker and its children are gone")
 
 
 # ---- --backend tensorflow ----------------------------------------------------------------

@@ -3,11 +3,10 @@ its own network namespace, so the runner on the node reaches the workspace serve
 on the bridge address only. Waiting is on conditions, bounded in count."""
 import os
 import subprocess
-import time
 
 import pytest
 
-from conftest import Server, submitted_name, write_job
+from conftest import Server, submitted_name, wait_until, write_job
 from slurm_cluster import SlurmCluster, slurm_available
 
 pytestmark = [
@@ -43,15 +42,6 @@ def slurm_server(cluster, tmp_path, monkeypatch):
     cluster.run("scancel", "--name", "gantry-*", check=False)
     for job in cluster.run("squeue", "-h", "-o", "%i", check=False).stdout.split():
         cluster.run("scancel", job, check=False)
-
-
-def poll(predicate, what, polls=600):
-    for _ in range(polls):
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def squeue_ids(cluster):
@@ -97,13 +87,13 @@ def test_a_job_waits_queued_with_slurms_reason_then_cancel(slurm_server, cluster
     # Cancel the waiting one: Slurm forgets it, the run ends Canceled without having run.
     assert slurm_server.cli("job", "cancel", "-n", second, check=True).returncode == 0
     assert slurm_server.wait_terminal(second)["status"] == "Canceled"
-    poll(lambda: job2 not in squeue_ids(cluster), f"Slurm job {job2} gone from squeue")
+    wait_until(lambda: job2 not in squeue_ids(cluster), f"Slurm job {job2} gone from squeue")
 
     # Cancel the running one: Canceled, and nothing of it is left on the node.
     job1 = slurm_server.run(first)["compute_job_id"]
     slurm_server.cli("job", "cancel", "-n", first, check=True)
     assert slurm_server.wait_terminal(first)["status"] == "Canceled"
-    poll(lambda: job1 not in squeue_ids(cluster), f"Slurm job {job1} gone from squeue")
+    wait_until(lambda: job1 not in squeue_ids(cluster), f"Slurm job {job1} gone from squeue")
     leftover = subprocess.run(["pgrep", "-f", "sleep 6101"], capture_output=True, text=True).stdout
     assert leftover == "", f"processes left behind: {leftover}"
 
@@ -129,7 +119,7 @@ def test_scancel_from_outside_fails_the_run_with_slurms_state(slurm_server, clus
     run = slurm_server.wait_terminal(name)
     assert run["status"] == "Failed", run
     assert f"Slurm job {job} ended as CANCELLED" in run["error"], run["error"]
-    poll(lambda: subprocess.run(["pgrep", "-f", "sleep 6103"], capture_output=True).returncode != 0,
+    wait_until(lambda: subprocess.run(["pgrep", "-f", "sleep 6103"], capture_output=True).returncode != 0,
          "the job's processes gone")
 
 
@@ -140,14 +130,14 @@ def test_a_job_left_by_an_earlier_submission_of_the_run_is_cancelled_first(slurm
     (tmp_path / "orphan.sh").write_text("#!/bin/bash\nsleep 6104\n")
     orphan = cluster.run("sbatch", "--parsable", "--job-name=gantry-orphan_run_1",
                          f"--output={tmp_path}/orphan.out", str(tmp_path / "orphan.sh")).stdout.strip()
-    poll(lambda: orphan in squeue_ids(cluster), "the orphan job queued")
+    wait_until(lambda: orphan in squeue_ids(cluster), "the orphan job queued")
     name = submit(slurm_server, tmp_path, "echo the real one", extra="name: orphan_run_1\n")
     assert name == "orphan_run_1"
     run = slurm_server.wait_terminal(name)
     assert run["status"] == "Completed", run
     assert run["compute_job_id"] != orphan
-    poll(lambda: orphan not in squeue_ids(cluster), "the orphan job cancelled")
-    poll(lambda: nothing_left_named("sleep 6104"), "the orphan's process gone")
+    wait_until(lambda: orphan not in squeue_ids(cluster), "the orphan job cancelled")
+    wait_until(lambda: nothing_left_named("sleep 6104"), "the orphan's process gone")
 
 
 def nothing_left_named(marker):

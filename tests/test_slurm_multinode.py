@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, submitted_name, write_job
+from conftest import Server, run_log, submitted_name, wait_until, write_job
 from slurm_cluster import SlurmCluster
 from test_distributed import TWO_BY_TWO
 from test_distributed_mnist import DATA as MNIST_DATA, ROOT, TOLERANCE, TRAIN, final_accuracy
-from test_slurm import poll, pytestmark, squeue_ids  # noqa: F401 (pytestmark: the same skips)
+from test_slurm import pytestmark, squeue_ids  # noqa: F401 (pytestmark: the same skips)
 
 NODE_CPUS = 2
 
@@ -56,12 +56,6 @@ def mnist_submit(server, folder, extra=""):
     return submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
 
 
-def log(server, name, stream="std_log.txt"):
-    status, body = server.request("GET", f"/api/v1/runs/{name}/logs/{stream}")
-    assert status == 200, (stream, body)
-    return body.decode()
-
-
 def nothing_left(marker):
     return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0
 
@@ -89,15 +83,15 @@ DDP = {"ddp.py": """
 def test_pytorch_ddp_runs_two_processes_on_each_of_two_nodes(server, cluster, tmp_path):
     name = submit(server, tmp_path, "python ddp.py", TWO_BY_TWO.format(type="pytorch"), DDP)
     run = server.wait_terminal(name)
-    assert run["status"] == "Completed", run["error"] + log(server, name)
+    assert run["status"] == "Completed", run["error"] + run_log(server, name)
     node0, node1 = cluster.node_addrs
-    merged = log(server, name)
+    merged = run_log(server, name)
     for rank in range(4):
         node = rank // 2
         line = (f"rank {rank} node {node} local {rank % 2} at {cluster.node_addrs[node]} "
                 f"master {node0} all_reduce 6")
         # Each rank ran on its own node, found node 0 across the bridge, and summed all four.
-        assert line in log(server, name, f"std_log_process_{rank}.txt")
+        assert line in run_log(server, name, f"std_log_process_{rank}.txt")
         # The merged view has every node's ranks, prefixed.
         assert f"[rank {rank}] {line}\n" in merged, merged
     status, metrics = server.request("GET", f"/api/v1/runs/{name}/metrics")
@@ -139,8 +133,8 @@ def test_a_rank_failing_on_node_1_fails_the_run_and_stops_node_0(server, cluster
     assert "rank 3 (node 1) exited with code 3" in run["error"], run["error"]
     assert "broke: ValueError bad shard" in run["error"], run["error"]
     assert run["exit_code"] == 3
-    poll(lambda: nothing_left("sleep 7201"), "every rank gone from both nodes")
-    poll(lambda: not squeue_ids(cluster), "the Slurm job gone")
+    wait_until(lambda: nothing_left("sleep 7201"), "every rank gone from both nodes")
+    wait_until(lambda: not squeue_ids(cluster), "the Slurm job gone")
 
 
 def test_cancel_stops_the_ranks_on_both_nodes(server, cluster, tmp_path):
@@ -154,8 +148,8 @@ def test_cancel_stops_the_ranks_on_both_nodes(server, cluster, tmp_path):
         assert f"node {node}  running  {address}" in shown, shown
     server.cli("job", "cancel", "-n", name, check=True)
     assert server.wait_terminal(name)["status"] == "Canceled"
-    poll(lambda: nothing_left("sleep 7202"), "every rank gone from both nodes")
-    poll(lambda: not squeue_ids(cluster), "the Slurm job gone")
+    wait_until(lambda: nothing_left("sleep 7202"), "every rank gone from both nodes")
+    wait_until(lambda: not squeue_ids(cluster), "the Slurm job gone")
 
 
 def test_tensorflow_workers_on_two_nodes_get_each_others_addresses(server, cluster, tmp_path):
@@ -175,7 +169,7 @@ def test_tensorflow_workers_on_two_nodes_get_each_others_addresses(server, clust
 """})
     run = server.wait_terminal(name)
     assert run["status"] == "Completed", run["error"]
-    merged = log(server, name)
+    merged = run_log(server, name)
     node0, node1 = cluster.node_addrs
     workers = [line.split()[-1] for line in merged.splitlines() if " TF " in line]
     assert len(workers) == 2 and len(set(workers)) == 1, merged
@@ -219,14 +213,14 @@ MPI_SCRIPT = {"allreduce.py": """
 def test_mpi_all_reduce_across_two_nodes_under_mpirun(server, cluster, tmp_path):
     name = submit(server, tmp_path, "python allreduce.py -1", MPI_JOB, MPI_SCRIPT)
     run = server.wait_terminal(name)
-    assert run["status"] == "Completed", run["error"] + log(server, name)
-    merged = log(server, name)
+    assert run["status"] == "Completed", run["error"] + run_log(server, name)
+    merged = run_log(server, name)
     for rank in range(4):
         node = rank // 2
         line = (f"rank {rank} of 4 gantry {rank} node {node} at {cluster.node_addrs[node]} "
                 f"in node_{node} sum 6")
         # mpirun on node 0 started two ranks on each node, each in its own node's folder.
-        assert line in log(server, name, f"std_log_process_{rank}.txt"), merged
+        assert line in run_log(server, name, f"std_log_process_{rank}.txt"), merged
         assert f"[rank {rank}] {line}\n" in merged, merged
 
 
@@ -236,8 +230,8 @@ def test_an_mpi_rank_failing_on_node_1_is_named(server, cluster, tmp_path):
     assert run["status"] == "Failed", run
     assert "rank 3 (node 1) exited with code 3" in run["error"], run["error"]
     assert "broke: ValueError bad shard" in run["error"], run["error"]
-    poll(lambda: nothing_left("sleep 7203"), "every rank gone from both nodes")
-    poll(lambda: not squeue_ids(cluster), "the Slurm job gone")
+    wait_until(lambda: nothing_left("sleep 7203"), "every rank gone from both nodes")
+    wait_until(lambda: not squeue_ids(cluster), "the Slurm job gone")
 
 
 @pytest.mark.skipif(not Path(MNIST_DATA, "train-images-idx3-ubyte.gz").exists(),
@@ -255,4 +249,4 @@ def test_mnist_trained_with_ddp_on_two_nodes_reaches_the_single_process_accuracy
     print(f"test accuracy: single process {single_acc}, DDP 2 nodes x 2 {ddp_acc}")
     assert single_acc > 0.7, single_acc
     assert abs(ddp_acc - single_acc) <= TOLERANCE, (single_acc, ddp_acc)
-    assert "DDP: rank 3 of 4 (gloo)" in log(server, ddp, "std_log_process_3.txt")
+    assert "DDP: rank 3 of 4 (gloo)" in run_log(server, ddp, "std_log_process_3.txt")
