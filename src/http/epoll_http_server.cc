@@ -338,6 +338,9 @@ struct Conn {
   uint64_t refused_body = 0;  // what is left of a body answered 413
   uint64_t drop_left = 0;     // bytes still to drop in kLinger
   uint32_t interest = 0;      // epoll events currently registered
+  std::chrono::steady_clock::time_point last_active;  // last byte read or written
+  // When the first byte of the request being read arrived; unset between requests.
+  std::optional<std::chrono::steady_clock::time_point> request_started;
 };
 
 // One loop thread: its epoll set, its connections, and the inbox other threads post answers
@@ -383,6 +386,10 @@ class Loop : public ResponseSink, public std::enable_shared_from_this<Loop> {
   // Delivers answers and calls after_round until neither lets more requests through.
   void FinishRound();
   void BeginStop();
+  // How often Sweep runs while there are connections (none when no timeout is set).
+  std::optional<std::chrono::milliseconds> SweepInterval() const;
+  // Closes idle connections and answers 408 to requests that are too slow to arrive.
+  void Sweep();
 
   EpollHttpServer::State* state_;
   int index_;
@@ -394,6 +401,7 @@ class Loop : public ResponseSink, public std::enable_shared_from_this<Loop> {
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   bool stopping_ = false;
   bool dispatched_ = false;  // the handler was called since after_round last ran
+  std::chrono::steady_clock::time_point next_sweep_;
   std::chrono::steady_clock::time_point deadline_;
 
   std::mutex mu_;
@@ -495,6 +503,13 @@ void Loop::Run() {
           (stopping_ ? deadline_ : *accept_resume_) - std::chrono::steady_clock::now());
       timeout = static_cast<int>(std::max<int64_t>(left.count(), 0));
     }
+    const std::optional<std::chrono::milliseconds> sweep_every = SweepInterval();
+    if (sweep_every && !conns_.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          next_sweep_ - std::chrono::steady_clock::now());
+      int until_sweep = static_cast<int>(std::max<int64_t>(left.count(), 0));
+      timeout = timeout < 0 ? until_sweep : std::min(timeout, until_sweep);
+    }
     int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     if (accept_resume_ && !stopping_ && std::chrono::steady_clock::now() >= *accept_resume_) {
       accept_resume_.reset();
@@ -520,6 +535,10 @@ void Loop::Run() {
       }
     }
     FinishRound();
+    if (sweep_every && std::chrono::steady_clock::now() >= next_sweep_) {
+      next_sweep_ = std::chrono::steady_clock::now() + *sweep_every;
+      Sweep();
+    }
     if (stopping_ && (conns_.empty() || std::chrono::steady_clock::now() >= deadline_)) break;
   }
   {
@@ -535,6 +554,40 @@ void Loop::Run() {
   while (!conns_.empty()) Close(conns_.begin()->second.get());
   ::close(epoll_fd_);
   tl_loop = nullptr;
+}
+
+std::optional<std::chrono::milliseconds> Loop::SweepInterval() const {
+  const auto& o = state_->options;
+  std::chrono::milliseconds shortest{0};
+  for (auto t : {o.idle_timeout, o.request_timeout}) {
+    if (t.count() > 0 && (shortest.count() == 0 || t < shortest)) shortest = t;
+  }
+  if (shortest.count() == 0) return std::nullopt;
+  return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+void Loop::Sweep() {
+  const auto& o = state_->options;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<uint64_t> ids;
+  ids.reserve(conns_.size());
+  for (const auto& [id, c] : conns_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second.get();
+    if (c->phase == Phase::kHandling) continue;  // the handler has it
+    const bool reading = c->request_started.has_value() &&
+                         (c->phase == Phase::kBody || (c->phase == Phase::kHead && c->in.size() > 0));
+    if (reading && o.request_timeout.count() > 0 && now - *c->request_started >= o.request_timeout) {
+      c->request_started.reset();
+      c->in.Consume(c->in.size());
+      Reject(c, 408, "the request did not arrive within " + std::to_string(o.request_timeout.count()) +
+                         " ms of its first byte");
+      continue;
+    }
+    if (!reading && o.idle_timeout.count() > 0 && now - c->last_active >= o.idle_timeout) Close(c);
+  }
 }
 
 void Loop::DrainInbox() {
@@ -647,6 +700,7 @@ void Loop::AddConn(int fd, std::string remote) {
   conn->id = state_->next_id.fetch_add(1);
   conn->remote = std::move(remote);
   conn->interest = EPOLLIN | EPOLLRDHUP;
+  conn->last_active = std::chrono::steady_clock::now();
   epoll_event ev{};
   ev.events = conn->interest;
   ev.data.ptr = conn.get();
@@ -738,6 +792,10 @@ bool Loop::ReadSome(Conn* c) {
     return false;
   }
   c->in.Commit(static_cast<size_t>(n));
+  c->last_active = std::chrono::steady_clock::now();
+  if ((c->phase == Phase::kHead || c->phase == Phase::kBody) && !c->request_started) {
+    c->request_started = c->last_active;
+  }
   if (c->phase == Phase::kHandling && c->in.size() > kMaxBufferedWhileBusy) {
     SetInterest(c, c->interest & ~(EPOLLIN | EPOLLRDHUP));
   }
@@ -752,6 +810,7 @@ void Loop::Process(Conn* c) {
         c->in.Shrink();
         return;
       }
+      if (!c->request_started) c->request_started = std::chrono::steady_clock::now();
       if (stopping_) return;  // no new requests; Flush closes once the last answer is out
       if (c->out.size() - c->out_sent > kMaxPendingOutput) {
         SetInterest(c, c->interest & ~(EPOLLIN | EPOLLRDHUP));  // EPOLLOUT resumes it
@@ -817,6 +876,8 @@ void Loop::Process(Conn* c) {
 
 void Loop::Dispatch(Conn* c) {
   c->phase = Phase::kHandling;
+  // The next request (pipelined, already buffered) starts its clock when it is parsed.
+  c->request_started.reset();
   dispatched_ = true;
   Responder responder(shared_from_this(), c->id);
   try {
@@ -867,6 +928,7 @@ bool Loop::Flush(Conn* c) {
       return false;
     }
     c->out_sent += static_cast<size_t>(n);
+    c->last_active = std::chrono::steady_clock::now();
   }
   c->out.clear();
   c->out_sent = 0;

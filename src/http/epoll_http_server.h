@@ -9,7 +9,11 @@
 // answered), Content-Length bodies with a per-route limit (413, after reading and dropping the
 // body so the client can read the answer), "Expect: 100-continue", case-insensitive header
 // names. Chunked request bodies are refused with 411, malformed requests with 400, header
-// blocks over the limit with 431; those close the connection.
+// blocks over the limit with 431; those close the connection. A connection is closed after
+// idle_timeout without traffic while no request is in progress, and a request that has not
+// fully arrived request_timeout after its first byte is answered 408 (so that neither idle
+// nor slow-sending clients can hold connections forever); a request with the handler is
+// never timed out here.
 //
 // A handler runs on a loop thread: one that blocks (a forward pass, a slow script) stalls the
 // other connections of that loop for as long. Handlers that long-poll belong on HttpServer.
@@ -42,6 +46,12 @@ struct EpollHttpServerOptions {
   size_t max_header_bytes = 64 * 1024;
   // Connections above this count are answered 503 and closed.
   int max_connections = 4096;
+  // A connection with no request in progress (an idle keep-alive one, or one whose client does
+  // not read the answer) is closed after this long without traffic. 0: never.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // A request whose line, headers and body have not all arrived this long after its first
+  // byte is answered 408 and its connection closed. 0: never.
+  std::chrono::milliseconds request_timeout{30'000};
   // How long Stop waits for in-flight requests to be answered and written.
   std::chrono::milliseconds drain_timeout{10'000};
   // Called on a loop thread after each round of events that called the handler, before the

@@ -81,6 +81,13 @@ class RawClient {
     return r;
   }
 
+  // True when the server closed the connection in order (recv returned 0), not when the read
+  // timed out or failed.
+  bool ClosedByServer() {
+    if (!buf_.empty()) return false;
+    char chunk[1];
+    return ::recv(fd_, chunk, sizeof(chunk), 0) == 0;
+  }
   // True when the server closed the connection (after anything already buffered).
   bool AtEof() {
     if (!buf_.empty()) return false;
@@ -125,6 +132,8 @@ class EpollHttpServerTest : public ::testing::Test {
     options.loop_threads = loop_threads;
     options.drain_timeout = drain_timeout;
     options.max_header_bytes = 4096;
+    options.idle_timeout = idle_timeout_;
+    options.request_timeout = request_timeout_;
     options.body_limit = [](const std::string&, const std::string& path) -> size_t {
       return path.rfind("/echo/big", 0) == 0 ? 1 << 20 : 1024;
     };
@@ -194,6 +203,7 @@ class EpollHttpServerTest : public ::testing::Test {
   }
 
   Router router_;
+  std::chrono::milliseconds idle_timeout_{60'000}, request_timeout_{30'000};
   std::unique_ptr<EpollHttpServer> server_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -225,6 +235,38 @@ TEST_F(EpollHttpServerTest, KeepAliveRoutesDecodesAndMatchesHeadersCaseInsensiti
   auto missing = client->Call("GET", "/nope");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EpollHttpServerTest, IdleAndSlowClientsAreDroppedButARequestWithTheHandlerIsNot) {
+  idle_timeout_ = std::chrono::milliseconds(300);
+  request_timeout_ = std::chrono::milliseconds(300);
+  StartServer();
+  // A request the handler holds: its connection is never timed out.
+  RawClient parked(server_->port());
+  ASSERT_TRUE(parked.connected());
+  parked.Write("GET /park/long HTTP/1.1\r\nHost: x\r\n\r\n");
+  AwaitParked(1);
+  // A client that connects and sends nothing is closed once idle for the timeout.
+  RawClient idle(server_->port());
+  ASSERT_TRUE(idle.connected());
+  EXPECT_TRUE(idle.ClosedByServer());
+  // One that answers a request, then stays idle: closed too, after its answer.
+  RawClient kept(server_->port());
+  kept.Write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(kept.Read().status, 200);
+  EXPECT_TRUE(kept.ClosedByServer());
+  // One that sends half a request and stops (slowloris) gets 408, then the close.
+  RawClient slow(server_->port());
+  slow.Write("GET /hello HTTP/1.1\r\nHost: x\r\n");
+  auto timed_out = slow.Read();
+  EXPECT_EQ(timed_out.status, 408);
+  EXPECT_NE(timed_out.body.find("did not arrive within 300 ms"), std::string::npos) << timed_out.body;
+  EXPECT_TRUE(slow.ClosedByServer());
+  // The parked request outlived all of those and is still answered on its connection.
+  Release(Response::Text(200, "finally"));
+  auto r = parked.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "finally");
 }
 
 TEST_F(EpollHttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
