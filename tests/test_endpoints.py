@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Server, wait_until
+from conftest import Server, alive, wait_until
 from test_serve import MAKE_MODEL
 
 
@@ -298,3 +298,42 @@ def test_a_code_deployment_runs_the_entry_script(server, tmp_path):
     shown = json.loads(server.cli("online-deployment", "show", "--name", "blue", "--endpoint-name", "code-ep",
                                   check=True).stdout)
     assert shown["backend"] == "python" and shown["environment"].startswith("Gantry-PyTorch-Debian:")
+
+
+def test_an_update_is_rolled_and_a_failed_one_leaves_the_old_model_serving(server, endpoint, tmp_path):
+    base, expected = endpoint
+    key = keys(server, "tiny-ep")["primaryKey"]
+    old_pids = sorted(r["pid"] for r in deployment(server, "tiny-ep", "blue")["replicas"])
+    # An update to a model that cannot load: the deployment says Failed with the loader's
+    # error, and the generation that was serving goes on answering.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.pt").write_bytes(b"this is not a TorchScript archive")
+    server.cli("model", "create", "--name", "broken", "--path", str(broken), "--framework", "PyTorch", check=True)
+    yml = tmp_path / "blue-broken.yml"
+    yml.write_text("name: blue\nendpoint_name: tiny-ep\nmodel: azureml:broken:1\ninstance_count: 2\n")
+    p = server.cli("online-deployment", "update", "--file", str(yml))
+    assert p.returncode != 0 and "model.pt" in p.stderr, p.stderr
+    assert deployment(server, "tiny-ep", "blue")["provisioning_state"] == "Failed"
+    for _ in range(4):
+        status, body, dep = score(base, key)
+        assert status == 200 and dep == "blue" and close(body, expected), body
+    assert all(alive(pid) for pid in old_pids)
+    # A good update completes, and only then is the old generation stopped.
+    model2 = tmp_path / "tiny2"
+    model2.mkdir()
+    expected2 = json.loads(subprocess.run(["/usr/bin/python3", str(tmp_path / "make_model.py"), str(model2)],
+                                          check=True, capture_output=True, text=True).stdout)
+    server.cli("model", "create", "--name", "tiny", "--path", str(model2), "--framework", "PyTorch", check=True)
+    yml.write_text("name: blue\nendpoint_name: tiny-ep\nmodel: azureml:tiny:2\ninstance_count: 2\n")
+    server.cli("online-deployment", "update", "--file", str(yml), check=True)
+    d = deployment(server, "tiny-ep", "blue")
+    assert d["provisioning_state"] == "Succeeded"
+    new_pids = sorted(r["pid"] for r in d["replicas"])
+    assert not set(new_pids) & set(old_pids)
+    status, body, _ = score(base, key)
+    assert status == 200 and close(body, expected2), body
+    wait_until(lambda: not any(alive(pid) for pid in old_pids), "the old generation's model servers gone")
+    logs = server.cli("online-deployment", "get-logs", "--name", "blue", "--endpoint-name", "tiny-ep",
+                      check=True).stdout
+    assert "keep serving until the new ones are ready" in logs, logs

@@ -83,6 +83,10 @@ struct EndpointController::Deployment {
   std::map<std::string, std::string> env;
   std::string ready_path;
   std::vector<std::shared_ptr<Replica>> replicas;  // the vector is guarded by mu_
+  // During an update: the last generation's replicas, serving until the new ones are all
+  // ready (the vector is guarded by mu_), and that generation.
+  std::vector<std::shared_ptr<Replica>> previous;
+  int64_t previous_generation = 0;
   bool ever_ready = false;  // this generation reached Succeeded
   bool failed = false;
   uint64_t next = 0;        // round-robin cursor, under mu_
@@ -175,6 +179,7 @@ void EndpointController::Loop() {
       if (c.kind == Command::kRemove) {
         if (d) {
           StopReplicas(*d);
+          StopPrevious(*d);
           std::lock_guard<std::mutex> lock(mu_);
           deployments_.erase(c.key);
         }
@@ -187,7 +192,17 @@ void EndpointController::Loop() {
       auto record = store_->GetDeployment(c.key.first, c.key.second);
       if (!record.has_value()) continue;  // deleted meanwhile
       if (d && d->generation == record->generation) continue;
-      if (d) {
+      if (d && d->ever_ready && !d->failed) {
+        // Rolling update: the serving generation answers until the new one is ready.
+        StopPrevious(*d);
+        Log(*d, "update to generation " + std::to_string(record->generation) +
+                    ": the model servers of generation " + std::to_string(d->generation) +
+                    " keep serving until the new ones are ready");
+        std::lock_guard<std::mutex> lock(mu_);
+        d->previous.swap(d->replicas);
+        d->replicas.clear();
+        d->previous_generation = d->generation;
+      } else if (d) {
         Log(*d, "update to generation " + std::to_string(record->generation) +
                     ": stopping the model servers of generation " +
                     std::to_string(d->generation));
@@ -212,6 +227,7 @@ void EndpointController::Loop() {
     }
     for (auto& d : all) {
       if (!d->failed) Check(*d);
+      ReapPrevious(*d);
     }
   }
   std::vector<std::shared_ptr<Deployment>> all;
@@ -223,7 +239,10 @@ void EndpointController::Loop() {
     }
     commands_.clear();
   }
-  for (auto& d : all) StopReplicas(*d);
+  for (auto& d : all) {
+    StopReplicas(*d);
+    StopPrevious(*d);
+  }
 }
 
 void EndpointController::Log(const Deployment& d, const std::string& line) {
@@ -395,6 +414,49 @@ void EndpointController::StopReplicas(Deployment& d) {
   }
 }
 
+void EndpointController::StopPrevious(Deployment& d) {
+  std::vector<std::shared_ptr<Replica>> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous.swap(d.previous);
+  }
+  if (previous.empty()) return;
+  Log(d, "stopping the model servers of generation " + std::to_string(d.previous_generation));
+  for (auto& r : previous) {
+    if (r->pid > 0) (void)SignalGroup(r->pid, SIGTERM);
+  }
+  int64_t deadline = clock_->NowMillis() + kStopGraceMs;
+  for (auto& r : previous) {
+    if (r->pid <= 0) continue;
+    while (!TryWait(r->pid).has_value()) {
+      if (clock_->NowMillis() >= deadline) {
+        (void)SignalGroup(r->pid, SIGKILL);
+        WaitFor(r->pid);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    (void)SignalGroup(r->pid, SIGKILL);
+  }
+  if (d.previous_generation != d.generation) {
+    std::error_code ec;
+    fs::remove_all(d.dir / ("g" + std::to_string(d.previous_generation)), ec);
+  }
+}
+
+void EndpointController::ReapPrevious(Deployment& d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& r : d.previous) {
+    if (r->pid <= 0) continue;
+    if (auto exit = TryWait(r->pid)) {
+      r->pid = 0;
+      r->state = "Stopped";
+      r->last_exit = DescribeExit(*exit);
+      r->incarnation = nullptr;
+    }
+  }
+}
+
 void EndpointController::Check(Deployment& d) {
   std::vector<std::shared_ptr<Replica>> replicas;
   {
@@ -500,6 +562,7 @@ void EndpointController::Check(Deployment& d) {
   if (!d.ever_ready && !replicas.empty() && ready == static_cast<int>(replicas.size())) {
     d.ever_ready = true;
     SetState(d, "Succeeded", "");
+    StopPrevious(d);  // an update is complete: the old generation goes
   }
 }
 
@@ -549,6 +612,13 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
       states += (states.empty() ? "" : ", ") + std::string("replica ") +
                 std::to_string(r->index) + " " + r->state +
                 (r->last_exit.empty() ? "" : " (last " + r->last_exit + ")");
+    }
+    // During an update (or after a failed one), the previous generation answers until the
+    // new one has a ready replica.
+    if (ready.empty()) {
+      for (const auto& r : d.previous) {
+        if (r->state == "Ready" && r->incarnation) ready.push_back(r->incarnation);
+      }
     }
     if (ready.empty()) {
       return Err(UnavailableError("deployment '" + deployment + "' of endpoint '" + endpoint +

@@ -6,6 +6,10 @@
 // with exponential backoff (1 s, 2 s, 4 s ... 30 s), and every such event is written to the
 // deployment's log. A deployment whose first replicas never become ready goes to Failed with
 // the model server's own error. Scoring requests are forwarded to ready replicas in turn.
+// An update (a new generation of a deployment that is serving) is rolled: the old replicas
+// keep answering until every replica of the new generation is ready, and are stopped then;
+// if the new generation fails, the old one keeps serving (the deployment shows Failed with
+// the new generation's error).
 //
 // All processes are started from the controller's one thread (they get SIGTERM if it ends,
 // so model servers never outlive the server). The deployment records in the store are the
@@ -92,6 +96,11 @@ class EndpointController {
   void Provision(Deployment& d);
   void StartReplica(Deployment& d, Replica& r);
   void StopReplicas(Deployment& d);
+  // Stops the previous generation's replicas (kept serving during an update) and removes
+  // their folder.
+  void StopPrevious(Deployment& d);
+  // Reaps previous-generation replicas that exited on their own (they are not restarted).
+  void ReapPrevious(Deployment& d);
   void Check(Deployment& d);
   void SetState(Deployment& d, const std::string& state, const std::string& error);
   void Log(const Deployment& d, const std::string& line);
