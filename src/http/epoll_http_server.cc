@@ -582,6 +582,7 @@ void Loop::Sweep() {
     if (reading && o.request_timeout.count() > 0 && now - *c->request_started >= o.request_timeout) {
       c->request_started.reset();
       c->in.Consume(c->in.size());
+      c->head = Head{};  // answer as HTTP/1.1, not per the connection's previous request
       Reject(c, 408, "the request did not arrive within " + std::to_string(o.request_timeout.count()) +
                          " ms of its first byte");
       continue;
