@@ -39,6 +39,26 @@ def _count(owner: Any, field: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+class _Count:
+    """A count attribute checked on every assignment, as _count does (None allowed when
+    `optional`); stored as ``_NAME``."""
+
+    def __init__(self, minimum: int = 1, optional: bool = False):
+        self.minimum = minimum
+        self.optional = optional
+
+    def __set_name__(self, owner: Any, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else getattr(obj, "_" + self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if not (value is None and self.optional):
+            value = _count(obj, self.name, value, self.minimum)
+        setattr(obj, "_" + self.name, value)
+
+
 class MpiConfiguration:
     """An MPI job: ``node_count`` instances, each running ``process_count_per_node`` copies
     of the command.
@@ -47,25 +67,12 @@ class MpiConfiguration:
     process_count_per_instance: process_count_per_node}``.
     """
 
+    process_count_per_node = _Count()
+    node_count = _Count()
+
     def __init__(self, process_count_per_node: int = 1, node_count: int = 1):
         self.process_count_per_node = process_count_per_node
         self.node_count = node_count
-
-    @property
-    def process_count_per_node(self) -> int:
-        return self._process_count_per_node
-
-    @process_count_per_node.setter
-    def process_count_per_node(self, value: int) -> None:
-        self._process_count_per_node = _count(self, "process_count_per_node", value)
-
-    @property
-    def node_count(self) -> int:
-        return self._node_count
-
-    @node_count.setter
-    def node_count(self, value: int) -> None:
-        self._node_count = _count(self, "node_count", value)
 
     def _gantry_distribution(self) -> Tuple[int, Dict[str, Any]]:
         """``(instance_count, distribution)`` for the job spec."""
@@ -90,6 +97,9 @@ class PyTorchConfiguration:
     its backend itself (``torch.distributed.init_process_group("gloo")``).
     """
 
+    process_count = _Count(optional=True)  # the total number of processes; None: one per node
+    node_count = _Count()
+
     def __init__(self, communication_backend: str = "Nccl", process_count: Optional[int] = None,
                  node_count: int = 1):
         self.communication_backend = communication_backend
@@ -108,23 +118,6 @@ class PyTorchConfiguration:
                 "PyTorchConfiguration.communication_backend must be one of %s, got %r"
                 % (", ".join(repr(b) for b in _BACKENDS), value))
         self._communication_backend = value
-
-    @property
-    def process_count(self) -> Optional[int]:
-        """The total number of processes; None means one per node."""
-        return self._process_count
-
-    @process_count.setter
-    def process_count(self, value: Optional[int]) -> None:
-        self._process_count = None if value is None else _count(self, "process_count", value)
-
-    @property
-    def node_count(self) -> int:
-        return self._node_count
-
-    @node_count.setter
-    def node_count(self, value: int) -> None:
-        self._node_count = _count(self, "node_count", value)
 
     def _check(self) -> int:
         """The processes per instance; InvalidArgumentError when they cannot be even."""
@@ -153,25 +146,12 @@ class TensorflowConfiguration:
     ``distribution: {type: tensorflow, worker_count, parameter_server_count}``.
     """
 
+    worker_count = _Count()
+    parameter_server_count = _Count(minimum=0)
+
     def __init__(self, worker_count: int = 1, parameter_server_count: int = 1):
         self.worker_count = worker_count
         self.parameter_server_count = parameter_server_count
-
-    @property
-    def worker_count(self) -> int:
-        return self._worker_count
-
-    @worker_count.setter
-    def worker_count(self, value: int) -> None:
-        self._worker_count = _count(self, "worker_count", value)
-
-    @property
-    def parameter_server_count(self) -> int:
-        return self._parameter_server_count
-
-    @parameter_server_count.setter
-    def parameter_server_count(self, value: int) -> None:
-        self._parameter_server_count = _count(self, "parameter_server_count", value, minimum=0)
 
     def _gantry_distribution(self) -> Tuple[int, Dict[str, Any]]:
         """``(instance_count, distribution)`` for the job spec."""

@@ -391,6 +391,10 @@ void EndpointController::StopReplicas(Deployment& d) {
     std::lock_guard<std::mutex> lock(mu_);
     replicas.swap(d.replicas);
   }
+  Terminate(replicas);
+}
+
+void EndpointController::Terminate(const std::vector<std::shared_ptr<Replica>>& replicas) {
   for (auto& r : replicas) {
     if (r->pid > 0) (void)SignalGroup(r->pid, SIGTERM);
   }
@@ -422,22 +426,7 @@ void EndpointController::StopPrevious(Deployment& d) {
   }
   if (previous.empty()) return;
   Log(d, "stopping the model servers of generation " + std::to_string(d.previous_generation));
-  for (auto& r : previous) {
-    if (r->pid > 0) (void)SignalGroup(r->pid, SIGTERM);
-  }
-  int64_t deadline = clock_->NowMillis() + kStopGraceMs;
-  for (auto& r : previous) {
-    if (r->pid <= 0) continue;
-    while (!TryWait(r->pid).has_value()) {
-      if (clock_->NowMillis() >= deadline) {
-        (void)SignalGroup(r->pid, SIGKILL);
-        WaitFor(r->pid);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    (void)SignalGroup(r->pid, SIGKILL);
-  }
+  Terminate(previous);
   if (d.previous_generation != d.generation) {
     std::error_code ec;
     fs::remove_all(d.dir / ("g" + std::to_string(d.previous_generation)), ec);

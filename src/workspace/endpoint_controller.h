@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "artifacts/blob_store.h"
 #include "common/clock.h"
@@ -96,6 +97,8 @@ class EndpointController {
   void Provision(Deployment& d);
   void StartReplica(Deployment& d, Replica& r);
   void StopReplicas(Deployment& d);
+  // SIGTERM to every replica's group, SIGKILL after the grace; marks them Stopped.
+  void Terminate(const std::vector<std::shared_ptr<Replica>>& replicas);
   // Stops the previous generation's replicas (kept serving during an update) and removes
   // their folder.
   void StopPrevious(Deployment& d);
