@@ -29,14 +29,20 @@ class GantryServer:
             raise RuntimeError(f"gantry server did not start: {line!r}\n{log}")
         self.url = line.strip().split()[-1]
         self.port = int(self.url.rsplit(":", 1)[1])
+        # The owner token the server's first start wrote ("" with --no-auth).
+        self.token = json.loads((self.tmp / "ws" / "config.json").read_text()).get("token", "")
+
+    def headers(self):
+        return {"Authorization": "Bearer " + self.token} if self.token else {}
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=60) as r:
+        req = urllib.request.Request(self.url + path, headers=self.headers())
+        with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())
 
     def cli(self, *args, cwd=None):
         return subprocess.run([GANTRY, *args, "--server", self.url], cwd=cwd, capture_output=True,
-                              text=True, check=True)
+                              text=True, check=True, env=dict(os.environ, GANTRY_TOKEN=self.token))
 
     def stop(self):
         if self.proc.poll() is None:

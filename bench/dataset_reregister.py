@@ -23,7 +23,7 @@ FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 def register(server, name, urls):
     body = json.dumps({"name": name, "urls": urls, "create_new_version": True}).encode()
     req = urllib.request.Request(server.url + "/api/v1/datasets", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **server.headers()})
     t = time.perf_counter()
     with urllib.request.urlopen(req, timeout=120) as r:
         version = json.loads(r.read())["version"]

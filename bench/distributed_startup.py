@@ -86,7 +86,8 @@ class Job:
     def submit(self):
         """Submits the job; returns its name, or raises RuntimeError with Gantry's refusal."""
         p = subprocess.run([GANTRY, "job", "create", "--file", str(self.yml), "--server",
-                            self.server.url], capture_output=True, text=True)
+                            self.server.url], capture_output=True, text=True,
+                           env=dict(os.environ, GANTRY_TOKEN=self.server.token))
         if p.returncode != 0:
             errors = [line for line in p.stderr.splitlines() if line.startswith("error:")]
             raise RuntimeError(f"gantry job create exited {p.returncode}: "

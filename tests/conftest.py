@@ -29,6 +29,7 @@ class Server:
         self.slots = slots
         self.extra_args = list(extra_args)
         self.proc = None
+        self.token = ""
         self.url = None
         self.port = 0
 
@@ -41,6 +42,8 @@ class Server:
         assert "listening on" in line, f"server did not start: {line!r} {self.log()}"
         self.url = line.strip().split()[-1]
         self.port = int(self.url.rsplit(":", 1)[1])
+        # The first start of a workspace writes its owner token into config.json.
+        self.token = json.loads((self.workspace / "config.json").read_text()).get("token", "")
         return self
 
     def log(self):
@@ -61,9 +64,14 @@ class Server:
         subprocess.run(["pkill", "-TERM", "-f", "--", f"--work-dir {self.workspace}/runs/"], check=False)
 
     # REST helpers -------------------------------------------------------------------------
-    def request(self, method, path, body=None, raw=None, headers=None):
+    def request(self, method, path, body=None, raw=None, headers=None, token=None):
+        """As the workspace's owner unless `token` is given ("" sends no credential)."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        token = self.token if token is None else token
+        if token and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = "Bearer " + token
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=60) as r:
                 payload = r.read()
@@ -103,9 +111,11 @@ class Server:
         return run
 
     # CLI -------------------------------------------------------------------------------------
-    def cli(self, *args, cwd=None, check=False, timeout=300):
+    def cli(self, *args, cwd=None, check=False, timeout=300, token=None):
+        """Runs the CLI against this server as its owner (or with `token`; "" for none)."""
+        env = dict(os.environ, GANTRY_TOKEN=self.token if token is None else token)
         p = subprocess.run([GANTRY, *args, "--server", self.url], cwd=cwd, capture_output=True,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, env=env)
         if check:
             assert p.returncode == 0, f"gantry {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
         return p
@@ -202,7 +212,7 @@ def project_ws(server, tmp_path, monkeypatch):
     project = tmp_path / "project"
     (project / ".gantry").mkdir(parents=True)
     (project / ".gantry" / "config.json").write_text(
-        json.dumps({"server": server.url, "workspace_name": "default"}))
+        json.dumps({"server": server.url, "workspace_name": "default", "token": server.token}))
     monkeypatch.chdir(project)
     return Workspace.from_config()
 

@@ -7,10 +7,16 @@
     ws = Workspace.from_config()                 # .gantry/config.json or config.json, upward
     ws = Workspace("http://127.0.0.1:8765")      # or name the server directly
 
-A config file is JSON: ``{"server": "http://127.0.0.1:8765", "workspace_name": "default"}``.
-``gantry server`` writes one into its workspace folder (``.gantry/config.json``), so any
-folder below a project with a local workspace finds it. The ``GANTRY_URL`` environment
-variable, when set, overrides the file's server URL.
+A config file is JSON: ``{"server": "http://127.0.0.1:8765", "workspace_name": "default",
+"token": "gtp_..."}``. ``gantry server`` writes one into its workspace folder
+(``.gantry/config.json``, mode 0600, with the local owner's token), so any folder below a
+project with a local workspace finds it. The ``GANTRY_URL`` environment variable, when set,
+overrides the file's server URL.
+
+The credential sent with every call is, in order: the ``token`` argument, ``GANTRY_TOKEN``,
+the config file's ``token`` (when the file names the same server), the token ``gantry login``
+stored for the server (``~/.config/gantry/credentials.json``), and inside a run the run's own
+token (``GANTRY_RUN_TOKEN``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,33 @@ from .errors import InvalidArgumentError, NotFoundError, UnavailableError
 __all__ = ["Workspace", "CONFIG_FILE_NAMES"]
 
 ENV_URL = "GANTRY_URL"
+ENV_TOKEN = "GANTRY_TOKEN"
+ENV_RUN_TOKEN = "GANTRY_RUN_TOKEN"
+
+
+def _credentials_file() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "gantry", "credentials.json")
+
+
+def _resolve_token(url: str, explicit: Optional[str], config: Dict[str, Any]) -> Optional[str]:
+    """The credential for ``url`` (see the module's docstring), or None."""
+    if explicit:
+        return explicit
+    env = os.environ.get(ENV_TOKEN, "").strip()
+    if env:
+        return env
+    token = config.get("token")
+    if isinstance(token, str) and token and str(config.get("server", "")).rstrip("/") == url:
+        return token
+    try:
+        with open(_credentials_file(), "r", encoding="utf-8") as f:
+            stored = (json.load(f).get("servers") or {}).get(url) or {}
+        if isinstance(stored.get("token"), str) and stored["token"]:
+            return stored["token"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return os.environ.get(ENV_RUN_TOKEN) or None
 #: Looked for in each folder, in this order, from the start folder up to the root.
 CONFIG_FILE_NAMES = (os.path.join(".gantry", "config.json"), "config.json")
 
@@ -81,13 +114,14 @@ def _find_config(path: Optional[str]) -> Tuple[Dict[str, Any], Optional[str], Li
 class Workspace:
     """A Gantry workspace, reached through its server's REST API.
 
-    ``Workspace(server_url, name=None)`` checks ``GET /api/v1/health`` and raises
+    ``Workspace(server_url, name=None, token=None)`` checks ``GET /api/v1/health`` and raises
     ``UnavailableError`` when nothing answers. ``name`` (the ``workspace_name`` of a config
     file) must match the name the server reports, else ``NotFoundError``; None takes the
-    server's.
+    server's. ``token`` is the credential (None: found as the module's docstring says).
     """
 
-    def __init__(self, server_url: str, name: Optional[str] = None, _config_file: Optional[str] = None):
+    def __init__(self, server_url: str, name: Optional[str] = None, token: Optional[str] = None,
+                 _config_file: Optional[str] = None, _config: Optional[Dict[str, Any]] = None):
         if not isinstance(server_url, str) or not server_url.strip():
             raise InvalidArgumentError("server_url must be a URL such as http://127.0.0.1:8765")
         url = server_url.strip().rstrip("/")
@@ -96,6 +130,7 @@ class Workspace:
             raise InvalidArgumentError("server URL %r must start with http:// or https://" % server_url)
         self._url = url
         self._config_file = _config_file
+        self._token = _resolve_token(url, token, _config or {})
         try:
             health = self._client().get("/api/v1/health") or {}
         except UnavailableError as e:
@@ -140,7 +175,7 @@ class Workspace:
             raise InvalidArgumentError('"workspace_name" in %s must be a string' % source)
         if not isinstance(url, str):
             raise InvalidArgumentError('"server" in %s must be a URL string' % source)
-        return cls(url, name=name, _config_file=source)
+        return cls(url, name=name, _config_file=source, _config=config)
 
     @property
     def name(self) -> str:
@@ -185,7 +220,7 @@ class Workspace:
                 "config_file": self._config_file}
 
     def _client(self, timeout: float = 30) -> Client:
-        return Client(self._url, timeout=timeout)
+        return Client(self._url, self._token, timeout=timeout)
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Workspace) and (self._url, self._name) == (other._url, other._name)

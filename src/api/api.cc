@@ -11,6 +11,10 @@ namespace gantry::api {
 
 using http::Request;
 using http::Response;
+using workspace::Principal;
+using workspace::Role;
+using workspace::RouteAccess;
+using workspace::RunAccess;
 
 namespace {
 
@@ -54,24 +58,27 @@ Result<int64_t> VersionParam(const Request& req) {
 }
 
 // The read routes every versioned asset has: list (filtered by ?name=), latest, one version.
+using AddRoute =
+    std::function<void(const std::string&, const std::string&, RouteAccess, http::Handler)>;
+
 template <typename Record>
-void AddVersionedReads(http::Router& r, const std::string& p, const char* list_key,
+void AddVersionedReads(const AddRoute& Add, const std::string& p, const char* list_key,
                        std::function<Result<std::vector<Record>>(const std::string&)> list,
                        std::function<Result<Record>(const std::string&, int64_t)> get,
                        Json (*to_json)(const Record&)) {
-  r.Add("GET", p, [=](Request& req) {
+  Add("GET", p, RouteAccess::Read(RunAccess::kAny), [=](Request& req) {
     auto records = list(req.Query("name"));
     if (!records.has_value()) return Error(records.error());
     Json out = Json::array();
     for (const auto& record : *records) out.push_back(to_json(record));
     return Response::FromJson(200, {{list_key, out}});
   });
-  r.Add("GET", p + "/{name}", [=](Request& req) {
+  Add("GET", p + "/{name}", RouteAccess::Read(RunAccess::kAny), [=](Request& req) {
     auto record = get(req.Param("name"), 0);
     if (!record.has_value()) return Error(record.error());
     return Response::FromJson(200, to_json(*record));
   });
-  r.Add("GET", p + "/{name}/versions/{version}", [=](Request& req) {
+  Add("GET", p + "/{name}/versions/{version}", RouteAccess::Read(RunAccess::kAny), [=](Request& req) {
     auto version = VersionParam(req);
     if (!version.has_value()) return Error(version.error());
     auto record = get(req.Param("name"), *version);
@@ -142,11 +149,12 @@ Json RunToJson(const store::RunRecord& run) {
   return j;
 }
 
-Api::Api(workspace::RunService* runs, workspace::ModelService* models,
-         workspace::DatasetService* datasets, workspace::ComputeService* computes,
-         workspace::EnvironmentService* environments, artifacts::BlobStore* blobs,
-         ApiOptions options)
-    : runs_(runs),
+Api::Api(workspace::AccessService* access, workspace::RunService* runs,
+         workspace::ModelService* models, workspace::DatasetService* datasets,
+         workspace::ComputeService* computes, workspace::EnvironmentService* environments,
+         artifacts::BlobStore* blobs, ApiOptions options)
+    : access_(access),
+      runs_(runs),
       models_(models),
       datasets_(datasets),
       computes_(computes),
@@ -154,6 +162,7 @@ Api::Api(workspace::RunService* runs, workspace::ModelService* models,
       blobs_(blobs),
       options_(std::move(options)) {
   AddRoutes();
+  AddAccessRoutes();
   if (models_) AddModelRoutes();
   if (datasets_) AddDatasetRoutes();
   if (computes_) AddComputeRoutes();
@@ -175,8 +184,7 @@ Json EnvironmentToJson(const store::EnvironmentRecord& e) {
 
 void Api::AddEnvironmentRoutes() {
   const std::string p = std::string(kPrefix) + "/environments";
-  auto& r = router_;
-  r.Add("POST", p, [this](Request& req) {
+  Add("POST", p, RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     auto name = GetString(*body, "name");
@@ -188,7 +196,7 @@ void Api::AddEnvironmentRoutes() {
     return Response::FromJson(201, EnvironmentToJson(*e));
   });
   AddVersionedReads<store::EnvironmentRecord>(
-      r, p, "environments", [this](const std::string&) { return environments_->List(); },
+      Adder(), p, "environments", [this](const std::string&) { return environments_->List(); },
       [this](const std::string& name, int64_t v) { return environments_->Get(name, v); },
       &EnvironmentToJson);
 }
@@ -212,15 +220,14 @@ Json ComputeToJson(const workspace::ComputeTarget& t) {
 
 void Api::AddComputeRoutes() {
   const std::string p = std::string(kPrefix) + "/computes";
-  auto& r = router_;
-  r.Add("GET", std::string(kPrefix) + "/vm-sizes", [](Request&) {
+  Add("GET", std::string(kPrefix) + "/vm-sizes", RouteAccess::Read(RunAccess::kAny), [](Request&) {
     Json out = Json::array();
     for (const auto& s : compute::AllVmSizes()) {
       out.push_back({{"name", s.name}, {"cpus", s.cpus}, {"memory_gb", s.memory_gb}, {"gpus", s.gpus}});
     }
     return Response::FromJson(200, {{"vm_sizes", out}});
   });
-  r.Add("POST", p, [this](Request& req) {
+  Add("POST", p, RouteAccess::Write(Role::kOwner), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     store::ComputeRecord c;
@@ -251,19 +258,19 @@ void Api::AddComputeRoutes() {
     if (!created.has_value()) return Error(created.error());
     return Response::FromJson(201, ComputeToJson(*created));
   });
-  r.Add("GET", p, [this](Request&) {
+  Add("GET", p, RouteAccess::Read(RunAccess::kAny), [this](Request&) {
     auto list = computes_->List();
     if (!list.has_value()) return Error(list.error());
     Json out = Json::array();
     for (const auto& t : *list) out.push_back(ComputeToJson(t));
     return Response::FromJson(200, {{"computes", out}});
   });
-  r.Add("GET", p + "/{name}", [this](Request& req) {
+  Add("GET", p + "/{name}", RouteAccess::Read(RunAccess::kAny), [this](Request& req) {
     auto t = computes_->Get(req.Param("name"));
     if (!t.has_value()) return Error(t.error());
     return Response::FromJson(200, ComputeToJson(*t));
   });
-  r.Add("DELETE", p + "/{name}", [this](Request& req) {
+  Add("DELETE", p + "/{name}", RouteAccess::Write(Role::kOwner), [this](Request& req) {
     const std::string& name = req.Param("name");
     auto pending = runs_->List({.statuses = {"Queued", "Preparing", "Starting", "Running",
                                              "Finalizing", "CancelRequested"},
@@ -322,8 +329,7 @@ Result<std::map<std::string, std::string>> StringMap(const Json& body, const cha
 
 void Api::AddDatasetRoutes() {
   const std::string p = std::string(kPrefix) + "/datasets";
-  auto& r = router_;
-  r.Add("POST", p, [this](Request& req) {
+  Add("POST", p, RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
@@ -366,15 +372,14 @@ void Api::AddDatasetRoutes() {
     return Response::FromJson(201, DatasetToJson(*d));
   });
   AddVersionedReads<store::DatasetRecord>(
-      r, p, "datasets", [this](const std::string& name) { return datasets_->List(name); },
+      Adder(), p, "datasets", [this](const std::string& name) { return datasets_->List(name); },
       [this](const std::string& name, int64_t v) { return datasets_->Get(name, v); },
       &DatasetToJson);
 }
 
 void Api::AddModelRoutes() {
   const std::string p = std::string(kPrefix) + "/models";
-  auto& r = router_;
-  r.Add("POST", p, [this](Request& req) {
+  Add("POST", p, RouteAccess::Write(Role::kContributor, RunAccess::kAny), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
@@ -404,15 +409,21 @@ void Api::AddModelRoutes() {
       m.datasets = (*body)["datasets"];
       if (!m.datasets.is_array()) return Error(InvalidArgumentError("field 'datasets' must be a list"));
     }
+    // A run's token registers models of its own run only.
+    if (auto who = Caller(req); who.has_value() && who->kind == Principal::Kind::kRun &&
+                                reg.run_name != who->run) {
+      return Error(PermissionDeniedError("the token of run '" + who->run +
+                                         "' may only register models from that run"));
+    }
     auto model = models_->Register(std::move(reg));
     if (!model.has_value()) return Error(model.error());
     return Response::FromJson(201, ModelToJson(*model));
   });
   AddVersionedReads<store::ModelRecord>(
-      r, p, "models", [this](const std::string& name) { return models_->List(name); },
+      Adder(), p, "models", [this](const std::string& name) { return models_->List(name); },
       [this](const std::string& name, int64_t v) { return models_->Get(name, v); },
       &ModelToJson);
-  r.Add("POST", p + "/{name}/versions/{version}/tags", [this](Request& req) {
+  Add("POST", p + "/{name}/versions/{version}/tags", RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto v = VersionParam(req);
     if (!v.has_value()) return Error(v.error());
     auto body = JsonBody(req);
@@ -430,7 +441,7 @@ void Api::AddModelRoutes() {
     if (!m.has_value()) return Error(m.error());
     return Response::FromJson(200, ModelToJson(*m));
   });
-  r.Add("POST", p + "/{name}/versions/{version}/properties", [this](Request& req) {
+  Add("POST", p + "/{name}/versions/{version}/properties", RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto v = VersionParam(req);
     if (!v.has_value()) return Error(v.error());
     auto body = JsonBody(req);
@@ -445,6 +456,148 @@ void Api::AddModelRoutes() {
 
 Response Api::Handle(Request& request) const { return router_.Route(request); }
 
+namespace {
+Json TokenToJson(const store::AccessTokenRecord& t) {
+  Json j = {{"id", t.id},
+            {"name", t.name},
+            {"role", t.role},
+            {"created_by", t.created_by},
+            {"created_at", FormatIsoTime(t.created_at)},
+            {"expires_at", t.expires_at ? Json(FormatIsoTime(t.expires_at)) : Json(nullptr)},
+            {"revoked_at", t.revoked_at ? Json(FormatIsoTime(t.revoked_at)) : Json(nullptr)}};
+  return j;
+}
+}  // namespace
+
+void Api::AddAccessRoutes() {
+  const std::string p = std::string(kPrefix);
+  Add("POST", p + "/tokens", RouteAccess::Write(Role::kOwner), [this](Request& req) {
+    auto body = JsonBody(req);
+    if (!body.has_value()) return Error(body.error());
+    auto role_name = GetString(*body, "role", "contributor");
+    auto name = GetString(*body, "name");
+    auto expires = GetInt(*body, "expires_in_seconds", 0);
+    for (const Status& st : {internal::AsStatus(role_name), internal::AsStatus(name),
+                             internal::AsStatus(expires)}) {
+      if (!st.ok()) return Error(st);
+    }
+    auto role = workspace::ParseRole(*role_name);
+    if (!role.has_value()) return Error(role.error());
+    if (*expires < 0 || *expires > int64_t{100} * 366 * 86400) {
+      return Error(InvalidArgumentError("'expires_in_seconds' must be between 0 (never) and "
+                                        "100 years"));
+    }
+    auto creator = Caller(req);
+    auto created = access_->CreateToken(*role, *name, *expires * 1000,
+                                        creator.has_value() ? creator->Describe() : "");
+    if (!created.has_value()) return Error(created.error());
+    Json out = TokenToJson(created->record);
+    out["token"] = created->secret;
+    return Response::FromJson(201, out);
+  });
+  Add("GET", p + "/tokens", RouteAccess::Secret(), [this](Request&) {
+    auto all = access_->ListTokens();
+    if (!all.has_value()) return Error(all.error());
+    Json out = Json::array();
+    for (const auto& t : *all) out.push_back(TokenToJson(t));
+    return Response::FromJson(200, {{"tokens", out}});
+  });
+  Add("DELETE", p + "/tokens/{id}", RouteAccess::Write(Role::kOwner), [this](Request& req) {
+    Status st = access_->RevokeToken(req.Param("id"));
+    if (!st.ok()) return Error(st);
+    return Response::FromJson(200, {{"revoked", req.Param("id")}});
+  });
+  Add("GET", p + "/whoami", RouteAccess::Read(RunAccess::kAny), [this](Request& req) {
+    auto who = Caller(req);
+    if (!who.has_value()) return Error(who.error());
+    Json out = {{"principal", who->Describe()}};
+    if (who->kind == Principal::Kind::kUser) {
+      out["kind"] = "user";
+      out["role"] = std::string(workspace::RoleName(who->role));
+      out["token_id"] = who->token_id;
+    } else {
+      out["kind"] = "run";
+      out["run"] = who->run;
+    }
+    return Response::FromJson(200, out);
+  });
+  Add("GET", p + "/audit", RouteAccess::Secret(), [this](Request& req) {
+    auto after = QueryInt(req, "after", 0);
+    auto limit = QueryInt(req, "limit", 1000);
+    if (!after.has_value()) return Error(after.error());
+    if (!limit.has_value()) return Error(limit.error());
+    auto records = access_->ListAudit(*after, static_cast<int>(std::min<int64_t>(*limit, 100000)));
+    if (!records.has_value()) return Error(records.error());
+    Json out = Json::array();
+    for (const auto& r : *records) {
+      out.push_back({{"id", r.id}, {"time", FormatIsoTime(r.time)}, {"time_ms", r.time},
+                     {"principal", r.principal}, {"method", r.method}, {"path", r.path},
+                     {"status", r.status}, {"remote", r.remote}});
+    }
+    return Response::FromJson(200, {{"records", out}});
+  });
+}
+
+Api::AddRoute Api::Adder() {
+  return [this](const std::string& method, const std::string& pattern, RouteAccess access,
+                http::Handler handler) { Add(method, pattern, access, std::move(handler)); };
+}
+
+void Api::Add(const std::string& method, const std::string& pattern, RouteAccess access,
+              http::Handler handler) {
+  router_.Add(method, pattern, [this, access, handler = std::move(handler)](Request& req) {
+    return Guarded(access, handler, req);
+  });
+}
+
+Result<Principal> Api::Caller(const Request& req) const {
+  std::string credential = req.Credential();
+  if (credential.empty()) {
+    // With authentication off (a loopback-only server started with --no-auth) nobody needs
+    // a credential: every caller acts as the owner.
+    if (!options_.require_auth) return Principal::User(Role::kOwner, "none");
+    return Principal::Anonymous();
+  }
+  if (credential.starts_with(workspace::RunService::kRunTokenPrefix)) {
+    ASSIGN_OR_RETURN(workspace::RunTokenOwner owner, runs_->AuthenticateRunToken(credential));
+    return Principal::Run(std::move(owner.run), owner.ended);
+  }
+  return access_->Authenticate(credential);
+}
+
+// The one credential check: every route goes through here before its handler.
+Response Api::Guarded(const RouteAccess& access, const http::Handler& handler,
+                      Request& req) const {
+  if (!workspace::SameOrigin(req.Header("origin"), req.Header("host"))) {
+    // A page in the user's browser must not drive the API of a server it is not served by.
+    return Error(PermissionDeniedError("cross-origin request refused: Origin '" +
+                                       req.Header("origin") + "' is not this server"));
+  }
+  if (access.open) return handler(req);
+  auto who = Caller(req);
+  Status allowed = who.has_value()
+                       ? workspace::Authorize(*who, access,
+                                              access.run == RunAccess::kOwnRun ? req.Param("name")
+                                                                               : std::string())
+                       : who.error();
+  Response response;
+  if (!allowed.ok()) {
+    response = Error(allowed);
+    if (allowed.code() == StatusCode::kUnauthenticated) {
+      response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gantry\"");
+    }
+  } else {
+    response = handler(req);
+  }
+  // The audit log keeps what people change, and every refused attempt to change something;
+  // runners' own reports (logs, metrics, heartbeats) would drown it.
+  const Principal caller = who.value_or(Principal::Anonymous());
+  if (access.mutating && (caller.kind != Principal::Kind::kRun || !allowed.ok())) {
+    access_->Audit(caller, req.method, req.path, response.status, req.remote_address);
+  }
+  return response;
+}
+
 size_t Api::BodyLimit(const std::string& method, const std::string& path) const {
   if (method == "PUT" && path.rfind(std::string(kPrefix) + "/blobs/", 0) == 0) {
     return options_.max_blob_bytes;
@@ -454,15 +607,14 @@ size_t Api::BodyLimit(const std::string& method, const std::string& path) const 
 
 void Api::AddRoutes() {
   const std::string p = kPrefix;
-  auto& r = router_;
 
-  r.Add("GET", p + "/health", [this](Request&) {
+  Add("GET", p + "/health", RouteAccess::Open(), [this](Request&) {
     return Response::FromJson(
         200, {{"status", "ok"}, {"workspace", options_.workspace_name}, {"version", "0.1.0"}});
   });
 
   // Blobs and trees.
-  r.Add("POST", p + "/blobs/missing", [this](Request& req) {
+  Add("POST", p + "/blobs/missing", RouteAccess::Upload(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->contains("blobs") || !(*body)["blobs"].is_array()) {
@@ -477,19 +629,19 @@ void Api::AddRoutes() {
     }
     return Response::FromJson(200, {{"missing", missing}});
   });
-  r.Add("PUT", p + "/blobs/{sha}", [this](Request& req) {
+  Add("PUT", p + "/blobs/{sha}", RouteAccess::Upload(), [this](Request& req) {
     const std::string& sha = req.Param("sha");
     if (!IsSha256Hex(sha)) return Error(InvalidArgumentError("'" + sha + "' is not a SHA-256 id"));
     Status st = blobs_->PutExpecting(sha, req.body);
     if (!st.ok()) return Error(st);
     return Response::FromJson(201, {{"blob", sha}});
   });
-  r.Add("GET", p + "/blobs/{sha}", [this](Request& req) {
+  Add("GET", p + "/blobs/{sha}", RouteAccess::Read(RunAccess::kAny), [this](Request& req) {
     auto data = blobs_->Get(req.Param("sha"));
     if (!data.has_value()) return Error(data.error());
     return Response::Text(200, std::move(*data), "application/octet-stream");
   });
-  r.Add("POST", p + "/trees", [this](Request& req) {
+  Add("POST", p + "/trees", RouteAccess::Upload(), [this](Request& req) {
     auto tree = artifacts::Tree::FromJson(req.body);
     if (!tree.has_value()) return Error(tree.error());
     for (const auto& e : tree->entries()) {
@@ -503,14 +655,14 @@ void Api::AddRoutes() {
     return Response::FromJson(201, {{"id", *id}, {"files", tree->entries().size()},
                                     {"bytes", tree->TotalBytes()}});
   });
-  r.Add("GET", p + "/trees/{id}", [this](Request& req) {
+  Add("GET", p + "/trees/{id}", RouteAccess::Read(RunAccess::kAny), [this](Request& req) {
     auto tree = artifacts::LoadTree(*blobs_, req.Param("id"));
     if (!tree.has_value()) return Error(tree.error());
     return Response::Text(200, tree->ToJson(), "application/json");
   });
 
   // Runs.
-  r.Add("POST", p + "/runs", [this](Request& req) {
+  Add("POST", p + "/runs", RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object() || !body->contains("spec")) {
@@ -535,7 +687,7 @@ void Api::AddRoutes() {
     if (!run.has_value()) return Error(run.error());
     return Response::FromJson(201, RunToJson(*run));
   });
-  r.Add("GET", p + "/runs", [this](Request& req) {
+  Add("GET", p + "/runs", RouteAccess::Read(), [this](Request& req) {
     store::RunFilter filter;
     filter.experiment_name = req.Query("experiment");
     if (!req.Query("status").empty()) filter.statuses = {req.Query("status")};
@@ -548,7 +700,7 @@ void Api::AddRoutes() {
     for (const auto& run : *runs) out.push_back(RunToJson(run));
     return Response::FromJson(200, {{"runs", out}});
   });
-  r.Add("GET", p + "/runs/{name}", [this](Request& req) {
+  Add("GET", p + "/runs/{name}", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     const std::string& name = req.Param("name");
     auto run = runs_->Get(name);
     if (!run.has_value()) return Error(run.error());
@@ -570,12 +722,12 @@ void Api::AddRoutes() {
     j["logs"] = logs;
     return Response::FromJson(200, j);
   });
-  r.Add("POST", p + "/runs/{name}/cancel", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/cancel", RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto run = runs_->Cancel(req.Param("name"));
     if (!run.has_value()) return Error(run.error());
     return Response::FromJson(200, RunToJson(*run));
   });
-  r.Add("GET", p + "/runs/{name}/events", [this](Request& req) {
+  Add("GET", p + "/runs/{name}/events", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     auto since = QueryInt(req, "since", 0);
     auto offset = QueryInt(req, "offset", 0);
     auto wait = QueryInt(req, "wait_ms", 0);
@@ -594,7 +746,7 @@ void Api::AddRoutes() {
                                     {"offset", ev->offset},
                                     {"terminal", ev->terminal}});
   });
-  r.Add("GET", p + "/runs/{name}/logs/{stream...}", [this](Request& req) {
+  Add("GET", p + "/runs/{name}/logs/{stream...}", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     auto offset = QueryInt(req, "offset", 0);
     auto limit = QueryInt(req, "limit", 64 << 20);
     if (!offset.has_value()) return Error(offset.error());
@@ -604,7 +756,7 @@ void Api::AddRoutes() {
     if (!text.has_value()) return Error(text.error());
     return Response::Text(200, std::move(*text));
   });
-  r.Add("GET", p + "/runs/{name}/metrics", [this](Request& req) {
+  Add("GET", p + "/runs/{name}/metrics", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     if (auto run = runs_->Get(req.Param("name")); !run.has_value()) return Error(run.error());
     auto points = runs_->Metrics(req.Param("name"), req.Query("key"));
     if (!points.has_value()) return Error(points.error());
@@ -619,7 +771,7 @@ void Api::AddRoutes() {
     }
     return Response::FromJson(200, {{"metrics", out}});
   });
-  r.Add("GET", p + "/runs/{name}/artifacts", [this](Request& req) {
+  Add("GET", p + "/runs/{name}/artifacts", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     if (auto run = runs_->Get(req.Param("name")); !run.has_value()) return Error(run.error());
     auto list = runs_->Artifacts(req.Param("name"), req.Query("prefix"));
     if (!list.has_value()) return Error(list.error());
@@ -629,7 +781,7 @@ void Api::AddRoutes() {
     }
     return Response::FromJson(200, {{"artifacts", out}});
   });
-  r.Add("GET", p + "/runs/{name}/artifacts/content/{path...}", [this](Request& req) {
+  Add("GET", p + "/runs/{name}/artifacts/content/{path...}", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     const std::string& path = req.Param("path");
     if (!IsSafeRelativePath(path)) {
       return Error(InvalidArgumentError("artifact path '" + path + "' must stay inside the run"));
@@ -646,7 +798,7 @@ void Api::AddRoutes() {
   });
 
   // Runner endpoints.
-  r.Add("POST", p + "/runs/{name}/status", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/status", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     auto status_name = GetString(*body, "status");
@@ -672,13 +824,13 @@ void Api::AddRoutes() {
     if (!run.has_value()) return Error(run.error());
     return Response::FromJson(200, RunToJson(*run));
   });
-  r.Add("POST", p + "/runs/{name}/heartbeat", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/heartbeat", RouteAccess::RunReport(), [this](Request& req) {
     auto reply = runs_->Heartbeat(req.Param("name"), req.BearerToken());
     if (!reply.has_value()) return Error(reply.error());
     return Response::FromJson(
         200, {{"status", reply->status}, {"cancel_requested", reply->cancel_requested}});
   });
-  r.Add("POST", p + "/runs/{name}/nodes/{rank}", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/nodes/{rank}", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     workspace::NodeReport report;
@@ -708,12 +860,12 @@ void Api::AddRoutes() {
     if (!view.has_value()) return Error(view.error());
     return Response::FromJson(200, NodesToJson(*view));
   });
-  r.Add("GET", p + "/runs/{name}/nodes", [this](Request& req) {
+  Add("GET", p + "/runs/{name}/nodes", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     auto view = runs_->Nodes(req.Param("name"));
     if (!view.has_value()) return Error(view.error());
     return Response::FromJson(200, NodesToJson(*view));
   });
-  r.Add("POST", p + "/runs/{name}/logs/{stream...}", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/logs/{stream...}", RouteAccess::RunReport(), [this](Request& req) {
     auto offset = QueryInt(req, "offset", 0);
     if (!offset.has_value()) return Error(offset.error());
     auto length = runs_->AppendLog(req.Param("name"), req.BearerToken(), req.Param("stream"),
@@ -721,7 +873,7 @@ void Api::AddRoutes() {
     if (!length.has_value()) return Error(length.error());
     return Response::FromJson(200, {{"length", *length}});
   });
-  r.Add("POST", p + "/runs/{name}/metrics", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/metrics", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object() || !body->contains("metrics") || !(*body)["metrics"].is_array()) {
@@ -774,7 +926,7 @@ void Api::AddRoutes() {
     if (!st.ok()) return Error(st);
     return Response::FromJson(200, {{"accepted", n}});
   });
-  r.Add("POST", p + "/runs/{name}/tags", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/tags", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object() || !body->contains("tags") || !(*body)["tags"].is_object()) {
@@ -788,7 +940,7 @@ void Api::AddRoutes() {
     if (!run.has_value()) return Error(run.error());
     return Response::FromJson(200, RunToJson(*run));
   });
-  r.Add("POST", p + "/runs/{name}/artifacts", [this](Request& req) {
+  Add("POST", p + "/runs/{name}/artifacts", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object() || !body->contains("artifacts") || !(*body)["artifacts"].is_array()) {
@@ -877,8 +1029,7 @@ Status OptionalObject(const Json& body, const char* field, Json& out) {
 void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
   endpoints_ = endpoints;
   const std::string p = std::string(kPrefix) + "/endpoints";
-  auto& r = router_;
-  r.Add("POST", p, [this](Request& req) {
+  Add("POST", p, RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
@@ -896,14 +1047,14 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     if (!created.has_value()) return Error(created.error());
     return Response::FromJson(201, EndpointToJson(*created, BaseUrl(req)));
   });
-  r.Add("GET", p, [this](Request& req) {
+  Add("GET", p, RouteAccess::Read(), [this](Request& req) {
     auto all = endpoints_->ListEndpoints();
     if (!all.has_value()) return Error(all.error());
     Json out = Json::array();
     for (const auto& e : *all) out.push_back(EndpointToJson(e, BaseUrl(req)));
     return Response::FromJson(200, {{"endpoints", out}});
   });
-  r.Add("GET", p + "/{name}", [this](Request& req) {
+  Add("GET", p + "/{name}", RouteAccess::Read(), [this](Request& req) {
     auto e = endpoints_->GetEndpoint(req.Param("name"));
     if (!e.has_value()) return Error(e.error());
     Json out = EndpointToJson(*e, BaseUrl(req));
@@ -914,7 +1065,7 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     out["deployments"] = names;
     return Response::FromJson(200, out);
   });
-  r.Add("PATCH", p + "/{name}", [this](Request& req) {
+  Add("PATCH", p + "/{name}", RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
@@ -930,18 +1081,18 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     if (!e.has_value()) return Error(e.error());
     return Response::FromJson(200, EndpointToJson(*e, BaseUrl(req)));
   });
-  r.Add("DELETE", p + "/{name}", [this](Request& req) {
+  Add("DELETE", p + "/{name}", RouteAccess::Write(Role::kOwner), [this](Request& req) {
     Status st = endpoints_->DeleteEndpoint(req.Param("name"));
     if (!st.ok()) return Error(st);
     return Response::FromJson(200, {{"deleted", req.Param("name")}});
   });
-  r.Add("GET", p + "/{name}/keys", [this](Request& req) {
+  Add("GET", p + "/{name}/keys", RouteAccess::Secret(), [this](Request& req) {
     auto e = endpoints_->GetEndpoint(req.Param("name"));
     if (!e.has_value()) return Error(e.error());
     return Response::FromJson(200, {{"primaryKey", e->primary_key},
                                     {"secondaryKey", e->secondary_key}});
   });
-  r.Add("POST", p + "/{name}/keys/regenerate", [this](Request& req) {
+  Add("POST", p + "/{name}/keys/regenerate", RouteAccess::Write(Role::kOwner), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     auto which = GetString(*body, "key_type", "primary");
@@ -951,7 +1102,7 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     return Response::FromJson(200, {{"primaryKey", e->primary_key},
                                     {"secondaryKey", e->secondary_key}});
   });
-  r.Add("PUT", p + "/{name}/deployments/{deployment}", [this](Request& req) {
+  Add("PUT", p + "/{name}/deployments/{deployment}", RouteAccess::Write(Role::kContributor), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
     if (!body->is_object()) return Error(InvalidArgumentError("expected a JSON object"));
@@ -986,7 +1137,7 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     return Response::FromJson(put->generation == 1 ? 201 : 200,
                               DeploymentToJson(*put, endpoints_->Replicas(d.endpoint, d.name)));
   });
-  r.Add("GET", p + "/{name}/deployments", [this](Request& req) {
+  Add("GET", p + "/{name}/deployments", RouteAccess::Read(), [this](Request& req) {
     auto all = endpoints_->ListDeployments(req.Param("name"));
     if (!all.has_value()) return Error(all.error());
     Json out = Json::array();
@@ -995,19 +1146,19 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     }
     return Response::FromJson(200, {{"deployments", out}});
   });
-  r.Add("GET", p + "/{name}/deployments/{deployment}", [this](Request& req) {
+  Add("GET", p + "/{name}/deployments/{deployment}", RouteAccess::Read(), [this](Request& req) {
     auto d = endpoints_->GetDeployment(req.Param("name"), req.Param("deployment"));
     if (!d.has_value()) return Error(d.error());
     return Response::FromJson(200, DeploymentToJson(*d, endpoints_->Replicas(d->endpoint, d->name)));
   });
-  r.Add("GET", p + "/{name}/deployments/{deployment}/logs", [this](Request& req) {
+  Add("GET", p + "/{name}/deployments/{deployment}/logs", RouteAccess::Read(), [this](Request& req) {
     auto lines = QueryInt(req, "lines", 5000);
     if (!lines.has_value()) return Error(lines.error());
     auto text = endpoints_->DeploymentLogs(req.Param("name"), req.Param("deployment"), *lines);
     if (!text.has_value()) return Error(text.error());
     return Response::Text(200, *text);
   });
-  r.Add("DELETE", p + "/{name}/deployments/{deployment}", [this](Request& req) {
+  Add("DELETE", p + "/{name}/deployments/{deployment}", RouteAccess::Write(Role::kOwner), [this](Request& req) {
     Status st = endpoints_->DeleteDeployment(req.Param("name"), req.Param("deployment"));
     if (!st.ok()) return Error(st);
     return Response::FromJson(200, {{"deleted", req.Param("deployment")}});
@@ -1041,8 +1192,8 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     out.headers.emplace_back("azureml-model-deployment", result->deployment);
     return out;
   };
-  r.Add("POST", "/endpoints/{name}/{path...}", score);
-  r.Add("GET", "/endpoints/{name}/{path...}", score);
+  Add("POST", "/endpoints/{name}/{path...}", RouteAccess::Open(), score);
+  Add("GET", "/endpoints/{name}/{path...}", RouteAccess::Open(), score);
 }
 
 }  // namespace gantry::api

@@ -7,6 +7,8 @@
 
 #include "artifacts/blob_store.h"
 #include "http/router.h"
+#include "workspace/access_policy.h"
+#include "workspace/access_service.h"
 #include "workspace/compute_service.h"
 #include "workspace/dataset_service.h"
 #include "workspace/endpoint_service.h"
@@ -22,15 +24,19 @@ struct ApiOptions {
   size_t max_json_bytes = 16u << 20;
   // Largest single blob upload; larger → 413.
   size_t max_blob_bytes = 1u << 30;
+  // Every route but health and scoring needs a credential. false (`gantry server --no-auth`,
+  // loopback only) lets every caller act as the owner.
+  bool require_auth = true;
 };
 
 class Api {
  public:
-  // Any service but `runs` may be null; its routes then answer 404.
-  Api(workspace::RunService* runs, workspace::ModelService* models,
-      workspace::DatasetService* datasets, workspace::ComputeService* computes,
-      workspace::EnvironmentService* environments, artifacts::BlobStore* blobs,
-      ApiOptions options);
+  // `access` and `runs` must not be null; any other service may be, and its routes then
+  // answer 404.
+  Api(workspace::AccessService* access, workspace::RunService* runs,
+      workspace::ModelService* models, workspace::DatasetService* datasets,
+      workspace::ComputeService* computes, workspace::EnvironmentService* environments,
+      artifacts::BlobStore* blobs, ApiOptions options);
 
   // Adds the online-endpoint resources under /api/v1/endpoints and the scoring routes
   // /endpoints/NAME/... (forwarded to a deployment's model server). Call before serving.
@@ -42,12 +48,26 @@ class Api {
   size_t BodyLimit(const std::string& method, const std::string& path) const;
 
  private:
+  using AddRoute = std::function<void(const std::string&, const std::string&,
+                                      workspace::RouteAccess, http::Handler)>;
+  // Registers a route behind the credential check (Guarded): the only way routes are added.
+  void Add(const std::string& method, const std::string& pattern, workspace::RouteAccess access,
+           http::Handler handler);
+  AddRoute Adder();
+  http::Response Guarded(const workspace::RouteAccess& access, const http::Handler& handler,
+                         http::Request& request) const;
+  // Who sent the request: a person's token, a run's token, or nobody. Unauthenticated for a
+  // credential that is not valid.
+  Result<workspace::Principal> Caller(const http::Request& request) const;
+
   void AddRoutes();
+  void AddAccessRoutes();
   void AddModelRoutes();
   void AddDatasetRoutes();
   void AddComputeRoutes();
   void AddEnvironmentRoutes();
 
+  workspace::AccessService* access_;
   workspace::RunService* runs_;
   workspace::ModelService* models_;
   workspace::DatasetService* datasets_;

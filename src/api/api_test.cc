@@ -17,19 +17,31 @@ class ApiTest : public ::testing::Test {
     blobs_ = std::move(*artifacts::LocalBlobStore::Open(dir_ / "blobs"));
     runs_ = std::make_unique<workspace::RunService>(store_.get(), blobs_.get(), &clock_);
     models_ = std::make_unique<workspace::ModelService>(store_.get(), blobs_.get(), &clock_);
-    api_ = std::make_unique<Api>(runs_.get(), models_.get(), nullptr, nullptr, nullptr, blobs_.get(),
-                                 ApiOptions{});
+    access_ = std::make_unique<workspace::AccessService>(store_.get(), &clock_);
+    owner_ = access_->CreateToken(workspace::Role::kOwner, "owner", 0, "")->secret;
+    api_ = std::make_unique<Api>(access_.get(), runs_.get(), models_.get(), nullptr, nullptr,
+                                 nullptr, blobs_.get(), ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // Sends as the owner unless another token is given ("-" for none).
   http::Response Call(const std::string& method, const std::string& path, std::string body = "",
-                      std::string token = "") {
+                      std::string token = "", std::map<std::string, std::string> headers = {}) {
     http::Request req;
     req.method = method;
     req.path = path;
     req.body = std::move(body);
-    if (!token.empty()) req.headers["authorization"] = "Bearer " + token;
+    req.headers = std::move(headers);
+    if (token.empty()) token = owner_;
+    if (token != "-" && !req.headers.contains("authorization")) {
+      req.headers["authorization"] = "Bearer " + token;
+    }
     return api_->Handle(req);
+  }
+  std::string Submit() {
+    auto created = Call("POST", "/api/v1/runs", R"({"spec": {"command": "true"}})");
+    EXPECT_EQ(created.status, 201) << created.body;
+    return Body(created)["name"];
   }
   Json Body(const http::Response& r) { return Json::parse(r.body); }
 
@@ -39,6 +51,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<artifacts::BlobStore> blobs_;
   std::unique_ptr<workspace::RunService> runs_;
   std::unique_ptr<workspace::ModelService> models_;
+  std::unique_ptr<workspace::AccessService> access_;
+  std::string owner_;
   std::unique_ptr<Api> api_;
 };
 
@@ -64,7 +78,8 @@ TEST_F(ApiTest, SubmitShowAndMetricsRoundTrip) {
                                 {"key": "row", "value": {"a": 1}}]})",
                 token);
   ASSERT_EQ(m.status, 200) << m.body;
-  EXPECT_EQ(Call("POST", "/api/v1/runs/" + name + "/metrics", R"({"metrics": []})").status, 401);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/" + name + "/metrics", R"({"metrics": []})", "-").status,
+            401);
   auto shown = Body(Call("GET", "/api/v1/runs/" + name));
   EXPECT_EQ(shown["status"], "Preparing");
   EXPECT_EQ(shown["metrics"]["loss"], 0.25);
@@ -95,6 +110,107 @@ TEST_F(ApiTest, BlobUploadIsVerified) {
                                           {"size", 5}, {"mode", 420}}}}}
                            .dump());
   EXPECT_EQ(escaping.status, 400);
+}
+
+TEST_F(ApiTest, EveryRouteButHealthAndScoringNeedsACredential) {
+  for (auto [method, path] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"POST", "/api/v1/runs"}, {"GET", "/api/v1/runs"}, {"GET", "/api/v1/runs/x"},
+           {"POST", "/api/v1/runs/x/cancel"}, {"GET", "/api/v1/blobs/x"},
+           {"PUT", "/api/v1/blobs/x"}, {"GET", "/api/v1/models"}, {"POST", "/api/v1/models"},
+           {"GET", "/api/v1/tokens"}, {"POST", "/api/v1/tokens"}, {"GET", "/api/v1/audit"}}) {
+    auto r = Call(method, path, "{}", "-");
+    EXPECT_EQ(r.status, 401) << method << " " << path << ": " << r.body;
+    EXPECT_EQ(Body(r)["error"]["code"], "Unauthenticated");
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/health", "", "-").status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", "gtp_forged").status, 401);
+}
+
+TEST_F(ApiTest, RolesLimitWhatATokenDoes) {
+  std::string reader = access_->CreateToken(workspace::Role::kReader, "r", 0, "")->secret;
+  std::string contributor =
+      access_->CreateToken(workspace::Role::kContributor, "c", 0, "")->secret;
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", reader).status, 200);
+  auto denied = Call("POST", "/api/v1/runs", R"({"spec": {"command": "true"}})", reader);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/runs", R"({"spec": {"command": "true"}})", contributor).status,
+            201);
+  EXPECT_EQ(Call("POST", "/api/v1/tokens", R"({"role": "owner"})", contributor).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/tokens", "", reader).status, 403);
+  auto made = Call("POST", "/api/v1/tokens", R"({"role": "reader", "name": "ci"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string secret = Body(made)["token"];
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", secret).status, 200);
+  auto listed = Body(Call("GET", "/api/v1/tokens"));
+  EXPECT_EQ(listed.dump().find(secret), std::string::npos);  // never shown again
+  EXPECT_EQ(Call("DELETE", "/api/v1/tokens/" + Body(made)["id"].get<std::string>()).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", secret).status, 401);
+}
+
+TEST_F(ApiTest, BasicAuthCarriesTheTokenAsItsPassword) {
+  // base64("mlflow:" + owner_) computed by hand would be brittle; build it.
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = "mlflow:" + owner_, out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", "-", {{"authorization", "Basic " + out}}).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", "-", {{"authorization", "Basic !!!"}}).status, 401);
+}
+
+TEST_F(ApiTest, ARunsTokenReportsForItsRunOnlyAndOnlyWhileItRuns) {
+  std::string a = Submit(), b = Submit();
+  std::string token_a = *runs_->BeginLaunch(a);
+  ASSERT_TRUE(runs_->BeginLaunch(b).has_value());
+  const std::string metrics = R"({"metrics": [{"key": "loss", "value": 1}]})";
+  EXPECT_EQ(Call("POST", "/api/v1/runs/" + a + "/metrics", metrics, token_a).status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/" + b + "/metrics", metrics, token_a).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/" + b, "", token_a).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", token_a).status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/runs", R"({"spec": {"command": "id"}})", token_a).status, 403);
+  // An owner cannot forge a runner's report either.
+  EXPECT_EQ(Call("POST", "/api/v1/runs/" + a + "/metrics", metrics).status, 403);
+  for (const char* status : {"Starting", "Running", "Finalizing", "Completed"}) {
+    auto r = Call("POST", "/api/v1/runs/" + a + "/status",
+                  Json{{"status", status}, {"exit_code", 0}}.dump(), token_a);
+    ASSERT_EQ(r.status, 200) << status << ": " << r.body;
+  }
+  auto after = Call("POST", "/api/v1/runs/" + a + "/metrics", metrics, token_a);
+  EXPECT_EQ(after.status, 403);
+  EXPECT_NE(after.body.find("has ended"), std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/" + a + "/heartbeat", "", token_a).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/" + a, "", token_a).status, 200);  // may still read it
+}
+
+TEST_F(ApiTest, CrossOriginBrowserRequestsAreRefused) {
+  std::map<std::string, std::string> evil = {{"origin", "http://evil.example"},
+                                             {"host", "127.0.0.1:8765"}};
+  auto r = Call("POST", "/api/v1/runs", R"({"spec": {"command": "id"}})", "", evil);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs"))["runs"].size(), 0u);
+  std::map<std::string, std::string> own = {{"origin", "http://127.0.0.1:8765"},
+                                            {"host", "127.0.0.1:8765"}};
+  EXPECT_EQ(Call("GET", "/api/v1/runs", "", "", own).status, 200);
+}
+
+TEST_F(ApiTest, MutatingCallsAndRefusalsAreAudited) {
+  std::string name = Submit();
+  (void)Call("POST", "/api/v1/runs/" + name + "/cancel", "{}", "-");
+  (void)Call("GET", "/api/v1/runs");  // reads are not audited
+  auto records = Body(Call("GET", "/api/v1/audit"))["records"];
+  ASSERT_EQ(records.size(), 2u) << records.dump();
+  EXPECT_EQ(records[0]["method"], "POST");
+  EXPECT_EQ(records[0]["path"], "/api/v1/runs");
+  EXPECT_EQ(records[0]["status"], 201);
+  EXPECT_NE(records[0]["principal"].get<std::string>().find("(owner)"), std::string::npos);
+  EXPECT_EQ(records[1]["principal"], "anonymous");
+  EXPECT_EQ(records[1]["status"], 401);
 }
 
 }  // namespace

@@ -13,10 +13,18 @@ struct Sink {
   BlobWriter* writer;
   Status status;
   int64_t bytes = 0;
+  int64_t max_bytes = 0;  // 0: no limit
+  std::string url;
 };
 
 size_t OnData(char* data, size_t size, size_t n, void* user) {
   auto* sink = static_cast<Sink*>(user);
+  if (sink->max_bytes > 0 && sink->bytes + static_cast<int64_t>(size * n) > sink->max_bytes) {
+    sink->status = ResourceExhaustedError(
+        sink->url + " is larger than this server's limit of " + std::to_string(sink->max_bytes) +
+        " bytes for a dataset file (gantry server --max-fetch-bytes)");
+    return 0;  // aborts the transfer; the writer's temp file is discarded
+  }
   sink->status = sink->writer->Append(std::string_view(data, size * n));
   if (!sink->status.ok()) return 0;  // aborts the transfer
   sink->bytes += static_cast<int64_t>(size * n);
@@ -56,7 +64,7 @@ class CurlUrlFetcher : public UrlFetcher {
     ASSIGN_OR_RETURN(auto writer, store.NewWriter());
     std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl) return Err(InternalError("curl_easy_init failed"));
-    Sink sink{writer.get(), Status::Ok()};
+    Sink sink{writer.get(), Status::Ok(), 0, options_.max_bytes, url};
     char error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
@@ -65,6 +73,10 @@ class CurlUrlFetcher : public UrlFetcher {
     curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, options_.timeout_seconds);
+    if (options_.max_bytes > 0) {
+      curl_easy_setopt(curl.get(), CURLOPT_MAXFILESIZE_LARGE,
+                       static_cast<curl_off_t>(options_.max_bytes));
+    }
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnData);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
@@ -82,7 +94,14 @@ class CurlUrlFetcher : public UrlFetcher {
     curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &seen);
     CURLcode rc = curl_easy_perform(curl.get());
+    if (sink.status.code() == StatusCode::kResourceExhausted) return Err(sink.status);
     if (!sink.status.ok()) return Err(sink.status.WithPrefix("cannot store " + url));
+    if (rc == CURLE_FILESIZE_EXCEEDED) {
+      return Err(ResourceExhaustedError(url + " is larger than this server's limit of " +
+                                        std::to_string(options_.max_bytes) +
+                                        " bytes for a dataset file (gantry server "
+                                        "--max-fetch-bytes)"));
+    }
     if (rc != CURLE_OK) {
       long http = 0;
       curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &http);

@@ -21,7 +21,8 @@ class UrlFetcher {
   virtual ~UrlFetcher() = default;
   // Streams the URL's body into `store`. A source known unchanged since its last fetch (same
   // file size and mtime; HTTP 304 to a conditional request) is not transferred again. Unavailable (refused, truncated, timed out) or
-  // NotFound (HTTP 404) or InvalidArgument (bad URL); the message names the URL and the
+  // NotFound (HTTP 404) or InvalidArgument (bad URL) or
+  // ResourceExhausted (over max_bytes); the message names the URL and the
   // reason. On error nothing is stored.
   virtual Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store) = 0;
 };
@@ -29,6 +30,9 @@ class UrlFetcher {
 struct CurlUrlFetcherOptions {
   // Whole-transfer limit in seconds; 0 = none.
   long timeout_seconds = 3600;
+  // Largest body accepted; a bigger one stops the transfer with ResourceExhausted (413) and
+  // nothing is kept. 0 = none.
+  int64_t max_bytes = 0;
 };
 
 std::unique_ptr<UrlFetcher> NewCurlUrlFetcher(CurlUrlFetcherOptions options = {});

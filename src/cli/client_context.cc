@@ -48,12 +48,66 @@ fs::path ResolveWorkspaceDir(const GlobalFlags& flags) {
   return dir / ".gantry";
 }
 
-std::string ConfiguredUrl(const fs::path& workspace_dir) {
-  auto text = ReadFile(workspace_dir / "config.json");
+namespace {
+std::string ConfigField(const fs::path& file, const char* field) {
+  auto text = ReadFile(file);
   if (!text.has_value()) return "";
   Json j = Json::parse(*text, nullptr, false);
-  if (!j.is_object()) return "";
-  return j.value("server", "");
+  if (!j.is_object() || !j.contains(field) || !j[field].is_string()) return "";
+  return j[field].get<std::string>();
+}
+
+std::string TrimSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+}  // namespace
+
+std::string ConfiguredUrl(const fs::path& workspace_dir) {
+  return ConfigField(workspace_dir / "config.json", "server");
+}
+
+std::string ConfiguredToken(const fs::path& workspace_dir) {
+  return ConfigField(workspace_dir / "config.json", "token");
+}
+
+fs::path CredentialsFile() {
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return fs::path(xdg) / "gantry" / "credentials.json";
+  }
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/") / ".config" / "gantry" / "credentials.json";
+}
+
+Status StoreCredential(const std::string& url, const std::string& token) {
+  fs::path file = CredentialsFile();
+  RETURN_IF_ERROR(MakeDirs(file.parent_path()));
+  Json all = Json::object();
+  if (auto text = ReadFile(file); text.has_value()) {
+    Json old = Json::parse(*text, nullptr, false);
+    if (old.is_object()) all = old;
+  }
+  if (!all.contains("servers") || !all["servers"].is_object()) all["servers"] = Json::object();
+  all["servers"][TrimSlash(url)] = {{"token", token}};
+  return WriteFileAtomic(file, all.dump(2) + "\n", 0600);
+}
+
+std::string ResolveToken(const std::string& url, const fs::path& config_dir) {
+  if (const char* env = std::getenv("GANTRY_TOKEN"); env && *env) return env;
+  if (auto text = ReadFile(CredentialsFile()); text.has_value()) {
+    Json all = Json::parse(*text, nullptr, false);
+    if (all.is_object() && all.contains("servers") && all["servers"].is_object()) {
+      auto it = all["servers"].find(TrimSlash(url));
+      if (it != all["servers"].end() && it->is_object() && it->contains("token") &&
+          (*it)["token"].is_string()) {
+        return (*it)["token"].get<std::string>();
+      }
+    }
+  }
+  if (!config_dir.empty() && TrimSlash(ConfiguredUrl(config_dir)) == TrimSlash(url)) {
+    return ConfiguredToken(config_dir);
+  }
+  return "";
 }
 
 namespace {
@@ -119,15 +173,15 @@ Result<std::unique_ptr<http::HttpClient>> Connect(const GlobalFlags& flags) {
       url = env;
     }
   }
+  fs::path dir = ResolveWorkspaceDir(flags);
   if (url.empty()) {
-    fs::path dir = ResolveWorkspaceDir(flags);
     url = ConfiguredUrl(dir);
     if (url.empty() || !Healthy(url)) {
       std::cerr << "Starting the local workspace server for " << dir.string() << " ...\n";
       ASSIGN_OR_RETURN(url, StartBackgroundServer(dir, url.empty() ? 0 : PortOf(url)));
     }
   }
-  return http::HttpClient::Create(url);
+  return http::HttpClient::Create(url, {.bearer_token = ResolveToken(url, dir)});
 }
 
 }  // namespace gantry::cli

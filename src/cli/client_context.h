@@ -1,6 +1,6 @@
 // How a client command finds its workspace server, like Workspace.from_config():
 // --server URL, else $GANTRY_URL, else .gantry/config.json searched upward from the current
-// folder (or the folder given by --workspace). For a local workspace whose server does not
+// folder (or the folder given by --workspace). Its credential: see ResolveToken(). For a local workspace whose server does not
 // answer, the server is started in the background (pid file, log file in the workspace).
 // Also the one mapping from Status to CLI exit codes. Thread-compatible.
 #pragma once
@@ -18,6 +18,15 @@ struct GlobalFlags {
   std::string server_url;  // --server
   std::string workspace;   // --workspace DIR (a .gantry folder or the project folder)
 };
+
+// The credential for `url`: $GANTRY_TOKEN, else the one `gantry login` stored for that URL,
+// else the token in `config_dir`/config.json when that config names `url`. "" when none.
+std::string ResolveToken(const std::string& url, const fs::path& config_dir);
+// Where `gantry login` keeps tokens: $XDG_CONFIG_HOME/gantry/credentials.json, else
+// ~/.config/gantry/credentials.json (mode 0600).
+fs::path CredentialsFile();
+// Stores `token` for `url` in CredentialsFile() (0600, atomically).
+Status StoreCredential(const std::string& url, const std::string& token);
 
 // Exit codes: 0 success; 1 the run did not complete or an unexpected error; 2 bad input;
 // 3 not found; 4 server unavailable; 5 conflict or a forbidden state change.
@@ -38,5 +47,7 @@ Result<std::string> StartBackgroundServer(const fs::path& workspace_dir, int por
 
 // Reads the "server" URL from DIR/config.json, or "".
 std::string ConfiguredUrl(const fs::path& workspace_dir);
+// Reads the owner "token" from DIR/config.json, or "".
+std::string ConfiguredToken(const fs::path& workspace_dir);
 
 }  // namespace gantry::cli

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/access_commands.h"
 #include "cli/client_context.h"
 #include "cli/compute_commands.h"
 #include "cli/endpoint_commands.h"
@@ -55,6 +56,12 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--port", server.port, "Port (default: the one in config.json, else a free one)");
   server_cmd->add_option("--slots", server.slots, "Jobs the local compute runs at once (default: CPUs; 0 queues without starting)");
   server_cmd->add_option("--ready-fd", server.ready_fd, "Write the URL to this fd when ready")->group("");
+  server_cmd->add_flag("--no-auth", server.no_auth,
+                       "No credentials needed (loopback only; refused with another --host)");
+  server_cmd->add_option("--allow-file-root", server.allow_file_roots,
+                         "A folder whose files dataset file:// URLs may read (repeatable)");
+  server_cmd->add_option("--max-fetch-bytes", server.max_fetch_bytes,
+                         "Largest file a dataset URL may bring in")->capture_default_str();
   bool background = false;
   server_cmd->add_flag("--background", background, "Start in the background and return once it answers");
   auto* server_stop = server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
@@ -78,6 +85,8 @@ int main(int argc, char** argv) {
     }
     result = RunServer(server);
   });
+
+  AddAccessCommands(app, global, result);
 
   // gantry job ...
   auto* job_cmd = app.add_subcommand("job", "Submit and follow jobs");
@@ -368,6 +377,9 @@ int main(int argc, char** argv) {
     }
     if (const char* token = std::getenv("GANTRY_RUN_TOKEN")) runner.token = token;
     ::unsetenv("GANTRY_RUN_TOKEN");
+    // A person's token in the environment the server was started from must not reach the
+    // run's scripts: they act with the run's own token only.
+    ::unsetenv("GANTRY_TOKEN");
     runner.python_sdk_dir = FindPythonSdk();
     result = gantry::runner::RunJob(runner);
   });

@@ -17,6 +17,7 @@
 #include "compute/compute_backend.h"
 #include "http/http_server.h"
 #include "store/metadata_store.h"
+#include "workspace/access_service.h"
 #include "workspace/endpoint_controller.h"
 #include "workspace/endpoint_service.h"
 #include "workspace/model_service.h"
@@ -41,16 +42,26 @@ Result<int> LockWorkspace(const fs::path& dir) {
   return fd;
 }
 
-Status WriteConfig(const fs::path& dir, const std::string& url, const std::string& name) {
-  Json config = Json::object();
+Json ReadConfig(const fs::path& dir) {
   if (auto text = ReadFile(dir / "config.json"); text.has_value()) {
     Json old = Json::parse(*text, nullptr, false);
-    if (old.is_object()) config = old;
+    if (old.is_object()) return old;
   }
+  return Json::object();
+}
+
+// config.json holds the owner token: readable by its owner only (0600).
+Status WriteConfig(const fs::path& dir, Json config, const std::string& url,
+                   const std::string& name, const std::string& token) {
   config["server"] = url;
   config["workspace_name"] = name;
   config["local"] = true;
-  return WriteFileAtomic(dir / "config.json", config.dump(2) + "\n");
+  if (token.empty()) {
+    config.erase("token");
+  } else {
+    config["token"] = token;
+  }
+  return WriteFileAtomic(dir / "config.json", config.dump(2) + "\n", 0600);
 }
 
 int ConfiguredPort(const fs::path& dir) {
@@ -61,8 +72,19 @@ int ConfiguredPort(const fs::path& dir) {
 
 }  // namespace
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
 int RunServer(const ServerFlags& flags) {
   fs::path dir = fs::absolute(flags.workspace);
+  const bool loopback = IsLoopbackHost(flags.host);
+  if (flags.no_auth && !loopback) {
+    return ReportError(InvalidArgumentError(
+        "--no-auth is refused with --host " + flags.host +
+        ": a server that listens beyond loopback runs code for whoever reaches it, so it "
+        "always needs credentials (see `gantry token create`)"));
+  }
   if (Status st = MakeDirs(dir); !st.ok()) return ReportError(st);
   auto lock = LockWorkspace(dir);
   if (!lock.has_value()) return ReportError(lock.error());
@@ -80,8 +102,17 @@ int RunServer(const ServerFlags& flags) {
   auto blobs = artifacts::LocalBlobStore::Open(dir / "blobs");
   if (!blobs.has_value()) return ReportError(blobs.error());
 
-  auto fetcher = artifacts::NewCurlUrlFetcher();
-  workspace::DatasetService datasets(store->get(), blobs->get(), fetcher.get(), RealClock::Get());
+  auto fetcher = artifacts::NewCurlUrlFetcher({.max_bytes = flags.max_fetch_bytes});
+  // Which files dataset file:// URLs may read on this machine: the operator's roots, plus, for
+  // a loopback-only server, the project folder holding the workspace and Debian's dataset
+  // packages (/usr/share/datasets).
+  std::vector<fs::path> file_roots(flags.allow_file_roots.begin(), flags.allow_file_roots.end());
+  if (loopback) {
+    file_roots.push_back(dir.filename() == ".gantry" ? dir.parent_path() : dir);
+    file_roots.push_back("/usr/share/datasets");
+  }
+  workspace::DatasetService datasets(store->get(), blobs->get(), fetcher.get(), RealClock::Get(),
+                                     {.file_roots = file_roots});
   int slots = flags.slots >= 0 ? flags.slots
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   workspace::ComputeService computes(store->get(), RealClock::Get(), slots);
@@ -89,8 +120,18 @@ int RunServer(const ServerFlags& flags) {
   workspace::RunService runs(store->get(), blobs->get(), RealClock::Get(), &datasets, &computes,
                              &environments);
   workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
-  api::Api api(&runs, &models, &datasets, &computes, &environments, blobs->get(),
-               api::ApiOptions{.workspace_name = flags.name});
+  workspace::AccessService access(store->get(), RealClock::Get());
+  Json config = ReadConfig(dir);
+  std::string owner_token;
+  if (!flags.no_auth) {
+    // Zero setup: the local owner's token lives in config.json, where the CLI and the SDK find
+    // it. A valid one is kept across restarts.
+    auto token = access.EnsureOwnerToken(config.value("token", ""));
+    if (!token.has_value()) return ReportError(token.error());
+    owner_token = *token;
+  }
+  api::Api api(&access, &runs, &models, &datasets, &computes, &environments, blobs->get(),
+               api::ApiOptions{.workspace_name = flags.name, .require_auth = !flags.no_auth});
   // Online endpoints: the controller runs the model servers of every deployment.
   const char* path_env = std::getenv("PATH");
   workspace::EndpointController controller(
@@ -121,7 +162,8 @@ int RunServer(const ServerFlags& flags) {
     });
   }
   if (!server.has_value()) return ReportError(server.error());
-  std::string host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
+  // Clients on this machine use loopback; a wildcard address is no place to connect to.
+  std::string host = flags.host == "0.0.0.0" || flags.host == "::" ? "127.0.0.1" : flags.host;
   std::string url = "http://" + host + ":" + std::to_string((*server)->port());
 
   auto backend = compute::NewLocalBackend({});
@@ -134,7 +176,9 @@ int RunServer(const ServerFlags& flags) {
   scheduler.Start();
   controller.Start();
 
-  if (Status st = WriteConfig(dir, url, flags.name); !st.ok()) return ReportError(st);
+  if (Status st = WriteConfig(dir, config, url, flags.name, owner_token); !st.ok()) {
+    return ReportError(st);
+  }
   (void)WriteFileAtomic(dir / "server.pid", std::to_string(::getpid()) + "\n");
   GLOG(Info) << "workspace '" << flags.name << "' in " << dir.string() << " serving on " << url
              << " with " << slots << " local slot(s)";
@@ -146,6 +190,20 @@ int RunServer(const ServerFlags& flags) {
     ::close(devnull);
   } else {
     std::cout << "Gantry workspace server listening on " << url << std::endl;
+  }
+  if (!loopback) {
+    // Said on stderr: stdout's first line is the URL that scripts read.
+    std::cerr << "Listening on " << flags.host << ":" << (*server)->port()
+              << (flags.host == "0.0.0.0" || flags.host == "::" ? " (every interface)" : "")
+              << ": every route but health and scoring needs a token.\n"
+              << "  The owner token is in " << (dir / "config.json").string() << " (mode 0600).\n"
+              << "  Give each person or machine its own: gantry token create --role contributor"
+                 " [--expires-in 30d]\n"
+              << "  and on their side: gantry login --server http://THIS-HOST:"
+              << (*server)->port() << " (or set GANTRY_TOKEN).\n"
+              << "  Runners need none: each run gets its own token, valid until it ends.\n";
+  } else if (flags.no_auth) {
+    std::cerr << "Authentication is off (--no-auth): anything on this machine can use the API.\n";
   }
 
   int sig = 0;

@@ -2,7 +2,9 @@
 // and serves until SIGINT/SIGTERM; `gantry server stop` stops a background one.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/files.h"
 
@@ -15,7 +17,16 @@ struct ServerFlags {
   int slots = -1;       // local compute slots; -1: the number of CPUs; 0: start nothing
   int ready_fd = -1;    // when set, the URL is written there once listening, then it is closed
   std::string name = "default";
+  // --no-auth: no credential needed (every caller acts as the owner). Loopback only.
+  bool no_auth = false;
+  // --allow-file-root DIR (repeatable): folders whose files dataset file:// URLs may name.
+  std::vector<std::string> allow_file_roots;
+  // --max-fetch-bytes: the largest file a dataset URL may bring in.
+  int64_t max_fetch_bytes = int64_t{64} << 30;
 };
+
+// Whether `host` is a loopback address ("127.0.0.1", "::1", "localhost", 127.x.y.z).
+bool IsLoopbackHost(const std::string& host);
 
 int RunServer(const ServerFlags& flags);
 int StopServer(const fs::path& workspace_dir);

@@ -23,11 +23,11 @@ Result<std::string> ReadFile(const fs::path& path) {
   return out.str();
 }
 
-Status WriteFileAtomic(const fs::path& path, std::string_view data) {
+Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode) {
   std::random_device rd;
   fs::path tmp = path;
   tmp += ".tmp." + std::to_string(rd());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return InternalError("cannot create " + tmp.string() + ": " + std::strerror(errno));
   size_t off = 0;
   while (off < data.size()) {

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 Result<std::string> ReadFile(const fs::path& path);
 // Writes `data` to `path` atomically: temp file in the same folder, fsync, rename.
 // Readers see either the old content or the new, never a half-written file.
-Status WriteFileAtomic(const fs::path& path, std::string_view data);
+Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode = 0644);
 // Creates `path` and its parents; OK when it already exists as a folder.
 Status MakeDirs(const fs::path& path);
 // A fresh, empty folder under the system temp folder, named after `prefix`.

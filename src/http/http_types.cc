@@ -1,5 +1,7 @@
 #include "http/http_types.h"
 
+#include <optional>
+
 namespace gantry::http {
 
 std::string Request::Header(const std::string& name) const {
@@ -25,6 +27,44 @@ std::string Request::BearerToken() const {
     return auth.substr(kPrefix.size());
   }
   return "";
+}
+
+namespace {
+// Standard base64 (RFC 4648, padding optional); nullopt on a bad character.
+std::optional<std::string> DecodeBase64(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string Request::Credential() const {
+  std::string auth = Header("authorization");
+  constexpr std::string_view kBasic = "Basic ";
+  if (auth.size() > kBasic.size() && auth.compare(0, kBasic.size(), kBasic) == 0) {
+    auto decoded = DecodeBase64(std::string_view(auth).substr(kBasic.size()));
+    if (!decoded) return "";
+    auto colon = decoded->find(':');
+    return colon == std::string::npos ? "" : decoded->substr(colon + 1);
+  }
+  return BearerToken();
 }
 
 Response Response::FromJson(int status, const Json& body) {

@@ -28,6 +28,9 @@ struct Request {
   const std::string& Param(const std::string& name) const;
   // The token from "Authorization: Bearer TOKEN", or "".
   std::string BearerToken() const;
+  // The client's credential: the Bearer token, or the password of "Authorization: Basic"
+  // (what MLflow's clients send), or "".
+  std::string Credential() const;
 };
 
 struct Response {

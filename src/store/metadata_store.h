@@ -140,6 +140,29 @@ struct DeploymentRecord {
   int64_t updated_at = 0;
 };
 
+// A personal access token. Only the SHA-256 of the secret is stored; the secret is shown once.
+struct AccessTokenRecord {
+  std::string id;           // public id, e.g. "tk_3f9a1c2e": what `token list` and `revoke` name
+  std::string name;         // the owner's label, e.g. "alice laptop"
+  std::string role;         // "reader" | "contributor" | "owner"
+  std::string hash;         // SHA-256 hex of the secret; unique
+  std::string created_by;   // who created it (a principal description), "" for the server itself
+  int64_t created_at = 0;
+  int64_t expires_at = 0;   // epoch ms; 0 = never
+  int64_t revoked_at = 0;   // epoch ms; 0 = not revoked
+};
+
+// One mutating REST call: who, what, when, and how it ended.
+struct AuditRecord {
+  int64_t id = 0;           // assigned by AppendAudit, increasing
+  int64_t time = 0;         // epoch ms
+  std::string principal;    // "token:tk_… (owner)", "run:NAME", "anonymous"
+  std::string method;
+  std::string path;
+  int status = 0;           // the HTTP status answered
+  std::string remote;       // the client's address
+};
+
 struct RunFilter {
   std::string experiment_name;        // "" = all
   std::vector<std::string> statuses;  // empty = all
@@ -241,6 +264,18 @@ class MetadataStore {
                                     const std::string& error, int64_t updated_at) = 0;
   // NotFound when it does not exist.
   virtual Status DeleteDeployment(const std::string& endpoint, const std::string& name) = 0;
+
+  // Access tokens. CreateAccessToken: AlreadyExists when the id or hash is taken.
+  virtual Status CreateAccessToken(const AccessTokenRecord& token) = 0;
+  // Every token, revoked and expired ones included, oldest first.
+  virtual Result<std::vector<AccessTokenRecord>> ListAccessTokens() = 0;
+  // Sets revoked_at of a token not yet revoked. NotFound when there is no token `id`.
+  virtual Status RevokeAccessToken(const std::string& id, int64_t revoked_at) = 0;
+
+  // The audit log of mutating calls. AppendAudit assigns record.id.
+  virtual Status AppendAudit(AuditRecord& record) = 0;
+  // Up to `limit` records with id > `after_id`, oldest first.
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t after_id, int limit) = 0;
 
   // Inserts or replaces artifact entries of a run, all in one transaction.
   virtual Status PutArtifacts(const std::string& run,

@@ -1,6 +1,7 @@
 #include "workspace/dataset_service.h"
 
 #include "artifacts/tree.h"
+#include "http/http_types.h"
 #include "workspace/model_service.h"
 
 namespace gantry::workspace {
@@ -24,8 +25,34 @@ Result<std::string> NameFromUrl(const std::string& url) {
 }  // namespace
 
 DatasetService::DatasetService(store::MetadataStore* store, artifacts::BlobStore* blobs,
-                               artifacts::UrlFetcher* fetcher, Clock* clock)
-    : store_(store), blobs_(blobs), fetcher_(fetcher), clock_(clock) {}
+                               artifacts::UrlFetcher* fetcher, Clock* clock,
+                               DatasetServiceOptions options)
+    : store_(store), blobs_(blobs), fetcher_(fetcher), clock_(clock) {
+  for (const auto& root : options.file_roots) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(root, ec);
+    if (!ec) file_roots_.push_back(canonical);
+  }
+}
+
+Status DatasetService::CheckFileUrl(const std::string& url) const {
+  if (!url.starts_with("file://")) return Status::Ok();
+  std::string path = http::UrlDecode(url.substr(7), false);
+  if (!path.starts_with("/")) {
+    return InvalidArgumentError("file URL '" + url + "' must name an absolute path: file:///PATH");
+  }
+  std::error_code ec;
+  fs::path real = fs::canonical(path, ec);
+  if (ec) return NotFoundError("cannot read " + url + ": " + ec.message());
+  for (const auto& root : file_roots_) {
+    auto rel = real.lexically_relative(root);
+    if (!rel.empty() && *rel.begin() != "..") return Status::Ok();
+  }
+  return PermissionDeniedError(
+      "file " + real.string() + " (from " + url + ") is outside the folders this server may "
+      "read for datasets; its operator can allow a folder with `gantry server "
+      "--allow-file-root DIR`, or upload the file from the client instead");
+}
 
 Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& request) {
   RETURN_IF_ERROR(ValidateAssetName("dataset", request.name));
@@ -38,6 +65,7 @@ Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& req
   if (!request.tree_id.empty()) {
     ASSIGN_OR_RETURN(tree, artifacts::LoadTree(*blobs_, request.tree_id));
   }
+  for (const auto& url : request.urls) RETURN_IF_ERROR(CheckFileUrl(url));
   for (const auto& url : request.urls) {
     ASSIGN_OR_RETURN(std::string name, NameFromUrl(url));
     ASSIGN_OR_RETURN(artifacts::FetchedBlob blob, fetcher_->Fetch(url, *blobs_));

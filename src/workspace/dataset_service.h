@@ -12,6 +12,7 @@
 #include "artifacts/blob_store.h"
 #include "artifacts/url_fetcher.h"
 #include "common/clock.h"
+#include "common/files.h"
 #include "store/metadata_store.h"
 
 namespace gantry::workspace {
@@ -28,14 +29,22 @@ struct RegisterDatasetRequest {
   Json sources = Json::array();     // what the user named, kept as the record's sources
 };
 
+struct DatasetServiceOptions {
+  // Folders whose files file:// URLs may name (each file is resolved, links and `..`
+  // included, before the check). Empty: no file:// URL is read.
+  std::vector<fs::path> file_roots;
+};
+
 class DatasetService {
  public:
   DatasetService(store::MetadataStore* store, artifacts::BlobStore* blobs,
-                 artifacts::UrlFetcher* fetcher, Clock* clock);
+                 artifacts::UrlFetcher* fetcher, Clock* clock,
+                 DatasetServiceOptions options = {});
 
   // InvalidArgument (name, type, empty), NotFound/Unavailable naming a URL that could not be
-  // fetched (nothing is registered), AlreadyExists when the name exists with other content
-  // and create_new_version is false.
+  // fetched (nothing is registered), PermissionDenied for a file:// URL outside the allowed
+  // roots, ResourceExhausted for a source over the fetch limit, AlreadyExists when the name
+  // exists with other content and create_new_version is false.
   Result<store::DatasetRecord> Register(const RegisterDatasetRequest& request);
   Result<store::DatasetRecord> Get(const std::string& name, int64_t version);
   Result<std::vector<store::DatasetRecord>> List(const std::string& name);
@@ -43,11 +52,16 @@ class DatasetService {
   // same with "gantry:".
   Result<store::DatasetRecord> Resolve(const std::string& reference);
 
+  // OK when `url` is not file://, or names a file under an allowed root; PermissionDenied
+  // naming the path otherwise (NotFound when it does not exist).
+  Status CheckFileUrl(const std::string& url) const;
+
  private:
   store::MetadataStore* store_;
   artifacts::BlobStore* blobs_;
   artifacts::UrlFetcher* fetcher_;
   Clock* clock_;
+  std::vector<fs::path> file_roots_;  // canonical
   std::mutex register_mu_;
 };
 

@@ -154,6 +154,10 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
   if (jobs::IsTerminal(to)) run.ended_at = now;
   RETURN_IF_ERROR(store_->UpdateRun(run, store::StatusEvent{run.status, now, detail}));
   if (jobs::IsTerminal(to)) {
+    {
+      std::lock_guard<std::mutex> lock(tokens_mu_);
+      if (auto it = tokens_.find(run.name); it != tokens_.end()) it->second.ended = true;
+    }
     std::lock_guard<std::mutex> lock(nodes_mu_);
     nodes_.erase(run.name);
     std::erase_if(merged_, [&](const auto& entry) { return entry.first.first == run.name; });
@@ -183,28 +187,48 @@ Result<RunRecord> RunService::Cancel(const std::string& name) {
   return store_->GetRun(name);
 }
 
+Result<RunService::TokenEntry> RunService::TokenOf(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    auto it = tokens_.find(name);
+    if (it != tokens_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  auto status = jobs::ParseRunStatus(run.status);
+  TokenEntry entry{run.token_hash, status.has_value() && jobs::IsTerminal(*status)};
+  if (!entry.hash.empty()) {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    tokens_.try_emplace(name, entry);
+  }
+  return entry;
+}
+
 Status RunService::CheckToken(const std::string& name, const std::string& token) {
   if (token.empty()) {
     return UnauthenticatedError("this endpoint needs the run's token (Authorization: Bearer)");
   }
-  std::string hash;
-  {
-    std::lock_guard<std::mutex> lock(tokens_mu_);
-    auto it = token_hashes_.find(name);
-    if (it != token_hashes_.end()) hash = it->second;
-  }
-  if (hash.empty()) {
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
-    hash = run.token_hash;
-    if (!hash.empty()) {
-      std::lock_guard<std::mutex> lock(tokens_mu_);
-      token_hashes_[name] = hash;
-    }
-  }
-  if (hash.empty() || Sha256Hex(token) != hash) {
+  ASSIGN_OR_RETURN(TokenEntry entry, TokenOf(name));
+  if (entry.hash.empty() || Sha256Hex(token) != entry.hash) {
     return PermissionDeniedError("the token is not valid for run '" + name + "'");
   }
   return Status::Ok();
+}
+
+std::string RunService::NewRunToken(const std::string& name) {
+  return std::string(kRunTokenPrefix) + NewSecretToken() + name;
+}
+
+Result<RunTokenOwner> RunService::AuthenticateRunToken(const std::string& token) {
+  constexpr size_t kSecretEnd = sizeof(kRunTokenPrefix) - 1 + 64;
+  if (!token.starts_with(kRunTokenPrefix) || token.size() <= kSecretEnd) {
+    return Err(UnauthenticatedError("the credential is not a run token"));
+  }
+  std::string name = token.substr(kSecretEnd);
+  auto entry = TokenOf(name);
+  if (!entry.has_value() || entry->hash.empty() || Sha256Hex(token) != entry->hash) {
+    return Err(UnauthenticatedError("the run token is not valid"));
+  }
+  return RunTokenOwner{std::move(name), entry->ended};
 }
 
 Result<RunRecord> RunService::ReportStatus(const std::string& name, const std::string& token,
@@ -422,7 +446,7 @@ Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t sinc
 }
 
 Result<std::string> RunService::BeginLaunch(const std::string& name) {
-  std::string token = NewSecretToken();
+  std::string token = NewRunToken(name);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
@@ -432,7 +456,7 @@ Result<std::string> RunService::BeginLaunch(const std::string& name) {
   }
   {
     std::lock_guard<std::mutex> lock(tokens_mu_);
-    token_hashes_[name] = Sha256Hex(token);
+    tokens_[name] = {Sha256Hex(token), false};
   }
   Notify();
   return token;
@@ -448,7 +472,7 @@ Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid,
 }
 
 Result<std::string> RunService::IssueQueuedToken(const std::string& name) {
-  std::string token = NewSecretToken();
+  std::string token = NewRunToken(name);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
@@ -460,7 +484,7 @@ Result<std::string> RunService::IssueQueuedToken(const std::string& name) {
     RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
   }
   std::lock_guard<std::mutex> lock(tokens_mu_);
-  token_hashes_[name] = Sha256Hex(token);
+  tokens_[name] = {Sha256Hex(token), false};
   return token;
 }
 

@@ -47,6 +47,11 @@ struct RunEvents {
   bool terminal = false;
 };
 
+struct RunTokenOwner {
+  std::string run;
+  bool ended = false;  // Completed, Failed or Canceled
+};
+
 struct HeartbeatReply {
   std::string status;
   bool cancel_requested = false;
@@ -111,6 +116,12 @@ class RunService {
   // FailedPrecondition.
   Result<store::RunRecord> Cancel(const std::string& name);
 
+  // A run-scoped token is "gtr_", 64 hex digits, then the run's name; only its hash is
+  // stored. Returns the run it belongs to and whether that run has ended. Unauthenticated
+  // when it is malformed or not the run's current token.
+  static constexpr char kRunTokenPrefix[] = "gtr_";
+  Result<RunTokenOwner> AuthenticateRunToken(const std::string& token);
+
   // Runner reports; each checks the run-scoped token (Unauthenticated/PermissionDenied).
   Result<store::RunRecord> ReportStatus(const std::string& name, const std::string& token,
                                         const StatusReport& report);
@@ -167,7 +178,13 @@ class RunService {
   void Shutdown();
 
  private:
+  struct TokenEntry {
+    std::string hash;  // SHA-256 of the run's current token
+    bool ended = false;
+  };
+  Result<TokenEntry> TokenOf(const std::string& name);
   Status CheckToken(const std::string& name, const std::string& token);
+  static std::string NewRunToken(const std::string& name);
   // Applies a transition through the state machine and stores it with its event.
   Status Transition(store::RunRecord& run, jobs::RunStatus to, const std::string& detail);
   void Notify();
@@ -185,7 +202,7 @@ class RunService {
 
   std::mutex mu_;  // serializes read-modify-write of run rows
   std::mutex tokens_mu_;
-  std::map<std::string, std::string> token_hashes_;  // guarded by tokens_mu_; cache
+  std::map<std::string, TokenEntry> tokens_;  // guarded by tokens_mu_; cache of the store
   std::mutex change_mu_;
   std::condition_variable change_cv_;
   uint64_t changes_ = 0;  // guarded by change_mu_

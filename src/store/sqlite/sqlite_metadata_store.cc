@@ -107,7 +107,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -257,6 +257,28 @@ CREATE TABLE deployments (
     R"sql(
 ALTER TABLE runs ADD COLUMN launch_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE computes ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+)sql",
+    // Credentials: personal access tokens (hashes only) and the audit log.
+    R"sql(
+CREATE TABLE access_tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  principal TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  remote TEXT NOT NULL
+);
 )sql",
 };
 
@@ -1207,6 +1229,70 @@ Result<std::vector<ArtifactRecord>> SqliteMetadataStore::ListArtifacts(const std
   RETURN_IF_ERROR(s->ForEach([&] {
     out.push_back(
         ArtifactRecord{s->Text(0), s->Text(1), s->Int(2), static_cast<uint32_t>(s->Int(3))});
+  }));
+  return out;
+}
+
+Status SqliteMetadataStore::CreateAccessToken(const AccessTokenRecord& t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("INSERT INTO access_tokens (id, name, role, hash, created_by, "
+                           "created_at, expires_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)"));
+  s->Bind(1, t.id).Bind(2, t.name).Bind(3, t.role).Bind(4, t.hash).Bind(5, t.created_by);
+  s->Bind(6, t.created_at).Bind(7, t.expires_at).Bind(8, t.revoked_at);
+  Status st = s->Run();
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError("an access token with id '" + t.id + "' already exists");
+  }
+  return st;
+}
+
+Result<std::vector<AccessTokenRecord>> SqliteMetadataStore::ListAccessTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT id, name, role, hash, created_by, created_at, expires_at, "
+                           "revoked_at FROM access_tokens ORDER BY created_at, id"));
+  std::vector<AccessTokenRecord> out;
+  RETURN_IF_ERROR(s->ForEach([&] {
+    out.push_back({s->Text(0), s->Text(1), s->Text(2), s->Text(3), s->Text(4), s->Int(5),
+                   s->Int(6), s->Int(7)});
+  }));
+  return out;
+}
+
+Status SqliteMetadataStore::RevokeAccessToken(const std::string& id, int64_t revoked_at) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("UPDATE access_tokens SET revoked_at = CASE WHEN revoked_at = 0 "
+                           "THEN ? ELSE revoked_at END WHERE id = ?"));
+  s->Bind(1, revoked_at).Bind(2, id);
+  RETURN_IF_ERROR(s->Run());
+  if (sqlite3_changes(db_) == 0) return NotFoundError("no access token with id '" + id + "'");
+  return Status::Ok();
+}
+
+Status SqliteMetadataStore::AppendAudit(AuditRecord& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("INSERT INTO audit_log (time, principal, method, path, status, remote) "
+                           "VALUES (?,?,?,?,?,?)"));
+  s->Bind(1, r.time).Bind(2, r.principal).Bind(3, r.method).Bind(4, r.path);
+  s->Bind(5, static_cast<int64_t>(r.status)).Bind(6, r.remote);
+  RETURN_IF_ERROR(s->Run());
+  r.id = sqlite3_last_insert_rowid(db_);
+  return Status::Ok();
+}
+
+Result<std::vector<AuditRecord>> SqliteMetadataStore::ListAudit(int64_t after_id, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(Statement * s,
+                   Prepare("SELECT id, time, principal, method, path, status, remote FROM "
+                           "audit_log WHERE id > ? ORDER BY id LIMIT ?"));
+  s->Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+  std::vector<AuditRecord> out;
+  RETURN_IF_ERROR(s->ForEach([&] {
+    out.push_back({s->Int(0), s->Int(1), s->Text(2), s->Text(3), s->Text(4),
+                   static_cast<int>(s->Int(5)), s->Text(6)});
   }));
   return out;
 }

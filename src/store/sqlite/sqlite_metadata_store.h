@@ -67,6 +67,11 @@ class SqliteMetadataStore : public MetadataStore {
                       const std::vector<ArtifactRecord>& artifacts) override;
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run,
                                                     const std::string& prefix) override;
+  Status CreateAccessToken(const AccessTokenRecord& token) override;
+  Result<std::vector<AccessTokenRecord>> ListAccessTokens() override;
+  Status RevokeAccessToken(const std::string& id, int64_t revoked_at) override;
+  Status AppendAudit(AuditRecord& record) override;
+  Result<std::vector<AuditRecord>> ListAudit(int64_t after_id, int limit) override;
 
   class Statement;
 
