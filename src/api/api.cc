@@ -1008,10 +1008,9 @@ std::string BaseUrl(const Request& r) {
 // naming it otherwise.
 Status OptionalInt(const Json& body, const char* field, int64_t& out) {
   if (!body.contains(field) || body[field].is_null()) return Status::Ok();
-  if (!body[field].is_number_integer()) {
-    return InvalidArgumentError(std::string("field '") + field + "' must be an integer");
-  }
-  out = body[field].get<int64_t>();
+  auto value = IntFromJson(body[field], field);
+  if (!value.has_value()) return value.error();
+  out = *value;
   return Status::Ok();
 }
 

@@ -1025,4 +1025,27 @@ void EpollHttpServer::Stop() {
   ::close(state_->listen_fd);
 }
 
+// Mirrors the head step of Loop::Process, without a connection.
+RequestHeadParse ParseRequestHeadForFuzzing(std::string_view input, size_t max_header_bytes,
+                                            Request& req) {
+  RequestHeadParse out;
+  size_t skipped = 0;
+  while (skipped < input.size() && (input[skipped] == '\r' || input[skipped] == '\n')) ++skipped;
+  std::string_view buf = input.substr(skipped);
+  size_t end = FindHeadEnd(buf.substr(0, std::min(buf.size(), max_header_bytes + 3)));
+  if (end == std::string_view::npos) {
+    if (buf.size() > max_header_bytes) {
+      out.status = 431;
+      out.error = "the request line and headers are over the limit";
+    }
+    return out;
+  }
+  req = Request{};
+  Head head;
+  out.status = ParseHead(buf.substr(0, end), req, head, out.error);
+  out.consumed = skipped + end;
+  out.content_length = head.content_length;
+  return out;
+}
+
 }  // namespace gantry::http

@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "http/responder.h"
@@ -82,5 +83,19 @@ class EpollHttpServer {
   explicit EpollHttpServer(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// The server's request-head parser on its own, for its fuzz target (epoll_http_server_fuzz.cc)
+// and tests; the server itself does not call it. Given the bytes waiting on a connection, it
+// skips empty lines, finds the head and parses it as the server does: `status` is 0 with
+// `consumed` 0 while the head is incomplete, 0 with `consumed` > 0 (the skipped lines and the
+// head) once `req` is filled, or the status the server answers a malformed head with.
+struct RequestHeadParse {
+  int status = 0;
+  size_t consumed = 0;
+  uint64_t content_length = 0;
+  std::string error;
+};
+RequestHeadParse ParseRequestHeadForFuzzing(std::string_view input, size_t max_header_bytes,
+                                            Request& req);
 
 }  // namespace gantry::http

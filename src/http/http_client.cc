@@ -142,7 +142,7 @@ Result<Json> HttpClient::Call(const std::string& method, const std::string& path
 }
 
 Status StatusFromErrorBody(int http_status, const std::string& body) {
-  Json j = Json::parse(body, nullptr, false);
+  Json j = ParseJson(body, "error body").value_or(Json());
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     const Json& e = j["error"];
     std::string code = e.value("code", "");

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "jobs/bounded_yaml.h"
 #include "jobs/distribution.h"
 
 namespace gantry::jobs {
@@ -551,7 +552,8 @@ Result<JobSpec> ParseJobYaml(std::string_view text, std::string_view file_name) 
   const std::string label = file_name.empty() ? "<job>" : std::string(file_name);
   // yaml-cpp reports both syntax errors and misuse by throwing; none of it leaves this module.
   try {
-    return SpecReader(label).Read(YAML::Load(std::string(text)));
+    ASSIGN_OR_RETURN(YAML::Node root, LoadBoundedYaml(text, label));
+    return SpecReader(label).Read(root);
   } catch (const YAML::Exception& e) {
     return Err(InvalidArgumentError(Location(label, e.mark) + ": invalid YAML: " + e.msg));
   }

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "jobs/bounded_yaml.h"
+
 namespace gantry::jobs {
 namespace {
 Json Convert(const YAML::Node& node) {
@@ -30,8 +32,10 @@ Json Convert(const YAML::Node& node) {
 }  // namespace
 
 Result<Json> YamlToJson(std::string_view text, std::string_view file_name) {
+  // Bounded first: Convert expands every alias it meets.
+  ASSIGN_OR_RETURN(YAML::Node root, LoadBoundedYaml(text, file_name));
   try {
-    return Convert(YAML::Load(std::string(text)));
+    return Convert(root);
   } catch (const YAML::Exception& e) {
     return Err(InvalidArgumentError(std::string(file_name) + ":" + std::to_string(e.mark.line + 1) +
                                     ":" + std::to_string(e.mark.column + 1) +

@@ -9,7 +9,8 @@
 
 namespace gantry::jobs {
 
-// Scalars become strings, except YAML booleans and numbers that parse as such.
+// Scalars become strings, except YAML booleans and numbers that parse as such. The limits
+// and refusals of LoadBoundedYaml (bounded_yaml.h) apply: not UTF-8, alias bombs, deep nesting.
 Result<Json> YamlToJson(std::string_view text, std::string_view file_name);
 
 }  // namespace gantry::jobs

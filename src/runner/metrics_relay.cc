@@ -46,8 +46,8 @@ std::string Excerpt(std::string_view line) {
 }  // namespace
 
 Result<SdkRecord> ParseSdkRecord(std::string_view line) {
-  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Err(InvalidArgumentError("not JSON"));
+  // The user's process writes these lines: bounded like any other untrusted JSON.
+  ASSIGN_OR_RETURN(Json j, ParseJson(line, "the line"));
   if (!j.is_object()) return Err(InvalidArgumentError("not a JSON object"));
   auto type = j.find("t");
   if (type == j.end() || !type->is_string()) return Err(InvalidArgumentError("no \"t\" field"));

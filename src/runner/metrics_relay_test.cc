@@ -109,6 +109,17 @@ TEST(ParseSdkRecordTest, ReadsTags) {
   EXPECT_EQ(std::get<TagRecord>(*r).value, "resnet");
 }
 
+TEST(ParseSdkRecordTest, RefusesDeepValuesAndNumbersOutOfRange) {
+  std::string deep = std::string(100, '[') + std::string(100, ']');
+  auto nested = ParseSdkRecord(R"({"t":"metric","key":"pr","value":)" + deep + "}");
+  ASSERT_FALSE(nested.has_value());
+  EXPECT_NE(nested.error().message().find("JSON nesting deeper than 64 levels"), std::string::npos);
+  auto huge = ParseSdkRecord(R"({"t":"metric","key":"loss","value":1e400})");
+  ASSERT_FALSE(huge.has_value());
+  EXPECT_EQ(huge.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.error().message().find("at value"), std::string::npos);
+}
+
 TEST(ParseSdkRecordTest, RejectsMalformedRecords) {
   for (const char* line :
        {"not json", "[1]", R"({"key":"a","value":1})", R"({"t":"metric","value":1})",

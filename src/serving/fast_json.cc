@@ -2,6 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
+#include "common/json.h"
+
 namespace gantry::serving {
 namespace {
 
@@ -48,10 +52,20 @@ Status Walk(simdjson::dom::element e, NumberArray& out, size_t depth) {
 
 Result<NumberArray> ParseNumberArray(std::string_view body, std::string_view field) {
   thread_local simdjson::dom::parser parser;
+  // simdjson counts the document itself as a level; the cap is checked while parsing, so a
+  // deep body costs no extra pass and Walk's recursion stays within kMaxJsonDepth.
+  constexpr size_t kSimdjsonDepth = kMaxJsonDepth + 1;
+  if (parser.max_depth() != kSimdjsonDepth) {
+    if (auto error = parser.allocate(std::max<size_t>(body.size(), 4096), kSimdjsonDepth)) {
+      return Err(ResourceExhaustedError(std::string("cannot parse JSON: ") +
+                                        simdjson::error_message(error)));
+    }
+  }
   simdjson::dom::element root;
   // simdjson needs padding after the input; padded_string copies the body once.
   simdjson::padded_string padded(body);
   if (auto error = parser.parse(padded).get(root); error) {
+    if (error == simdjson::DEPTH_ERROR) return Err(InvalidArgumentError(JsonDepthMessage()));
     return Err(InvalidArgumentError(std::string("malformed JSON: ") +
                                     simdjson::error_message(error)));
   }

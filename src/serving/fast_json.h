@@ -18,8 +18,9 @@ struct NumberArray {
 
 // Finds top-level field `field` of the JSON object in `body` and flattens its nested arrays
 // of numbers. NotFound when the body is an object without it; InvalidArgument (naming what
-// is wrong) for malformed JSON, ragged rows or non-numbers. With `field` empty, the body
-// itself must be the array.
+// is wrong) for malformed JSON, nesting deeper than kMaxJsonDepth (common/json.h, the same
+// message as ParseJson's), ragged rows or non-numbers. With `field` empty, the body itself
+// must be the array.
 Result<NumberArray> ParseNumberArray(std::string_view body, std::string_view field);
 
 }  // namespace gantry::serving

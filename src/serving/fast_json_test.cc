@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json.h"
+
 namespace gantry::serving {
 namespace {
 
@@ -29,6 +31,34 @@ TEST(FastJsonTest, RefusesWhatIsNotARegularArrayOfNumbers) {
   auto missing = ParseNumberArray(R"({"inputs": [[1]]})", "instances");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+}
+
+TEST(FastJsonTest, AcceptsNestingUpToTheJsonDepthLimit) {
+  // The field's object is one level, so the array may nest kMaxJsonDepth - 1 deep.
+  std::string rows = std::string(kMaxJsonDepth - 1, '[') + "1" + std::string(kMaxJsonDepth - 1, ']');
+  auto r = ParseNumberArray(R"({"data": )" + rows + "}", "data");
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->shape.size(), kMaxJsonDepth - 1);
+  std::string bare = std::string(kMaxJsonDepth, '[') + "1" + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(ParseNumberArray(bare, "").has_value());
+}
+
+TEST(FastJsonTest, RefusesNestingDeeperThanTheLimitWithParseJsonsMessage) {
+  std::string too_deep =
+      std::string(kMaxJsonDepth + 1, '[') + "1" + std::string(kMaxJsonDepth + 1, ']');
+  for (const std::string& body : {too_deep, R"({"data": )" + too_deep.substr(1, too_deep.size() - 2) + "}",
+                                  std::string(100'000, '[') + std::string(100'000, ']')}) {
+    auto r = ParseNumberArray(body, body[0] == '{' ? "data" : "");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message(), "JSON nesting deeper than 64 levels");
+  }
+}
+
+TEST(FastJsonTest, RefusesANumberTooLargeForADouble) {
+  auto r = ParseNumberArray(R"({"data": [[1, 1e400]]})", "data");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

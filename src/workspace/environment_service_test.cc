@@ -55,5 +55,19 @@ TEST_F(EnvironmentServiceTest, BadSpecsNameTheField) {
             std::string::npos);
 }
 
+TEST_F(EnvironmentServiceTest, RefusesACondaFileOfNestedAliases) {
+  std::string bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n";
+  for (char c = 'b'; c <= 'h'; ++c) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ",*" : "*") + static_cast<char>(c - 1);
+    bomb += "]\n";
+  }
+  auto r = service_->Register("e", {{"python", {{"conda_dependencies", bomb}}}}, "");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("more than 100000 nodes"), std::string::npos)
+      << r.error().message();
+}
+
 }  // namespace
 }  // namespace gantry::workspace
