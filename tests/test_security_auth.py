@@ -153,7 +153,7 @@ def test_cross_origin_browser_requests_are_refused(server, tmp_path):
 def test_file_urls_only_under_allowed_roots(make_server, tmp_path):
     s = make_server()
     for url in ["file:///etc/shadow", "file:///proc/self/environ",
-                f"file://{s.workspace}/../../../../etc/passwd"]:
+                f"file://{s.workspace}" + "/.." * 12 + "/etc/passwd"]:
         status, body = s.request("POST", "/api/v1/datasets", {"name": "leak", "urls": [url]})
         assert status == 403, (url, body)
         assert "--allow-file-root" in body["error"]["message"]

@@ -104,11 +104,11 @@ int RunServer(const ServerFlags& flags) {
 
   auto fetcher = artifacts::NewCurlUrlFetcher({.max_bytes = flags.max_fetch_bytes});
   // Which files dataset file:// URLs may read on this machine: the operator's roots, plus, for
-  // a loopback-only server, the project folder holding the workspace and Debian's dataset
-  // packages (/usr/share/datasets).
+  // a loopback-only server, the folder holding the workspace folder (the project of a
+  // .gantry) and Debian's dataset packages (/usr/share/datasets).
   std::vector<fs::path> file_roots(flags.allow_file_roots.begin(), flags.allow_file_roots.end());
   if (loopback) {
-    file_roots.push_back(dir.filename() == ".gantry" ? dir.parent_path() : dir);
+    file_roots.push_back(dir.parent_path());
     file_roots.push_back("/usr/share/datasets");
   }
   workspace::DatasetService datasets(store->get(), blobs->get(), fetcher.get(), RealClock::Get(),

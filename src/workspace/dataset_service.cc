@@ -31,7 +31,9 @@ DatasetService::DatasetService(store::MetadataStore* store, artifacts::BlobStore
   for (const auto& root : options.file_roots) {
     std::error_code ec;
     fs::path canonical = fs::canonical(root, ec);
-    if (!ec) file_roots_.push_back(canonical);
+    if (ec) continue;
+    file_roots_.push_back(canonical);
+    file_roots_.push_back(fs::absolute(root).lexically_normal());
   }
 }
 
@@ -41,12 +43,22 @@ Status DatasetService::CheckFileUrl(const std::string& url) const {
   if (!path.starts_with("/")) {
     return InvalidArgumentError("file URL '" + url + "' must name an absolute path: file:///PATH");
   }
+  auto under_a_root = [&](const fs::path& p) {
+    for (const auto& root : file_roots_) {
+      auto rel = p.lexically_relative(root);
+      if (!rel.empty() && *rel.begin() != "..") return true;
+    }
+    return false;
+  };
+  // First by name, so that nothing outside the roots is even looked at (no existence oracle),
+  // then with links resolved, so that a link inside a root cannot lead out of it.
+  fs::path named = fs::path(path).lexically_normal();
   std::error_code ec;
-  fs::path real = fs::canonical(path, ec);
-  if (ec) return NotFoundError("cannot read " + url + ": " + ec.message());
-  for (const auto& root : file_roots_) {
-    auto rel = real.lexically_relative(root);
-    if (!rel.empty() && *rel.begin() != "..") return Status::Ok();
+  fs::path real = named;
+  if (under_a_root(named)) {
+    real = fs::canonical(named, ec);
+    if (ec) return NotFoundError("cannot read " + url + ": " + ec.message());
+    if (under_a_root(real)) return Status::Ok();  // `real` has no links left to follow
   }
   return PermissionDeniedError(
       "file " + real.string() + " (from " + url + ") is outside the folders this server may "

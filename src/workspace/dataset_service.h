@@ -61,7 +61,7 @@ class DatasetService {
   artifacts::BlobStore* blobs_;
   artifacts::UrlFetcher* fetcher_;
   Clock* clock_;
-  std::vector<fs::path> file_roots_;  // canonical
+  std::vector<fs::path> file_roots_;  // each root canonical and as named
   std::mutex register_mu_;
 };
 
