@@ -1,7 +1,7 @@
 #include "workspace/dataset_service.h"
 
 #include "artifacts/tree.h"
-#include "workspace/model_service.h"
+#include "common/names.h"
 
 namespace gantry::workspace {
 
@@ -28,7 +28,7 @@ DatasetService::DatasetService(store::MetadataStore* store, artifacts::BlobStore
     : store_(store), blobs_(blobs), fetcher_(fetcher), clock_(clock) {}
 
 Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& request) {
-  RETURN_IF_ERROR(ValidateAssetName("dataset", request.name));
+  RETURN_IF_ERROR(ValidateName("dataset name", request.name));
   if (request.type != "uri_folder" && request.type != "uri_file") {
     return Err(InvalidArgumentError("dataset type must be uri_folder or uri_file, got '" +
                                     request.type + "'"));
