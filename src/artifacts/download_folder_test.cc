@@ -33,7 +33,7 @@ class DownloadFolderTest : public ::testing::Test {
   // Writes every entry of `tree`, files with the content "data:<path>".
   Status Download(const Tree& tree, bool overwrite = false) {
     ASSIGN_OR_RETURN(DownloadFolder folder,
-                     DownloadFolder::Open(root_, tree, DownloadFolderOptions{.overwrite = overwrite}));
+                     DownloadFolder::Open(root_, tree, {.overwrite = overwrite}));
     for (const auto& e : tree.entries()) {
       RETURN_IF_ERROR(e.is_link() ? folder.WriteLink(e) : folder.WriteFile(e, "data:" + e.path));
     }
@@ -91,8 +91,8 @@ TEST_F(DownloadFolderTest, NeverReplacesAFileUnlessAskedAndChecksBeforeWriting) 
 TEST_F(DownloadFolderTest, RefusesGitAndGantryParts) {
   ASSERT_TRUE(MakeDirs(root_ / ".git").ok());
   ASSERT_TRUE(WriteFileAtomic(root_ / ".git/config", "mine").ok());
-  for (const char* path : {".git/config", "x/.git/hooks/pre-commit", ".GIT/config", ".gantry/config.json",
-                           "a/.Gantry"}) {
+  for (const char* path : {".git/config", "x/.git/hooks/pre-commit", ".GIT/config",
+                           ".gantry/config.json", "a/.Gantry"}) {
     Status st = Download(Make({File("ok", "1"), File(path, "evil")}), /*overwrite=*/true);
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << path;
     EXPECT_NE(st.message().find(path), std::string::npos) << st.message();

@@ -155,10 +155,14 @@ TEST(TreeTest, LinksRoundTripAndStayInside) {
 
   // A file through a link, and lexical escapes, are refused when added.
   EXPECT_EQ(tree.Add(Entry("latest.csv/x", "1")).code(), StatusCode::kInvalidArgument);
-  for (const char* target : {"/etc/passwd", "../x", "data/../../x", "", "a\\b"}) {
+  for (const char* target : {"/etc/passwd", "../x", "data/../../x", "a\\b", "a\nb"}) {
     Status st = tree.Add(LinkEntry("l", target));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << target;
   }
+  auto empty = Tree::FromJson(Manifest(R"({"path":"l","blob":")" + Sha256Hex("") +
+                                       R"(","size":0,"mode":420,"link":""})"));
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_EQ(empty.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(tree.Add(LinkEntry("data/l", "../../x")).code(), StatusCode::kInvalidArgument);
   // Blob and size must describe the target text.
   TreeEntry forged = LinkEntry("f", "data/a.csv");

@@ -328,7 +328,9 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
         ASSIGN_OR_RETURN(auto content,
                          (*client)->Send("GET", RunPath(f.name) + "/artifacts/content/" +
                                                     http::UrlEncode(source.at(e.path))));
-        if (content.status != 200) return Err(http::StatusFromErrorBody(content.status, content.body));
+        if (content.status != 200) {
+          return Err(http::StatusFromErrorBody(content.status, content.body));
+        }
         return std::move(content.body);
       });
   if (!written.has_value()) return ReportError(written.error());

@@ -174,7 +174,9 @@ int main(int argc, char** argv) {
     auto* n = c->add_option("-n,--name", epf.name, "Endpoint name");
     if (needs_name) n->required();
     c->add_option("-o,--output", epf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = NamesOk({{"endpoint name", &epf.name}}) ? fn(global, epf) : 2; });
+    c->callback([&, fn] {
+      result = NamesOk({{"endpoint name", &epf.name}}) ? fn(global, epf) : 2;
+    });
     return c;
   };
   auto* epcreate = add_ep("create", "Create an endpoint (key auth by default)", EndpointCreate, false);
@@ -241,7 +243,9 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", envf.name, "Environment name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", envf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = NamesOk({{"environment name", &envf.name}}) ? fn(global, envf) : 2; });
+    c->callback([&, fn] {
+      result = NamesOk({{"environment name", &envf.name}}) ? fn(global, envf) : 2;
+    });
     return c;
   };
   auto* ecreate = add_env("create", "Register an environment version", EnvironmentCreate, true);
@@ -268,7 +272,9 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", data.name, "Dataset name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", data.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = NamesOk({{"dataset name", &data.name}}) ? fn(global, data) : 2; });
+    c->callback([&, fn] {
+      result = NamesOk({{"dataset name", &data.name}}) ? fn(global, data) : 2;
+    });
     return c;
   };
   auto* dcreate = add_data("create", "Register a dataset version from local paths, globs or URLs", DataCreate, true);
@@ -299,7 +305,9 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", model.name, "Model name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", model.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = NamesOk({{"model name", &model.name}}) ? fn(global, model) : 2; });
+    c->callback([&, fn] {
+      result = NamesOk({{"model name", &model.name}}) ? fn(global, model) : 2;
+    });
     return c;
   };
   auto* mcreate = add_model("create", "Register a model version from a local path or a run", ModelCreate, true);

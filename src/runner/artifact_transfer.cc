@@ -57,10 +57,11 @@ FolderUploader::FolderUploader(fs::path folder, std::string prefix, fs::path cac
 Status FolderUploader::Upload(RunClient& client) {
   std::error_code ec;
   if (!fs::is_directory(folder_, ec)) return Status::Ok();
+  // The job wrote these files: a link to a file is uploaded with the file's content.
+  using Links = artifacts::SnapshotOptions::Links;
   ASSIGN_OR_RETURN(artifacts::Snapshot snap,
-                   artifacts::TakeSnapshot({.root = folder_,
-                                            .cache_file = cache_file_,
-                                            .links = artifacts::SnapshotOptions::Links::kFollowFiles}));
+                   artifacts::TakeSnapshot(
+                       {.root = folder_, .cache_file = cache_file_, .links = Links::kFollowFiles}));
   if (uploaded_ && *uploaded_ == snap.tree) return Status::Ok();
   if (snap.tree.entries().empty()) {
     uploaded_ = std::move(snap.tree);
