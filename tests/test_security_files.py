@@ -70,8 +70,8 @@ def test_server_refuses_unsafe_trees_naming_the_path(server):
         ([entry("a/../../b")], "a/../../b"),
         ([entry("a//b")], "a//b"),
         ([entry("./a")], "./a"),
-        ([entry("a\\b")], "a\\\\b"),
-        ([entry("a\nb")], "a\\nb"),
+        ([entry("a\\b")], "a\\b"),
+        ([entry("a\nb")], "a\\x0ab"),
         ([entry("n" * 256)], "n" * 256),
         ([entry("a"), entry("a/b")], "a/b"),
         ([dict(entry("big"), size=1 << 41)], "big"),
@@ -239,7 +239,7 @@ def test_hostile_manifests_are_refused_before_anything_is_written(tmp_path, entr
         with pytest.raises(InvalidArgumentError, match=r".*" + named.replace(".", r"\.")):
             _trees.download_tree(Client(url), tree_id, str(dest))
     assert not dest.exists()
-    assert listing(tmp_path) == ["nest"]
+    assert listing(tmp_path) == []  # not even the destination folder
     assert not Path("/tmp/gantry-absolute-escape.txt").exists()
 
 

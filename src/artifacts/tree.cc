@@ -46,17 +46,18 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-// For error messages, which end up in JSON too: bytes of invalid UTF-8 become "\xNN".
+// For error messages, which end up in JSON and terminals: bytes of invalid UTF-8 and control
+// characters become "\xNN", so a hostile path can neither break the JSON nor forge lines.
 std::string Printable(std::string_view path) {
-  if (IsValidUtf8(path)) return std::string(path);
+  const bool utf8 = IsValidUtf8(path);
   std::string out;
   for (char c : path) {
     auto b = static_cast<unsigned char>(c);
-    if (b < 0x80) {
-      out += c;
-    } else {
+    if (b < 0x20 || b == 0x7f || (b >= 0x80 && !utf8)) {
       static constexpr char kHex[] = "0123456789abcdef";
       out += {'\\', 'x', kHex[b >> 4], kHex[b & 15]};
+    } else {
+      out += c;
     }
   }
   return out;
