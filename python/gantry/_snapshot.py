@@ -9,9 +9,14 @@ submitted from Python gets the same tree, and the same tree id, as ``gantry job 
 3. ``POST /api/v1/blobs/missing`` with every hash, ``PUT /api/v1/blobs/{sha}`` for each
    one the server lacks, then ``POST /api/v1/trees``, whose answer is the tree id.
 
-Walk rules: symlinks to files are included with their target's content, symlinks to folders
-are not followed, broken symlinks and special files are skipped. Modes are 0755 (493) when
-the owner may execute the file, else 0644 (420).
+Walk rules: special files are skipped; modes are 0755 (493) when the owner may execute the
+file, else 0644 (420). A symlink is never followed: one whose target stays inside the folder
+is recorded as a link entry (``"link": TARGET``, its blob the target's text) and comes back
+as a link where the tree is written out; one that leads outside (an absolute path elsewhere,
+or ``../`` above the folder) is refused with InvalidArgumentError naming it, so that
+``code/creds -> ~/.ssh/id_rsa`` never uploads the key. An absolute target inside the folder
+is recorded relative. ``follow_links=True`` (a run's own outputs) includes a link to a file
+with that file's content instead and skips links to folders, as the runner does.
 
 The hash cache lives in ``$XDG_CACHE_HOME/gantry/snapshots-py/<sha256 of the folder's
 absolute path>.json`` (``~/.cache`` without XDG_CACHE_HOME). Files modified less than two
@@ -34,6 +39,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ._http import Client
 from ._ignore import IGNORE_FILE_NAMES, IgnoreRules
+from ._trees import check_entries, tree_path_problem
 from .errors import (FailedPreconditionError, InternalError, InvalidArgumentError,
                      NotFoundError, PermissionDeniedError)
 
@@ -52,15 +58,34 @@ _CHUNK = 1 << 20
 
 class Entry(NamedTuple):
     path: str   # '/'-separated, relative to the root
-    blob: str   # SHA-256 hex of the content
+    blob: str   # SHA-256 hex of the content (of a link: of its target text)
     size: int
     mode: int   # 0o755 or 0o644
+    link: Optional[str] = None  # a symlink's relative target; None for a file
 
 
 class Snapshot(NamedTuple):
     entries: List[Entry]            # sorted by path (byte order)
     blob_sources: Dict[str, str]    # SHA-256 -> one local file with that content
     hashed_files: int               # files hashed because the cache could not vouch for them
+    link_blobs: Optional[Dict[str, bytes]] = None  # SHA-256 -> a link entry's target text
+
+
+def link_entry(path: str, target: str) -> Tuple[Entry, bytes]:
+    """The entry of a link at ``path`` to ``target``, and its blob (the target's text)."""
+    data = target.encode("utf-8", "surrogateescape")
+    return Entry(path, hashlib.sha256(data).hexdigest(), len(data), 0o644, target), data
+
+
+def tree_json(entries: List[Entry]) -> Dict[str, List[Dict[str, object]]]:
+    """The manifest ``POST /api/v1/trees`` takes for ``entries``."""
+    out: List[Dict[str, object]] = []
+    for e in entries:
+        item: Dict[str, object] = {"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}
+        if e.link is not None:
+            item["link"] = e.link
+        out.append(item)
+    return {"entries": out}
 
 
 class UploadStats:
@@ -148,9 +173,10 @@ class _Found(NamedTuple):
     size: int
     mtime_ns: int
     mode: int
+    is_link: bool = False
 
 
-def _walk(root: str) -> List[_Found]:
+def _walk(root: str, follow_links: bool = False) -> List[_Found]:
     """The files below ``root`` that the ignore files let through. Reads each folder's
     ignore file before judging its entries and never enters an ignored folder."""
     rules = IgnoreRules()
@@ -184,6 +210,12 @@ def _walk(root: str) -> List[_Found]:
             try:
                 st = os.lstat(full)
                 is_link = stat.S_ISLNK(st.st_mode)
+                if is_link and not follow_links:
+                    # Never followed, so whether it names a folder is unknown: a pattern for
+                    # either kind ("data/" as well as "data") leaves it out.
+                    if not rules.excludes(child, False) and not rules.excludes(child, True):
+                        found.append(_Found(child, full, 0, 0, 0o644, True))
+                    continue
                 if is_link:
                     st = os.stat(full)
             except OSError:
@@ -198,13 +230,36 @@ def _walk(root: str) -> List[_Found]:
     return found
 
 
-def take_snapshot(root: str, cache_file: Optional[str] = None) -> Snapshot:
+def _link_target(root: str, full: str) -> str:
+    """The target of link ``full``; an absolute one inside ``root`` made relative to the
+    link's folder."""
+    try:
+        target = os.readlink(full)
+    except OSError as e:
+        raise _os_error(e, "cannot read the link " + full) from None
+    if os.path.isabs(target):
+        normal = os.path.normpath(target)
+        if normal == root or normal.startswith(root.rstrip(os.sep) + os.sep):
+            return os.path.relpath(normal, os.path.dirname(full)).replace(os.sep, "/")
+    return target
+
+
+def _outside(rel: str, target: str, root: str, why: str) -> Exception:
+    return InvalidArgumentError(
+        "'%s' is a symlink to '%s', which leads outside %s (%s); snapshots never follow links "
+        "out of the folder: copy the file in, or list it in .gantryignore" % (rel, target, root, why))
+
+
+def take_snapshot(root: str, cache_file: Optional[str] = None,
+                  follow_links: bool = False) -> Snapshot:
     """Snapshots folder ``root``: its tree entries and, per hash, one file to upload.
 
     ``cache_file`` is the hash cache (see the module's notes); None means no cache.
-    NotFoundError when ``root`` does not exist, InvalidArgumentError when it is not a folder
-    or a file's name is not valid UTF-8.
+    ``follow_links`` takes links as the runner takes a run's outputs (see the module's
+    notes). NotFoundError when ``root`` does not exist, InvalidArgumentError when it is not
+    a folder, a file's name is not valid UTF-8, or a link leads outside ``root``.
     """
+
     start_ns = time.time_ns()
     root = os.path.abspath(root)
     try:
@@ -216,14 +271,28 @@ def take_snapshot(root: str, cache_file: Optional[str] = None) -> Snapshot:
     if not stat.S_ISDIR(st.st_mode):
         raise InvalidArgumentError("snapshot root is not a folder: " + root)
 
-    files = _walk(root)
+    files = _walk(root, follow_links)
     files.sort(key=lambda f: f.rel.encode("utf-8"))
     old_cache = _read_cache(cache_file, root) if cache_file else {}
     new_cache: Dict[str, Tuple[int, int, str]] = {}
     entries: List[Entry] = []
     sources: Dict[str, str] = {}
+    links: Dict[str, bytes] = {}
     hashed = 0
     for f in files:
+        problem = tree_path_problem(f.rel)
+        if problem:
+            raise InvalidArgumentError("cannot snapshot %s: %s" % (f.abs, problem))
+        if f.is_link:
+            target = _link_target(root, f.abs)
+            entry, data = link_entry(f.rel, target)
+            try:
+                check_entries([entry._asdict()], "folder " + root)
+            except InvalidArgumentError as e:
+                raise _outside(f.rel, target, root, str(e)) from None
+            links.setdefault(entry.blob, data)
+            entries.append(entry)
+            continue
         hit = old_cache.get(f.rel)
         if hit is not None and hit[0] == f.size and hit[1] == f.mtime_ns:
             sha = hit[2]
@@ -239,20 +308,32 @@ def take_snapshot(root: str, cache_file: Optional[str] = None) -> Snapshot:
             new_cache[f.rel] = (f.size, f.mtime_ns, sha)
         sources.setdefault(sha, f.abs)
         entries.append(Entry(f.rel, sha, f.size, f.mode))
+    if links:  # through each other, links may still lead out
+        try:
+            check_entries([e._asdict() for e in entries], "folder " + root)
+        except InvalidArgumentError as e:
+            raise InvalidArgumentError("%s; snapshots never follow links out of the folder"
+                                       % e) from None
     if cache_file and new_cache != old_cache:
         _write_cache(cache_file, root, new_cache)
-    return Snapshot(entries, sources, hashed)
+    return Snapshot(entries, sources, hashed, links)
 
 
 def upload_blobs(client: Client, snapshot: Snapshot) -> Tuple[int, int]:
     """Sends the snapshot's blobs that the server lacks; returns (files, bytes) sent."""
-    shas = sorted(snapshot.blob_sources)
+    shas = sorted(set(snapshot.blob_sources) | set(snapshot.link_blobs or {}))
     missing: List[str] = []
     for i in range(0, len(shas), _MISSING_BATCH):
         answer = client.post("/api/v1/blobs/missing", {"blobs": shas[i:i + _MISSING_BATCH]}) or {}
         missing.extend(answer.get("missing") or [])
     sent_files = sent_bytes = 0
+    link_blobs = snapshot.link_blobs or {}
     for sha in missing:
+        if sha in link_blobs:
+            client.put_bytes("/api/v1/blobs/" + sha, link_blobs[sha])
+            sent_files += 1
+            sent_bytes += len(link_blobs[sha])
+            continue
         path = snapshot.blob_sources[sha]
         try:
             with open(path, "rb") as f:
@@ -271,9 +352,7 @@ def upload_blobs(client: Client, snapshot: Snapshot) -> Tuple[int, int]:
 def upload_snapshot(client: Client, snapshot: Snapshot, stats: Optional[UploadStats] = None) -> str:
     """Sends the blobs the server lacks, then the tree; returns the tree id."""
     sent_files, sent_bytes = upload_blobs(client, snapshot)
-    tree = {"entries": [{"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}
-                        for e in snapshot.entries]}
-    answer = client.post("/api/v1/trees", tree) or {}
+    answer = client.post("/api/v1/trees", tree_json(snapshot.entries)) or {}
     tree_id = answer.get("id")
     if not isinstance(tree_id, str) or not tree_id:
         raise InternalError("POST /api/v1/trees answered without a tree id: %r" % (answer,))
@@ -331,28 +410,32 @@ def _merge(parts: List[Tuple[str, Snapshot]]) -> Snapshot:
     """One snapshot from several, each part's entries put under its prefix ("" or "name/")."""
     entries: Dict[str, Entry] = {}
     sources: Dict[str, str] = {}
+    links: Dict[str, bytes] = {}
     hashed = 0
     for prefix, snap in parts:
         for e in snap.entries:
             path = prefix + e.path
             if path in entries:
                 raise InvalidArgumentError("two paths would both upload '%s'" % path)
-            entries[path] = Entry(path, e.blob, e.size, e.mode)
+            entries[path] = e._replace(path=path)
         for sha, source in snap.blob_sources.items():
             sources.setdefault(sha, source)
+        for sha, data in (snap.link_blobs or {}).items():
+            links.setdefault(sha, data)
         hashed += snap.hashed_files
     ordered = sorted(entries.values(), key=lambda e: e.path.encode("utf-8"))
-    return Snapshot(ordered, sources, hashed)
+    return Snapshot(ordered, sources, hashed, links)
 
 
-def _snapshot_one(path: str) -> Tuple[str, Snapshot]:
-    """``(base name, snapshot)`` of one file (a single entry named after it) or folder."""
+def _snapshot_one(path: str, follow_links: bool = False) -> Tuple[str, Snapshot]:
+    """``(base name, snapshot)`` of one file (a single entry named after it) or folder. A
+    path given by name is read as named, even through a link."""
     p = os.path.abspath(path)
     base = os.path.basename(p)
     if os.path.isdir(p):
-        return base, take_snapshot(p, cache_file_for(p))
+        return base, take_snapshot(p, cache_file_for(p), follow_links)
     entry, sha = _file_entry(p, base)
-    return base, Snapshot([entry], {sha: p}, 1)
+    return base, Snapshot([entry], {sha: p}, 1, {})
 
 
 def snapshot_local_paths(paths: List[str], single_folder_at_root: bool = True) -> Snapshot:
@@ -370,14 +453,15 @@ def snapshot_local_paths(paths: List[str], single_folder_at_root: bool = True) -
     return _merge(parts)
 
 
-def snapshot_named(path: str, name: Optional[str] = None) -> Snapshot:
+def snapshot_named(path: str, name: Optional[str] = None, follow_links: bool = False) -> Snapshot:
     """One file or folder under a name of its own (its base name unless ``name`` is given):
     a file is the entry ``name``, a folder's files are ``name/...``. How a model keeps its
     folder's name, like ``gantry model create``. NotFoundError when ``path`` does not exist."""
     if not os.path.exists(path):
         raise NotFoundError("path '%s' does not exist" % path)
-    base, snap = _snapshot_one(path)
+    base, snap = _snapshot_one(path, follow_links)
     name = name or base
     if os.path.isdir(path):
         return _merge([(name + "/", snap)])
-    return Snapshot([snap.entries[0]._replace(path=name)], snap.blob_sources, snap.hashed_files)
+    return Snapshot([snap.entries[0]._replace(path=name)], snap.blob_sources, snap.hashed_files,
+                    snap.link_blobs)

@@ -23,6 +23,7 @@ import sys
 import urllib.parse
 from typing import Any, Dict, List, Optional
 
+from ._names import check_name
 from .errors import GantryError, InvalidArgumentError, in_family
 
 __all__ = ["ComputeTarget", "AmlCompute", "AmlComputeProvisioningConfiguration",
@@ -89,8 +90,7 @@ class ComputeTarget:
         if workspace is None and name is None:
             return super().__new__(cls)
         _check_workspace(workspace)
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError("name must be a non-empty string")
+        check_name("compute target name", name)
         try:
             data = workspace._client().get(_compute_path(name)) or {}
         except GantryError as e:
@@ -190,8 +190,7 @@ class ComputeTarget:
             raise TypeError("provisioning_configuration must come from "
                             "AmlCompute.provisioning_configuration(...), got %s"
                             % type(provisioning_configuration).__name__)
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError("name must be a non-empty string")
+        check_name("compute target name", name)
         body = dict(body_of(), name=name)
         try:
             data = workspace._client().post("/api/v1/computes", body) or {}

@@ -37,6 +37,7 @@ import urllib.parse
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from ._names import check_name
 from .errors import FailedPreconditionError, InvalidArgumentError, UnimplementedError
 
 __all__ = ["Dataset", "FileDataset", "DatasetConsumptionConfig"]
@@ -150,8 +151,7 @@ class Dataset:
         """The registered dataset ``name``: its latest version, or ``version`` (an int).
         NotFoundError when there is none."""
         _check_workspace(workspace)
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError("name must be a non-empty string")
+        check_name("dataset name", name)
         data = workspace._client().get(_dataset_path(name, _parse_version(version))) or {}
         return FileDataset._registered(workspace, data)
 
@@ -294,8 +294,7 @@ class FileDataset(Dataset):
         from ._snapshot import snapshot_local_paths, upload_snapshot
 
         _check_workspace(workspace)
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError("name must be a non-empty string")
+        check_name("dataset name", name)
         if description is not None and not isinstance(description, str):
             raise TypeError("description must be a str, got %s" % type(description).__name__)
         if not isinstance(create_new_version, bool):

@@ -23,6 +23,7 @@ import os
 import urllib.parse
 from typing import Any, Dict, List, Optional
 
+from ._names import check_name
 from .errors import FailedPreconditionError, InvalidArgumentError
 
 __all__ = ["Environment", "PythonSection", "DockerSection"]
@@ -167,6 +168,7 @@ class Environment:
         """Registers this spec; the same spec as the latest version returns that version."""
         if not self.name:
             raise InvalidArgumentError("an environment needs a name to be registered")
+        check_name("environment name", self.name)
         body = workspace._client().post("/api/v1/environments", {
             "name": self.name, "description": self.description, "spec": self._spec()})
         return Environment._from_server(workspace, body)

@@ -28,6 +28,7 @@ import os
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+from ._names import check_name
 from .errors import InvalidArgumentError, NotFoundError
 from .inference_config import InferenceConfig
 from .resource_configuration import ResourceConfiguration
@@ -121,8 +122,7 @@ def _registration_body(name: str, tags: Any, properties: Any, description: Optio
                        resource_configuration: Any, datasets: Any,
                        sample_input_dataset: Any = None, sample_output_dataset: Any = None
                        ) -> Dict[str, Any]:
-    if not isinstance(name, str) or not name:
-        raise InvalidArgumentError("model_name must be a non-empty string")
+    check_name("model name", name)
     for field, value in (("description", description), ("model_framework", model_framework),
                          ("model_framework_version", model_framework_version)):
         if value is not None and not isinstance(value, str):
@@ -371,7 +371,8 @@ class Model:
                 raise NotFoundError("child path %r is not in %s" % (missing[0], model_path))
             shas = {e.blob for e in entries}
             snap = Snapshot(entries, {k: v for k, v in snap.blob_sources.items() if k in shas},
-                            snap.hashed_files)
+                            snap.hashed_files,
+                            {k: v for k, v in (snap.link_blobs or {}).items() if k in shas})
         print("Registering model %s" % model_name)
         client = workspace._client(timeout=600)
         body["tree_id"] = upload_snapshot(client, snap)
@@ -426,7 +427,7 @@ class Model:
         target_dir = os.fspath(target_dir)
         client = self.workspace._client(timeout=600)
         entries = tree_entries(client, self.tree_id)
-        download_tree(client, self.tree_id, target_dir, overwrite=exist_ok)
+        download_tree(client, self.tree_id, target_dir, overwrite=exist_ok, hint="exist_ok=True")
         firsts = {e["path"].split("/", 1)[0] for e in entries}
         if len(firsts) == 1:
             return os.path.join(target_dir, firsts.pop())

@@ -435,7 +435,8 @@ class _OnlineRun(Run):
         rel = _run_relative(given)
         local = os.path.join(base, *rel.split("/"))
         if os.path.exists(local):
-            snap = snapshot_named(local, rel)
+            # A run's own outputs, as the runner takes them: links to files by content.
+            snap = snapshot_named(local, rel, follow_links=True)
             upload_blobs(client, snap)
             client.post(self._path() + "/artifacts", {"artifacts": [
                 {"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}

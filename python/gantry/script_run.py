@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import urllib.parse
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ._trees import SafeFolder, plan_download, safe_relative, tree_path_problem
 from .errors import (DataLossError, DeadlineExceededError, InvalidArgumentError, NotFoundError,
                      RunFailedError, UnavailableError, UnimplementedError)
 from .run import Run, _collapse
@@ -29,11 +29,6 @@ STD_LOG_NAME = "user_logs/" + STD_LOG
 _EVENTS_WAIT_MS = 20000
 # How long wait_for_completion rides out a server that does not answer (a restart).
 _UNAVAILABLE_PATIENCE_S = 600
-
-
-def _safe_relative(path: str) -> bool:
-    parts = path.split("/")
-    return bool(path) and not path.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
 class ScriptRun(Run):
@@ -309,12 +304,13 @@ class ScriptRun(Run):
         return sorted(names)
 
     def download_file(self, name: str, output_file_path: Optional[str] = None,
-                      _validate_checksum: bool = True) -> str:
+                      _validate_checksum: bool = True, overwrite: bool = False) -> str:
         """Downloads file ``name`` (as :meth:`get_file_names` lists it) to
         ``output_file_path``: a file path, or an existing folder to put it in; default the
-        current folder. Returns the local path. NotFoundError when the run has no such file.
-        """
-        if not isinstance(name, str) or not _safe_relative(name):
+        current folder. Returns the local path. NotFoundError when the run has no such file;
+        AlreadyExistsError when the local file exists and ``overwrite`` is False (Gantry's
+        addition to Azure's signature: a download never replaces a file unless asked)."""
+        if not isinstance(name, str) or not safe_relative(name):
             raise InvalidArgumentError("file name %r must be a relative path inside the run" % (name,))
         if name == STD_LOG_NAME:
             entry = None
@@ -328,12 +324,15 @@ class ScriptRun(Run):
             target = os.fspath(output_file_path)
             if os.path.isdir(target):
                 target = os.path.join(target, name.rsplit("/", 1)[-1])
-        self._download_to(name, entry, target, _validate_checksum)
+        target = os.path.abspath(target)
+        folder, base = os.path.split(target)
+        plan_download(folder, [base], overwrite, "overwrite=True")
+        self._download_to(name, entry, SafeFolder(folder, overwrite), base, _validate_checksum)
         return target
 
     def download_files(self, prefix: Optional[str] = None, output_directory: Optional[str] = None,
                        output_paths: Optional[Sequence[str]] = None, batch_size: int = 100,
-                       append_prefix: bool = True) -> List[str]:
+                       append_prefix: bool = True, overwrite: bool = False) -> List[str]:
         """Downloads every file whose name starts with ``prefix`` (all when None).
 
         Each goes to ``output_directory`` (default the current folder) joined with its
@@ -342,7 +341,10 @@ class ScriptRun(Run):
         append_prefix=False)`` writes ``outputs/model/saved_model.pb`` to
         ``./model/saved_model.pb``. ``output_paths``, when given, names the local path of
         each file in :meth:`get_file_names` order instead. Files are fetched ``batch_size``
-        names per listing batch. Returns the local paths written.
+        names per listing batch. Returns the local paths written. Every name the server
+        lists is checked before anything is written: nothing lands outside the folder, in
+        ``.git`` or ``.gantry``, or through a symlink, and without ``overwrite`` (Gantry's
+        addition to Azure's signature) AlreadyExistsError when a file is there already.
         """
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise InvalidArgumentError("batch_size must be a positive int")
@@ -351,51 +353,59 @@ class ScriptRun(Run):
         names = sorted(entries)
         if STD_LOG_NAME.startswith(prefix) and self._has_std_log():
             names = sorted(names + [STD_LOG_NAME])
+        for n in names:
+            problem = tree_path_problem(n)
+            if problem:
+                raise InvalidArgumentError("the server listed an unsafe file name %r (%s)"
+                                           % (n, problem))
+        # (folder, path below it) per file: all checked before the first is written.
+        places: List[Tuple[str, str]] = []
         if output_paths is not None:
-            output_paths = [os.fspath(p) for p in output_paths]
+            output_paths = [os.path.abspath(os.fspath(p)) for p in output_paths]
             if len(output_paths) != len(names):
                 raise InvalidArgumentError(
                     "output_paths has %d paths but %d files match prefix %r"
                     % (len(output_paths), len(names), prefix))
-            targets = output_paths
+            places = [os.path.split(p) for p in output_paths]
+            for folder, base in places:
+                plan_download(folder, [base], overwrite, "overwrite=True")
         else:
-            base = os.fspath(output_directory) if output_directory is not None else os.getcwd()
-            targets = []
+            base = os.path.abspath(os.fspath(output_directory) if output_directory is not None
+                                   else os.getcwd())
+            rels = []
             for n in names:
-                if not _safe_relative(n):
-                    raise DataLossError("the server listed an unsafe file name %r" % n)
                 rel = n
                 if not append_prefix and prefix:
                     rel = n[len(prefix):].lstrip("/") or n.rsplit("/", 1)[-1]
-                targets.append(os.path.join(base, *rel.split("/")))
+                rels.append(rel)
+            plan_download(base, rels, overwrite, "overwrite=True")
+            places = [(base, rel) for rel in rels]
+        targets = [os.path.join(folder, *rel.split("/")) for folder, rel in places]
+        folders: Dict[str, SafeFolder] = {}
         for i in range(0, len(names), batch_size):
-            for n, target in zip(names[i:i + batch_size], targets[i:i + batch_size]):
-                self._download_to(n, entries.get(n), target, True)
+            for n, (folder, rel) in zip(names[i:i + batch_size], places[i:i + batch_size]):
+                if folder not in folders:
+                    folders[folder] = SafeFolder(folder, overwrite)
+                self._download_to(n, entries.get(n), folders[folder], rel, True)
         return targets
 
-    def _download_to(self, name: str, entry: Optional[Dict[str, Any]], target: str,
-                     validate: bool) -> None:
-        """Streams one file into a temporary file next to ``target``, checks its hash, and
-        renames it into place, so ``target`` is never left half-written."""
+    def _download_to(self, name: str, entry: Optional[Dict[str, Any]], folder: SafeFolder,
+                     rel: str, validate: bool) -> None:
+        """Streams one file into a temporary file next to its place in ``folder``, checks its
+        hash, and renames it into place, so the file is never left half-written."""
         if entry is None:
             path = self._path("/logs/" + STD_LOG)
         else:
             path = self._path("/artifacts/content/" + urllib.parse.quote(name, safe="/"))
-        folder = os.path.dirname(os.path.abspath(target))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gantry-download-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                size, sha = self._client(timeout=600).download(path, f)
-            if entry is not None and validate and (sha != entry.get("blob") or size != entry.get("size")):
+        check = entry is not None and validate
+        mode = entry.get("mode", 0o644) if entry is not None else 0o644
+        if not isinstance(mode, int) or isinstance(mode, bool) or mode < 0:
+            mode = 0o644
+
+        def fill(f: Any) -> None:
+            size, sha = self._client(timeout=600).download(path, f)
+            if check and (sha != entry.get("blob") or size != entry.get("size")):
                 raise DataLossError("downloaded %s of run %s does not match its checksum"
                                     % (name, self._id))
-            mode = int(entry.get("mode", 0o644)) if entry is not None else 0o644
-            os.chmod(tmp, mode & 0o777)
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+
+        folder.write(rel, mode & 0o777, fill)

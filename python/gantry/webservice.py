@@ -34,6 +34,7 @@ import urllib.parse
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
+from ._names import check_name
 from .errors import (AlreadyExistsError, DeadlineExceededError, FailedPreconditionError,
                      GantryError, InvalidArgumentError, NotFoundError, UnimplementedError,
                      error_from_response, family_class, in_family)
@@ -694,6 +695,7 @@ def deploy(workspace: Any, name: str, models: Any, inference_config: Any = None,
     _check_workspace(workspace)
     if not isinstance(name, str) or not name:
         raise TypeError("name must be a non-empty str")
+    check_name("service name", name)
     model = _one_model(models)
     if deployment_config is None:
         deployment_config = AciWebservice.deploy_configuration()

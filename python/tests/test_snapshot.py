@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 
 import pytest
 
@@ -39,12 +40,44 @@ def test_walk_ignores_modes_and_symlinks(tmp_path):
     os.symlink("missing", str(root / "broken"))
     os.mkfifo(str(root / "fifo"))
     snap = _snapshot.take_snapshot(str(root))
-    assert [(e.path, e.size, e.mode) for e in snap.entries] == [
-        ("a/.gitignore", 6, 0o644), ("a/z.txt", 1, 0o644), ("b.py", 1, 0o644),
-        ("link.py", 1, 0o644), ("run.sh", 4, 0o755)]
-    assert snap.entries[2].blob == sha(b"b") == snap.entries[3].blob
+    # Links are never followed: kept as links (the blob is the target's text).
+    assert [(e.path, e.size, e.mode, e.link) for e in snap.entries] == [
+        ("a/.gitignore", 6, 0o644, None), ("a/z.txt", 1, 0o644, None),
+        ("b.py", 1, 0o644, None), ("broken", 7, 0o644, "missing"),
+        ("link.py", 4, 0o644, "b.py"), ("linkdir", 1, 0o644, "a"), ("run.sh", 4, 0o755, None)]
+    assert snap.entries[4].blob == sha(b"b.py")
     assert set(snap.blob_sources) == {sha(b"*.log\n"), sha(b"z"), sha(b"b"), sha(b"echo")}
-    assert snap.hashed_files == 5
+    assert snap.link_blobs == {sha(b"missing"): b"missing", sha(b"b.py"): b"b.py", sha(b"a"): b"a"}
+    assert snap.hashed_files == 4
+    # A run's outputs take a link to a file by its content, as the runner does.
+    followed = _snapshot.take_snapshot(str(root), follow_links=True)
+    assert [(e.path, e.blob) for e in followed.entries if e.path == "link.py"] == [("link.py", sha(b"b"))]
+    assert "linkdir" not in [e.path for e in followed.entries]
+
+
+def test_links_that_lead_outside_are_refused_and_never_read(tmp_path):
+    secret = tmp_path / "id_rsa"
+    secret.write_bytes(b"PRIVATE KEY")
+    root = tmp_path / "src"
+    write(root, "train.py", "print(1)")
+    os.symlink(str(secret), str(root / "creds"))
+    with pytest.raises(InvalidArgumentError, match=re.escape("'creds' is a symlink to '%s'" % secret)):
+        _snapshot.take_snapshot(str(root))
+    os.unlink(str(root / "creds"))
+    os.symlink("../id_rsa", str(root / "up"))
+    with pytest.raises(InvalidArgumentError, match="'up'"):
+        _snapshot.take_snapshot(str(root))
+    os.symlink(".", str(root / "here"))
+    os.unlink(str(root / "up"))
+    os.symlink("here/../id_rsa", str(root / "sneaky"))  # lexically inside, really outside
+    with pytest.raises(InvalidArgumentError, match="sneaky"):
+        _snapshot.take_snapshot(str(root))
+    write(root, ".gantryignore", "sneaky\n")
+    snap = _snapshot.take_snapshot(str(root))
+    assert [e.path for e in snap.entries] == [".gantryignore", "here", "train.py"]
+    # An absolute link into the folder itself is recorded relative.
+    os.symlink(str(root / "train.py"), str(root / "abs.py"))
+    assert [e.link for e in _snapshot.take_snapshot(str(root)).entries if e.path == "abs.py"] == ["train.py"]
 
 
 def test_entries_sort_by_utf8_bytes(tmp_path):

@@ -96,13 +96,15 @@ Result<store::ArtifactRecord> ArtifactFromJson(const Json& j) {
   ASSIGN_OR_RETURN(a.blob, GetString(j, "blob"));
   ASSIGN_OR_RETURN(a.size, GetInt(j, "size"));
   ASSIGN_OR_RETURN(int64_t mode, GetInt(j, "mode", 0644));
-  a.mode = static_cast<uint32_t>(mode);
-  if (!IsSafeRelativePath(a.path)) {
-    return Err(InvalidArgumentError("artifact path '" + a.path + "' must stay inside the run"));
+  if (mode < 0 || mode > 07777) {
+    return Err(InvalidArgumentError("artifact '" + a.path + "' has a bad mode"));
   }
-  if (!IsSha256Hex(a.blob)) {
-    return Err(InvalidArgumentError("artifact '" + a.path + "' has an invalid blob id"));
-  }
+  // Permission bits only: a setuid, setgid or sticky bit is dropped on upload.
+  a.mode = static_cast<uint32_t>(mode) & 0777u;
+  // The one rule for paths, blobs and sizes in trees (artifacts/tree.h).
+  Status valid = artifacts::ValidateTreeEntry(
+      artifacts::TreeEntry{.path = a.path, .blob = a.blob, .size = a.size, .mode = a.mode});
+  if (!valid.ok()) return Err(valid.WithPrefix("artifact"));
   return a;
 }
 

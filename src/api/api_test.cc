@@ -90,6 +90,34 @@ TEST_F(ApiTest, SubmitShowAndMetricsRoundTrip) {
   EXPECT_EQ(history["metrics"]["loss"][1]["step"], 1);
 }
 
+TEST_F(ApiTest, RunArtifactsTakeOnlySanePathsSizesAndModes) {
+  auto created = Call("POST", "/api/v1/runs", R"({"spec": {"command": "true"}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string name = Body(created)["name"];
+  std::string token = *runs_->BeginLaunch(name);
+  std::string blob = *blobs_->Put("x");
+  auto post = [&](const std::string& path, int64_t size, int64_t mode) {
+    Json body = {{"artifacts", Json::array({{{"path", path}, {"blob", blob}, {"size", size},
+                                             {"mode", mode}}})}};
+    return Call("POST", "/api/v1/runs/" + name + "/artifacts", body.dump(), token);
+  };
+  const std::vector<std::string> unsafe = {"../x",        "/etc/x", "outputs//x",
+                                           "outputs/./x", "a\\b",   std::string(4097, 'p')};
+  for (const std::string& path : unsafe) {
+    auto r = post(path, 1, 0644);
+    EXPECT_EQ(r.status, 400) << path;
+    std::string message = Body(r)["error"]["message"];
+    EXPECT_NE(message.find(path.substr(0, 20)), std::string::npos) << message;
+  }
+  EXPECT_EQ(post("outputs/x", -1, 0644).status, 400);
+  EXPECT_EQ(post("outputs/x", int64_t{1} << 41, 0644).status, 400);
+  EXPECT_EQ(post("outputs/x", 1, 010000).status, 400);
+  ASSERT_EQ(post("outputs/tool", 1, 04755).status, 200);
+  auto listed = Body(Call("GET", "/api/v1/runs/" + name + "/artifacts"));
+  ASSERT_EQ(listed["artifacts"].size(), 1u);
+  EXPECT_EQ(listed["artifacts"][0]["mode"], 0755);
+}
+
 TEST_F(ApiTest, BlobUploadIsVerified) {
   std::string data = "hello";
   std::string wrong(64, 'a');

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "artifacts/ignore_rules.h"
@@ -81,12 +82,29 @@ struct FoundFile {
   int64_t size;
   int64_t mtime_ns;
   uint32_t mode;
+  // For a link kept as a link: its target as readlink(2) gives it.
+  std::optional<std::string> link;
 };
+
+// The target of the link at `abs`. An absolute target inside `root` becomes relative to the
+// link's folder; any other absolute target stays as it is (and Tree::Add refuses it).
+Result<std::string> LinkTarget(const fs::path& root, const fs::path& abs) {
+  std::error_code ec;
+  fs::path target = fs::read_symlink(abs, ec);
+  if (ec) return Err(InternalError("cannot read the link " + abs.string() + ": " + ec.message()));
+  if (!target.is_absolute()) return target.string();
+  fs::path normal = target.lexically_normal();
+  fs::path inside = normal.lexically_relative(root);
+  if (inside.empty() || *inside.begin() == "..") return target.string();
+  return normal.lexically_relative(abs.parent_path()).string();
+}
 
 // Collects the files of a folder tree that the ignore files let through. Reads each folder's
 // ignore file before judging its entries, and never enters an ignored folder.
 class Walker {
  public:
+  explicit Walker(SnapshotOptions::Links links) : links_(links) {}
+
   Status Walk(const fs::path& abs, const std::string& rel) {
     DIR* dir = ::opendir(abs.c_str());
     if (dir == nullptr) return ErrnoStatus(errno, "cannot read folder " + abs.string());
@@ -112,6 +130,20 @@ class Walker {
       // Entries that vanish mid-walk, and broken symlinks, are skipped.
       if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       bool is_link = S_ISLNK(st.st_mode);
+      if (is_link && links_ == SnapshotOptions::Links::kKeepInside) {
+        // Never followed, so whether it names a folder is unknown: a pattern for either
+        // kind ("data/" as well as "data") leaves it out.
+        if (rules_.Excludes(child, /*is_dir=*/false) || rules_.Excludes(child, /*is_dir=*/true)) {
+          continue;
+        }
+        files_.push_back(FoundFile{.rel = std::move(child),
+                                   .abs = abs / name,
+                                   .size = 0,
+                                   .mtime_ns = 0,
+                                   .mode = 0644,
+                                   .link = std::string()});
+        continue;
+      }
       if (is_link && ::fstatat(::dirfd(dir), name.c_str(), &st, 0) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
         if (!is_link && !rules_.Excludes(child, /*is_dir=*/true)) subdirs.push_back(name);
@@ -136,6 +168,7 @@ class Walker {
   std::vector<FoundFile>& files() { return files_; }
 
  private:
+  SnapshotOptions::Links links_;
   IgnoreRules rules_;
   std::vector<FoundFile> files_;
 };
@@ -157,8 +190,9 @@ Result<Snapshot> TakeSnapshot(const SnapshotOptions& options) {
     return Err(InvalidArgumentError("snapshot root is not a folder: " + options.root.string()));
   }
 
-  Walker walker;
+  Walker walker(options.links);
   RETURN_IF_ERROR(walker.Walk(options.root, ""));
+  const fs::path root = fs::absolute(options.root).lexically_normal();
   std::vector<FoundFile>& files = walker.files();
   // Sorted input makes each Tree::Add an append.
   std::sort(files.begin(), files.end(),
@@ -171,6 +205,19 @@ Result<Snapshot> TakeSnapshot(const SnapshotOptions& options) {
   HashCache new_cache;
   Snapshot snap;
   for (FoundFile& f : files) {
+    if (f.link) {
+      ASSIGN_OR_RETURN(std::string target, LinkTarget(root, fs::absolute(f.abs)));
+      TreeEntry link = LinkEntry(f.rel, target);
+      snap.link_blobs.try_emplace(link.blob, target);
+      if (Status added = snap.tree.Add(std::move(link)); !added.ok()) {
+        return Err(InvalidArgumentError(
+            "'" + f.rel + "' is a symlink to '" + target + "', which leads outside " +
+            options.root.string() + " (" + added.message() +
+            "); snapshots never follow links out of the folder: copy the file in, or list it "
+            "in .gantryignore"));
+      }
+      continue;
+    }
     std::string sha;
     auto hit = old_cache.find(f.rel);
     if (hit != old_cache.end() && hit->second.size == f.size &&
@@ -191,6 +238,11 @@ Result<Snapshot> TakeSnapshot(const SnapshotOptions& options) {
     snap.blob_sources.try_emplace(sha, f.abs);
     RETURN_IF_ERROR(snap.tree.Add(
         TreeEntry{.path = std::move(f.rel), .blob = sha, .size = f.size, .mode = f.mode}));
+  }
+
+  if (Status links = snap.tree.CheckLinks(); !links.ok()) {
+    return Err(InvalidArgumentError(links.message() + " of " + options.root.string() +
+                                    "; snapshots never follow links out of the folder"));
   }
 
   if (!options.cache_file.empty() && new_cache != old_cache) {

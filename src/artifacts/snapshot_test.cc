@@ -93,7 +93,7 @@ TEST_F(SnapshotTest, IgnoreFilePriority) {
                                                      "sub/.gantryignore", "sub/x.a", "x.a"}));
 }
 
-TEST_F(SnapshotTest, KeepsExecutableBitAndFollowsFileSymlinksOnly) {
+TEST_F(SnapshotTest, KeepsExecutableBitAndRecordsLinksInsideAsLinks) {
   Write("run.sh", "#!/bin/sh\n");
   Write("data/real.txt", "real");
   fs::permissions(root_ / "run.sh", static_cast<fs::perms>(0755));
@@ -101,11 +101,52 @@ TEST_F(SnapshotTest, KeepsExecutableBitAndFollowsFileSymlinksOnly) {
   fs::create_symlink("data/real.txt", root_ / "link.txt");
   fs::create_symlink("missing", root_ / "broken");
   fs::create_directory_symlink("data", root_ / "datalink");
+  fs::create_symlink(root_ / "data/real.txt", root_ / "data/absolute");  // inside: made relative
   Snapshot snap = Take();
-  EXPECT_EQ(Paths(snap), (std::vector<std::string>{"data/real.txt", "link.txt", "run.sh"}));
+  EXPECT_EQ(Paths(snap), (std::vector<std::string>{"broken", "data/absolute", "data/real.txt",
+                                                   "datalink", "link.txt", "run.sh"}));
   EXPECT_EQ(snap.tree.Find("run.sh")->mode, 0755u);
   EXPECT_EQ(snap.tree.Find("data/real.txt")->mode, 0644u);
-  EXPECT_EQ(snap.tree.Find("link.txt")->blob, Sha256Hex("real"));
+  EXPECT_EQ(snap.tree.Find("link.txt")->link, "data/real.txt");
+  EXPECT_EQ(snap.tree.Find("link.txt")->blob, Sha256Hex("data/real.txt"));
+  EXPECT_EQ(snap.tree.Find("datalink")->link, "data");
+  EXPECT_EQ(snap.tree.Find("data/absolute")->link, "real.txt");
+  EXPECT_EQ(snap.link_blobs.at(Sha256Hex("data")), "data");
+  // Nothing is read through a link: only the real file is a blob source.
+  EXPECT_EQ(snap.blob_sources.size(), 2u);
+}
+
+TEST_F(SnapshotTest, RefusesALinkThatLeadsOutsideAndNeverReadsIt) {
+  fs::path secret = dir_ / "id_rsa";
+  ASSERT_TRUE(WriteFileAtomic(secret, "PRIVATE KEY").ok());
+  Write("train.py", "print(1)\n");
+  fs::create_symlink(secret, root_ / "creds");
+  auto snap = TakeSnapshot({.root = root_});
+  ASSERT_FALSE(snap.has_value());
+  EXPECT_EQ(snap.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(snap.error().message().find("'creds'"), std::string::npos) << snap.error().message();
+  EXPECT_NE(snap.error().message().find(secret.string()), std::string::npos);
+
+  fs::remove(root_ / "creds");
+  fs::create_symlink("../id_rsa", root_ / "up");
+  snap = TakeSnapshot({.root = root_});
+  ASSERT_FALSE(snap.has_value());
+  EXPECT_NE(snap.error().message().find("'up'"), std::string::npos) << snap.error().message();
+
+  // Listed in .gantryignore, the link is left out like any other file.
+  Write(".gantryignore", "up\n");
+  snap = TakeSnapshot({.root = root_});
+  ASSERT_TRUE(snap.has_value()) << snap.error().ToString();
+  EXPECT_EQ(Paths(*snap), (std::vector<std::string>{".gantryignore", "train.py"}));
+
+  // A run's outputs take links by content, wherever they point.
+  auto outputs = TakeSnapshot({.root = root_, .links = SnapshotOptions::Links::kFollowFiles});
+  ASSERT_TRUE(outputs.has_value());
+  fs::remove(root_ / ".gantryignore");
+  outputs = TakeSnapshot({.root = root_, .links = SnapshotOptions::Links::kFollowFiles});
+  ASSERT_TRUE(outputs.has_value()) << outputs.error().ToString();
+  EXPECT_EQ(outputs->tree.Find("up")->blob, Sha256Hex("PRIVATE KEY"));
+  EXPECT_FALSE(outputs->tree.Find("up")->is_link());
 }
 
 TEST_F(SnapshotTest, CacheSkipsUnchangedFilesAndNoticesTouchedOnes) {

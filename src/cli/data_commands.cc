@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/model_commands.h"
+#include "cli/downloader.h"
 #include "cli/uploader.h"
 #include "http/http_types.h"
 
@@ -104,7 +104,7 @@ int DataDownload(const GlobalFlags& g, const DataFlags& f) {
   auto d = (*client)->Call("GET", DataPath(f.name, f.version));
   if (!d.has_value()) return ReportError(d.error());
   fs::path dest = f.download_path.empty() ? fs::current_path() : fs::path(f.download_path);
-  auto n = DownloadTree(**client, (*d)["tree_id"], dest);
+  auto n = DownloadTree(**client, (*d).value("tree_id", ""), dest, f.overwrite);
   if (!n.has_value()) return ReportError(n.error());
   std::cout << "Downloaded dataset " << f.name << ":" << (*d)["version"] << " (" << *n
             << " files) to " << dest.string() << "\n";

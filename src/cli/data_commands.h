@@ -18,6 +18,7 @@ struct DataFlags {
   std::vector<std::string> tags;  // KEY=VALUE
   bool create_new_version = true;
   std::string download_path;
+  bool overwrite = false;  // download --overwrite
   std::string output;
 };
 

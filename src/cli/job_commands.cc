@@ -4,11 +4,16 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <thread>
 
+#include "artifacts/tree.h"
+#include "cli/downloader.h"
 #include "cli/uploader.h"
 #include "common/clock.h"
 #include "common/files.h"
+#include "common/hashing.h"
+#include "common/names.h"
 #include "http/http_types.h"
 #include "jobs/job_spec.h"
 #include "jobs/run_status.h"
@@ -252,6 +257,10 @@ int JobMetrics(const GlobalFlags& g, const JobFlags& f) {
 }
 
 int JobDownload(const GlobalFlags& g, const JobFlags& f) {
+  // The output's name becomes a folder below named-outputs/.
+  if (!f.output_name.empty()) {
+    if (Status st = ValidateName("output name", f.output_name); !st.ok()) return ReportError(st);
+  }
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
   auto run = (*client)->Call("GET", RunPath(f.name));
@@ -271,43 +280,62 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
     return ReportError(NotFoundError("run '" + f.name + "' has no output named '" +
                                      f.output_name + "'"));
   }
-  int64_t files = 0, bytes = 0;
+  // Everything to write, as one tree, so that every path is checked before the first file
+  // is written. Artifact paths are what the server listed: hostile until Tree::Add says not.
+  artifacts::Tree tree;
+  std::map<std::string, std::string> source;  // tree path -> artifact path
   for (const auto& a : (*list)["artifacts"]) {
-    std::string path = a["path"];
-    if (!IsSafeRelativePath(path)) continue;
-    auto content = (*client)->Send("GET", RunPath(f.name) + "/artifacts/content/" +
-                                              http::UrlEncode(path));
-    if (!content.has_value()) return ReportError(content.error());
-    if (content->status != 200) return ReportError(http::StatusFromErrorBody(content->status, content->body));
-    fs::path target = root / path.substr(prefix.size());
-    if (Status st = MakeDirs(target.parent_path()); !st.ok()) return ReportError(st);
-    if (Status st = WriteFileAtomic(target, content->body); !st.ok()) return ReportError(st);
-    std::error_code ec;
-    fs::permissions(target, static_cast<fs::perms>(a.value("mode", 0644)), ec);
-    ++files;
-    bytes += static_cast<int64_t>(content->body.size());
+    std::string path = a.is_object() ? a.value("path", "") : "";
+    if (!path.starts_with(prefix)) {
+      return ReportError(InvalidArgumentError("the server listed '" + path + "' outside '" +
+                                              prefix + "'"));
+    }
+    int64_t mode = a.value("mode", 0644);
+    artifacts::TreeEntry e{.path = path.substr(prefix.size()),
+                           .blob = a.value("blob", ""),
+                           .size = a.value("size", int64_t{0}),
+                           .mode = static_cast<uint32_t>(mode) & 0777u};
+    if (Status st = tree.Add(e); !st.ok()) return ReportError(st.WithPrefix("run " + f.name));
+    source[e.path] = path;
   }
+  // Logs have no hash in the run record; they are fetched first and checked as fetched.
+  std::map<std::string, std::string> logs;  // tree path -> content
   if (f.output_name.empty()) {
     // std_log.txt, and a distributed job's std_log_process_N.txt per rank.
     std::vector<std::string> streams = {"std_log.txt"};
     if (run->is_object() && run->contains("logs") && (*run)["logs"].is_array()) {
       for (const auto& l : (*run)["logs"]) {
         std::string stream = l.is_object() ? l.value("stream", "") : "";
-        if (stream != "std_log.txt" && IsSafeRelativePath(stream)) streams.push_back(stream);
+        if (stream != "std_log.txt" && artifacts::ValidateTreePath(stream).ok()) {
+          streams.push_back(stream);
+        }
       }
     }
     for (const auto& stream : streams) {
       auto log = (*client)->Send("GET", RunPath(f.name) + "/logs/" + http::UrlEncode(stream));
       if (!log.has_value() || log->status != 200 || log->body.empty()) continue;
-      fs::path target = root / "user_logs" / stream;
-      if (Status st = MakeDirs(target.parent_path()); !st.ok()) return ReportError(st);
-      if (Status st = WriteFileAtomic(target, log->body); !st.ok()) return ReportError(st);
-      ++files;
-      bytes += static_cast<int64_t>(log->body.size());
+      std::string path = "user_logs/" + stream;
+      artifacts::TreeEntry e{.path = path,
+                             .blob = Sha256Hex(log->body),
+                             .size = static_cast<int64_t>(log->body.size())};
+      if (Status st = tree.Add(e); !st.ok()) return ReportError(st.WithPrefix("run " + f.name));
+      logs[path] = std::move(log->body);
     }
   }
-  std::cout << "Downloaded " << files << " files (" << bytes << " bytes) of run " << f.name
-            << " to " << root.string() << "\n";
+  auto written = DownloadEntries(
+      tree, root, f.overwrite, [&](const artifacts::TreeEntry& e) -> Result<std::string> {
+        if (auto it = logs.find(e.path); it != logs.end()) return it->second;
+        ASSIGN_OR_RETURN(auto content,
+                         (*client)->Send("GET", RunPath(f.name) + "/artifacts/content/" +
+                                                    http::UrlEncode(source.at(e.path))));
+        if (content.status != 200) {
+          return Err(http::StatusFromErrorBody(content.status, content.body));
+        }
+        return std::move(content.body);
+      });
+  if (!written.has_value()) return ReportError(written.error());
+  std::cout << "Downloaded " << *written << " files (" << tree.TotalBytes() << " bytes) of run "
+            << f.name << " to " << root.string() << "\n";
   return 0;
 }
 

@@ -15,6 +15,7 @@ struct JobFlags {
   std::string output;         // -o json
   std::string output_name;    // download --output-name
   std::string download_path;  // download --download-path
+  bool overwrite = false;     // download --overwrite
   std::string experiment;     // list --experiment-name
   int max_results = 50;       // list --max-results
 };

@@ -13,6 +13,7 @@
 #include "cli/model_commands.h"
 #include "cli/serve_command.h"
 #include "cli/server_command.h"
+#include "common/names.h"
 #include "common/process.h"
 #include "runner/runner.h"
 
@@ -30,6 +31,19 @@ gantry::fs::path FindPythonSdk() {
     if (fs::exists(candidate / "gantry" / "__init__.py", ec)) return fs::canonical(candidate, ec);
   }
   return {};
+}
+
+// Names flags carry (--name, --endpoint-name) follow the server's rule (common/names.h);
+// checking them here answers before any request, with the same message and exit code 2.
+bool NamesOk(std::initializer_list<std::pair<const char*, const std::string*>> names) {
+  for (const auto& [field, value] : names) {
+    if (value->empty()) continue;  // Absent: the command decides whether it is needed.
+    if (gantry::Status st = gantry::ValidateName(field, *value); !st.ok()) {
+      gantry::cli::ReportError(st);
+      return false;
+    }
+  }
+  return true;
 }
 
 void AddGlobal(CLI::App* cmd, gantry::cli::GlobalFlags& g) {
@@ -98,7 +112,11 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", job.name, "Run name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", job.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, job); });
+    c->callback([&, fn] {
+      result = NamesOk({{"run name", &job.name}, {"experiment name", &job.experiment}})
+                   ? fn(global, job)
+                   : 2;
+    });
     return c;
   };
   auto* create = add_job("create", "Submit a job from a command-job YAML file", JobCreate, false);
@@ -114,6 +132,7 @@ int main(int argc, char** argv) {
   auto* download = add_job("download", "Download a run's outputs and logs", JobDownload, true);
   download->add_option("--output-name", job.output_name, "Only this named output");
   download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+  download->add_flag("--overwrite", job.overwrite, "Replace files already there (default: refuse)");
 
   // gantry compute ...
   ComputeFlags compute;
@@ -125,7 +144,9 @@ int main(int argc, char** argv) {
     AddGlobal(c, global);
     if (needs_name) c->add_option("-n,--name", compute.name, "Compute target name")->required();
     c->add_option("-o,--output", compute.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, compute); });
+    c->callback([&, fn] {
+      result = NamesOk({{"compute target name", &compute.name}}) ? fn(global, compute) : 2;
+    });
     return c;
   };
   auto* ccreate = add_compute("create", "Create a local cluster of nodes of one VM shape", ComputeCreate, true);
@@ -162,7 +183,9 @@ int main(int argc, char** argv) {
     auto* n = c->add_option("-n,--name", epf.name, "Endpoint name");
     if (needs_name) n->required();
     c->add_option("-o,--output", epf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, epf); });
+    c->callback([&, fn] {
+      result = NamesOk({{"endpoint name", &epf.name}}) ? fn(global, epf) : 2;
+    });
     return c;
   };
   auto* epcreate = add_ep("create", "Create an endpoint (key auth by default)", EndpointCreate, false);
@@ -196,7 +219,11 @@ int main(int argc, char** argv) {
       e->required();
     }
     c->add_option("-o,--output", depf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, depf); });
+    c->callback([&, fn] {
+      result = NamesOk({{"deployment name", &depf.name}, {"endpoint name", &depf.endpoint}})
+                   ? fn(global, depf)
+                   : 2;
+    });
     return c;
   };
   for (const char* verb : {"create", "update"}) {
@@ -225,7 +252,9 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", envf.name, "Environment name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", envf.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, envf); });
+    c->callback([&, fn] {
+      result = NamesOk({{"environment name", &envf.name}}) ? fn(global, envf) : 2;
+    });
     return c;
   };
   auto* ecreate = add_env("create", "Register an environment version", EnvironmentCreate, true);
@@ -252,7 +281,9 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", data.name, "Dataset name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", data.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, data); });
+    c->callback([&, fn] {
+      result = NamesOk({{"dataset name", &data.name}}) ? fn(global, data) : 2;
+    });
     return c;
   };
   auto* dcreate = add_data("create", "Register a dataset version from local paths, globs or URLs", DataCreate, true);
@@ -270,6 +301,7 @@ int main(int argc, char** argv) {
   auto* ddl = add_data("download", "Download a dataset version's files", DataDownload, true);
   ddl->add_option("-v,--version", data.version);
   ddl->add_option("--download-path", data.download_path, "Destination (default: current folder)");
+  ddl->add_flag("--overwrite", data.overwrite, "Replace files already there (default: refuse)");
 
   // gantry model ...
   ModelFlags model;
@@ -282,7 +314,9 @@ int main(int argc, char** argv) {
     auto* opt = c->add_option("-n,--name", model.name, "Model name");
     if (needs_name) opt->required();
     c->add_option("-o,--output", model.output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
-    c->callback([&, fn] { result = fn(global, model); });
+    c->callback([&, fn] {
+      result = NamesOk({{"model name", &model.name}}) ? fn(global, model) : 2;
+    });
     return c;
   };
   auto* mcreate = add_model("create", "Register a model version from a local path or a run", ModelCreate, true);
@@ -301,6 +335,7 @@ int main(int argc, char** argv) {
   auto* mdl = add_model("download", "Download a model version's files", ModelDownload, true);
   mdl->add_option("-v,--version", model.version);
   mdl->add_option("--download-path", model.download_path, "Destination (default: current folder)");
+  mdl->add_flag("--overwrite", model.overwrite, "Replace files already there (default: refuse)");
 
   // gantry serve --model DIR [--backend torchscript|python|tensorflow]
   ServeFlags serve;

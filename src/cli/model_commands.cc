@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "artifacts/tree.h"
+#include "cli/downloader.h"
 #include "cli/uploader.h"
 #include "common/hashing.h"
 #include "http/http_types.h"
@@ -48,26 +49,6 @@ std::string ModelPath(const std::string& name, int64_t version) {
 }
 
 }  // namespace
-
-Result<int64_t> DownloadTree(http::HttpClient& client, const std::string& tree_id,
-                             const fs::path& dest) {
-  ASSIGN_OR_RETURN(auto r, client.Send("GET", "/api/v1/trees/" + tree_id));
-  if (r.status != 200) return Err(http::StatusFromErrorBody(r.status, r.body));
-  ASSIGN_OR_RETURN(artifacts::Tree tree, artifacts::Tree::FromJson(r.body));
-  for (const auto& e : tree.entries()) {
-    ASSIGN_OR_RETURN(auto blob, client.Send("GET", "/api/v1/blobs/" + e.blob));
-    if (blob.status != 200) return Err(http::StatusFromErrorBody(blob.status, blob.body));
-    if (Sha256Hex(blob.body) != e.blob) {
-      return Err(DataLossError("downloaded bytes of '" + e.path + "' do not match their hash"));
-    }
-    fs::path target = dest / e.path;
-    RETURN_IF_ERROR(MakeDirs(target.parent_path()));
-    RETURN_IF_ERROR(WriteFileAtomic(target, blob.body));
-    std::error_code ec;
-    fs::permissions(target, static_cast<fs::perms>(e.mode), ec);
-  }
-  return static_cast<int64_t>(tree.entries().size());
-}
 
 int ModelCreate(const GlobalFlags& g, const ModelFlags& f) {
   auto tags = KeyValues(f.tags, "--tag");
@@ -159,7 +140,7 @@ int ModelDownload(const GlobalFlags& g, const ModelFlags& f) {
   auto m = (*client)->Call("GET", ModelPath(f.name, f.version));
   if (!m.has_value()) return ReportError(m.error());
   fs::path dest = f.download_path.empty() ? fs::current_path() : fs::path(f.download_path);
-  auto n = DownloadTree(**client, (*m)["tree_id"], dest);
+  auto n = DownloadTree(**client, (*m).value("tree_id", ""), dest, f.overwrite);
   if (!n.has_value()) return ReportError(n.error());
   std::cout << "Downloaded model " << f.name << ":" << (*m)["version"] << " (" << *n << " files) to "
             << dest.string() << "\n";

@@ -16,6 +16,7 @@ struct ModelFlags {
   std::string framework, framework_version, description;
   std::vector<std::string> tags, properties;  // KEY=VALUE
   std::string download_path;
+  bool overwrite = false;  // download --overwrite
   std::string output;  // -o json
 };
 
@@ -23,9 +24,5 @@ int ModelCreate(const GlobalFlags& g, const ModelFlags& f);
 int ModelList(const GlobalFlags& g, const ModelFlags& f);
 int ModelShow(const GlobalFlags& g, const ModelFlags& f);
 int ModelDownload(const GlobalFlags& g, const ModelFlags& f);
-
-// Downloads tree `tree_id` into `dest`, checking each file's SHA-256. Returns files written.
-Result<int64_t> DownloadTree(http::HttpClient& client, const std::string& tree_id,
-                             const fs::path& dest);
 
 }  // namespace gantry::cli

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include "artifacts/snapshot.h"
 #include "common/hashing.h"
@@ -38,27 +39,43 @@ void DrawProgress(const std::string& what, int64_t done, int64_t total, int64_t 
   fflush(stderr);
 }
 
+// `links` holds the blobs of link entries: their target text, never read through the link.
 Result<std::string> UploadTree(http::HttpClient& client, const artifacts::Tree& tree,
                                const std::map<std::string, fs::path>& sources,
+                               const std::map<std::string, std::string>& links,
                                const std::string& what, UploadStats* stats) {
   Json ask = {{"blobs", Json::array()}};
   for (const auto& [sha, path] : sources) ask["blobs"].push_back(sha);
+  for (const auto& [sha, text] : links) {
+    if (!sources.contains(sha)) ask["blobs"].push_back(sha);
+  }
   ASSIGN_OR_RETURN(Json missing, client.Call("POST", "/api/v1/blobs/missing", ask));
   int64_t total = 0;
   std::vector<std::string> todo;
   for (const auto& sha : missing["missing"]) {
     todo.push_back(sha.get<std::string>());
+    if (!sources.contains(todo.back()) && !links.contains(todo.back())) {
+      return Err(InternalError("the server asked for blob " + todo.back() + ", which is not in " +
+                               what));
+    }
     std::error_code ec;
-    total += static_cast<int64_t>(fs::file_size(sources.at(todo.back()), ec));
+    auto link = links.find(todo.back());
+    total += link != links.end() ? static_cast<int64_t>(link->second.size())
+                                 : static_cast<int64_t>(fs::file_size(sources.at(todo.back()), ec));
   }
   bool progress = !todo.empty() && ::isatty(2);
   int64_t done = 0, files = 0;
   for (const auto& sha : todo) {
-    const fs::path& path = sources.at(sha);
-    ASSIGN_OR_RETURN(std::string data, ReadFile(path));
-    if (Sha256Hex(data) != sha) {
-      return Err(FailedPreconditionError(path.string() + " changed while it was being uploaded; "
-                                         "submit again"));
+    std::string data;
+    if (auto link = links.find(sha); link != links.end() && !sources.contains(sha)) {
+      data = link->second;
+    } else {
+      const fs::path& path = sources.at(sha);
+      ASSIGN_OR_RETURN(data, ReadFile(path));
+      if (Sha256Hex(data) != sha) {
+        return Err(FailedPreconditionError(path.string() +
+                                           " changed while it was being uploaded; submit again"));
+      }
     }
     ASSIGN_OR_RETURN(auto r, client.Send("PUT", "/api/v1/blobs/" + sha, data,
                                          "application/octet-stream"));
@@ -101,7 +118,8 @@ Result<std::string> UploadFolder(http::HttpClient& client, const fs::path& root,
   (void)MakeDirs(cache.parent_path());
   ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({root, cache}));
   if (stats) stats->hashed_files += snapshot.hashed_files;
-  return UploadTree(client, snapshot.tree, snapshot.blob_sources, what, stats);
+  return UploadTree(client, snapshot.tree, snapshot.blob_sources, snapshot.link_blobs, what,
+                    stats);
 }
 
 Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector<std::string>& paths,
@@ -122,6 +140,7 @@ Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector
   }
   artifacts::Tree tree;
   std::map<std::string, fs::path> sources;
+  std::map<std::string, std::string> links;
   for (const auto& raw : expanded) {
     fs::path p = fs::absolute(raw).lexically_normal();
     if (p.filename().empty()) p = p.parent_path();
@@ -138,6 +157,7 @@ Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector
         if (!st.ok()) return Err(InvalidArgumentError("two paths would both upload '" + e.path + "'"));
       }
       sources.insert(snapshot.blob_sources.begin(), snapshot.blob_sources.end());
+      links.insert(snapshot.link_blobs.begin(), snapshot.link_blobs.end());
     } else {
       ASSIGN_OR_RETURN(std::string sha, Sha256File(p));
       std::error_code ec;
@@ -151,7 +171,7 @@ Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector
       if (stats) stats->hashed_files += 1;
     }
   }
-  return UploadTree(client, tree, sources, what, stats);
+  return UploadTree(client, tree, sources, links, what, stats);
 }
 
 Result<std::string> UploadFile(http::HttpClient& client, const fs::path& file,
@@ -163,7 +183,7 @@ Result<std::string> UploadFile(http::HttpClient& client, const fs::path& file,
   bool exec = (fs::status(file, ec).permissions() & fs::perms::owner_exec) != fs::perms::none;
   RETURN_IF_ERROR(tree.Add({file.filename().string(), sha, size, exec ? 0755u : 0644u}));
   if (stats) stats->hashed_files += 1;
-  return UploadTree(client, tree, {{sha, file}}, what, stats);
+  return UploadTree(client, tree, {{sha, file}}, {}, what, stats);
 }
 
 }  // namespace gantry::cli

@@ -1,71 +1,39 @@
 #include "runner/artifact_transfer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <map>
 #include <set>
 #include <vector>
 
+#include "artifacts/download_folder.h"
 #include "artifacts/snapshot.h"
 #include "common/files.h"
 #include "common/hashing.h"
 
 namespace gantry::runner {
-namespace {
-
-Status WriteFileWithMode(const fs::path& path, std::string_view data, uint32_t mode) {
-  RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  // Removing first replaces a symlink instead of writing through it, and a read-only file
-  // left by an earlier attempt does not block the write.
-  std::error_code ec;
-  fs::remove(path, ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return InternalError("cannot create " + path.string() + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return InternalError("cannot write " + path.string() + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  // fchmod, not open's mode: the umask must not strip bits the tree recorded.
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::close(fd) != 0) {
-    return InternalError("cannot finish " + path.string() + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
                                      const fs::path& dest, artifacts::BlobStore* cache) {
   ASSIGN_OR_RETURN(artifacts::Tree tree, client.GetTree(id));
-  RETURN_IF_ERROR(MakeDirs(dest));
+  // A retried download finds the first attempt's files: they are replaced, never written
+  // through (see artifacts/download_folder.h).
+  ASSIGN_OR_RETURN(artifacts::DownloadFolder folder,
+                   artifacts::DownloadFolder::Open(
+                       dest, tree, artifacts::DownloadFolderOptions{.overwrite = true}));
   // Identical files are fetched once and copied.
   std::map<std::string, fs::path> written;
   for (const artifacts::TreeEntry& e : tree.entries()) {
-    // Tree::FromJson already refused unsafe paths; this is the last line before writing.
-    if (!IsSafeRelativePath(e.path)) {
-      return Err(InvalidArgumentError("unsafe path in tree " + id + ": " + e.path));
+    if (e.is_link()) {
+      RETURN_IF_ERROR(folder.WriteLink(e));
+      continue;
     }
     const fs::path target = dest / e.path;
     if (auto it = written.find(e.blob); it != written.end()) {
-      ASSIGN_OR_RETURN(std::string data, ReadFile(it->second));
-      RETURN_IF_ERROR(WriteFileWithMode(target, data, e.mode));
+      RETURN_IF_ERROR(folder.CopyFile(e, it->second));
       continue;
     }
     if (cache != nullptr && cache->Has(e.blob)) {
       auto cached = cache->Get(e.blob);
       if (cached.has_value() && static_cast<int64_t>(cached->size()) == e.size) {
-        RETURN_IF_ERROR(WriteFileWithMode(target, *cached, e.mode));
+        RETURN_IF_ERROR(folder.WriteFile(e, *cached));
         written.emplace(e.blob, target);
         continue;
       }
@@ -75,7 +43,7 @@ Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
       return Err(DataLossError("blob " + e.blob + " for '" + e.path +
                                "' does not match its name or size"));
     }
-    RETURN_IF_ERROR(WriteFileWithMode(target, data, e.mode));
+    RETURN_IF_ERROR(folder.WriteFile(e, data));
     // The cache only saves time: failing to fill it is not an error.
     if (cache != nullptr) (void)cache->PutExpecting(e.blob, data);
     written.emplace(e.blob, target);
@@ -89,8 +57,11 @@ FolderUploader::FolderUploader(fs::path folder, std::string prefix, fs::path cac
 Status FolderUploader::Upload(RunClient& client) {
   std::error_code ec;
   if (!fs::is_directory(folder_, ec)) return Status::Ok();
+  // The job wrote these files: a link to a file is uploaded with the file's content.
+  using Links = artifacts::SnapshotOptions::Links;
   ASSIGN_OR_RETURN(artifacts::Snapshot snap,
-                   artifacts::TakeSnapshot({.root = folder_, .cache_file = cache_file_}));
+                   artifacts::TakeSnapshot(
+                       {.root = folder_, .cache_file = cache_file_, .links = Links::kFollowFiles}));
   if (uploaded_ && *uploaded_ == snap.tree) return Status::Ok();
   if (snap.tree.entries().empty()) {
     uploaded_ = std::move(snap.tree);

@@ -19,9 +19,12 @@ namespace gantry::runner {
 namespace fs = std::filesystem;
 
 // Fetches tree `id` and writes each file under `dest` (created) with its mode, checking
-// every blob's size and SHA-256. Returns the tree. Unavailable when the server went away
-// (the caller may retry the whole download), NotFound for an unknown tree or blob, DataLoss
-// when a blob's content does not match its name, Internal when a file cannot be written.
+// every blob's size and SHA-256, and each link entry as a symlink (see
+// artifacts/download_folder.h: files already there are replaced, never written through).
+// Returns the tree. Unavailable when the server went away (the caller may retry the whole
+// download), NotFound for an unknown tree or blob, DataLoss when a blob's content does not
+// match its name, InvalidArgument for a tree no download may write (a .git part, a link out
+// of the tree, a symlinked folder in `dest`), Internal when a file cannot be written.
 // With a `cache` (this node's blob cache), blobs it holds are copied from it instead of
 // fetched, and fetched blobs are added to it, so repeated runs on a node download a dataset
 // or snapshot once.

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "workspace/model_service.h"
+#include "common/names.h"
 
 namespace gantry::workspace {
 
@@ -103,7 +103,7 @@ Status CheckNodesFit(const ComputeTarget& target, int64_t nodes) {
 }
 
 Result<ComputeTarget> ComputeService::Create(store::ComputeRecord record) {
-  RETURN_IF_ERROR(ValidateAssetName("compute target", record.name));
+  RETURN_IF_ERROR(ValidateName("compute target name", record.name));
   if (record.name == kLocalCompute) {
     return Err(AlreadyExistsError("'local' is the built-in compute target"));
   }

@@ -1,8 +1,8 @@
 #include "workspace/dataset_service.h"
 
 #include "artifacts/tree.h"
+#include "common/names.h"
 #include "http/http_types.h"
-#include "workspace/model_service.h"
 
 namespace gantry::workspace {
 
@@ -67,7 +67,7 @@ Status DatasetService::CheckFileUrl(const std::string& url) const {
 }
 
 Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& request) {
-  RETURN_IF_ERROR(ValidateAssetName("dataset", request.name));
+  RETURN_IF_ERROR(ValidateName("dataset name", request.name));
   if (request.type != "uri_folder" && request.type != "uri_file") {
     return Err(InvalidArgumentError("dataset type must be uri_folder or uri_file, got '" +
                                     request.type + "'"));

@@ -8,6 +8,7 @@
 
 #include "artifacts/tree.h"
 #include "common/ids.h"
+#include "common/names.h"
 #include "common/process.h"
 
 namespace gantry::workspace {
@@ -44,6 +45,8 @@ EndpointService::EndpointService(store::MetadataStore* store, artifacts::BlobSto
       path_env_(std::move(path_env)) {}
 
 Status EndpointService::ValidateName(const std::string& kind, const std::string& name) {
+  RETURN_IF_ERROR(gantry::ValidateName(kind + " name", name));
+  // Azure's stricter rule for endpoints: their names become parts of scoring URIs.
   bool ok = name.size() >= 3 && name.size() <= 32 && std::isalpha(static_cast<unsigned char>(name[0]));
   for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') ok = false;

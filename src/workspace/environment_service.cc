@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "common/hashing.h"
+#include "common/names.h"
 #include "jobs/yaml_json.h"
-#include "workspace/model_service.h"
 
 namespace gantry::workspace {
 
@@ -110,7 +110,7 @@ std::string EnvironmentService::SpecHash(const Json& normalized_spec) {
 
 Result<EnvironmentRecord> EnvironmentService::Register(const std::string& name, const Json& spec,
                                                        const std::string& description) {
-  RETURN_IF_ERROR(ValidateAssetName("environment", name));
+  RETURN_IF_ERROR(ValidateName("environment name", name));
   if (IsReservedName(name)) {
     return Err(PermissionDeniedError("environment names starting with 'AzureML-' or 'Gantry-' "
                                      "are reserved for curated environments; clone it under a "

@@ -1,23 +1,11 @@
 #include "workspace/model_service.h"
 
 #include "artifacts/tree.h"
+#include "common/names.h"
 
 namespace gantry::workspace {
 
 using store::ModelRecord;
-
-Status ValidateAssetName(const std::string& kind, const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 255 && std::isalnum(static_cast<unsigned char>(name[0]));
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') ok = false;
-  }
-  if (!ok) {
-    return InvalidArgumentError(kind + " name '" + name +
-                                "' is invalid: use letters, digits, '-', '_' and '.', starting "
-                                "with a letter or digit");
-  }
-  return Status::Ok();
-}
 
 ModelService::ModelService(store::MetadataStore* store, artifacts::BlobStore* blobs, Clock* clock)
     : store_(store), blobs_(blobs), clock_(clock) {}
@@ -51,7 +39,7 @@ Result<std::string> ModelService::TreeFromRun(const std::string& run, const std:
 
 Result<ModelRecord> ModelService::Register(RegisterModelRequest request) {
   ModelRecord& m = request.model;
-  RETURN_IF_ERROR(ValidateAssetName("model", m.name));
+  RETURN_IF_ERROR(ValidateName("model name", m.name));
   if (!m.tags.is_object()) return Err(InvalidArgumentError("model 'tags' must be an object"));
   if (!m.properties.is_object()) {
     return Err(InvalidArgumentError("model 'properties' must be an object"));

@@ -54,8 +54,4 @@ class ModelService {
   Clock* clock_;
 };
 
-// Model and dataset names: letters, digits, '-', '_', '.', starting with a letter or digit,
-// at most 255 characters.
-Status ValidateAssetName(const std::string& kind, const std::string& name);
-
 }  // namespace gantry::workspace

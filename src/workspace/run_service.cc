@@ -6,6 +6,7 @@
 #include "artifacts/tree.h"
 #include "common/hashing.h"
 #include "common/ids.h"
+#include "common/names.h"
 #include "jobs/distribution.h"
 
 namespace gantry::workspace {
@@ -26,6 +27,12 @@ RunService::RunService(store::MetadataStore* store, artifacts::BlobStore* blobs,
 Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   SubmitRequest request = original;
   const jobs::JobSpec& spec = request.spec;
+  // A run's name becomes a folder on the server and on each node; an experiment's groups
+  // runs in URLs. Display names stay free text.
+  if (!spec.name.empty()) RETURN_IF_ERROR(ValidateName("run name", spec.name));
+  if (!spec.experiment_name.empty()) {
+    RETURN_IF_ERROR(ValidateName("experiment name", spec.experiment_name));
+  }
   // Dataset references in inputs become the dataset version's pinned tree; the run records
   // which versions it used (lineage).
   Json used_datasets = Json::array();
