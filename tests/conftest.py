@@ -197,6 +197,21 @@ def serve_bytes(content, special=None):
 
 
 @pytest.fixture
+def live_run(server, tmp_path):
+    """A running run and its own token, for calling the runner endpoints as its runner would:
+    the job publishes $GANTRY_RUN_TOKEN to a file, then waits for the test to end."""
+    gate = tmp_path / "live_run.gate"
+    token_file = tmp_path / "live_run.token"
+    yml = write_job(tmp_path / "live_run", f"bash -c 'echo \"$GANTRY_RUN_TOKEN\" > {token_file}; "
+                                           f"while [ ! -e {gate} ]; do sleep 0.1; done'")
+    name = submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
+    wait_until(lambda: token_file.exists() and token_file.read_text().strip(), "the run's token")
+    yield name, token_file.read_text().strip()
+    gate.touch()
+    server.wait_terminal(name)
+
+
+@pytest.fixture
 def sdk_isolated(tmp_path, monkeypatch):
     """For SDK tests: hash caches in the test's folder; no server URL from the environment."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

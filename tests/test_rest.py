@@ -50,11 +50,14 @@ def test_artifact_paths_cannot_leave_the_run(server):
 def test_runner_endpoints_need_the_run_token(server):
     status, run = server.request("POST", "/api/v1/runs", {"spec": {"command": "echo hi"}})
     name = run["name"]
-    status, body = server.request("POST", f"/api/v1/runs/{name}/metrics", {"metrics": []})
+    status, body = server.request("POST", f"/api/v1/runs/{name}/metrics", {"metrics": []}, token="")
     assert status == 401
+    # Not even the workspace's owner may post a runner's reports.
+    status, body = server.request("POST", f"/api/v1/runs/{name}/metrics", {"metrics": []})
+    assert status == 403 and "run's own token" in body["error"]["message"]
     status, body = server.request("POST", f"/api/v1/runs/{name}/status", {"status": "Running"},
                                   headers={"Authorization": "Bearer forged"})
-    assert status == 403
+    assert status == 401
 
 
 def test_blob_with_wrong_hash_is_rejected_and_not_stored(server):

@@ -368,12 +368,11 @@ def test_python_and_cli_snapshots_agree_on_tricky_ignore_files(server, tmp_path)
     os.symlink("ok.py", str(src / "link.py"))
     snap = _snapshot.take_snapshot(str(src))
     assert {e.path for e in snap.entries} == kept | set(ignore_files) | {"link.py"}
-    tree_id = _snapshot.upload_snapshot(Client(server.url), snap)
+    tree_id = _snapshot.upload_snapshot(Client(server.url, server.token), snap)
 
     yml = tmp_path / "job.yml"
     yml.write_text("command: python ok.py\ncode: ./src\nenvironment: %s\n" % PYTHON)
-    p = subprocess.run([GANTRY, "job", "create", "--file", str(yml), "--server", server.url],
-                       capture_output=True, text=True, timeout=300)
+    p = server.cli("job", "create", "--file", str(yml))
     assert p.returncode == 0, p.stderr
     cli_id = server.run(submitted_name(p))["snapshot_id"]
     status, cli_tree = server.request("GET", "/api/v1/trees/" + cli_id)

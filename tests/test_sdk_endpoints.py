@@ -64,7 +64,7 @@ pytestmark = pytest.mark.usefixtures("sdk_isolated")
 
 @pytest.fixture
 def ws(server):
-    return Workspace(server.url)
+    return Workspace(server.url, token=server.token)
 
 
 @pytest.fixture

@@ -20,10 +20,14 @@ def error_message(body):
     return err["message"] if isinstance(err, dict) else err
 
 
-def test_a_deep_json_body_gets_400_naming_the_limit_and_the_server_keeps_answering(server):
-    for path, raw in [("/api/v1/runs", DEEP_ARRAY), ("/api/v1/computes", DEEP_OBJECT),
-                      ("/api/v1/runs/nope/metrics", b'{"metrics":' + DEEP_ARRAY + b"}")]:
-        status, body = server.request("POST", path, raw=raw, headers=JSON)
+def test_a_deep_json_body_gets_400_naming_the_limit_and_the_server_keeps_answering(server,
+                                                                                   live_run):
+    name, token = live_run
+    for path, raw, who in [("/api/v1/runs", DEEP_ARRAY, None),
+                           ("/api/v1/computes", DEEP_OBJECT, None),
+                           (f"/api/v1/runs/{name}/metrics", b'{"metrics":' + DEEP_ARRAY + b"}",
+                            token)]:
+        status, body = server.request("POST", path, raw=raw, headers=JSON, token=who)
         assert status == 400, (path, body)
         assert body["error"]["code"] == "InvalidArgument"
         assert "JSON nesting deeper than 64 levels" in error_message(body), body
@@ -36,16 +40,20 @@ def test_a_deep_json_body_gets_400_naming_the_limit_and_the_server_keeps_answeri
     ('{"key": "loss", "value": 1, "step": 1e400}', "metrics[0].step"),
     ('{"key": "loss", "value": -1e400, "step": 1}', "metrics[0].value"),
 ])
-def test_a_metric_number_out_of_range_gets_400_naming_it(server, metric, field):
+def test_a_metric_number_out_of_range_gets_400_naming_it(server, live_run, metric, field):
+    name, token = live_run
     raw = ('{"metrics": [' + metric + "]}").encode()
-    status, body = server.request("POST", "/api/v1/runs/nope/metrics", raw=raw, headers=JSON)
+    status, body = server.request("POST", f"/api/v1/runs/{name}/metrics", raw=raw, headers=JSON,
+                                  token=token)
     assert status == 400, body
     assert "number out of range" in error_message(body) and field in error_message(body), body
 
 
-def test_a_step_beyond_int64_gets_400_naming_it(server):
+def test_a_step_beyond_int64_gets_400_naming_it(server, live_run):
+    name, token = live_run
     raw = b'{"metrics": [{"key": "loss", "value": 1, "step": 18446744073709551615}]}'
-    status, body = server.request("POST", "/api/v1/runs/nope/metrics", raw=raw, headers=JSON)
+    status, body = server.request("POST", f"/api/v1/runs/{name}/metrics", raw=raw, headers=JSON,
+                                  token=token)
     assert status == 400, body
     assert "'step'" in error_message(body), body
 
@@ -69,9 +77,11 @@ def test_instance_count_beyond_int64_gets_400(server):
     assert "'instance_count' is out of range" in error_message(body), body
 
 
-def test_a_query_parameter_beyond_int64_gets_400_naming_it(server):
-    status, body = server.request("POST", "/api/v1/runs/nope/metrics?through=99999999999999999999",
-                                  raw=b'{"metrics": []}', headers=JSON)
+def test_a_query_parameter_beyond_int64_gets_400_naming_it(server, live_run):
+    name, token = live_run
+    status, body = server.request("POST",
+                                  f"/api/v1/runs/{name}/metrics?through=99999999999999999999",
+                                  raw=b'{"metrics": []}', headers=JSON, token=token)
     assert status == 400, body
     assert "'through'" in error_message(body), body
 
@@ -112,7 +122,7 @@ def call(url, method="GET", raw=None):
     ("/score", DEEP_ARRAY),
     ("/score", b'{"data": ' + DEEP_ARRAY + b"}"),
     ("/v1/models/tiny:predict", b'{"instances": ' + DEEP_ARRAY + b"}"),
-])
+], ids=["v2-bare", "v2-inputs", "score-bare", "score-data", "tfserving"])
 def test_serve_refuses_a_deep_json_body_and_keeps_serving(served_model, path, raw):
     status, body = call(served_model + path, "POST", raw)
     assert status == 400, body

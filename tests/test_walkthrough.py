@@ -17,7 +17,7 @@ DATA = "/usr/share/datasets/fashion-mnist"
 def test_walkthrough_runs_twice(server, tmp_path):
     (tmp_path / ".gantry").mkdir()
     (tmp_path / ".gantry" / "config.json").write_text(
-        '{"server": "%s", "workspace_name": "default"}' % server.url)
+        '{"server": "%s", "workspace_name": "default", "token": "%s"}' % (server.url, server.token))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
     env.pop("GANTRY_URL", None)
     cmd = ["/usr/bin/python3", str(ROOT / "examples/mnist/walkthrough.py"), "--epochs", "1",

@@ -121,7 +121,10 @@ print("Registered model %s version %s" % (model.name, model.version))
 
 step("Download the model")
 os.makedirs(opts.model_dir, exist_ok=True)
-run.download_files(prefix="outputs/model", output_directory=opts.model_dir, append_prefix=False)
+# CHANGED: overwrite=True, so that running the walkthrough again replaces the model files of
+# the previous run (Gantry's downloads never overwrite a file unless asked).
+run.download_files(prefix="outputs/model", output_directory=opts.model_dir, append_prefix=False,
+                   overwrite=True)
 print("Model files in %s: %s" % (os.path.abspath(opts.model_dir), sorted(os.listdir(opts.model_dir))))
 
 step("Deploy the model as a web service")
