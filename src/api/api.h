@@ -22,6 +22,9 @@ struct ApiOptions {
   size_t max_json_bytes = 16u << 20;
   // Largest single blob upload; larger → 413.
   size_t max_blob_bytes = 1u << 30;
+  // Folder on the blob store's filesystem (LocalBlobStore::temp_dir()) that blob uploads are
+  // streamed to instead of memory; "" keeps them in memory.
+  std::string upload_dir;
 };
 
 class Api {
@@ -40,6 +43,9 @@ class Api {
   http::Response Handle(http::Request& request) const;
   // Body limit for a request line, for HttpServerOptions::body_limit.
   size_t BodyLimit(const std::string& method, const std::string& path) const;
+  // Where a request's body is streamed, for HttpServerOptions::body_to_file: upload_dir for
+  // blob uploads, else "" (memory).
+  std::string BodyToFile(const std::string& method, const std::string& path) const;
 
  private:
   void AddRoutes();

@@ -90,7 +90,8 @@ int RunServer(const ServerFlags& flags) {
                              &environments);
   workspace::ModelService models(store->get(), blobs->get(), RealClock::Get());
   api::Api api(&runs, &models, &datasets, &computes, &environments, blobs->get(),
-               api::ApiOptions{.workspace_name = flags.name});
+               api::ApiOptions{.workspace_name = flags.name,
+                               .upload_dir = (*blobs)->temp_dir().string()});
   // Online endpoints: the controller runs the model servers of every deployment.
   const char* path_env = std::getenv("PATH");
   workspace::EndpointController controller(
@@ -109,6 +110,9 @@ int RunServer(const ServerFlags& flags) {
   http_options.port = flags.port >= 0 ? flags.port : ConfiguredPort(dir);
   http_options.body_limit = [&api](const std::string& m, const std::string& p) {
     return api.BodyLimit(m, p);
+  };
+  http_options.body_to_file = [&api](const std::string& m, const std::string& p) {
+    return api.BodyToFile(m, p);
   };
   auto server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
     return api.Handle(r);
