@@ -326,6 +326,12 @@ void HttpServer::State::AcceptLoop() {
     acceptor.accept(socket, ec);
     if (ec) {
       if (stopping) break;
+      // Out of file descriptors, say: the next accept would fail at once too, so back off
+      // rather than spin (a backoff, not a wait for anything).
+      if (ec != asio::error::connection_aborted && ec != asio::error::interrupted) {
+        GLOG(Warning) << "accept: " << ec.message() << "; pausing accepts for 100 ms";
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
