@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds, then runs unit and integration tests
-# through CTest. This is what .ci/run calls.
+# through CTest, then the same again under AddressSanitizer and UndefinedBehaviorSanitizer
+# (scripts/sanitize.sh, into build-asan/). This is what .ci/run calls. GANTRY_SKIP_SANITIZE=1
+# skips the sanitizer step for a quicker local run; CI does not set it. Arguments go to both
+# ctest runs (e.g. -R http).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
-cd build
-ctest --output-on-failure -j "${GANTRY_TEST_JOBS:-2}" "$@"
+(cd build && ctest --output-on-failure -j "${GANTRY_TEST_JOBS:-2}" "$@")
+if [[ "${GANTRY_SKIP_SANITIZE:-0}" != 1 ]]; then
+  ./scripts/sanitize.sh "$@"
+fi
