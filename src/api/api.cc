@@ -607,6 +607,13 @@ size_t Api::BodyLimit(const std::string& method, const std::string& path) const 
   return options_.max_json_bytes;
 }
 
+std::string Api::BodyToFile(const std::string& method, const std::string& path) const {
+  if (method == "PUT" && path.rfind(std::string(kPrefix) + "/blobs/", 0) == 0) {
+    return options_.upload_dir;
+  }
+  return "";
+}
+
 void Api::AddRoutes() {
   const std::string p = kPrefix;
 
@@ -634,7 +641,8 @@ void Api::AddRoutes() {
   Add("PUT", p + "/blobs/{sha}", RouteAccess::Upload(), [this](Request& req) {
     const std::string& sha = req.Param("sha");
     if (!IsSha256Hex(sha)) return Error(InvalidArgumentError("'" + sha + "' is not a SHA-256 id"));
-    Status st = blobs_->PutExpecting(sha, req.body);
+    Status st = req.body_file.empty() ? blobs_->PutExpecting(sha, req.body)
+                                      : blobs_->PutFileExpecting(sha, req.body_file);
     if (!st.ok()) return Error(st);
     return Response::FromJson(201, {{"blob", sha}});
   });

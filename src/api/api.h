@@ -27,6 +27,9 @@ struct ApiOptions {
   // Every route but health and scoring needs a credential. false (`gantry server --no-auth`,
   // loopback only) lets every caller act as the owner.
   bool require_auth = true;
+  // Folder on the blob store's filesystem (LocalBlobStore::temp_dir()) that blob uploads are
+  // streamed to instead of memory; "" keeps them in memory.
+  std::string upload_dir;
 };
 
 class Api {
@@ -46,6 +49,9 @@ class Api {
   http::Response Handle(http::Request& request) const;
   // Body limit for a request line, for HttpServerOptions::body_limit.
   size_t BodyLimit(const std::string& method, const std::string& path) const;
+  // Where a request's body is streamed, for HttpServerOptions::body_to_file: upload_dir for
+  // blob uploads, else "" (memory).
+  std::string BodyToFile(const std::string& method, const std::string& path) const;
 
  private:
   using AddRoute = std::function<void(const std::string&, const std::string&,

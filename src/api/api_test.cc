@@ -241,5 +241,27 @@ TEST_F(ApiTest, MutatingCallsAndRefusalsAreAudited) {
   EXPECT_EQ(records[1]["status"], 401);
 }
 
+TEST_F(ApiTest, BlobUploadStreamedToAFileIsMovedIntoTheStore) {
+  auto* local = static_cast<artifacts::LocalBlobStore*>(blobs_.get());
+  Api streaming(access_.get(), runs_.get(), models_.get(), nullptr, nullptr, nullptr,
+                blobs_.get(), ApiOptions{.upload_dir = local->temp_dir().string()});
+  EXPECT_EQ(streaming.BodyToFile("PUT", "/api/v1/blobs/" + std::string(64, 'a')),
+            local->temp_dir().string());
+  EXPECT_EQ(streaming.BodyToFile("POST", "/api/v1/runs"), "");
+  EXPECT_EQ(api_->BodyToFile("PUT", "/api/v1/blobs/" + std::string(64, 'a')), "");
+  std::string data = "streamed blob";
+  fs::path upload = local->temp_dir() / "upload-test";
+  ASSERT_TRUE(WriteFileAtomic(upload, data).ok());
+  http::Request req;
+  req.method = "PUT";
+  req.path = "/api/v1/blobs/" + Sha256Hex(data);
+  req.body_file = upload.string();
+  req.headers["authorization"] = "Bearer " + owner_;
+  auto r = streaming.Handle(req);
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(*blobs_->Get(Sha256Hex(data)), data);
+  EXPECT_FALSE(fs::exists(upload));
+}
+
 }  // namespace
 }  // namespace gantry::api

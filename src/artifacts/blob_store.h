@@ -59,6 +59,13 @@ class BlobStore {
   // when `sha` is malformed or the content hashes to something else (naming both hashes);
   // nothing is stored then.
   Status PutExpecting(std::string_view sha, std::string_view data);
+  // Stores the content of the local regular file at `path`, which the caller claims hashes to
+  // `sha` (e.g. an upload streamed to disk), taking the file over: on success it is gone from
+  // `path` (moved into the store where it can be, else copied and removed). InvalidArgument
+  // when `sha` is malformed or the content hashes to something else (naming both hashes);
+  // NotFound when `path` is not a regular file; Internal on I/O failure. On any error nothing
+  // is stored and the file is left where it is.
+  virtual Status PutFileExpecting(std::string_view sha, const fs::path& path);
 };
 
 }  // namespace gantry::artifacts

@@ -152,6 +152,60 @@ Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter() {
   return std::make_unique<LocalBlobWriter>(this, fs::path(templ), fd);
 }
 
+Status LocalBlobStore::PutFileExpecting(std::string_view sha, const fs::path& path) {
+  RETURN_IF_ERROR(ValidateName(sha));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    if (fd >= 0 || e == ENOENT || e == ELOOP) return NotFoundError("no regular file " + path.string());
+    return InternalError("cannot open " + path.string() + ": " + Errno(e));
+  }
+  Sha256 hash;
+  std::string chunk(1 << 20, '\0');
+  while (true) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return InternalError("cannot read " + path.string() + ": " + Errno(e));
+    }
+    if (n == 0) break;
+    hash.Update(std::string_view(chunk.data(), static_cast<size_t>(n)));
+  }
+  std::string actual = hash.Final();
+  if (actual != sha) {
+    ::close(fd);
+    return InvalidArgumentError("content hashes to " + actual + ", expected " + std::string(sha));
+  }
+  if (Has(sha)) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Status::Ok();
+  }
+  // Blobs are immutable; read-only files guard against accidental edits in place.
+  if (::fchmod(fd, 0444) != 0 || ::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    return InternalError("cannot flush " + path.string() + ": " + Errno(e));
+  }
+  ::close(fd);
+  fs::path dest = BlobPathIn(root_, sha);
+  RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+  // rename() replaces atomically, so a concurrent put of the same blob is harmless.
+  if (::rename(path.c_str(), dest.c_str()) != 0) {
+    int e = errno;
+    ::chmod(path.c_str(), 0600);
+    // Another filesystem: copy through a writer instead.
+    if (e == EXDEV) return BlobStore::PutFileExpecting(sha, path);
+    return InternalError("cannot rename " + path.string() + " to " + dest.string() + ": " +
+                         Errno(e));
+  }
+  return SyncFolder(dest.parent_path());
+}
+
 Result<fs::path> LocalBlobStore::PathOf(std::string_view sha) {
   RETURN_IF_ERROR(ValidateName(sha));
   if (!Has(sha)) return Err(NotFoundError("no blob " + std::string(sha)));

@@ -1,6 +1,7 @@
 #include "artifacts/local_blob_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <thread>
 #include <vector>
@@ -146,6 +147,73 @@ TEST_F(LocalBlobStoreTest, ConcurrentPutsOfTheSameBlob) {
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r, Sha256Hex(data));
   EXPECT_EQ(*store_->Get(Sha256Hex(data)), data);
+  EXPECT_EQ(TempFileCount(), 0);
+}
+
+
+// Writes `content` to a new file in `dir` and returns its path.
+fs::path WriteUpload(const fs::path& dir, const std::string& name, const std::string& content) {
+  fs::path p = dir / name;
+  EXPECT_TRUE(WriteFileAtomic(p, content).ok());
+  return p;
+}
+
+TEST_F(LocalBlobStoreTest, PutFileExpectingRenamesTheUploadIntoPlace) {
+  std::string content = "streamed upload";
+  std::string sha = Sha256Hex(content);
+  fs::path upload = WriteUpload(store_->temp_dir(), "upload-1", content);
+  struct stat before;
+  ASSERT_EQ(::stat(upload.c_str(), &before), 0);
+  ASSERT_TRUE(store_->PutFileExpecting(sha, upload).ok());
+  EXPECT_FALSE(fs::exists(upload));
+  EXPECT_EQ(*store_->Get(sha), content);
+  struct stat after;
+  ASSERT_EQ(::stat(store_->PathOf(sha)->c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "renamed, not copied";
+  EXPECT_EQ(after.st_mode & 0777, 0444u);
+  // The same content again: already stored, the new upload is just removed.
+  fs::path again = WriteUpload(store_->temp_dir(), "upload-2", content);
+  ASSERT_TRUE(store_->PutFileExpecting(sha, again).ok());
+  EXPECT_FALSE(fs::exists(again));
+  EXPECT_EQ(TempFileCount(), 0);
+}
+
+TEST_F(LocalBlobStoreTest, PutFileExpectingRefusesAWrongHashAndLeavesTheFile) {
+  fs::path upload = WriteUpload(store_->temp_dir(), "upload-1", "actual bytes");
+  std::string claimed = Sha256Hex("other bytes");
+  Status st = store_->PutFileExpecting(claimed, upload);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find(Sha256Hex("actual bytes")), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(claimed), std::string::npos) << st.message();
+  EXPECT_TRUE(fs::exists(upload));
+  EXPECT_FALSE(store_->Has(claimed));
+  EXPECT_FALSE(store_->Has(Sha256Hex("actual bytes")));
+  EXPECT_EQ(store_->PutFileExpecting("not-a-sha", upload).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::exists(upload));
+}
+
+TEST_F(LocalBlobStoreTest, PutFileExpectingRefusesMissingFilesAndSymlinks) {
+  std::string sha = Sha256Hex("x");
+  EXPECT_EQ(store_->PutFileExpecting(sha, root_ / "tmp" / "absent").code(), StatusCode::kNotFound);
+  fs::path target = WriteUpload(root_, "target", "x");
+  fs::create_symlink(target, root_ / "tmp" / "link");
+  EXPECT_EQ(store_->PutFileExpecting(sha, root_ / "tmp" / "link").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->PutFileExpecting(sha, root_).code(), StatusCode::kNotFound);  // a folder
+  EXPECT_FALSE(store_->Has(sha));
+  EXPECT_TRUE(fs::exists(target));
+}
+
+TEST_F(LocalBlobStoreTest, PutFileExpectingCopiesWhenItCannotRename) {
+  // The generic form (used across filesystems) streams the file through a writer.
+  std::string content(3 << 20, 'q');  // several read chunks
+  std::string sha = Sha256Hex(content);
+  fs::path upload = WriteUpload(root_, "elsewhere", content);
+  ASSERT_TRUE(store_->BlobStore::PutFileExpecting(sha, upload).ok());
+  EXPECT_FALSE(fs::exists(upload));
+  EXPECT_EQ(*store_->Get(sha), content);
+  fs::path wrong = WriteUpload(root_, "wrong", "abc");
+  EXPECT_EQ(store_->BlobStore::PutFileExpecting(sha, wrong).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fs::exists(wrong));
   EXPECT_EQ(TempFileCount(), 0);
 }
 

@@ -39,6 +39,9 @@ int ServeHttp(serving::ModelServer& model, const ServeFlags& flags, sigset_t& si
   http::HttpServerOptions options;
   options.host = flags.host;
   options.port = flags.port;
+  // No cap per client address: behind an endpoint, every scoring request comes from the
+  // workspace server's router, one address.
+  options.max_connections_per_client = options.max_connections;
   serving::ModelServer* raw = &model;
   auto server =
       http::HttpServer::Start(options, [raw](http::Request& r) { return raw->Handle(r); });

@@ -131,7 +131,9 @@ int RunServer(const ServerFlags& flags) {
     owner_token = *token;
   }
   api::Api api(&access, &runs, &models, &datasets, &computes, &environments, blobs->get(),
-               api::ApiOptions{.workspace_name = flags.name, .require_auth = !flags.no_auth});
+               api::ApiOptions{.workspace_name = flags.name,
+                               .require_auth = !flags.no_auth,
+                               .upload_dir = (*blobs)->temp_dir().string()});
   // Online endpoints: the controller runs the model servers of every deployment.
   const char* path_env = std::getenv("PATH");
   workspace::EndpointController controller(
@@ -150,6 +152,9 @@ int RunServer(const ServerFlags& flags) {
   http_options.port = flags.port >= 0 ? flags.port : ConfiguredPort(dir);
   http_options.body_limit = [&api](const std::string& m, const std::string& p) {
     return api.BodyLimit(m, p);
+  };
+  http_options.body_to_file = [&api](const std::string& m, const std::string& p) {
+    return api.BodyToFile(m, p);
   };
   auto server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
     return api.Handle(r);

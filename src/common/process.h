@@ -64,6 +64,18 @@ std::vector<pid_t> SessionMembers(pid_t sid);
 // leads that session). OK when none is left. InvalidArgument for sid <= 1.
 Status SignalSession(pid_t sid, int sig, pid_t except = 0);
 
+// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER): a descendant orphaned by its
+// parent's exit (a daemon that double-forked or called setsid()) becomes this process's child
+// instead of init's, so KillDescendants still finds it. Idempotent. Internal on failure.
+Status BecomeChildSubreaper();
+// The children of process `pid`, zombies included, read from /proc.
+std::vector<pid_t> ChildrenOf(pid_t pid);
+// SIGKILLs and reaps every child of this process, then the orphans that inherits (as a
+// subreaper), until none is left; with BecomeChildSubreaper that ends every descendant,
+// daemonised or not. Returns how many processes were reaped. Only for a process whose
+// children all belong to what is being ended, with no other thread waiting for one.
+int KillDescendants();
+
 // A finished command: its exit code and the last bytes of its stdout and stderr together.
 struct CommandOutput {
   int code = -1;

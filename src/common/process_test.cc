@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include <gtest/gtest.h>
+#include <fstream>
 
 namespace gantry {
 namespace {
@@ -108,6 +109,34 @@ TEST(ProcessTest, NewProcessGroupLeadsItsOwnGroup) {
   EXPECT_EQ(::getsid(*pid), ::getsid(0));
   ASSERT_TRUE(SignalGroup(*pid, SIGKILL).ok());
   EXPECT_EQ(WaitFor(*pid).signal, SIGKILL);
+}
+
+
+TEST(ProcessTest, ASubreaperEndsADaemonThatLeftItsSession) {
+  fs::path dir = *MakeTempDir("gantry-subreaper");
+  fs::path pid_file = dir / "pid";
+  // In a child process, so that the test binary itself does not become a subreaper. The
+  // child reports what went wrong through its exit code.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!BecomeChildSubreaper().ok()) ::_exit(10);
+    // A double fork into a new session: the subshell exits and leaves the daemon orphaned.
+    auto sh = Spawn({.argv = {"sh", "-c", "(setsid sleep 1000 & echo $! > " + pid_file.string() + ")"}});
+    if (!sh.has_value()) ::_exit(11);
+    WaitFor(*sh);
+    pid_t daemon = 0;
+    std::ifstream(pid_file) >> daemon;
+    if (daemon <= 0 || !ProcessAlive(daemon)) ::_exit(12);
+    std::vector<pid_t> children = ChildrenOf(::getpid());
+    if (std::find(children.begin(), children.end(), daemon) == children.end()) ::_exit(13);
+    if (KillDescendants() != 1) ::_exit(14);
+    ::_exit(ProcessAlive(daemon) || !ChildrenOf(::getpid()).empty() ? 15 : 0);
+  }
+  ExitInfo info = WaitFor(child);
+  EXPECT_EQ(info.code, 0) << "10: prctl, 11: spawn, 12: no daemon, 13: not reparented, "
+                             "14: not killed, 15: still alive";
+  fs::remove_all(dir);
 }
 
 }  // namespace

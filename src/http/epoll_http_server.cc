@@ -184,6 +184,7 @@ int ParseHead(std::string_view block, Request& req, Head& head, std::string& err
   ParseTarget(target, req);
 
   bool has_length = false, has_connection_close = false, has_connection_keep_alive = false;
+  std::string transfer_encoding;
   int count = 0;
   while (pos < block.size()) {
     next_line(line);
@@ -205,6 +206,15 @@ int ParseHead(std::string_view block, Request& req, Head& head, std::string& err
     std::string name(line.substr(0, colon));
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string_view value = line.substr(colon + 1);
+    // RFC 9110 5.5: no control characters but HTAB (a NUL or bare CR splits values
+    // differently in different parsers, which request smuggling feeds on).
+    if (std::any_of(value.begin(), value.end(), [](char ch) {
+          auto u = static_cast<unsigned char>(ch);
+          return (u < 0x20 && u != '\t') || u == 0x7f;
+        })) {
+      error = "malformed value of header field '" + name + "'";
+      return 400;
+    }
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
@@ -220,12 +230,7 @@ int ParseHead(std::string_view block, Request& req, Head& head, std::string& err
       has_length = true;
       head.content_length = n;
     } else if (name == "transfer-encoding") {
-      if (ContainsTokenIgnoreCase(value, "chunked")) {
-        error = "chunked request bodies are not accepted; send Content-Length";
-        return 411;
-      }
-      error = "unsupported Transfer-Encoding '" + std::string(value) + "'";
-      return 501;
+      transfer_encoding.assign(value);
     } else if (name == "connection") {
       has_connection_close |= ContainsTokenIgnoreCase(value, "close");
       has_connection_keep_alive |= ContainsTokenIgnoreCase(value, "keep-alive");
@@ -237,6 +242,19 @@ int ParseHead(std::string_view block, Request& req, Head& head, std::string& err
       it->second += ", ";
       it->second += value;
     }
+  }
+  if (!transfer_encoding.empty()) {
+    // Either framing alone is refused below; both at once is the classic smuggling request.
+    if (has_length) {
+      error = "conflicting Content-Length and Transfer-Encoding";
+      return 400;
+    }
+    if (ContainsTokenIgnoreCase(transfer_encoding, "chunked")) {
+      error = "chunked request bodies are not accepted; send Content-Length";
+      return 411;
+    }
+    error = "unsupported Transfer-Encoding '" + transfer_encoding + "'";
+    return 501;
   }
   head.keep_alive =
       head.http10 ? has_connection_keep_alive && !has_connection_close : !has_connection_close;

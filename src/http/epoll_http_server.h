@@ -8,8 +8,10 @@
 // requests answered in order (a connection's next request is read once the previous one is
 // answered), Content-Length bodies with a per-route limit (413, after reading and dropping the
 // body so the client can read the answer), "Expect: 100-continue", case-insensitive header
-// names. Chunked request bodies are refused with 411, malformed requests with 400, header
-// blocks over the limit with 431; those close the connection. A connection is closed after
+// names. Chunked request bodies are refused with 411, other transfer codings with 501,
+// malformed requests (request line, header names, control characters in header values,
+// Content-Length, Content-Length together with Transfer-Encoding) with 400, header blocks
+// over the limit with 431, each with a JSON error body; those close the connection. A connection is closed after
 // idle_timeout without traffic while no request is in progress, and a request that has not
 // fully arrived request_timeout after its first byte is answered 408 (so that neither idle
 // nor slow-sending clients can hold connections forever); a request with the handler is

@@ -15,98 +15,12 @@
 
 #include "http/http_client.h"
 #include "http/router.h"
+#include "http/testing/raw_http_client.h"
 
 namespace gantry::http {
 namespace {
 
-// A blocking client speaking raw HTTP/1.1, for what HttpClient does not do (pipelining,
-// malformed requests). Reads give up after 30 s so that a broken server fails the test
-// instead of hanging it.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    timeval tv{30, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~RawClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  void Write(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  struct Reply {
-    int status = 0;
-    std::map<std::string, std::string> headers;  // lowercase names
-    std::string body;
-  };
-
-  // Reads one response; status 0 when the connection ended first.
-  Reply Read() {
-    Reply r;
-    size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return r;
-    }
-    std::string head = buf_.substr(0, end + 2);
-    buf_.erase(0, end + 4);
-    r.status = std::stoi(head.substr(9, 3));
-    size_t pos = head.find("\r\n") + 2;
-    while (pos < head.size()) {
-      size_t eol = head.find("\r\n", pos);
-      std::string line = head.substr(pos, eol - pos);
-      size_t colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (auto& c : name) c = static_cast<char>(std::tolower(c));
-      r.headers[name] = line.substr(colon + 2);
-      pos = eol + 2;
-    }
-    if (r.status == 100) return r;
-    size_t length = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
-    while (buf_.size() < length) {
-      if (!Fill()) return Reply{};
-    }
-    r.body = buf_.substr(0, length);
-    buf_.erase(0, length);
-    return r;
-  }
-
-  // True when the server closed the connection in order (recv returned 0), not when the read
-  // timed out or failed.
-  bool ClosedByServer() {
-    if (!buf_.empty()) return false;
-    char chunk[1];
-    return ::recv(fd_, chunk, sizeof(chunk), 0) == 0;
-  }
-  // True when the server closed the connection (after anything already buffered).
-  bool AtEof() {
-    if (!buf_.empty()) return false;
-    return !Fill();
-  }
-
- private:
-  bool Fill() {
-    char chunk[4096];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) return false;
-    buf_.append(chunk, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-};
+using RawClient = testing::RawHttpClient;
 
 std::string Post(const std::string& path, const std::string& body,
                  const std::string& extra_headers = "") {
@@ -355,11 +269,23 @@ TEST_F(EpollHttpServerTest, MalformedRequestsAreRefusedAndCloseTheConnection) {
            {"POST /echo/a HTTP/1.1\r\nBad Header: 1\r\n\r\n", 400},
            {"POST /echo/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", 411},
            {"GET /hello HTTP/1.1\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n", 431},
+           {"GET /hello HTTP/1.1\r\nX-Ctl: a\x01" "b\r\n\r\n", 400},
+           {std::string("GET /hello HTTP/1.1\r\nX-Nul: a") + '\0' + "b\r\n\r\n", 400},
+           {"GET /hello HTTP/1.1\r\nX-Cr: a\rb\r\n\r\n", 400},
+           {"POST /echo/a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "3\r\nabc\r\n0\r\n\r\n",
+            400},
+           {"POST /echo/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            "3\r\nabc\r\n0\r\n\r\n",
+            400},
+           {"POST /echo/a HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+           {"GET /a b HTTP/1.1\r\n\r\n", 400},
        }) {
     RawClient c(server_->port());
     c.Write(k.request);
     auto r = c.Read();
     EXPECT_EQ(r.status, k.status) << k.request.substr(0, 60);
+    EXPECT_NE(r.body.find("\"error\""), std::string::npos) << k.request.substr(0, 60);
     EXPECT_EQ(r.headers["connection"], "close");
     EXPECT_TRUE(c.AtEof());
   }

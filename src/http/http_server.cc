@@ -1,17 +1,27 @@
 #include "http/http_server.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <list>
-#include <vector>
-
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "common/logging.h"
 
@@ -21,37 +31,255 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr size_t kDefaultBodyLimit = 16u << 20;
 
-// After a 413, reads and drops the body the client is still sending (bounded), so that a
-// client which does not wait for "100 Continue" still gets to read the answer instead of a
-// broken pipe.
-void DrainRejectedBody(tcp::socket& socket, beast::flat_buffer& buffer, uint64_t length) {
-  constexpr uint64_t kMaxDrain = 256u << 20;
-  uint64_t left = std::min(length, kMaxDrain);
-  left -= std::min<uint64_t>(left, buffer.size());
-  buffer.consume(buffer.size());
-  timeval tv{5, 0};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  std::vector<char> scratch(1 << 16);
-  beast::error_code ec;
-  while (left > 0) {
-    size_t n = socket.read_some(asio::buffer(scratch.data(), std::min<uint64_t>(left, scratch.size())), ec);
-    if (ec || n == 0) break;
-    left -= n;
-  }
+constexpr size_t kDefaultBodyLimit = 16u << 20;
+// Bodies are read in pieces of this size (into memory or a file).
+constexpr size_t kBodyChunk = 64 * 1024;
+// After an answer that closes the connection, at most this much further input is read and
+// dropped (plus, after a 413, at most kMaxDiscard of the refused body), so that a client
+// still sending gets to read the answer instead of a reset.
+constexpr uint64_t kMaxLinger = 1u << 20;
+constexpr uint64_t kMaxDiscard = 256u << 20;
+// How long that dropping waits for each further byte.
+constexpr std::chrono::milliseconds kLingerStall{5'000};
+
+std::optional<Clock::time_point> After(std::chrono::milliseconds d) {
+  if (d.count() <= 0) return std::nullopt;
+  return Clock::now() + d;
 }
 
-}  // namespace
+// Milliseconds until `deadline` for poll(2): -1 for none, 0 once passed.
+int PollTimeout(std::optional<Clock::time_point> deadline) {
+  if (!deadline) return -1;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+  return static_cast<int>(std::clamp<int64_t>(left, 0, std::numeric_limits<int>::max()));
+}
+
+beast::error_code SystemError(int e) { return {e, boost::system::system_category()}; }
+
+// The connection's socket, read and written with deadlines, as the SyncReadStream and
+// SyncWriteStream that Beast's synchronous algorithms use. In front of a request a read
+// waits until the idle deadline while no byte of it has arrived, then until that first
+// byte's time plus request_timeout; in a body, request_timeout from the previous read. A
+// write waits up to idle_timeout for progress. Running out of time is beast::error::timeout.
+// Used by its connection's thread only.
+class DeadlineSocket {
+ public:
+  DeadlineSocket(int fd, std::chrono::milliseconds idle, std::chrono::milliseconds request)
+      : fd_(fd), idle_(idle), request_(request) {}
+
+  // A request is next: idle until its first byte (already here when `buffered`).
+  void AwaitRequest(bool buffered) {
+    stall_.reset();
+    started_.reset();
+    if (buffered) started_ = Clock::now();
+    idle_deadline_ = After(idle_);
+  }
+  // A body (or input to drop) is next: each read may wait `stall` (0: forever).
+  void AwaitStream(std::chrono::milliseconds stall) { stall_ = stall; }
+  // True once a byte of the current request has arrived.
+  bool request_started() const { return started_.has_value(); }
+  int fd() const { return fd_; }
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    ec = {};
+    asio::mutable_buffer into;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+      into = *it;
+      if (into.size() > 0) break;
+    }
+    if (into.size() == 0) return 0;
+    std::optional<Clock::time_point> deadline;
+    if (stall_) {
+      deadline = After(*stall_);
+    } else if (started_) {
+      if (request_.count() > 0) deadline = *started_ + request_;
+    } else {
+      deadline = idle_deadline_;
+    }
+    while (true) {
+      pollfd p{fd_, POLLIN, 0};
+      int ready = ::poll(&p, 1, PollTimeout(deadline));
+      if (ready < 0 && errno != EINTR) {
+        ec = SystemError(errno);
+        return 0;
+      }
+      if (ready <= 0) {
+        if (deadline && Clock::now() >= *deadline) {
+          ec = beast::error::timeout;
+          return 0;
+        }
+        continue;
+      }
+      ssize_t n = ::recv(fd_, into.data(), into.size(), MSG_DONTWAIT);
+      if (n > 0) {
+        if (!started_) started_ = Clock::now();
+        return static_cast<size_t>(n);
+      }
+      if (n == 0) {
+        ec = asio::error::eof;
+        return 0;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        ec = SystemError(errno);
+        return 0;
+      }
+    }
+  }
+
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers, beast::error_code& ec) {
+    ec = {};
+    constexpr int kMaxIov = 16;
+    iovec iov[kMaxIov];
+    int count = 0;
+    for (auto it = asio::buffer_sequence_begin(buffers);
+         it != asio::buffer_sequence_end(buffers) && count < kMaxIov; ++it) {
+      asio::const_buffer b = *it;
+      if (b.size() == 0) continue;
+      iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+    }
+    if (count == 0) return 0;
+    const std::optional<Clock::time_point> deadline = After(idle_);
+    while (true) {
+      msghdr m{};
+      m.msg_iov = iov;
+      m.msg_iovlen = static_cast<size_t>(count);
+      ssize_t n = ::sendmsg(fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = SystemError(errno);
+        return 0;
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      int ready = ::poll(&p, 1, PollTimeout(deadline));
+      if (ready < 0 && errno != EINTR) {
+        ec = SystemError(errno);
+        return 0;
+      }
+      if (ready == 0 && deadline && Clock::now() >= *deadline) {
+        ec = beast::error::timeout;
+        return 0;
+      }
+    }
+  }
+
+  // The throwing forms complete the stream concepts; the server only uses the ones above.
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers) {
+    beast::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  const int fd_;
+  const std::chrono::milliseconds idle_, request_;
+  std::optional<Clock::time_point> idle_deadline_;
+  std::optional<Clock::time_point> started_;
+  std::optional<std::chrono::milliseconds> stall_;
+};
+
+// A temp file receiving one streamed body. flock()ed while open, so that a LocalBlobStore
+// opening the same folder in another process does not take it for an abandoned write. The
+// destructor removes the file unless the handler moved it away.
+class BodyFile {
+ public:
+  static Result<BodyFile> Create(const std::string& folder) {
+    std::string path = folder + "/upload-XXXXXX";
+    int fd = ::mkostemp(path.data(), O_CLOEXEC);
+    if (fd < 0) {
+      return Err(InternalError("cannot create a temp file for the upload in " + folder + ": " +
+                               std::strerror(errno)));
+    }
+    (void)::flock(fd, LOCK_EX | LOCK_NB);  // a fresh file: cannot be held by anyone else
+    return BodyFile(std::move(path), fd);
+  }
+  BodyFile(BodyFile&& other) noexcept
+      : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+  BodyFile& operator=(BodyFile&&) = delete;
+  ~BodyFile() {
+    if (fd_ < 0) return;
+    // Only the file this object made: the handler may have renamed it and a new one taken
+    // the name since.
+    struct stat mine, there;
+    if (::fstat(fd_, &mine) == 0 && ::lstat(path_.c_str(), &there) == 0 &&
+        mine.st_dev == there.st_dev && mine.st_ino == there.st_ino) {
+      ::unlink(path_.c_str());
+    }
+    ::close(fd_);
+  }
+
+  const std::string& path() const { return path_; }
+  Status Write(const char* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = ::write(fd_, data, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return InternalError("cannot write the upload to " + path_ + ": " + std::strerror(errno));
+      }
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  BodyFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+// Errors of the request's own bytes (as opposed to the connection ending or failing).
+bool IsMalformed(const beast::error_code& ec) {
+  static const auto& kHttpCategory = bhttp::make_error_code(bhttp::error::bad_method).category();
+  return ec.category() == kHttpCategory && ec != bhttp::error::end_of_stream &&
+         ec != bhttp::error::partial_message && ec != bhttp::error::need_more &&
+         ec != bhttp::error::need_buffer;
+}
+
+// An answer for a request refused by the server itself: the usual error body.
+Response Refusal(int http_status, const std::string& message) {
+  StatusCode code = http_status == 408   ? StatusCode::kDeadlineExceeded
+                    : http_status == 413 || http_status == 431 ? StatusCode::kResourceExhausted
+                    : http_status == 501 ? StatusCode::kUnimplemented
+                    : http_status == 503 ? StatusCode::kUnavailable
+                    : http_status >= 500 ? StatusCode::kInternal
+                                         : StatusCode::kInvalidArgument;
+  Response r = Response::FromStatus(Status(code, message));
+  r.status = http_status;
+  return r;
+}
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
 
 struct Connection {
   tcp::socket socket;
+  std::string remote;
   std::thread thread;
-  std::atomic<bool> done{false};
-  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  bool done = false;  // guarded by HttpServer::State::mu
+  Connection(tcp::socket s, std::string r) : socket(std::move(s)), remote(std::move(r)) {}
 };
+
+}  // namespace
 
 struct HttpServer::State {
   HttpServerOptions options;
@@ -61,11 +289,21 @@ struct HttpServer::State {
   std::thread accept_thread;
   std::mutex mu;
   std::list<std::unique_ptr<Connection>> connections;  // guarded by mu
+  int active = 0;                                      // guarded by mu: threads still serving
+  std::map<std::string, int> per_client;               // guarded by mu: active, by address
   std::atomic<bool> stopping{false};
   int port = 0;
 
   void AcceptLoop();
+  void Refuse(tcp::socket& socket, const std::string& message);
   void Serve(Connection* conn);
+  // Serves one request; false when the connection must end.
+  bool ServeOne(DeadlineSocket& stream, beast::flat_buffer& buffer, const std::string& remote);
+  // Writes `response` with "Connection: close", then drops further input (at most
+  // kMaxLinger plus `refused_body` bytes) until the client closes.
+  void AnswerAndClose(DeadlineSocket& stream, beast::flat_buffer& buffer, Response response,
+                      uint64_t refused_body);
+  bool Write(DeadlineSocket& stream, Response response, bool keep_alive);
   void ReapFinished();
 };
 
@@ -73,7 +311,7 @@ void HttpServer::State::ReapFinished() {
   std::lock_guard<std::mutex> lock(mu);
   for (auto it = connections.begin(); it != connections.end();) {
     if ((*it)->done) {
-      (*it)->thread.join();
+      (*it)->thread.join();  // past setting `done`, the thread needs nothing but to exit
       it = connections.erase(it);
     } else {
       ++it;
@@ -88,99 +326,255 @@ void HttpServer::State::AcceptLoop() {
     acceptor.accept(socket, ec);
     if (ec) {
       if (stopping) break;
+      // Out of file descriptors, say: the next accept would fail at once too, so back off
+      // rather than spin (a backoff, not a wait for anything).
+      if (ec != asio::error::connection_aborted && ec != asio::error::interrupted) {
+        GLOG(Warning) << "accept: " << ec.message() << "; pausing accepts for 100 ms";
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    std::string remote;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
     ReapFinished();
-    std::lock_guard<std::mutex> lock(mu);
-    if (static_cast<int>(connections.size()) >= options.max_connections) {
-      const char kBusy[] =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      asio::write(socket, asio::buffer(kBusy, sizeof(kBusy) - 1), ec);
-      continue;
+    std::string refusal;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto mine = per_client.find(remote);
+      if (active >= options.max_connections) {
+        refusal = "the server is at its limit of " + std::to_string(options.max_connections) +
+                  " connections; try again later";
+      } else if (mine != per_client.end() && mine->second >= options.max_connections_per_client) {
+        refusal = "client " + remote + " is at its limit of " +
+                  std::to_string(options.max_connections_per_client) +
+                  " connections; close some or try again later";
+      } else {
+        ++active;
+        ++per_client[remote];
+        auto conn = std::make_unique<Connection>(std::move(socket), remote);
+        Connection* raw = conn.get();
+        connections.push_back(std::move(conn));
+        raw->thread = std::thread([this, raw] {
+          Serve(raw);
+          std::lock_guard<std::mutex> lock(mu);
+          --active;
+          if (--per_client[raw->remote] <= 0) per_client.erase(raw->remote);
+          raw->done = true;
+        });
+      }
     }
-    auto conn = std::make_unique<Connection>(std::move(socket));
-    Connection* raw = conn.get();
-    connections.push_back(std::move(conn));
-    raw->thread = std::thread([this, raw] {
-      Serve(raw);
-      raw->done = true;
-    });
+    if (!refusal.empty()) Refuse(socket, refusal);
   }
 }
 
-void HttpServer::State::Serve(Connection* conn) {
-  beast::flat_buffer buffer;
-  beast::error_code ec;
-  std::string remote;
-  auto ep = conn->socket.remote_endpoint(ec);
-  if (!ec) remote = ep.address().to_string();
-  while (!stopping) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(64 * 1024);
-    // Not boost::none: Boost 1.74 compares a length against an empty optional as "over".
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    bhttp::read_header(conn->socket, buffer, parser, ec);
-    if (ec) break;
-    auto& head = parser.get();
-    Request req;
-    req.method = std::string(head.method_string());
-    ParseTarget(std::string_view(head.target().data(), head.target().size()), req);
-    req.remote_address = remote;
-    size_t limit = options.body_limit ? options.body_limit(req.method, req.path) : kDefaultBodyLimit;
-    bool keep_alive = head.keep_alive();
-    Response resp;
-    uint64_t rejected_body = 0;
-    if (parser.content_length() && *parser.content_length() > limit) {
-      rejected_body = *parser.content_length();
-      resp = Response::FromStatus(ResourceExhaustedError(
-          "request body of " + std::to_string(*parser.content_length()) +
-          " bytes is over the limit of " + std::to_string(limit) + " bytes for " + req.path));
-      keep_alive = false;
-    } else {
-      if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, head.version()};
-        bhttp::write(conn->socket, cont, ec);
-        if (ec) break;
-      }
-      parser.body_limit(limit);
-      bhttp::read(conn->socket, buffer, parser, ec);
-      if (ec == bhttp::error::body_limit) {
-        resp = Response::FromStatus(ResourceExhaustedError(
-            "request body is over the limit of " + std::to_string(limit) + " bytes for " +
-            req.path));
-        keep_alive = false;
-      } else if (ec) {
-        break;
-      } else {
-        auto msg = parser.release();
-        for (const auto& field : msg) {
-          std::string name(field.name_string());
-          for (auto& c : name) c = static_cast<char>(std::tolower(c));
-          req.headers[name] = std::string(field.value());
-        }
-        req.body = std::move(msg.body());
-        try {
-          resp = handler(req);
-        } catch (const std::exception& e) {
-          GLOG(Error) << "handler for " << req.method << " " << req.path << " threw: " << e.what();
-          resp = Response::FromStatus(InternalError(std::string("internal error: ") + e.what()));
-        }
-      }
-    }
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(resp.status), 11};
-    out.set(bhttp::field::server, "gantry");
-    out.set(bhttp::field::content_type, resp.content_type);
-    for (const auto& [k, v] : resp.headers) out.set(k, v);
-    out.keep_alive(keep_alive);
-    out.body() = std::move(resp.body);
-    out.prepare_payload();
-    bhttp::write(conn->socket, out, ec);
-    if (!ec && rejected_body > 0) DrainRejectedBody(conn->socket, buffer, rejected_body);
-    if (ec || !keep_alive) break;
+void HttpServer::State::Refuse(tcp::socket& socket, const std::string& message) {
+  // On the accept thread, so nothing here may wait: drop what the client already sent (so
+  // that the close is not a reset that loses the answer), answer if the socket takes it.
+  const int fd = socket.native_handle();
+  char scratch[16 * 1024];
+  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
   }
+  Response r = Refusal(503, message);
+  std::string out = "HTTP/1.1 503 Service Unavailable\r\nServer: gantry\r\nContent-Type: " +
+                    r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) +
+                    "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + r.body;
+  ssize_t n = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n;  // a client that cannot take a few hundred bytes gets the close alone
+  ::shutdown(fd, SHUT_WR);
+  beast::error_code ec;
+  socket.close(ec);
+}
+
+void HttpServer::State::Serve(Connection* conn) {
+  DeadlineSocket stream(conn->socket.native_handle(), options.idle_timeout,
+                        options.request_timeout);
+  beast::flat_buffer buffer;
+  while (!stopping && ServeOne(stream, buffer, conn->remote)) {
+  }
+  beast::error_code ec;
   conn->socket.shutdown(tcp::socket::shutdown_both, ec);
   conn->socket.close(ec);
+}
+
+bool HttpServer::State::ServeOne(DeadlineSocket& stream, beast::flat_buffer& buffer,
+                                 const std::string& remote) {
+  stream.AwaitRequest(buffer.size() > 0);
+  bhttp::request_parser<bhttp::buffer_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(
+      std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  // Not boost::none: Boost 1.74 compares a length against an empty optional as "over". The
+  // route's limit is known, and set, once the target is.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  beast::error_code ec;
+  bhttp::read_header(stream, buffer, parser, ec);
+  if (ec) {
+    // Between requests, a timeout or close just ends the connection.
+    if (!stream.request_started()) return false;
+    if (ec == beast::error::timeout) {
+      AnswerAndClose(stream, buffer,
+                     Refusal(408, "the request line and headers did not arrive within " +
+                                      std::to_string(options.request_timeout.count()) +
+                                      " ms of the first byte"),
+                     0);
+    } else if (ec == bhttp::error::header_limit) {
+      AnswerAndClose(stream, buffer,
+                     Refusal(431, "the request line and headers are over " +
+                                      std::to_string(options.max_header_bytes) + " bytes"),
+                     0);
+    } else if (IsMalformed(ec)) {
+      AnswerAndClose(stream, buffer, Refusal(400, "malformed request: " + ec.message()), 0);
+    }
+    return false;
+  }
+  auto& head = parser.get();
+  std::string_view target(head.target().data(), head.target().size());
+  if (target.empty() || target.front() != '/') {
+    AnswerAndClose(stream, buffer, Refusal(400, "the request target must be a path"), 0);
+    return false;
+  }
+  if (head.count(bhttp::field::transfer_encoding) > 1 ||
+      (head.count(bhttp::field::transfer_encoding) == 1 &&
+       !beast::iequals(Trim(std::string_view(head[bhttp::field::transfer_encoding].data(),
+                                              head[bhttp::field::transfer_encoding].size())),
+                       "chunked"))) {
+    AnswerAndClose(stream, buffer,
+                   Refusal(501, "unsupported Transfer-Encoding; send Content-Length or chunked"),
+                   0);
+    return false;
+  }
+  Request req;
+  req.method = std::string(head.method_string());
+  ParseTarget(target, req);
+  req.remote_address = remote;
+  for (const auto& field : head) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, added] = req.headers.try_emplace(std::move(name), field.value());
+    if (!added) {
+      it->second += ", ";
+      it->second.append(field.value().data(), field.value().size());
+    }
+  }
+  const size_t limit =
+      options.body_limit ? options.body_limit(req.method, req.path) : kDefaultBodyLimit;
+  if (parser.content_length() && *parser.content_length() > limit) {
+    AnswerAndClose(stream, buffer,
+                   Refusal(413, "request body of " + std::to_string(*parser.content_length()) +
+                                    " bytes is over the limit of " + std::to_string(limit) +
+                                    " bytes for " + req.path),
+                   *parser.content_length());
+    return false;
+  }
+  const uint64_t declared = parser.content_length().value_or(0);
+  std::optional<BodyFile> file;
+  std::string folder = options.body_to_file ? options.body_to_file(req.method, req.path) : "";
+  if (!folder.empty()) {
+    auto created = BodyFile::Create(folder);
+    if (!created.has_value()) {
+      GLOG(Error) << created.error().ToString();
+      AnswerAndClose(stream, buffer, Response::FromStatus(created.error()), declared);
+      return false;
+    }
+    file.emplace(std::move(*created));
+  }
+  if (!parser.is_done() && beast::iequals(head[bhttp::field::expect], "100-continue")) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, head.version()};
+    bhttp::write(stream, cont, ec);
+    if (ec) return false;
+  }
+  parser.body_limit(limit);
+  stream.AwaitStream(options.request_timeout);
+  std::vector<char> chunk(parser.is_done() ? 0 : kBodyChunk);
+  while (!parser.is_done()) {
+    auto& body = parser.get().body();
+    body.data = chunk.data();
+    body.size = chunk.size();
+    bhttp::read(stream, buffer, parser, ec);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) file.reset();  // an upload that failed leaves no file, even while we linger
+    if (ec == bhttp::error::body_limit) {
+      AnswerAndClose(stream, buffer,
+                     Refusal(413, "request body is over the limit of " + std::to_string(limit) +
+                                      " bytes for " + req.path),
+                     kMaxDiscard);
+      return false;
+    }
+    if (ec == beast::error::timeout) {
+      AnswerAndClose(stream, buffer,
+                     Refusal(408, "the request body stalled for " +
+                                      std::to_string(options.request_timeout.count()) + " ms"),
+                     0);
+      return false;
+    }
+    if (ec) {
+      if (IsMalformed(ec)) {
+        AnswerAndClose(stream, buffer, Refusal(400, "malformed request body: " + ec.message()),
+                       0);
+      }
+      return false;
+    }
+    size_t got = chunk.size() - parser.get().body().size;
+    if (file) {
+      Status written = file->Write(chunk.data(), got);
+      if (!written.ok()) {
+        GLOG(Error) << written.ToString();
+        file.reset();
+        AnswerAndClose(stream, buffer, Response::FromStatus(written), declared);
+        return false;
+      }
+    } else {
+      req.body.append(chunk.data(), got);
+    }
+  }
+  if (file) req.body_file = file->path();
+  Response resp;
+  try {
+    resp = handler(req);
+  } catch (const std::exception& e) {
+    GLOG(Error) << "handler for " << req.method << " " << req.path << " threw: " << e.what();
+    resp = Response::FromStatus(InternalError(std::string("internal error: ") + e.what()));
+  }
+  file.reset();  // the upload's temp file, unless the handler kept it
+  const bool keep_alive = parser.get().keep_alive() && !stopping;
+  return Write(stream, std::move(resp), keep_alive) && keep_alive;
+}
+
+bool HttpServer::State::Write(DeadlineSocket& stream, Response resp, bool keep_alive) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(resp.status), 11};
+  out.set(bhttp::field::server, "gantry");
+  out.set(bhttp::field::content_type, resp.content_type);
+  for (const auto& [k, v] : resp.headers) out.set(k, v);
+  out.keep_alive(keep_alive);
+  out.body() = std::move(resp.body);
+  out.prepare_payload();
+  beast::error_code ec;
+  bhttp::write(stream, out, ec);
+  return !ec;
+}
+
+void HttpServer::State::AnswerAndClose(DeadlineSocket& stream, beast::flat_buffer& buffer,
+                                       Response response, uint64_t refused_body) {
+  if (!Write(stream, std::move(response), /*keep_alive=*/false)) return;
+  // Lingering close: no more output, and input is dropped until the client closes, so that
+  // unread input does not turn our close into a reset that loses the answer.
+  ::shutdown(stream.fd(), SHUT_WR);
+  uint64_t left = kMaxLinger + std::min(refused_body, kMaxDiscard);
+  left -= std::min<uint64_t>(left, buffer.size());
+  buffer.consume(buffer.size());
+  stream.AwaitStream(options.request_timeout.count() > 0
+                         ? std::min(options.request_timeout, kLingerStall)
+                         : kLingerStall);
+  std::vector<char> scratch(kBodyChunk);
+  while (left > 0) {
+    beast::error_code ec;
+    size_t n = stream.read_some(
+        asio::buffer(scratch.data(), static_cast<size_t>(std::min<uint64_t>(left, scratch.size()))),
+        ec);
+    if (ec || n == 0) break;
+    left -= n;
+  }
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,

@@ -20,6 +20,10 @@ struct Request {
   std::map<std::string, std::string> headers;  // lowercase names
   std::map<std::string, std::string> params;   // filled by the Router from {name} segments
   std::string body;
+  // Set instead of `body` when the server streamed the body to a file
+  // (HttpServerOptions::body_to_file). The server removes the file once the handler returns;
+  // a handler that keeps the content renames the file away first.
+  std::string body_file;
   std::string remote_address;
 
   // Header value or "" when absent; `name` in lowercase.

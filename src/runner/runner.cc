@@ -809,6 +809,17 @@ class JobRun {
     }
   }
 
+  // Kills every process still below the runner once the job's own processes are reaped. The
+  // runner is a child subreaper (RunJob), so a process that daemonised itself out of the
+  // job's group and session (setsid, a double fork) was handed to the runner when its parent
+  // exited, and is found here as a child.
+  void KillLeftovers() {
+    if (int n = KillDescendants(); n > 0) {
+      GLOG(Info) << "run '" << options_.run_name << "': killed " << n
+                 << " process(es) the job left behind";
+    }
+  }
+
   // Sends `sig` to every process group of the job.
   void SignalAll(int sig) {
     if (!plan_.distributed()) {
@@ -828,6 +839,7 @@ class JobRun {
     for (auto& p : procs_) {
       if (p.pid > 0 && !p.exit) p.exit = WaitFor(p.pid);
     }
+    KillLeftovers();
     ReleaseMpiRankPipes();
     for (auto& p : procs_) p.pump->Stop();
     for (auto& pump : rank_pumps_) pump->Stop();
@@ -1196,8 +1208,10 @@ class JobRun {
   // ---------------------------------------------------------------- after the command
 
   int Finish() {
-    // Whatever the command left behind in its group goes with it.
+    // Whatever the command left behind goes with it: in its group, and anywhere below the
+    // runner (daemons that left the group and session are the runner's children by now).
     SignalAll(SIGKILL);
+    KillLeftovers();
     if (plan_.distributed()) return FinishDistributed();
     if (!container_image_.empty()) {
       // A killed engine client may leave its container running.
@@ -1686,6 +1700,8 @@ class JobRun {
 
 int RunJob(const RunnerOptions& options) {
   SignalScope signals;
+  // Orphans of the job become the runner's children, so none outlives the run (Finish).
+  if (Status s = BecomeChildSubreaper(); !s.ok()) GLOG(Warning) << s.message();
   JobRun job(options);
   return job.Run();
 }

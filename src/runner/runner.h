@@ -25,6 +25,9 @@
 // (rank_logs.h). The first rank to fail makes the runner stop the others (SIGTERM, then
 // SIGKILL after the grace) and fails the run naming it and quoting its stderr; cancel and
 // timeout stop every group, and whatever is left in the runner's session is killed at the end.
+// The runner is a child subreaper (PR_SET_CHILD_SUBREAPER), so a process that daemonises
+// itself out of the job (setsid, a double fork) becomes its child and is killed when the run
+// ends too, however it ends.
 // A server that cannot be reached never stalls the job: data stays in local files, offsets
 // stay put and calls are retried; the final reports are retried for server_wait_seconds.
 //

@@ -1,5 +1,7 @@
 // RunJob end to end: real `bash -c` jobs against FakeRunServer.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <signal.h>
 #include <unistd.h>
 
@@ -271,6 +273,21 @@ TEST_F(RunnerJobTest, StderrThatIsNotUtf8StillMakesAnErrorMessage) {
   EXPECT_EQ(server_->CurrentStatus("r13"), "Failed");
   std::string error = server_->LastStatusBody("r13")["error"];
   EXPECT_EQ(error.rfind("command exited with code 2:\nbad ", 0), 0u) << error;
+}
+
+
+TEST_F(RunnerJobTest, ADaemonThatLeftTheJobsSessionEndsWithTheRun) {
+  fs::path pid_file = dir_ / "daemon.pid";
+  // A double fork into a session of its own, with its output elsewhere: neither the job's
+  // process group nor its session nor its pipes lead to it.
+  server_->AddRun("d1", Spec("(setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > " +
+                             pid_file.string() + "); echo started"));
+  EXPECT_EQ(RunJob(Options("d1")), 0);
+  EXPECT_EQ(server_->CurrentStatus("d1"), "Completed");
+  pid_t daemon = 0;
+  std::ifstream(pid_file) >> daemon;
+  ASSERT_GT(daemon, 0);
+  EXPECT_FALSE(ProcessAlive(daemon));  // killed and reaped before RunJob returned
 }
 
 }  // namespace

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds Gantry with AddressSanitizer and UndefinedBehaviorSanitizer (CMake option
+# GANTRY_SANITIZE) into build-asan/, then runs the unit tests and the integration suites under
+# them. Every gantry process the suites start (server, CLI, runner, model server) is the
+# instrumented binary, and so is every unit test. The sanitizers stop a process at its first
+# error (halt_on_error) and write the report under build-asan/sanitizer-logs/; the run fails
+# when any test fails or any report was written (a report from a daemon whose test still
+# passed counts too), and the reports are printed.
+#
+# Integration suites: by default those that drive the workspace server's HTTP layer (every
+# REST route, blob uploads, long polls), the runner (jobs, cancel, timeout, daemonised
+# processes), restart recovery and the SDK: GANTRY_SANITIZE_SUITES="jobs security_processes
+# rest snapshot sdk restart". GANTRY_SANITIZE_SUITES=all runs every suite but Slurm's. The
+# default leaves out, to keep CI's time in bounds (the sanitized build is a second, slower
+# build of the whole tree): the model-server suites (serve, serve_python, endpoints, sdk_endpoints), whose time
+# goes to libtorch and Python workers; distributed, distributed_mnist and walkthrough, whose
+# time goes to PyTorch and TensorFlow training; environments (pip and venv builds); models,
+# datasets, computes, sdk_assets. Never run here: the Slurm suites (root, a Slurm
+# installation, time in slurmctld/slurmd rather than in our code). The torchscript plugin is
+# instrumented, libtorch (a prebuilt library) is not, so ASan checks only our side of it.
+# bench/ is not built (benchmarks measure the normal build).
+#
+# Usage: scripts/sanitize.sh [extra ctest arguments, given to both ctest runs].
+# GANTRY_BUILD_JOBS and GANTRY_TEST_JOBS set the parallelism (default: the core count, 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${GANTRY_BUILD_JOBS:-$(nproc)}
+start=$(date +%s)
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_SANITIZE=ON >/dev/null
+ninja -C build-asan -j "$jobs"
+built=$(date +%s)
+
+logs=$PWD/build-asan/sanitizer-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+# detect_leaks: leaks at a normal exit are errors too. Processes killed by a signal (servers
+# at the end of a test) exit without a leak check, which is fine: they are not leaks.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:log_path=$logs/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+
+cd build-asan
+status=0
+suites=${GANTRY_SANITIZE_SUITES:-jobs security_processes rest snapshot sdk restart}
+if [[ "$suites" == all ]]; then
+  integration='^integration_'
+  exclude='^integration_slurm'
+else
+  integration="^integration_(${suites// /|})\$"
+  exclude='^$'
+fi
+ctest --output-on-failure -j "${GANTRY_TEST_JOBS:-2}" -L unit "$@" || status=1
+ctest --output-on-failure -j "${GANTRY_TEST_JOBS:-2}" -R "$integration" -E "$exclude" "$@" ||
+  status=1
+cd ..
+
+if compgen -G "$logs/*" >/dev/null; then
+  echo "sanitizer reports:" >&2
+  for f in "$logs"/*; do
+    echo "==== $f" >&2
+    cat "$f" >&2
+  done
+  status=1
+fi
+end=$(date +%s)
+echo "sanitize.sh: build $((built - start)) s, tests $((end - built)) s, status $status"
+exit $status
