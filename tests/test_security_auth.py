@@ -255,3 +255,17 @@ def test_audit_log_shows_who_changed_what(server, tmp_path):
     # Runners' own reports are not audited.
     assert not any(r["path"].endswith("/heartbeat") or r["path"].endswith("/logs/std_log.txt")
                    for r in records)
+
+
+def test_a_large_upload_without_a_credential_is_refused_before_its_body(server):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.putrequest("PUT", "/api/v1/blobs/" + "a" * 64)
+    conn.putheader("Content-Length", str(900 << 20))
+    conn.endheaders()  # the 900 MiB body is never sent: the answer comes first
+    resp = conn.getresponse()
+    assert resp.status == 401
+    assert json.loads(resp.read())["error"]["code"] == "Unauthenticated"
+    conn.close()
+    tmp = server.workspace / "blobs" / "tmp"
+    assert not tmp.exists() or list(tmp.iterdir()) == []

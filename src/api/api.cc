@@ -19,6 +19,8 @@ using workspace::RunAccess;
 namespace {
 
 constexpr char kPrefix[] = "/api/v1";
+// Blob uploads: checked before their body is read too (Api::BeforeBody).
+const RouteAccess kBlobUpload = RouteAccess::Upload();
 
 Response Error(const Status& s) { return Response::FromStatus(s); }
 
@@ -567,37 +569,54 @@ Result<Principal> Api::Caller(const Request& req) const {
   return access_->Authenticate(credential);
 }
 
-// The one credential check: every route goes through here before its handler.
-Response Api::Guarded(const RouteAccess& access, const http::Handler& handler,
-                      Request& req) const {
+// The one credential check: every route goes through Guarded, and so through here, before its
+// handler; large uploads also before their body is read (BeforeBody).
+Status Api::Check(const RouteAccess& access, const Request& req, Principal& who) const {
   if (!workspace::SameOrigin(req.Header("origin"), req.Header("host"))) {
     // A page in the user's browser must not drive the API of a server it is not served by.
-    return Error(PermissionDeniedError("cross-origin request refused: Origin '" +
-                                       req.Header("origin") + "' is not this server"));
+    return PermissionDeniedError("cross-origin request refused: Origin '" + req.Header("origin") +
+                                 "' is not this server");
   }
-  if (access.open) return handler(req);
-  auto who = Caller(req);
-  Status allowed = who.has_value()
-                       ? workspace::Authorize(*who, access,
-                                              access.run == RunAccess::kOwnRun ? req.Param("name")
-                                                                               : std::string())
-                       : who.error();
-  Response response;
-  if (!allowed.ok()) {
-    response = Error(allowed);
-    if (allowed.code() == StatusCode::kUnauthenticated) {
-      response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gantry\"");
-    }
-  } else {
-    response = handler(req);
-  }
-  // The audit log keeps what people change, and every refused attempt to change something;
-  // runners' own reports (logs, metrics, heartbeats) would drown it.
-  const Principal caller = who.value_or(Principal::Anonymous());
-  if (access.mutating && (caller.kind != Principal::Kind::kRun || !allowed.ok())) {
-    access_->Audit(caller, req.method, req.path, response.status, req.remote_address);
+  if (access.open) return Status::Ok();
+  auto caller = Caller(req);
+  if (!caller.has_value()) return caller.error();
+  who = std::move(*caller);
+  return workspace::Authorize(who, access,
+                              access.run == RunAccess::kOwnRun ? req.Param("name") : std::string());
+}
+
+namespace {
+Response Refusal(const Status& st) {
+  Response response = Response::FromStatus(st);
+  if (st.code() == StatusCode::kUnauthenticated) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gantry\"");
   }
   return response;
+}
+}  // namespace
+
+Response Api::Guarded(const RouteAccess& access, const http::Handler& handler,
+                      Request& req) const {
+  Principal who = Principal::Anonymous();
+  Status allowed = Check(access, req, who);
+  Response response = allowed.ok() ? handler(req) : Refusal(allowed);
+  // The audit log keeps what people change, and every refused attempt to change something;
+  // runners' own reports (logs, metrics, heartbeats) would drown it.
+  if (access.mutating && (who.kind != Principal::Kind::kRun || !allowed.ok())) {
+    access_->Audit(who, req.method, req.path, response.status, req.remote_address);
+  }
+  return response;
+}
+
+std::optional<Response> Api::BeforeBody(const Request& head) const {
+  if (BodyToFile(head.method, head.path).empty() && BodyLimit(head.method, head.path) <=
+                                                        options_.max_json_bytes) {
+    return std::nullopt;  // small bodies are checked with their route, after they arrive
+  }
+  Principal who = Principal::Anonymous();
+  Status allowed = Check(kBlobUpload, head, who);
+  if (allowed.ok()) return std::nullopt;
+  return Refusal(allowed);
 }
 
 size_t Api::BodyLimit(const std::string& method, const std::string& path) const {
@@ -638,7 +657,7 @@ void Api::AddRoutes() {
     }
     return Response::FromJson(200, {{"missing", missing}});
   });
-  Add("PUT", p + "/blobs/{sha}", RouteAccess::Upload(), [this](Request& req) {
+  Add("PUT", p + "/blobs/{sha}", kBlobUpload, [this](Request& req) {
     const std::string& sha = req.Param("sha");
     if (!IsSha256Hex(sha)) return Error(InvalidArgumentError("'" + sha + "' is not a SHA-256 id"));
     Status st = req.body_file.empty() ? blobs_->PutExpecting(sha, req.body)

@@ -3,6 +3,7 @@
 // Thread-safe: handlers are called concurrently; all state is in the services.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "artifacts/blob_store.h"
@@ -52,6 +53,9 @@ class Api {
   // Where a request's body is streamed, for HttpServerOptions::body_to_file: upload_dir for
   // blob uploads, else "" (memory).
   std::string BodyToFile(const std::string& method, const std::string& path) const;
+  // For HttpServerOptions::before_body: refuses a large upload (a blob) whose credential does
+  // not allow it before its body is read; nullopt lets the request go on.
+  std::optional<http::Response> BeforeBody(const http::Request& head) const;
 
  private:
   using AddRoute = std::function<void(const std::string&, const std::string&,
@@ -62,6 +66,9 @@ class Api {
   AddRoute Adder();
   http::Response Guarded(const workspace::RouteAccess& access, const http::Handler& handler,
                          http::Request& request) const;
+  // Origin, credential and role for `access`; fills `who` once the caller is known.
+  Status Check(const workspace::RouteAccess& access, const http::Request& request,
+               workspace::Principal& who) const;
   // Who sent the request: a person's token, a run's token, or nobody. Unauthenticated for a
   // credential that is not valid.
   Result<workspace::Principal> Caller(const http::Request& request) const;

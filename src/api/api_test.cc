@@ -241,6 +241,24 @@ TEST_F(ApiTest, MutatingCallsAndRefusalsAreAudited) {
   EXPECT_EQ(records[1]["status"], 401);
 }
 
+TEST_F(ApiTest, ALargeUploadIsRefusedBeforeItsBodyIsRead) {
+  http::Request head;
+  head.method = "PUT";
+  head.path = "/api/v1/blobs/" + std::string(64, 'a');
+  auto refused = api_->BeforeBody(head);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 401);
+  std::string reader = access_->CreateToken(workspace::Role::kReader, "r", 0, "")->secret;
+  head.headers["authorization"] = "Bearer " + reader;
+  EXPECT_EQ(api_->BeforeBody(head)->status, 403);
+  head.headers["authorization"] = "Bearer " + owner_;
+  EXPECT_FALSE(api_->BeforeBody(head).has_value());
+  http::Request small;
+  small.method = "POST";
+  small.path = "/api/v1/runs";
+  EXPECT_FALSE(api_->BeforeBody(small).has_value());  // checked with its route
+}
+
 TEST_F(ApiTest, BlobUploadStreamedToAFileIsMovedIntoTheStore) {
   auto* local = static_cast<artifacts::LocalBlobStore*>(blobs_.get());
   Api streaming(access_.get(), runs_.get(), models_.get(), nullptr, nullptr, nullptr,

@@ -156,6 +156,7 @@ int RunServer(const ServerFlags& flags) {
   http_options.body_to_file = [&api](const std::string& m, const std::string& p) {
     return api.BodyToFile(m, p);
   };
+  http_options.before_body = [&api](const http::Request& head) { return api.BeforeBody(head); };
   auto server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
     return api.Handle(r);
   });

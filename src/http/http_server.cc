@@ -468,6 +468,12 @@ bool HttpServer::State::ServeOne(DeadlineSocket& stream, beast::flat_buffer& buf
     return false;
   }
   const uint64_t declared = parser.content_length().value_or(0);
+  if (options.before_body) {
+    if (std::optional<Response> early = options.before_body(req)) {
+      AnswerAndClose(stream, buffer, std::move(*early), declared);
+      return false;
+    }
+  }
   std::optional<BodyFile> file;
   std::string folder = options.body_to_file ? options.body_to_file(req.method, req.path) : "";
   if (!folder.empty()) {

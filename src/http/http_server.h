@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -44,6 +45,10 @@ struct HttpServerOptions {
   // Request::body_file (see there). A body over the limit, or one that does not fully
   // arrive, leaves no file behind. Default when unset: every body in memory.
   std::function<std::string(const std::string& method, const std::string& path)> body_to_file;
+  // Called once the request line and headers have arrived, before the body is read: an
+  // answer it returns is sent instead (and the connection closed), so a refused client's
+  // large upload is never read. Default when unset: every request goes on to its body.
+  std::function<std::optional<Response>(const Request& head)> before_body;
   // Largest request line plus headers, in bytes. Bigger → 431.
   size_t max_header_bytes = 64 * 1024;
   // Connections above this count are answered 503 and closed.
