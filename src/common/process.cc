@@ -163,8 +163,16 @@ bool GroupAlive(pid_t pgid) {
   return ::kill(-pgid, 0) == 0 || errno == EPERM;
 }
 
-std::vector<pid_t> SessionMembers(pid_t sid) {
-  std::vector<pid_t> out;
+namespace {
+struct ProcStat {
+  pid_t pid = 0;
+  std::string state;
+  long ppid = 0, pgrp = 0, session = 0;
+};
+
+// Calls `visit` with each process in /proc that can be read.
+template <typename F>
+void ForEachProcess(F&& visit) {
   std::error_code ec;
   for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::end(it); it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -176,11 +184,19 @@ std::vector<pid_t> SessionMembers(pid_t sid) {
     auto close_paren = content.rfind(')');
     if (close_paren == std::string::npos) continue;
     std::istringstream fields(content.substr(close_paren + 1));
-    std::string state;
-    long ppid = 0, pgrp = 0, session = 0;
-    if (!(fields >> state >> ppid >> pgrp >> session)) continue;
-    if (session == sid && state != "Z") out.push_back(static_cast<pid_t>(std::stol(name)));
+    ProcStat p;
+    if (!(fields >> p.state >> p.ppid >> p.pgrp >> p.session)) continue;
+    p.pid = static_cast<pid_t>(std::stol(name));
+    visit(p);
   }
+}
+}  // namespace
+
+std::vector<pid_t> SessionMembers(pid_t sid) {
+  std::vector<pid_t> out;
+  ForEachProcess([&](const ProcStat& p) {
+    if (p.session == sid && p.state != "Z") out.push_back(p.pid);
+  });
   return out;
 }
 
@@ -204,21 +220,9 @@ Status BecomeChildSubreaper() {
 
 std::vector<pid_t> ChildrenOf(pid_t parent) {
   std::vector<pid_t> out;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::end(it); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(it->path() / "stat");
-    std::string content;
-    std::getline(stat, content);
-    auto close_paren = content.rfind(')');
-    if (close_paren == std::string::npos) continue;
-    std::istringstream fields(content.substr(close_paren + 1));
-    std::string state;
-    long ppid = 0;
-    if (!(fields >> state >> ppid)) continue;
-    if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
-  }
+  ForEachProcess([&](const ProcStat& p) {
+    if (p.ppid == parent) out.push_back(p.pid);
+  });
   return out;
 }
 
