@@ -52,7 +52,7 @@ def test_roles_and_token_lifecycle_through_the_cli(server, tmp_path):
     assert server.request("GET", "/api/v1/runs", token=reader)[0] == 200
     yml = write_job(tmp_path / "p", "echo hi")
     denied = server.cli("job", "create", "--file", str(yml), token=reader)
-    assert denied.returncode != 0 and "contributor role" in denied.stderr, denied.stderr
+    assert denied.returncode == 6 and "contributor role" in denied.stderr, denied.stderr
 
     contributor = server.cli("token", "create", "--role", "contributor", check=True).stdout.strip()
     assert server.cli("job", "create", "--file", str(yml), token=contributor).returncode == 0
@@ -206,7 +206,7 @@ def test_login_stores_a_token_for_a_remote_server(server, tmp_path):
     token = server.cli("token", "create", "--role", "reader", check=True).stdout.strip()
     bad = subprocess.run([GANTRY, "login", "--server", server.url], input="gtp_wrong\n",
                          capture_output=True, text=True, env=env, timeout=60)
-    assert bad.returncode != 0 and "not valid" in bad.stderr
+    assert bad.returncode == 6 and "not valid" in bad.stderr
     ok = subprocess.run([GANTRY, "login", "--server", server.url], input=token + "\n",
                         capture_output=True, text=True, env=env, timeout=60)
     assert ok.returncode == 0, ok.stderr
@@ -247,7 +247,7 @@ def test_audit_log_shows_who_changed_what(server, tmp_path):
     server.wait_terminal(name)
     server.request("POST", "/api/v1/runs", {"spec": {"command": "id"}}, token="")
     reader = server.cli("token", "create", "--role", "reader", check=True).stdout.strip()
-    assert server.cli("audit", "list", token=reader).returncode != 0
+    assert server.cli("audit", "list", token=reader).returncode == 6
     records = json.loads(server.cli("audit", "list", "-o", "json", check=True).stdout)
     submits = [r for r in records if r["method"] == "POST" and r["path"] == "/api/v1/runs"]
     assert [r["status"] for r in submits] == [201, 401], records

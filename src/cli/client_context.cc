@@ -24,6 +24,8 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
     case StatusCode::kAborted: return 5;
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied: return 6;
     default: return 1;
   }
 }

@@ -29,7 +29,8 @@ fs::path CredentialsFile();
 Status StoreCredential(const std::string& url, const std::string& token);
 
 // Exit codes: 0 success; 1 the run did not complete or an unexpected error; 2 bad input;
-// 3 not found; 4 server unavailable; 5 conflict or a forbidden state change.
+// 3 not found; 4 server unavailable; 5 conflict or a forbidden state change; 6 no valid
+// credential, or one whose role is too low.
 int ExitCodeFor(const Status& status);
 // Prints "error: MESSAGE" to stderr and returns ExitCodeFor(status).
 int ReportError(const Status& status);
