@@ -188,17 +188,8 @@ int RunServer(const ServerFlags& flags) {
   (void)WriteFileAtomic(dir / "server.pid", std::to_string(::getpid()) + "\n");
   GLOG(Info) << "workspace '" << flags.name << "' in " << dir.string() << " serving on " << url
              << " with " << slots << " local slot(s)";
-  if (flags.ready_fd >= 0) {
-    std::string line = url + "\n";
-    (void)!::write(flags.ready_fd, line.data(), line.size());
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, flags.ready_fd);
-    ::close(devnull);
-  } else {
-    std::cout << "Gantry workspace server listening on " << url << std::endl;
-  }
   if (!loopback) {
-    // Said on stderr: stdout's first line is the URL that scripts read.
+    // Said on stderr, before the URL line on stdout that scripts wait for.
     std::cerr << "Listening on " << flags.host << ":" << (*server)->port()
               << (flags.host == "0.0.0.0" || flags.host == "::" ? " (every interface)" : "")
               << ": every route but health and scoring needs a token.\n"
@@ -210,6 +201,15 @@ int RunServer(const ServerFlags& flags) {
               << "  Runners need none: each run gets its own token, valid until it ends.\n";
   } else if (flags.no_auth) {
     std::cerr << "Authentication is off (--no-auth): anything on this machine can use the API.\n";
+  }
+  if (flags.ready_fd >= 0) {
+    std::string line = url + "\n";
+    (void)!::write(flags.ready_fd, line.data(), line.size());
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, flags.ready_fd);
+    ::close(devnull);
+  } else {
+    std::cout << "Gantry workspace server listening on " << url << std::endl;
   }
 
   int sig = 0;
