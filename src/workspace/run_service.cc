@@ -162,8 +162,9 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
   RETURN_IF_ERROR(store_->UpdateRun(run, store::StatusEvent{run.status, now, detail}));
   if (jobs::IsTerminal(to)) {
     {
+      // Set even when not cached, so that a concurrent TokenOf cannot cache the run as live.
       std::lock_guard<std::mutex> lock(tokens_mu_);
-      if (auto it = tokens_.find(run.name); it != tokens_.end()) it->second.ended = true;
+      tokens_[run.name] = {run.token_hash, true};
     }
     std::lock_guard<std::mutex> lock(nodes_mu_);
     nodes_.erase(run.name);
