@@ -269,3 +269,26 @@ def test_a_large_upload_without_a_credential_is_refused_before_its_body(server):
     conn.close()
     tmp = server.workspace / "blobs" / "tmp"
     assert not tmp.exists() or list(tmp.iterdir()) == []
+
+
+def test_a_fetch_stops_when_its_client_goes_away(tmp_path):
+    import http.client
+    import socket
+    s = Server(tmp_path / "ws", extra_args=["--allow-file-root", "/dev"]).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=1)
+        body = json.dumps({"name": "endless", "urls": ["file:///dev/zero"]})
+        conn.request("POST", "/api/v1/datasets", body=body,
+                     headers={"Authorization": "Bearer " + s.token,
+                              "Content-Type": "application/json"})
+        with pytest.raises((socket.timeout, TimeoutError)):
+            conn.getresponse()  # /dev/zero never ends: the server is still fetching
+        conn.close()  # ... and this client gives up
+        tmp = s.workspace / "blobs" / "tmp"
+        # The fetch notices and stops: its temp file goes (64 GiB of zeros otherwise).
+        from conftest import wait_until
+        wait_until(lambda: not tmp.exists() or list(tmp.iterdir()) == [],
+                   "the abandoned fetch to stop", polls=300)
+        assert s.request("GET", "/api/v1/datasets")[1]["datasets"] == []
+    finally:
+        s.stop()

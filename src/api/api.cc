@@ -371,6 +371,7 @@ void Api::AddDatasetRoutes() {
     if (reg.sources.empty()) {
       for (const auto& u : reg.urls) reg.sources.push_back(u);
     }
+    reg.cancelled = [&req] { return req.ClientGone(); };
     auto d = datasets_->Register(reg);
     if (!d.has_value()) return Error(d.error());
     return Response::FromJson(201, DatasetToJson(*d));

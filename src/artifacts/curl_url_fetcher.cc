@@ -38,7 +38,8 @@ class CurlUrlFetcher : public UrlFetcher {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   }
 
-  Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store) override {
+  Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store,
+                            const std::function<bool()>& cancelled) override {
     // An unchanged source is not fetched again: file:// by (size, mtime), http(s) by the
     // server's validators (ETag / Last-Modified) in a conditional request.
     Validators known;
@@ -79,6 +80,11 @@ class CurlUrlFetcher : public UrlFetcher {
     }
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, OnData);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
+    if (cancelled) {
+      curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, OnProgress);
+      curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &cancelled);
+    }
     curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "gantry/0.1");
     curl_slist* headers = nullptr;
@@ -96,6 +102,9 @@ class CurlUrlFetcher : public UrlFetcher {
     CURLcode rc = curl_easy_perform(curl.get());
     if (sink.status.code() == StatusCode::kResourceExhausted) return Err(sink.status);
     if (!sink.status.ok()) return Err(sink.status.WithPrefix("cannot store " + url));
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return Err(CancelledError("stopped fetching " + url + ": the client went away"));
+    }
     if (rc == CURLE_FILESIZE_EXCEEDED) {
       return Err(ResourceExhaustedError(url + " is larger than this server's limit of " +
                                         std::to_string(options_.max_bytes) +
@@ -138,6 +147,11 @@ class CurlUrlFetcher : public UrlFetcher {
     int64_t size = 0;
     int64_t mtime_ns = 0;
   };
+
+  // Nonzero stops the transfer: the caller no longer wants it.
+  static int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return (*static_cast<const std::function<bool()>*>(user))() ? 1 : 0;
+  }
 
   static size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     auto* v = static_cast<Validators*>(user);

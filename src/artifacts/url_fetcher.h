@@ -3,6 +3,7 @@
 // Thread-safe: each Fetch uses its own curl handle.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,7 +25,10 @@ class UrlFetcher {
   // NotFound (HTTP 404) or InvalidArgument (bad URL) or
   // ResourceExhausted (over max_bytes); the message names the URL and the
   // reason. On error nothing is stored.
-  virtual Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store) = 0;
+  // `cancelled` (may be empty) is asked while the transfer runs; once it says true the
+  // transfer stops with Cancelled and nothing is stored.
+  virtual Result<FetchedBlob> Fetch(const std::string& url, BlobStore& store,
+                                    const std::function<bool()>& cancelled) = 0;
 };
 
 struct CurlUrlFetcherOptions {

@@ -535,6 +535,14 @@ bool HttpServer::State::ServeOne(DeadlineSocket& stream, beast::flat_buffer& buf
     }
   }
   if (file) req.body_file = file->path();
+  req.client_gone = [fd = stream.fd()] {
+    // Readable with nothing to read (or hung up) while the handler runs: the client closed.
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    char c;
+    return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  };
   Response resp;
   try {
     resp = handler(req);

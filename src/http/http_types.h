@@ -3,6 +3,7 @@
 // Thread-compatible values.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -24,6 +25,10 @@ struct Request {
   // (HttpServerOptions::body_to_file). The server removes the file once the handler returns;
   // a handler that keeps the content renames the file away first.
   std::string body_file;
+  // Set by the server: whether the client has closed its connection while the handler
+  // runs, so that long work on its behalf (a URL fetch) can stop. Unset: never gone.
+  std::function<bool()> client_gone;
+  bool ClientGone() const { return client_gone && client_gone(); }
   std::string remote_address;
 
   // Header value or "" when absent; `name` in lowercase.

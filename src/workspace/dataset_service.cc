@@ -80,7 +80,7 @@ Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& req
   for (const auto& url : request.urls) RETURN_IF_ERROR(CheckFileUrl(url));
   for (const auto& url : request.urls) {
     ASSIGN_OR_RETURN(std::string name, NameFromUrl(url));
-    ASSIGN_OR_RETURN(artifacts::FetchedBlob blob, fetcher_->Fetch(url, *blobs_));
+    ASSIGN_OR_RETURN(artifacts::FetchedBlob blob, fetcher_->Fetch(url, *blobs_, request.cancelled));
     Status added = tree.Add({name, blob.sha, blob.size, 0644});
     if (!added.ok()) {
       return Err(InvalidArgumentError("two sources of dataset '" + request.name +

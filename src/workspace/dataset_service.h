@@ -27,6 +27,8 @@ struct RegisterDatasetRequest {
   std::string tree_id;              // local files, already uploaded ("" = none)
   std::vector<std::string> urls;    // fetched by the server into the dataset's root
   Json sources = Json::array();     // what the user named, kept as the record's sources
+  // Asked while URLs are fetched: true stops the fetch (the client went away). May be empty.
+  std::function<bool()> cancelled;
 };
 
 struct DatasetServiceOptions {

@@ -12,8 +12,10 @@ namespace {
 // Serves fixed bodies by URL; anything else is a 404, "refused" URLs are Unavailable.
 class FakeFetcher : public artifacts::UrlFetcher {
  public:
-  Result<artifacts::FetchedBlob> Fetch(const std::string& url, artifacts::BlobStore& store) override {
+  Result<artifacts::FetchedBlob> Fetch(const std::string& url, artifacts::BlobStore& store,
+                                       const std::function<bool()>& cancelled) override {
     ++calls;
+    if (cancelled && cancelled()) return Err(CancelledError("stopped fetching " + url));
     if (url.find("refused") != std::string::npos) {
       return Err(UnavailableError("cannot download " + url + ": Connection refused"));
     }
@@ -85,6 +87,37 @@ TEST_F(DatasetServiceTest, AFailedUrlRegistersNothing) {
   req.urls.back() = "http://refused/x.gz";
   EXPECT_EQ(service_->Register(req).error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(service_->List("")->size(), 0u);
+}
+
+TEST_F(DatasetServiceTest, AFetchForAClientThatWentAwayStopsAndRegistersNothing) {
+  auto req = Mnist();
+  req.cancelled = [] { return true; };
+  auto r = service_->Register(req);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kCancelled);
+  EXPECT_EQ(service_->List("")->size(), 0u);
+}
+
+TEST_F(DatasetServiceTest, FileUrlsOnlyUnderTheAllowedRoots) {
+  fs::path root = *MakeTempDir("gantry-roots");
+  ASSERT_TRUE(WriteFileAtomic(root / "ok.txt", "rows").ok());
+  fs::create_symlink("/etc/passwd", root / "out.txt");
+  DatasetService rooted(store_.get(), blobs_.get(), &fetcher_, &clock_, {.file_roots = {root}});
+  EXPECT_TRUE(rooted.CheckFileUrl("file://" + (root / "ok.txt").string()).ok());
+  EXPECT_TRUE(rooted.CheckFileUrl("http://h/x").ok());
+  for (const std::string& url : {std::string("file:///etc/shadow"),
+                                 "file://" + (root / "out.txt").string(),
+                                 "file://" + root.string() + "/../../etc/passwd"}) {
+    Status st = rooted.CheckFileUrl(url);
+    EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << url;
+    EXPECT_NE(st.message().find("--allow-file-root"), std::string::npos);
+  }
+  EXPECT_EQ(rooted.CheckFileUrl("file://" + (root / "missing").string()).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(rooted.CheckFileUrl("file://relative/x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->CheckFileUrl("file://" + (root / "ok.txt").string()).code(),
+            StatusCode::kPermissionDenied);  // no roots: no file is read
+  fs::remove_all(root);
 }
 
 TEST_F(DatasetServiceTest, ResolvesReferences) {
