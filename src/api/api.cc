@@ -603,7 +603,7 @@ Response Api::Guarded(const RouteAccess& access, const http::Handler& handler,
   Response response = allowed.ok() ? handler(req) : Refusal(allowed);
   // The audit log keeps what people change, and every refused attempt to change something;
   // runners' own reports (logs, metrics, heartbeats) would drown it.
-  if (access.mutating && (who.kind != Principal::Kind::kRun || !allowed.ok())) {
+  if (access.audited && (who.kind != Principal::Kind::kRun || !allowed.ok())) {
     access_->Audit(who, req.method, req.path, response.status, req.remote_address);
   }
   return response;

@@ -46,8 +46,7 @@ Status Authorize(const Principal& who, const RouteAccess& access, std::string_vi
       }
       return Status::Ok();
     case Principal::Kind::kRun:
-      if (who.run_ended && access.run != RunAccess::kNone &&
-          (access.mutating || access.min_role == Role::kContributor)) {
+      if (who.run_ended && access.run != RunAccess::kNone && access.writes) {
         return PermissionDeniedError("run '" + who.run +
                                      "' has ended: its token can no longer change anything");
       }

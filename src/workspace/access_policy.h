@@ -58,24 +58,27 @@ struct RouteAccess {
   Role min_role = Role::kOwner;  // the least role a person needs
   bool people = true;          // false: only a run's token may call it (runner reports)
   RunAccess run = RunAccess::kNone;
-  bool mutating = false;       // changes something: audited; refused to an ended run's token
+  bool writes = false;         // changes stored data: refused to an ended run's token
+  bool audited = false;        // goes to the audit log
 
   static RouteAccess Open() { return {.open = true}; }
   static RouteAccess Read(RunAccess run = RunAccess::kNone) {
     return {.min_role = Role::kReader, .run = run};
   }
   static RouteAccess Write(Role role, RunAccess run = RunAccess::kNone) {
-    return {.min_role = role, .run = run, .mutating = true};
+    return {.min_role = role, .run = run, .writes = true, .audited = true};
   }
   // Content-addressed uploads (blobs, trees): a contributor or a live run. Not audited: they
   // change nothing a user sees until a run, model or dataset that names them is created.
-  static RouteAccess Upload() { return {.min_role = Role::kContributor, .run = RunAccess::kAny}; }
+  static RouteAccess Upload() {
+    return {.min_role = Role::kContributor, .run = RunAccess::kAny, .writes = true};
+  }
   // A read of secrets (endpoint keys): owners only.
   static RouteAccess Secret() { return {.min_role = Role::kOwner}; }
   // A runner's report about its own run: that run's token only.
   static RouteAccess RunReport() {
     return {.min_role = Role::kOwner, .people = false, .run = RunAccess::kOwnRun,
-            .mutating = true};
+            .writes = true, .audited = true};
   }
 };
 

@@ -68,6 +68,7 @@ TEST(AccessPolicyTest, AnEndedRunsTokenChangesNothingButStillReadsItsRun) {
   EXPECT_NE(report.message().find("has ended"), std::string::npos);
   EXPECT_EQ(Authorize(ended, RouteAccess::Write(Role::kContributor, RunAccess::kAny), "").code(),
             StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(ended, RouteAccess::Upload(), "").code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(Authorize(ended, RouteAccess::Read(RunAccess::kOwnRun), "run1").ok());
 }
 
