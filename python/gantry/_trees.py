@@ -239,6 +239,14 @@ def plan_download(dest: str, paths: List[str], overwrite: bool, hint: str) -> Li
     return targets
 
 
+
+def _unlink_quietly(name: str, dir_fd: int) -> None:
+    """Removes a temp file left by a failed write; one already gone is fine."""
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
+
 class SafeFolder:
     """Writes files and links below ``root`` after :func:`plan_download` approved them:
     each folder below the root is opened without following symlinks, each file goes to a
@@ -288,10 +296,7 @@ class SafeFolder:
                     pass
             os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         except BaseException:
-            try:
-                os.unlink(tmp, dir_fd=dir_fd)
-            except OSError:
-                pass
+            _unlink_quietly(tmp, dir_fd)
             raise
 
     def write(self, rel: str, mode: int, fill: Callable[[Any], None]) -> str:
@@ -307,10 +312,7 @@ class SafeFolder:
                     fill(f)
                     os.fchmod(f.fileno(), int(mode) & 0o777)
             except BaseException:
-                try:
-                    os.unlink(tmp, dir_fd=dir_fd)
-                except OSError:
-                    pass
+                _unlink_quietly(tmp, dir_fd)
                 raise
             self._place(dir_fd, tmp, rel.rsplit("/", 1)[-1], rel)
         finally:
