@@ -337,7 +337,7 @@ int main(int argc, char** argv) {
   mdl->add_option("--download-path", model.download_path, "Destination (default: current folder)");
   mdl->add_flag("--overwrite", model.overwrite, "Replace files already there (default: refuse)");
 
-  // gantry serve --model DIR [--backend torchscript|python|tensorflow]
+  // gantry serve --model DIR [--backend torchscript|tensorflow|python|tensorflow-serving]
   ServeFlags serve;
   auto* serve_cmd = app.add_subcommand("serve", "Serve one model: Open Inference v2, TF Serving REST, /score");
   serve_cmd->add_option("--model", serve.model,
@@ -346,7 +346,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
   serve_cmd->add_option("--port-file", serve.port_file, "Write the port here once listening");
-  serve_cmd->add_option("--backend", serve.backend, "torchscript, python or tensorflow")
+  serve_cmd->add_option("--backend", serve.backend,
+                        "torchscript, tensorflow (SavedModel), python or tensorflow-serving")
       ->capture_default_str();
   serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
                         "Dynamic batching: most rows in one forward (default 0: off)");
@@ -359,7 +360,15 @@ int main(int argc, char** argv) {
                         "python: the Azure ML entry script defining init() and run(raw_data)");
   serve_cmd->add_option("--source-dir", serve.source_dir,
                         "python: working folder and sys.path[0] (default: the entry script's folder)");
-  serve_cmd->add_option("--python", serve.python, "python: the interpreter")->capture_default_str();
+  serve_cmd->add_option("--python", serve.python,
+                        "python: the workers' interpreter (default /usr/bin/python3); tensorflow: "
+                        "the environment's interpreter whose tensorflow wheel is used (default "
+                        "python3 on PATH)");
+  serve_cmd->add_option("--tensorflow-lib", serve.tensorflow_lib,
+                        "tensorflow: the folder holding libtensorflow_cc.so.2 "
+                        "(tf.sysconfig.get_lib()), instead of asking --python");
+  serve_cmd->add_option("--signature", serve.signature, "tensorflow: the SignatureDef to serve")
+      ->capture_default_str();
   serve_cmd->add_option("--workers", serve.workers, "python: worker processes")->capture_default_str();
   serve_cmd->add_option("--request-timeout-ms", serve.request_timeout_ms,
                         "python: a request's limit; the worker is restarted past it")

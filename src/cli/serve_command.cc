@@ -105,7 +105,9 @@ int ServePython(const ServeFlags& flags, sigset_t& signals) {
   auto pool = serving::PythonWorkerPool::Start({.entry_script = flags.entry_script,
                                                 .source_dir = flags.source_dir,
                                                 .model_dir = flags.model,
-                                                .python = flags.python,
+                                                .python = flags.python.empty()
+                                                              ? std::string("/usr/bin/python3")
+                                                              : flags.python,
                                                 .workers = flags.workers,
                                                 .request_timeout_ms = flags.request_timeout_ms,
                                                 .max_queued = flags.max_queued_requests});
@@ -138,9 +140,9 @@ int ServePython(const ServeFlags& flags, sigset_t& signals) {
   return ServeHttp(**model, flags, signals, drain, [raw] { raw->Stop(); });
 }
 
-int ServeTensorFlow(const ServeFlags& flags, sigset_t& signals) {
+int ServeTensorFlowServing(const ServeFlags& flags, sigset_t& signals) {
   if (flags.model.empty())
-    return ReportError(InvalidArgumentError("--backend tensorflow needs --model"));
+    return ReportError(InvalidArgumentError("--backend tensorflow-serving needs --model"));
   std::string name = flags.name;
   if (name.empty()) {
     fs::path p = fs::absolute(flags.model).lexically_normal();
@@ -196,12 +198,17 @@ int RunServe(const ServeFlags& flags) {
     return ReportError(InvalidArgumentError("--entry-script needs --backend python"));
   }
   if (flags.backend == "python") return ServePython(flags, signals);
-  if (flags.backend == "tensorflow") return ServeTensorFlow(flags, signals);
+  if (flags.backend == "tensorflow-serving") return ServeTensorFlowServing(flags, signals);
   if (flags.model.empty()) return ReportError(InvalidArgumentError("--model is required"));
 
+  serving::ModelBackendOptions backend_options;
+  backend_options.tensorflow_lib = flags.tensorflow_lib;
+  if (!flags.python.empty()) backend_options.python = flags.python;
+  backend_options.signature = flags.signature;
   auto model = serving::ModelServer::Create({.model_dir = flags.model,
                                              .name = flags.name,
                                              .backend = flags.backend,
+                                             .backend_options = backend_options,
                                              .max_batch_size = flags.max_batch_size,
                                              .max_queue_delay_us = flags.max_queue_delay_us});
   if (!model.has_value()) return ReportError(model.error());

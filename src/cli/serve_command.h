@@ -1,6 +1,7 @@
 // `gantry serve --model DIR`: serves one model with the inference protocols until SIGINT or
-// SIGTERM, then finishes in-flight requests. Backends: torchscript (in process), python (an
-// Azure ML entry script in worker processes), tensorflow (TensorFlow Serving as a child).
+// SIGTERM, then finishes in-flight requests. Backends: torchscript and tensorflow (in process,
+// from plugins), python (an Azure ML entry script in worker processes), tensorflow-serving
+// (TensorFlow Serving's own program as a child).
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,16 @@ struct ServeFlags {
   // --backend python (see serving/python_worker_pool.h).
   std::string entry_script;
   std::string source_dir;  // default: the entry script's folder
-  std::string python = "/usr/bin/python3";
+  // python: the workers' interpreter (default /usr/bin/python3); tensorflow: the interpreter
+  // whose tensorflow package provides the C API (default python3 on PATH).
+  std::string python;
   int workers = 1;
   int64_t request_timeout_ms = 60'000;
   int max_queued_requests = 64;
+  // --backend tensorflow: the folder of libtensorflow_cc.so.2 (instead of asking --python),
+  // and the SignatureDef served.
+  std::string tensorflow_lib;
+  std::string signature = "serving_default";
 };
 
 int RunServe(const ServeFlags& flags);

@@ -26,12 +26,29 @@ struct TensorSpec {
   std::string name;
   std::string datatype = "FP32";
   std::vector<int64_t> shape;  // -1 for a variable dimension
+  bool unknown_rank = false;   // any shape at all (shape is then empty)
 };
 
 struct ModelInfo {
-  std::string platform;  // e.g. "pytorch_torchscript"
+  std::string platform;  // e.g. "pytorch_torchscript", "tensorflow_savedmodel"
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  // The SignatureDef served ("serving_default") and its method name; "" for models that
+  // have none (TorchScript).
+  std::string signature;
+  std::string method_name;
+};
+
+// What a backend needs beyond the model folder.
+struct ModelBackendOptions {
+  // tensorflow: the folder holding libtensorflow_cc.so.2 (what tf.sysconfig.get_lib()
+  // prints), or that file. Empty (default): the tensorflow package of `python`.
+  fs::path tensorflow_lib;
+  // tensorflow: the interpreter of the environment whose tensorflow wheel provides the C API;
+  // a bare name is looked up on PATH. It is asked where the package is, without importing it.
+  std::string python = "python3";
+  // tensorflow: the SignatureDef to serve.
+  std::string signature = "serving_default";
 };
 
 // Receives what an asynchronous Infer returns.
@@ -59,8 +76,12 @@ class ModelBackend {
 };
 
 // "torchscript": libtorch in process (model.pt, TorchScript), from the plugin
-// gantry_torchscript.so, loaded on first use (FailedPrecondition naming where it looked when
-// it is missing). Unimplemented for others.
-Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind);
+// gantry_torchscript.so; "tensorflow": a SavedModel through TensorFlow's C API, from the plugin
+// gantry_tensorflow.so, which loads the C API of an installed tensorflow wheel in Load
+// (FailedPrecondition naming the environment when it has none). Plugins are loaded on first
+// use (FailedPrecondition naming where it looked when one is missing). Unimplemented for
+// other kinds.
+Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind,
+                                                      const ModelBackendOptions& options = {});
 
 }  // namespace gantry::serving

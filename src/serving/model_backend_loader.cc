@@ -1,8 +1,9 @@
 // NewModelBackend: the in-process backends live in plugins loaded on first use, so that only
-// `gantry serve` pays for loading libtorch (see src/serving/CMakeLists.txt).
+// `gantry serve` pays for loading libtorch or TensorFlow (see src/serving/CMakeLists.txt).
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 
 #include "common/files.h"
@@ -12,11 +13,9 @@
 namespace gantry::serving {
 namespace {
 
-constexpr char kTorchScriptPlugin[] = "gantry_torchscript.so";
-
-// Where the plugin may be: $GANTRY_PLUGIN_DIR, then beside the executable (the build tree),
+// Where a plugin may be: $GANTRY_PLUGIN_DIR, then beside the executable (the build tree),
 // its parent, and ../lib/gantry (an installed tree).
-std::vector<fs::path> PluginCandidates() {
+std::vector<fs::path> PluginCandidates(const std::string& file) {
   std::vector<fs::path> dirs;
   if (const char* dir = std::getenv("GANTRY_PLUGIN_DIR"); dir != nullptr && *dir) dirs.push_back(dir);
   fs::path exe_dir = SelfExecutable().parent_path();
@@ -24,55 +23,77 @@ std::vector<fs::path> PluginCandidates() {
   dirs.push_back(exe_dir.parent_path());
   dirs.push_back(exe_dir.parent_path() / "lib" / "gantry");
   std::vector<fs::path> out;
-  for (const auto& d : dirs) out.push_back(d / kTorchScriptPlugin);
+  for (const auto& d : dirs) out.push_back(d / file);
   return out;
 }
 
-using Factory = ModelBackend* (*)();
+struct Plugin {
+  const char* kind;
+  const char* file;
+  const char* entry;  // the factory's symbol
+  int mode;           // dlopen flags
+};
 
-// Loads the plugin once. RTLD_GLOBAL: libtorch's BLAS joins the global scope, where the
-// executable's sgemm_ forwarder (blas_gemv_forward.cc) finds the next sgemm_.
-Result<Factory> TorchScriptFactory() {
-  static std::once_flag once;
-  static Result<Factory> factory = Err(InternalError("not loaded"));
-  std::call_once(once, [] {
+// RTLD_GLOBAL for torchscript: libtorch's BLAS joins the global scope, where the
+// executable's sgemm_ forwarder (blas_gemv_forward.cc) finds the next sgemm_. The tensorflow
+// plugin keeps to itself (it opens TensorFlow's library RTLD_LOCAL in turn).
+constexpr Plugin kPlugins[] = {
+    {"torchscript", "gantry_torchscript.so", "gantry_new_torchscript_backend",
+     RTLD_NOW | RTLD_GLOBAL},
+    {"tensorflow", "gantry_tensorflow.so", "gantry_new_tensorflow_backend", RTLD_NOW | RTLD_LOCAL},
+};
+
+// Loads a plugin once and returns its factory symbol.
+Result<void*> PluginEntry(const Plugin& plugin) {
+  static std::mutex mu;
+  static std::map<std::string, Result<void*>> loaded;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = loaded.find(plugin.kind); it != loaded.end()) return it->second;
+  auto load = [&]() -> Result<void*> {
     std::string tried;
-    for (const fs::path& path : PluginCandidates()) {
+    for (const fs::path& path : PluginCandidates(plugin.file)) {
       std::error_code ec;
       if (!fs::exists(path, ec)) {
         tried += (tried.empty() ? "" : ", ") + path.string();
         continue;
       }
-      void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+      void* handle = ::dlopen(path.c_str(), plugin.mode);
       if (handle == nullptr) {
         const char* error = ::dlerror();
-        factory = Err(FailedPreconditionError("cannot load the torchscript backend " + path.string() +
-                                              ": " + (error != nullptr ? error : "unknown error")));
-        return;
+        return Err(FailedPreconditionError(std::string("cannot load the ") + plugin.kind +
+                                           " backend " + path.string() + ": " +
+                                           (error != nullptr ? error : "unknown error")));
       }
-      auto create = reinterpret_cast<Factory>(::dlsym(handle, "gantry_new_torchscript_backend"));
-      if (create == nullptr) {
-        factory = Err(FailedPreconditionError(path.string() + " is not a gantry torchscript plugin"));
-        return;
+      void* entry = ::dlsym(handle, plugin.entry);
+      if (entry == nullptr) {
+        return Err(FailedPreconditionError(path.string() + " is not a gantry " + plugin.kind +
+                                           " plugin"));
       }
-      factory = create;
-      return;
+      return entry;
     }
-    factory = Err(FailedPreconditionError("the torchscript backend (" + std::string(kTorchScriptPlugin) +
-                                          ") is not installed; looked in " + tried));
-  });
-  return factory;
+    return Err(FailedPreconditionError(std::string("the ") + plugin.kind + " backend (" +
+                                       plugin.file + ") is not installed; looked in " + tried));
+  };
+  return loaded.emplace(plugin.kind, load()).first->second;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind) {
+Result<std::unique_ptr<ModelBackend>> NewModelBackend(const std::string& kind,
+                                                      const ModelBackendOptions& options) {
   if (kind == "torchscript") {
-    ASSIGN_OR_RETURN(Factory create, TorchScriptFactory());
+    ASSIGN_OR_RETURN(void* entry, PluginEntry(kPlugins[0]));
+    auto create = reinterpret_cast<ModelBackend* (*)()>(entry);
     return std::unique_ptr<ModelBackend>(create());
   }
-  return Err(Status(StatusCode::kUnimplemented,
-                    "model backend '" + kind + "' is not built yet; available: torchscript"));
+  if (kind == "tensorflow") {
+    ASSIGN_OR_RETURN(void* entry, PluginEntry(kPlugins[1]));
+    auto create = reinterpret_cast<ModelBackend* (*)(const ModelBackendOptions*)>(entry);
+    return std::unique_ptr<ModelBackend>(create(&options));
+  }
+  return Err(Status(StatusCode::kUnimplemented, "model backend '" + kind +
+                                                    "' is not built; available: torchscript, "
+                                                    "tensorflow"));
 }
 
 }  // namespace gantry::serving

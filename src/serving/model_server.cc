@@ -99,7 +99,7 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions opti
     if (p.filename().empty()) p = p.parent_path();
     options.name = p.filename().string();
   }
-  ASSIGN_OR_RETURN(auto backend, NewModelBackend(options.backend));
+  ASSIGN_OR_RETURN(auto backend, NewModelBackend(options.backend, options.backend_options));
   RETURN_IF_ERROR(backend->Load(options.model_dir));
   if (options.max_batch_size > 0) {
     backend = std::make_unique<Batcher>(

@@ -24,6 +24,8 @@ struct ModelServerOptions {
   fs::path model_dir;               // the model's files
   std::string name;                 // served name; default: the folder's name
   std::string backend = "torchscript";
+  // What the backend needs beyond the folder (tensorflow: where TensorFlow is, the signature).
+  ModelBackendOptions backend_options;
   std::string version = "1";
   // Dynamic batching: 0 (default) = off; else the most rows in one forward.
   int64_t max_batch_size = 0;
