@@ -7,7 +7,7 @@ packages=(
   libboost-dev libboost-system-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libssl-dev libsqlite3-dev libsimdjson-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-yaml python3-torch python3-numpy libopenblas0-pthread
+  python3 python3-pytest python3-yaml python3-venv python3-torch python3-numpy libopenblas0-pthread
   openmpi-bin python3-mpi4py
   dataset-fashion-mnist libtorch-dev
   wrk hyperfine sqlite3 procps curl
@@ -25,3 +25,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 echo "All build and test packages are installed."
+# TensorFlow and the real protocol clients come from the package index, into a venv.
+"$(dirname "$0")/install-test-venv.sh"

@@ -197,7 +197,7 @@ def test_bad_deployment_input_is_refused_with_the_reason(server, tmp_path, tiny_
     p = deploy(server, tmp_path, "bad-ep", "blue", model="azureml:nosuch:1", check=False)
     assert p.returncode == 3 and "nosuch" in p.stderr
     p = deploy(server, tmp_path, "bad-ep", "blue", model="tfm:1", check=False)
-    assert p.returncode == 5 and "tensorflow_model_server" in p.stderr
+    assert p.returncode == 2 and "saved_model.pb" in p.stderr
     p = deploy(server, tmp_path, "bad-ep", "blue", model="skm:1", check=False)
     assert p.returncode == 2 and "scoring script" in p.stderr
     p = deploy(server, tmp_path, "bad-ep", "blue", count="lots", check=False)

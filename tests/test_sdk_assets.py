@@ -26,6 +26,7 @@ from azureml.core.compute import AmlCompute, ComputeTarget  # noqa: E402
 from azureml.core.compute_target import ComputeTargetException  # noqa: E402
 from azureml.core.dataset import Dataset  # noqa: E402
 from azureml.core.resource_configuration import ResourceConfiguration  # noqa: E402
+from azureml.exceptions import WebserviceException  # noqa: E402
 from gantry.errors import AlreadyExistsError, FailedPreconditionError, NotFoundError  # noqa: E402
 
 PYTHON = "python:" + sys.executable
@@ -204,10 +205,13 @@ def test_seed_walkthrough(ws, server, web, tmp_path, capsys):
     assert Model(ws, "tf-mnist", model_framework="PyTorch").version == 1
     with pytest.raises(NotFoundError):
         Model(ws, "tf-mnist", tags=[["stage", "prod"]])
-    # The seed's no-code deployment of a TensorFlow model needs TensorFlow Serving, which
-    # this machine lacks: refused at creation, saying so, with nothing left behind.
-    with pytest.raises(FailedPreconditionError, match="tensorflow_model_server"):
-        Model.deploy(ws, "tensorflow-web-service", [latest])
+    # The seed's no-code deployment of a TensorFlow model goes to the tensorflow backend; these
+    # files are no real SavedModel and the default environment has no TensorFlow here, so the
+    # deployment fails, saying why (tests/test_serve_tensorflow.py deploys a real one).
+    service = Model.deploy(ws, "tensorflow-web-service", [latest])
+    with pytest.raises(WebserviceException, match="TensorFlow"):
+        service.wait_for_deployment()
+    service.delete()
     assert server.request("GET", "/api/v1/endpoints/tensorflow-web-service")[0] == 404
     assert set(ws.models) == {"tf-mnist"} and ws.models["tf-mnist"].version == 2
     assert set(ws.datasets) == {"mnist-dataset"} and "gpu-cluster" in ws.compute_targets

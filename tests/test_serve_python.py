@@ -1,5 +1,5 @@
 """`gantry serve --backend python` (Azure ML entry scripts in worker processes) and
-`--backend tensorflow` (TensorFlow Serving's tensorflow_model_server as a child; a stand-in
+`--backend tensorflow-serving` (TensorFlow Serving's tensorflow_model_server as a child; a stand-in
 program plays it here, since TF Serving is not installed on the test machines).
 
 Waiting is on conditions: a line on stdout, a process exit, a FIFO opened by the entry
@@ -361,7 +361,7 @@ def test_sigterm_finishes_the_request_in_flight_and_leaves_no_process(serve, tmp
     wait_until(lambda: not any(alive(p) for p in pids), "every worker and its children are gone")
 
 
-# ---- --backend tensorflow ----------------------------------------------------------------
+# ---- --backend tensorflow-serving ----------------------------------------------------------------
 
 STAND_IN = r'''#!/usr/bin/python3
 # Plays tensorflow_model_server for the tests: records its arguments, serves model status.
@@ -403,7 +403,7 @@ def test_tensorflow_without_tf_serving_fails_at_once(tmp_path):
     (model / "saved_model.pb").write_bytes(b"\0")
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()
-    p = subprocess.run([GANTRY, "serve", "--backend", "tensorflow", "--model", str(model), "--port", "0",
+    p = subprocess.run([GANTRY, "serve", "--backend", "tensorflow-serving", "--model", str(model), "--port", "0",
                         "--port-file", str(tmp_path / "port")],
                        capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": str(empty_bin)})
     assert p.returncode == 5, p.stderr
@@ -431,7 +431,7 @@ def test_tensorflow_runs_tf_serving_with_its_flags(tmp_path, stand_in, layout):
     (saved / "saved_model.pb").write_bytes(b"\0")
     port_file = tmp_path / "port"
     err = tmp_path / "serve.err"
-    proc = subprocess.Popen([GANTRY, "serve", "--backend", "tensorflow", "--model", str(model), "--port", "0",
+    proc = subprocess.Popen([GANTRY, "serve", "--backend", "tensorflow-serving", "--model", str(model), "--port", "0",
                              "--port-file", str(port_file)],
                             stdout=subprocess.PIPE, stderr=open(err, "wb"), text=True, env=env)
     line = proc.stdout.readline()
@@ -461,7 +461,7 @@ def test_tensorflow_serving_failing_to_start_fails_serve(tmp_path, stand_in):
     model = tmp_path / "tfmodel"
     model.mkdir()
     (model / "saved_model.pb").write_bytes(b"\0")
-    p = subprocess.run([GANTRY, "serve", "--backend", "tensorflow", "--model", str(model),
+    p = subprocess.run([GANTRY, "serve", "--backend", "tensorflow-serving", "--model", str(model),
                         "--port-file", str(tmp_path / "port")],
                        capture_output=True, text=True, timeout=60, env={**env, "STAND_IN_FAIL": "1"})
     assert p.returncode != 0

@@ -397,8 +397,8 @@ class Model:
 
         The service is an online endpoint ``name`` with one deployment, ``default``, taking
         all its traffic. Without ``inference_config`` the model is served without code (a
-        PyTorch model with a TorchScript ``model.pt``, or a TensorFlow SavedModel when the
-        server has TensorFlow Serving); an :class:`~gantry.InferenceConfig` uploads its
+        PyTorch model with a TorchScript ``model.pt``, or a TensorFlow SavedModel, served with
+        the TensorFlow of the deployment's environment); an :class:`~gantry.InferenceConfig` uploads its
         entry script's folder and runs it. ``deployment_config`` (default
         ``AciWebservice.deploy_configuration()``: key auth, one replica) sets auth, replicas
         and request settings. ``deployment_target`` is ignored, with a warning.

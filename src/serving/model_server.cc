@@ -4,8 +4,12 @@
 #include <chrono>
 #include <cmath>
 
+#include <map>
+#include <optional>
+
 #include "common/json.h"
 #include "serving/batcher.h"
+#include "serving/tf_signature.h"
 
 namespace gantry::serving {
 
@@ -25,9 +29,9 @@ Response V2Error(int status, const std::string& message) {
 // non-numbers.
 Status Flatten(const Json& value, std::vector<float>& out, std::vector<int64_t>& shape,
                size_t depth) {
-  if (value.is_number()) {
+  if (value.is_number() || value.is_boolean()) {
     if (depth != shape.size()) return InvalidArgumentError("ragged or mixed nesting");
-    out.push_back(value.get<float>());
+    out.push_back(value.is_boolean() ? (value.get<bool>() ? 1.0f : 0.0f) : value.get<float>());
     return Status::Ok();
   }
   if (!value.is_array()) return InvalidArgumentError("expected numbers, got " + std::string(value.type_name()));
@@ -41,16 +45,84 @@ Status Flatten(const Json& value, std::vector<float>& out, std::vector<int64_t>&
   return Status::Ok();
 }
 
-// Splits a flat output back into rows of its last dimensions.
-Json Rows(const Tensor& t) {
+bool IsIntegerDatatype(const std::string& datatype) {
+  return datatype.starts_with("INT") || datatype.starts_with("UINT");
+}
+
+// One value as JSON: integers and bools as such (the backends hand every value over as a
+// float), floats as floats (NaN and infinities become null).
+Json ValueJson(float v, const std::string& datatype) {
+  if (datatype == "BOOL") return Json(v != 0.0f);
+  if (IsIntegerDatatype(datatype)) return Json(static_cast<int64_t>(v));
+  return Json(v);
+}
+
+// The values from `offset` on, nested along t.shape from dimension `dim`.
+Json Nest(const Tensor& t, size_t dim, size_t& offset) {
+  if (dim == t.shape.size()) return ValueJson(t.data[offset++], t.datatype);
+  Json a = Json::array();
+  for (int64_t i = 0; i < t.shape[dim]; ++i) a.push_back(Nest(t, dim + 1, offset));
+  return a;
+}
+
+bool Consistent(const Tensor& t) {
+  size_t n = 1;
+  for (int64_t d : t.shape) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
+  return n == t.data.size();
+}
+
+// The whole tensor as nested lists (TF Serving's columnar "outputs").
+Result<Json> NestedJson(const Tensor& t) {
+  if (!Consistent(t)) return Err(InternalError("output '" + t.name + "' does not match its shape"));
+  size_t offset = 0;
+  return Nest(t, 0, offset);
+}
+
+// The tensor split along its first dimension, each row nested (TF Serving's "predictions",
+// /score's answer).
+Result<Json> Rows(const Tensor& t) {
+  if (t.shape.empty()) {
+    return Err(InvalidArgumentError("output '" + t.name + "' is a scalar, which has no rows; "
+                                    "ask for columnar \"inputs\" instead"));
+  }
+  return NestedJson(t);
+}
+
+// Row answers for all outputs: the one output's rows, or (TF Serving's multi-output row
+// format) one object per row, {output name: that output's row}.
+Result<Json> RowsOfOutputs(const std::vector<Tensor>& outputs) {
+  if (outputs.empty()) return Err(InvalidArgumentError("the model returned no output"));
+  if (outputs.size() == 1) return Rows(outputs[0]);
+  std::vector<Json> rows_of;
+  int64_t n = -1;
+  for (const Tensor& t : outputs) {
+    ASSIGN_OR_RETURN(Json rows, Rows(t));
+    if (n >= 0 && t.shape[0] != n) {
+      return Err(InvalidArgumentError(
+          "the outputs have different first dimensions, so they cannot be split into rows; "
+          "ask for columnar \"inputs\" instead"));
+    }
+    n = t.shape[0];
+    rows_of.push_back(std::move(rows));
+  }
   Json rows = Json::array();
-  if (t.shape.empty()) return rows;
-  size_t n = static_cast<size_t>(t.shape[0]);
-  size_t per = n ? t.data.size() / n : 0;
-  for (size_t i = 0; i < n; ++i) {
-    rows.push_back(Json(std::vector<float>(t.data.begin() + i * per, t.data.begin() + (i + 1) * per)));
+  for (int64_t i = 0; i < n; ++i) {
+    Json row = Json::object();
+    for (size_t k = 0; k < outputs.size(); ++k) row[outputs[k].name] = rows_of[k][i];
+    rows.push_back(std::move(row));
   }
   return rows;
+}
+
+// Columnar answers: the one output's value, or {output name: value}.
+Result<Json> ColumnsOfOutputs(const std::vector<Tensor>& outputs) {
+  if (outputs.empty()) return Err(InvalidArgumentError("the model returned no output"));
+  if (outputs.size() == 1) return NestedJson(outputs[0]);
+  Json columns = Json::object();
+  for (const Tensor& t : outputs) {
+    ASSIGN_OR_RETURN(columns[t.name], NestedJson(t));
+  }
+  return columns;
 }
 
 // The answers HandleAsync writes itself: TF Serving `{"predictions": rows}` or `/score`'s
@@ -127,6 +199,13 @@ ModelServer::ModelServer(ModelServerOptions options, std::unique_ptr<ModelBacken
   if (scorer_) {
     AddScorerRoutes();
   } else {
+    // The simdjson fast paths read one tensor of rows and write one of rows of floats: for
+    // models with one input and one float output that takes and gives rows.
+    const ModelInfo& info = backend_->info();
+    auto rows = [](const TensorSpec& s) { return !s.unknown_rank && s.shape.size() == 2; };
+    fast_rows_ = info.inputs.size() == 1 && info.outputs.size() == 1 && rows(info.inputs[0]) &&
+                 rows(info.outputs[0]) &&
+                 (info.outputs[0].datatype == "FP32" || info.outputs[0].datatype == "FP64");
     AddRoutes();
   }
 }
@@ -174,7 +253,7 @@ void ModelServer::HandleAsync(Request& request, http::Responder responder) {
   // without the router. Whatever this does not read (other shapes, errors) goes to Handle,
   // so every answer but these successes comes from the route handlers.
   RowsAnswer answer = RowsAnswer::kNone;
-  if (request.method == "POST") {
+  if (request.method == "POST" && fast_rows_) {
     constexpr std::string_view kPrefix = "/v1/models/", kPredict = ":predict";
     std::string_view path = request.path;
     if (path == "/score") {
@@ -201,18 +280,16 @@ void ModelServer::HandleAsync(Request& request, http::Responder responder) {
       rows = ParseNumberArray(request.body, "");
     }
   } else if (answer == RowsAnswer::kPredictions &&
-             request.body.find("\"inputs\"") == std::string::npos) {
+             request.body.find("\"inputs\"") == std::string::npos &&
+             request.body.find("\"signature_name\"") == std::string::npos) {
     rows = ParseNumberArray(request.body, "instances");
   }
   if (!rows.has_value()) {
     responder.Send(Handle(request));
     return;
   }
-  std::vector<Tensor> inputs(1);
-  inputs[0].name = backend_->info().inputs[0].name;
-  inputs[0].data = std::move(rows->data);
-  inputs[0].shape = std::move(rows->shape);
-  if (inputs[0].shape.size() == 1) inputs[0].shape.insert(inputs[0].shape.begin(), 1);
+  std::vector<Tensor> inputs;
+  inputs.push_back(NewInput("", std::move(rows->data), std::move(rows->shape), true));
   backend_->Submit(
       std::move(inputs), [this, start, answer, responder = std::move(responder)](
                              Result<std::vector<Tensor>> out) mutable {
@@ -229,24 +306,67 @@ void ModelServer::HandleAsync(Request& request, http::Responder responder) {
       });
 }
 
-Result<Tensor> ModelServer::InferArray(NumberArray rows, const std::string& input_name) {
-  Tensor in;
-  in.name = input_name.empty() ? backend_->info().inputs[0].name : input_name;
-  in.data = std::move(rows.data);
-  in.shape = std::move(rows.shape);
-  if (in.shape.size() == 1) in.shape.insert(in.shape.begin(), 1);  // one instance
-  ASSIGN_OR_RETURN(auto outputs, backend_->Infer({in}));
-  return std::move(outputs[0]);
+Tensor ModelServer::NewInput(const std::string& name, std::vector<float> data,
+                             std::vector<int64_t> shape, bool one_instance) const {
+  const ModelInfo& info = backend_->info();
+  Tensor t;
+  t.name = name.empty() ? info.inputs[0].name : name;
+  const TensorSpec* spec = nullptr;
+  for (const auto& s : info.inputs) {
+    if (s.name == t.name) spec = &s;
+  }
+  if (spec == nullptr && info.inputs.size() == 1) spec = &info.inputs[0];
+  if (spec != nullptr) {
+    // These protocols carry no datatype: the numbers are the model's.
+    t.datatype = spec->datatype;
+    // A single row where the model takes rows: one instance.
+    if (one_instance && !spec->unknown_rank && spec->shape.size() == shape.size() + 1) {
+      shape.insert(shape.begin(), 1);
+    }
+  }
+  t.data = std::move(data);
+  t.shape = std::move(shape);
+  return t;
 }
 
-Result<Tensor> ModelServer::InferRows(const Json& rows, const std::string& input_name) {
-  Tensor in;
-  in.name = input_name.empty() ? backend_->info().inputs[0].name : input_name;
-  Status st = Flatten(rows, in.data, in.shape, 0);
-  if (!st.ok()) return Err(st.WithPrefix("input '" + in.name + "'"));
-  if (in.shape.size() == 1) in.shape.insert(in.shape.begin(), 1);  // one instance
-  ASSIGN_OR_RETURN(auto outputs, backend_->Infer({in}));
-  return std::move(outputs[0]);
+Result<std::vector<Tensor>> ModelServer::InferArray(NumberArray rows) {
+  return backend_->Infer({NewInput("", std::move(rows.data), std::move(rows.shape), true)});
+}
+
+Result<std::vector<Tensor>> ModelServer::InputsFromJson(const Json& value, bool rows) const {
+  std::vector<Tensor> inputs;
+  auto add = [&](const std::string& name, const Json& v, bool one_instance) -> Status {
+    std::vector<float> data;
+    std::vector<int64_t> shape;
+    Status st = Flatten(v, data, shape, 0);
+    if (!st.ok()) return st.WithPrefix("input '" + (name.empty() ? backend_->info().inputs[0].name : name) + "'");
+    inputs.push_back(NewInput(name, std::move(data), std::move(shape), one_instance));
+    return Status::Ok();
+  };
+  if (value.is_object()) {  // named inputs, each a whole tensor: {"x": [...], "y": [...]}
+    if (value.empty()) return Err(InvalidArgumentError("no inputs given"));
+    for (const auto& [name, v] : value.items()) RETURN_IF_ERROR(add(name, v, true));
+  } else if (rows && value.is_array() && !value.empty() && value[0].is_object()) {
+    // Rows of named inputs: [{"x": row, "y": row}, ...], stacked per input.
+    std::map<std::string, Json> columns;
+    for (const auto& [name, v] : value[0].items()) columns[name] = Json::array();
+    for (const Json& row : value) {
+      if (!row.is_object() || row.size() != columns.size()) {
+        return Err(InvalidArgumentError("every instance must be an object with the same inputs"));
+      }
+      for (const auto& [name, v] : row.items()) {
+        auto it = columns.find(name);
+        if (it == columns.end()) {
+          return Err(InvalidArgumentError("every instance must be an object with the same inputs"));
+        }
+        it->second.push_back(v);
+      }
+    }
+    for (const auto& [name, column] : columns) RETURN_IF_ERROR(add(name, column, false));
+  } else {
+    RETURN_IF_ERROR(add("", value, true));
+  }
+  return inputs;
 }
 
 void ModelServer::AddRoutes() {
@@ -257,7 +377,8 @@ void ModelServer::AddRoutes() {
            (req.Param("version").empty() || req.Param("version") == options_.version);
   };
   auto tensor_json = [](const TensorSpec& s) {
-    return Json{{"name", s.name}, {"datatype", s.datatype}, {"shape", s.shape}};
+    return Json{{"name", s.name}, {"datatype", s.datatype},
+                {"shape", s.unknown_rank ? std::vector<int64_t>{-1} : s.shape}};
   };
 
   // Open Inference Protocol v2.
@@ -281,37 +402,64 @@ void ModelServer::AddRoutes() {
     auto body = ParseJson(req.body);
     if (!body.has_value()) return V2Error(400, body.error().message());
     if (!body->is_object() || !body->contains("inputs") || !(*body)["inputs"].is_array() ||
-        (*body)["inputs"].size() != 1) {
-      return V2Error(400, "'inputs' must be a list holding the model's one input");
+        (*body)["inputs"].empty()) {
+      return V2Error(400, "'inputs' must be a non-empty list of tensors");
     }
-    const Json& in = (*body)["inputs"][0];
-    if (!in.is_object() || !in.contains("data") || !in.contains("shape")) {
-      return V2Error(400, "each input needs 'name', 'shape', 'datatype' and 'data'");
-    }
-    Tensor t;
-    t.name = in.value("name", "input");
-    t.datatype = in.value("datatype", "FP32");
-    if (!in["shape"].is_array()) return V2Error(400, "input '" + t.name + "': 'shape' must be a list");
-    for (const auto& d : in["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0) {
-        return V2Error(400, "input '" + t.name + "': 'shape' must hold non-negative integers");
+    std::vector<Tensor> tensors;
+    for (const Json& in : (*body)["inputs"]) {
+      if (!in.is_object() || !in.contains("data") || !in.contains("shape")) {
+        return V2Error(400, "each input needs 'name', 'shape', 'datatype' and 'data'");
       }
-      t.shape.push_back(d.get<int64_t>());
+      Tensor t;
+      if (in.contains("name") && !in["name"].is_string()) return V2Error(400, "an input's 'name' must be a string");
+      if (in.contains("datatype") && !in["datatype"].is_string()) {
+        return V2Error(400, "an input's 'datatype' must be a string");
+      }
+      t.name = in.value("name", backend_->info().inputs[0].name);
+      t.datatype = in.value("datatype", "FP32");
+      if (!in["shape"].is_array()) return V2Error(400, "input '" + t.name + "': 'shape' must be a list");
+      for (const auto& d : in["shape"]) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0) {
+          return V2Error(400, "input '" + t.name + "': 'shape' must hold non-negative integers");
+        }
+        t.shape.push_back(d.get<int64_t>());
+      }
+      std::vector<int64_t> flat_shape;
+      Status st = Flatten(in["data"], t.data, flat_shape, 0);
+      if (!st.ok()) return V2Error(400, "input '" + t.name + "': " + st.message());
+      int64_t count = 1;
+      for (int64_t d : t.shape) count *= d;
+      if (count != static_cast<int64_t>(t.data.size())) {
+        return V2Error(400, "input '" + t.name + "': shape holds " + std::to_string(count) +
+                                " values but 'data' has " + std::to_string(t.data.size()));
+      }
+      tensors.push_back(std::move(t));
     }
-    std::vector<int64_t> flat_shape;
-    Status st = Flatten(in["data"], t.data, flat_shape, 0);
-    if (!st.ok()) return V2Error(400, "input '" + t.name + "': " + st.message());
-    int64_t count = 1;
-    for (int64_t d : t.shape) count *= d;
-    if (count != static_cast<int64_t>(t.data.size())) {
-      return V2Error(400, "input '" + t.name + "': shape holds " + std::to_string(count) +
-                              " values but 'data' has " + std::to_string(t.data.size()));
+    // "outputs": [{"name": ...}] asks for some of the outputs only.
+    std::vector<std::string> wanted;
+    if (body->contains("outputs")) {
+      const Json& asked = (*body)["outputs"];
+      if (!asked.is_array()) return V2Error(400, "'outputs' must be a list of {\"name\": ...}");
+      for (const Json& o : asked) {
+        if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
+          return V2Error(400, "'outputs' must be a list of {\"name\": ...}");
+        }
+        wanted.push_back(o["name"].get<std::string>());
+      }
     }
-    auto outputs = backend_->Infer({t});
+    auto outputs = backend_->Infer(tensors);
     if (!outputs.has_value()) return V2Error(400, outputs.error().message());
+    for (const std::string& name : wanted) {
+      if (std::none_of(outputs->begin(), outputs->end(), [&](const Tensor& o) { return o.name == name; })) {
+        return V2Error(400, "the model has no output '" + name + "'");
+      }
+    }
     Json outs = Json::array();
     for (const auto& o : *outputs) {
-      outs.push_back({{"name", o.name}, {"datatype", o.datatype}, {"shape", o.shape}, {"data", o.data}});
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), o.name) == wanted.end()) continue;
+      Json data = Json::array();
+      for (float v : o.data) data.push_back(ValueJson(v, o.datatype));
+      outs.push_back({{"name", o.name}, {"datatype", o.datatype}, {"shape", o.shape}, {"data", std::move(data)}});
     }
     Json resp = {{"model_name", options_.name}, {"model_version", options_.version}, {"outputs", outs}};
     if (body->contains("id")) resp["id"] = (*body)["id"];
@@ -323,11 +471,20 @@ void ModelServer::AddRoutes() {
     r.Add("POST", base + "/infer", infer);
   }
 
-  // TensorFlow Serving REST: /v1/models/NAME[/versions/V][:predict].
+  // TensorFlow Serving REST: /v1/models/NAME[/versions/V][:predict], .../metadata.
+  const std::string signature = info.signature.empty() ? "serving_default" : info.signature;
   auto tf_error = [](int status, const std::string& m) {
     return Response::FromJson(status, {{"error", m}});
   };
-  auto tf = [this, tf_error](Request& req, bool versioned) {
+  auto servable = [this, tf_error](const std::string& name, const std::string& version)
+      -> std::optional<Response> {
+    if (name != options_.name || (!version.empty() && version != options_.version)) {
+      return tf_error(404, "Servable not found for request: Specific(" + name + ", " +
+                               (version.empty() ? std::string("latest") : version) + ")");
+    }
+    return std::nullopt;
+  };
+  auto tf = [this, tf_error, servable, signature](Request& req, bool versioned) {
     std::string last = versioned ? req.Param("version") : req.Param("name");
     bool predict = false;
     if (auto colon = last.rfind(':'); colon != std::string::npos) {
@@ -339,10 +496,7 @@ void ModelServer::AddRoutes() {
     }
     std::string name = versioned ? req.Param("name") : last;
     std::string version = versioned ? last : "";
-    if (name != options_.name || (!version.empty() && version != options_.version)) {
-      return tf_error(404, "Servable not found for request: Specific(" + name + ", " +
-                               (version.empty() ? std::string("latest") : version) + ")");
-    }
+    if (auto missing = servable(name, version)) return *missing;
     if (!predict) {
       if (req.method != "GET") return tf_error(405, "use GET for model status");
       return Response::FromJson(
@@ -352,55 +506,98 @@ void ModelServer::AddRoutes() {
     }
     if (req.method != "POST") return tf_error(405, "use POST for :predict");
     // Fast path: {"instances": [[numbers...], ...]} parsed straight into floats.
-    if (req.body.find("\"inputs\"") == std::string::npos) {
+    if (fast_rows_ && req.body.find("\"inputs\"") == std::string::npos &&
+        req.body.find("\"signature_name\"") == std::string::npos) {
       auto rows = ParseNumberArray(req.body, "instances");
       if (rows.has_value()) {
-        auto out = InferArray(std::move(*rows), "");
+        auto out = InferArray(std::move(*rows));
         if (!out.has_value()) return tf_error(400, out.error().message());
-        return Response::FromJson(200, {{"predictions", Rows(*out)}});
+        auto predictions = RowsOfOutputs(*out);
+        if (!predictions.has_value()) return tf_error(400, predictions.error().message());
+        return Response::FromJson(200, {{"predictions", std::move(*predictions)}});
       }
     }
     auto body = ParseJson(req.body);
     if (!body.has_value()) return tf_error(400, body.error().message());
     if (!body->is_object()) return tf_error(400, "the request must be a JSON object");
+    if (body->contains("signature_name")) {
+      const Json& asked = (*body)["signature_name"];
+      if (!asked.is_string()) return tf_error(400, "'signature_name' must be a string");
+      if (asked.get<std::string>() != signature) {
+        return tf_error(400, "model '" + options_.name + "' has no signature '" +
+                                 asked.get<std::string>() + "' here; it serves '" + signature +
+                                 "' (gantry serve --signature NAME serves another)");
+      }
+    }
     bool has_instances = body->contains("instances"), has_inputs = body->contains("inputs");
     if (has_instances == has_inputs) {
       return tf_error(400, "the request must have exactly one of 'instances' or 'inputs'");
     }
-    Json rows = has_instances ? (*body)["instances"] : (*body)["inputs"];
-    std::string input_name;
-    if (rows.is_object()) {  // columnar with named inputs: {"inputs": {"x": [...]}}
-      if (rows.size() != 1) return tf_error(400, "the model has one input; got " + std::to_string(rows.size()));
-      input_name = rows.begin().key();
-      rows = rows.begin().value();
-    }
-    auto out = InferRows(rows, input_name);
+    auto inputs = InputsFromJson(has_instances ? (*body)["instances"] : (*body)["inputs"], has_instances);
+    if (!inputs.has_value()) return tf_error(400, inputs.error().message());
+    auto out = backend_->Infer(*inputs);
     if (!out.has_value()) return tf_error(400, out.error().message());
-    return Response::FromJson(200, {{has_instances ? "predictions" : "outputs", Rows(*out)}});
+    auto answer = has_instances ? RowsOfOutputs(*out) : ColumnsOfOutputs(*out);
+    if (!answer.has_value()) return tf_error(400, answer.error().message());
+    return Response::FromJson(200, {{has_instances ? "predictions" : "outputs", std::move(*answer)}});
   };
   r.Add("GET", "/v1/models/{name}", [tf](Request& req) { return tf(req, false); });
   r.Add("POST", "/v1/models/{name}", [tf](Request& req) { return tf(req, false); });
   r.Add("GET", "/v1/models/{name}/versions/{version}", [tf](Request& req) { return tf(req, true); });
   r.Add("POST", "/v1/models/{name}/versions/{version}", [tf](Request& req) { return tf(req, true); });
+  // Model metadata, shaped as TF Serving's GetModelMetadata answer (SignatureDefs in JSON).
+  auto tf_metadata = [this, servable, info, signature](Request& req) {
+    if (auto missing = servable(req.Param("name"), req.Param("version"))) return *missing;
+    auto tensors = [](const std::vector<TensorSpec>& specs) {
+      Json map = Json::object();
+      for (const auto& s : specs) {
+        Json dims = Json::array();
+        for (int64_t d : s.shape) dims.push_back({{"size", std::to_string(d)}, {"name", ""}});
+        map[s.name] = {{"dtype", TfDtypeName(TfDtypeOfDatatype(s.datatype))},
+                       {"tensor_shape", {{"dim", dims}, {"unknown_rank", s.unknown_rank}}},
+                       {"name", s.name}};
+      }
+      return map;
+    };
+    Json def = {{"inputs", tensors(info.inputs)},
+                {"outputs", tensors(info.outputs)},
+                {"method_name", info.method_name.empty() ? "tensorflow/serving/predict"
+                                                         : info.method_name}};
+    return Response::FromJson(
+        200, {{"model_spec", {{"name", options_.name}, {"signature_name", ""},
+                              {"version", options_.version}}},
+              {"metadata", {{"signature_def", {{"signature_def", {{signature, def}}}}}}}});
+  };
+  r.Add("GET", "/v1/models/{name}/metadata", tf_metadata);
+  r.Add("GET", "/v1/models/{name}/versions/{version}/metadata", tf_metadata);
 
   // Azure ML style.
   r.Add("GET", "/", [](Request&) { return Response::Text(200, "Healthy\n"); });
   r.Add("POST", "/score", [this](Request& req) {
-    auto fast = ParseNumberArray(req.body, "data");
-    if (!fast.has_value() && fast.error().code() == StatusCode::kNotFound) {
-      fast = ParseNumberArray(req.body, "");
-    }
-    if (fast.has_value()) {
-      auto out = InferArray(std::move(*fast), "");
-      if (!out.has_value()) return Response::FromJson(400, {{"error", out.error().message()}});
-      return Response::FromJson(200, Rows(*out));
+    auto error = [](const Status& st) { return Response::FromJson(400, {{"error", st.message()}}); };
+    if (fast_rows_) {
+      auto fast = ParseNumberArray(req.body, "data");
+      if (!fast.has_value() && fast.error().code() == StatusCode::kNotFound) {
+        fast = ParseNumberArray(req.body, "");
+      }
+      if (fast.has_value()) {
+        auto out = InferArray(std::move(*fast));
+        if (!out.has_value()) return error(out.error());
+        auto answer = ColumnsOfOutputs(*out);
+        if (!answer.has_value()) return error(answer.error());
+        return Response::FromJson(200, std::move(*answer));
+      }
     }
     auto body = ParseJson(req.body);
-    if (!body.has_value()) return Response::FromJson(400, {{"error", body.error().message()}});
+    if (!body.has_value()) return error(body.error());
     const Json rows = body->is_object() && body->contains("data") ? (*body)["data"] : *body;
-    auto out = InferRows(rows, "");
-    if (!out.has_value()) return Response::FromJson(400, {{"error", out.error().message()}});
-    return Response::FromJson(200, Rows(*out));
+    auto inputs = InputsFromJson(rows, true);
+    if (!inputs.has_value()) return error(inputs.error());
+    auto out = backend_->Infer(*inputs);
+    if (!out.has_value()) return error(out.error());
+    auto answer = ColumnsOfOutputs(*out);
+    if (!answer.has_value()) return error(answer.error());
+    return Response::FromJson(200, std::move(*answer));
   });
 
   // Prometheus.

@@ -64,14 +64,22 @@ class ModelServer {
   std::string MetricsText() const;
   // Counts a served request in the metrics.
   void Record(std::chrono::steady_clock::time_point start, int status);
-  // Runs the model on one tensor holding `rows` (each a flat list of numbers).
-  Result<Tensor> InferRows(const Json& rows, const std::string& input_name);
-  // The same for rows already flattened (the simdjson fast path).
-  Result<Tensor> InferArray(NumberArray rows, const std::string& input_name);
+  // The request tensor for input `name` ("" = the first) with the model's datatype (the
+  // JSON protocols carry none); with `one_instance`, a single row where the model takes rows
+  // becomes a batch of one.
+  Tensor NewInput(const std::string& name, std::vector<float> data, std::vector<int64_t> shape,
+                  bool one_instance) const;
+  // The input tensors of a TF Serving `instances` (rows: true) or `inputs` value, or of
+  // /score's data: one tensor of rows, {name: tensor}, or (rows) [{name: row}, ...].
+  Result<std::vector<Tensor>> InputsFromJson(const Json& value, bool rows) const;
+  // Runs the model on rows already flattened (the simdjson fast path).
+  Result<std::vector<Tensor>> InferArray(NumberArray rows);
 
   ModelServerOptions options_;
   std::unique_ptr<ModelBackend> backend_;  // null when scorer_ serves
   std::unique_ptr<RawScorer> scorer_;
+  // One input and one float output, both rows: the simdjson fast paths apply.
+  bool fast_rows_ = false;
   http::Router router_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> draining_{false};

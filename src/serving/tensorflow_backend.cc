@@ -245,31 +245,25 @@ class TensorFlowBackend : public ModelBackend {
   }
 
   Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
-    // Which request tensor feeds which signature input: by name; a lone input takes a lone
-    // tensor whatever its name (front-ends that have no names send the first input's).
+    // Which request tensor feeds which signature input: by name (front-ends whose protocol
+    // has no names send the first input's).
     std::vector<const Tensor*> feed(inputs_.size(), nullptr);
-    if (inputs_.size() == 1 && inputs.size() == 1) {
-      feed[0] = &inputs[0];
-    } else {
-      for (const Tensor& t : inputs) {
-        auto it = std::find_if(inputs_.begin(), inputs_.end(),
-                               [&](const Endpoint& e) { return e.info.key == t.name; });
-        if (it == inputs_.end()) {
-          return Err(InvalidArgumentError("signature '" + info_.signature + "' has no input '" +
-                                          t.name + "'; its inputs are " + InputNames()));
-        }
-        size_t i = static_cast<size_t>(it - inputs_.begin());
-        if (feed[i] != nullptr) {
-          return Err(InvalidArgumentError("input '" + t.name + "' is given twice"));
-        }
-        feed[i] = &t;
+    for (const Tensor& t : inputs) {
+      auto it = std::find_if(inputs_.begin(), inputs_.end(),
+                             [&](const Endpoint& e) { return e.info.key == t.name; });
+      if (it == inputs_.end()) {
+        return Err(InvalidArgumentError("signature '" + info_.signature + "' has no input '" +
+                                        t.name + "'; its inputs are " + InputNames()));
       }
-      for (size_t i = 0; i < feed.size(); ++i) {
-        if (feed[i] == nullptr) {
-          return Err(InvalidArgumentError("signature '" + info_.signature + "' needs input '" +
-                                          inputs_[i].info.key + "'; its inputs are " +
-                                          InputNames()));
-        }
+      size_t i = static_cast<size_t>(it - inputs_.begin());
+      if (feed[i] != nullptr) return Err(InvalidArgumentError("input '" + t.name + "' is given twice"));
+      feed[i] = &t;
+    }
+    for (size_t i = 0; i < feed.size(); ++i) {
+      if (feed[i] == nullptr) {
+        return Err(InvalidArgumentError("signature '" + info_.signature + "' needs input '" +
+                                        inputs_[i].info.key + "'; its inputs are " +
+                                        InputNames()));
       }
     }
 

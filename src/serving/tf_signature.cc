@@ -262,8 +262,9 @@ Result<const TfSignature*> FindSignature(const TfMetaGraph& graph, std::string_v
     if (s.name.starts_with("__")) continue;  // "__saved_model_init_op" is not for clients
     names += (names.empty() ? "'" : ", '") + s.name + "'";
   }
-  return Err(NotFoundError("the SavedModel has no signature '" + std::string(name) + "'; " +
-                           (names.empty() ? std::string("it has none") : "it has " + names)));
+  return Err(NotFoundError("no signature '" + std::string(name) + "'; " +
+                           (names.empty() ? std::string("the SavedModel has none")
+                                          : "the SavedModel has " + names)));
 }
 
 namespace {

@@ -98,10 +98,10 @@ TEST(TfSignatureTest, MissingSignatureNamesTheOnesThereAre) {
   ASSERT_FALSE(sig.has_value());
   EXPECT_EQ(sig.error().code(), StatusCode::kNotFound);
   EXPECT_EQ(sig.error().message(),
-            "the SavedModel has no signature 'predict'; it has 'serving_default'");
+            "no signature 'predict'; the SavedModel has 'serving_default'");
   auto empty = ParseMetaGraph("");
   ASSERT_TRUE(empty.has_value());
-  EXPECT_NE(FindSignature(*empty, "serving_default").error().message().find("it has none"),
+  EXPECT_NE(FindSignature(*empty, "serving_default").error().message().find("the SavedModel has none"),
             std::string::npos);
 }
 

@@ -299,26 +299,28 @@ void EndpointController::Provision(Deployment& d) {
   }
   d.argv = {options_.gantry.string(), "serve", "--name", model_name, "--host", "127.0.0.1",
             "--port", "0", "--backend", backend};
-  if (backend == "python") {
-    const Json environment = spec.value("environment", Json());
-    fs::path python = "/usr/bin/python3";
-    if (environment.is_object()) {
-      auto built = runner::BuildEnvironment(
-          environment, {.cache_root = options_.env_cache,
-                        .path_env = options_.path_env,
-                        .log = [&](const std::string& line) { Log(d, "environment: " + line); }});
-      if (!built.has_value()) {
-        return fail("environment " + environment.value("name", std::string("?")) + ":" +
-                    std::to_string(environment.value("version", 0)) + " cannot be built: " +
-                    built.error().message());
-      }
-      if (built->interpreter.empty()) {
-        return fail("container environments cannot serve deployments yet; use an environment "
-                    "with a python interpreter, conda or pip dependencies");
-      }
-      python = built->interpreter;
-      for (const auto& [k, v] : built->variables) d.env[k] = v;
+  // The scoring script's interpreter, or the one whose tensorflow wheel the tensorflow
+  // backend loads.
+  fs::path python = "/usr/bin/python3";
+  const Json environment = spec.value("environment", Json());
+  if ((backend == "python" || backend == "tensorflow") && environment.is_object()) {
+    auto built = runner::BuildEnvironment(
+        environment, {.cache_root = options_.env_cache,
+                      .path_env = options_.path_env,
+                      .log = [&](const std::string& line) { Log(d, "environment: " + line); }});
+    if (!built.has_value()) {
+      return fail("environment " + environment.value("name", std::string("?")) + ":" +
+                  std::to_string(environment.value("version", 0)) + " cannot be built: " +
+                  built.error().message());
     }
+    if (built->interpreter.empty()) {
+      return fail("container environments cannot serve deployments yet; use an environment "
+                  "with a python interpreter, conda or pip dependencies");
+    }
+    python = built->interpreter;
+    for (const auto& [k, v] : built->variables) d.env[k] = v;
+  }
+  if (backend == "python") {
     const Json settings = spec.value("request_settings", Json::object());
     int64_t workers = settings.value("max_concurrent_requests_per_instance", int64_t{1});
     int64_t timeout_ms = settings.value("request_timeout_ms", int64_t{60000});
@@ -331,12 +333,14 @@ void EndpointController::Provision(Deployment& d) {
     d.ready_path = "/v2/health/ready";
   } else {
     d.argv.insert(d.argv.end(), {"--model", NoCodeModelDir(gen / "model").string()});
+    if (backend == "tensorflow") d.argv.insert(d.argv.end(), {"--python", python.string()});
     int64_t max_batch = spec.value("max_batch_size", int64_t{0});
     if (max_batch > 0) {
       d.argv.insert(d.argv.end(), {"--max-batch-size", std::to_string(max_batch)});
     }
-    d.ready_path = backend == "tensorflow" ? "/v1/models/" + http::UrlEncode(model_name)
-                                           : "/v2/health/ready";
+    d.ready_path = backend == "tensorflow-serving"
+                       ? "/v1/models/" + http::UrlEncode(model_name)
+                       : "/v2/health/ready";
   }
 
   int64_t count = std::max<int64_t>(1, spec.value("instance_count", int64_t{1}));

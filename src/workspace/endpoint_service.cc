@@ -15,6 +15,10 @@ namespace gantry::workspace {
 
 namespace {
 
+// The environment a no-code TensorFlow deployment runs in when it names none, once the
+// server ships it (EnvironmentService's curated list).
+constexpr char kCuratedTensorFlowEnvironment[] = "Gantry-TensorFlow-2.21-CPU";
+
 bool KeyMatches(const std::string& given, const std::string& key) {
   return !key.empty() && given.size() == key.size() &&
          CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
@@ -253,12 +257,14 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
     spec["environment"] = {
         {"name", env.name}, {"version", env.version}, {"hash", env.hash}, {"spec", env.spec}};
   } else {
-    if (!r.environment.empty()) {
-      return Err(InvalidArgumentError("an environment is used only with scoring code "
-                                      "(code_configuration); a no-code deployment runs in the "
-                                      "model server itself"));
-    }
     std::string framework = Lower(model["framework"].get<std::string>());
+    const bool tensorflow = framework == "tensorflow";
+    if (!r.environment.empty() && !tensorflow) {
+      return Err(InvalidArgumentError("an environment is used only with scoring code "
+                                      "(code_configuration) or for a TensorFlow model (whose "
+                                      "environment provides TensorFlow); a no-code deployment "
+                                      "of this model runs in the model server itself"));
+    }
     if (framework == "pytorch" || framework == "torchscript") {
       bool has_pt = model_tree.Find("model.pt") != nullptr;
       for (const auto& e : model_tree.entries()) {
@@ -273,14 +279,36 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
       }
       spec["backend"] = "torchscript";
       if (r.max_batch_size > 0) spec["max_batch_size"] = r.max_batch_size;
-    } else if (framework == "tensorflow") {
-      if (!FindExecutable({"tensorflow_model_server"}, path_env_)) {
-        return Err(FailedPreconditionError(
-            "no-code deployment of TensorFlow model " + model_id +
-            " runs TensorFlow Serving's tensorflow_model_server, which is not on this server's "
-            "PATH; install TensorFlow Serving, or deploy with a scoring script"));
+    } else if (tensorflow) {
+      // The tensorflow backend finds the SavedModel at the top, in a numbered version folder
+      // or one folder down (serving/tensorflow_backend.cc).
+      bool has_saved_model = false;
+      for (const auto& e : model_tree.entries()) {
+        fs::path p(e.path);
+        if (p.filename() == "saved_model.pb" && std::distance(p.begin(), p.end()) <= 3) {
+          has_saved_model = true;
+        }
       }
+      if (!has_saved_model) {
+        return Err(InvalidArgumentError(
+            "no-code deployment of a TensorFlow model loads a SavedModel (saved_model.pb); "
+            "model " + model_id + " has none. Save it with tf.saved_model.save or "
+            "model.export(path), or deploy with a scoring script"));
+      }
+      // The model server loads the C API of the environment's tensorflow wheel. Without an
+      // environment named: the curated TensorFlow one when this server has it, else the
+      // machine's python3 (the deployment then fails, saying TensorFlow is missing there).
+      auto env = r.environment.empty() ? environments_->Resolve(kCuratedTensorFlowEnvironment)
+                                       : environments_->Resolve(r.environment);
+      if (!env.has_value() && r.environment.empty() &&
+          env.error().code() == StatusCode::kNotFound) {
+        env = environments_->Resolve("Gantry-Python3");
+      }
+      if (!env.has_value()) return Err(env.error());
       spec["backend"] = "tensorflow";
+      spec["environment"] = {
+          {"name", env->name}, {"version", env->version}, {"hash", env->hash}, {"spec", env->spec}};
+      if (r.max_batch_size > 0) spec["max_batch_size"] = r.max_batch_size;
     } else {
       return Err(InvalidArgumentError(
           "model " + model_id + " has framework '" + model["framework"].get<std::string>() +

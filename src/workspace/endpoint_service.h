@@ -42,14 +42,15 @@ struct DeploymentRequest {
   // served by the backend that fits the model's framework.
   std::string code_tree;
   std::string scoring_script;
-  // Environment reference for code deployments; default "Gantry-Python3".
+  // Environment reference for code deployments (default "Gantry-Python3") and for no-code
+  // TensorFlow ones, whose environment provides TensorFlow (see PutDeployment).
   std::string environment;
   std::string instance_type;
   int64_t instance_count = 1;
   // {"request_timeout_ms", "max_concurrent_requests_per_instance"}
   Json request_settings = Json::object();
   Json environment_variables = Json::object();
-  int64_t max_batch_size = 0;  // no-code TorchScript: dynamic batching when > 0
+  int64_t max_batch_size = 0;  // no-code TorchScript and TensorFlow: dynamic batching when > 0
   bool all_traffic = false;    // route 100% of the endpoint's traffic here once created
 };
 
@@ -82,8 +83,10 @@ class EndpointService {
 
   // Creates or updates (new generation) a deployment. NotFound for an unknown endpoint, model
   // or environment; InvalidArgument for bad fields or a model no backend can serve without
-  // code; FailedPrecondition for a TensorFlow model when tensorflow_model_server is not on
-  // PATH.
+  // code (a PyTorch model without model.pt, a TensorFlow one without saved_model.pb). A
+  // TensorFlow model is served by the tensorflow backend with the C API of the environment's
+  // tensorflow wheel (default: the curated TensorFlow environment, or python3 when this server
+  // has none); an environment without TensorFlow fails the deployment when it starts.
   Result<store::DeploymentRecord> PutDeployment(const DeploymentRequest& request);
   Result<store::DeploymentRecord> GetDeployment(const std::string& endpoint,
                                                 const std::string& name);

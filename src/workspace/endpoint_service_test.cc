@@ -98,11 +98,27 @@ TEST_F(EndpointServiceTest, NoCodeDeploymentPicksTheBackendFromTheFramework) {
   EXPECT_EQ(again->generation, 2);
   EXPECT_EQ(again->state, "Updating");
 
-  // TensorFlow needs TensorFlow Serving, which is not on this PATH: refused at creation.
+  // A TensorFlow SavedModel goes to the tensorflow backend, in an environment that is to
+  // provide TensorFlow: the one named, else (no curated TensorFlow one here) python3's.
   auto tf = service_->PutDeployment({.endpoint = "mnist-ep", .name = "tf-blue", .model = "tf-mnist"});
-  ASSERT_FALSE(tf.has_value());
-  EXPECT_EQ(tf.error().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(tf.error().message().find("tensorflow_model_server"), std::string::npos);
+  ASSERT_TRUE(tf.has_value()) << tf.error().ToString();
+  EXPECT_EQ(tf->spec["backend"], "tensorflow");
+  EXPECT_EQ(tf->spec["environment"]["name"], "Gantry-Python3");
+  auto tf_env = service_->PutDeployment({.endpoint = "mnist-ep",
+                                         .name = "tf-green",
+                                         .model = "tf-mnist",
+                                         .environment = "Gantry-PyTorch-Debian",
+                                         .max_batch_size = 16});
+  ASSERT_TRUE(tf_env.has_value()) << tf_env.error().ToString();
+  EXPECT_EQ(tf_env->spec["environment"]["name"], "Gantry-PyTorch-Debian");
+  EXPECT_EQ(tf_env->spec["max_batch_size"], 16);
+  auto tf_missing_env = service_->PutDeployment(
+      {.endpoint = "mnist-ep", .name = "tf-red", .model = "tf-mnist", .environment = "NoSuchEnv:1"});
+  EXPECT_EQ(tf_missing_env.error().code(), StatusCode::kNotFound);
+  // A TorchScript model takes no environment.
+  auto pt_env = service_->PutDeployment(
+      {.endpoint = "mnist-ep", .name = "pt", .model = "mnist", .environment = "Gantry-Python3"});
+  EXPECT_EQ(pt_env.error().code(), StatusCode::kInvalidArgument);
 
   // Other frameworks need a scoring script.
   auto sk = service_->PutDeployment({.endpoint = "mnist-ep", .name = "sk-blue", .model = "sk:1"});
