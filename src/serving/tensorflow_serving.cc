@@ -73,7 +73,7 @@ Result<std::unique_ptr<TensorFlowServing>> TensorFlowServing::Start(
   std::optional<fs::path> program = FindOnPath(options.program);
   if (!program.has_value()) {
     return Err(FailedPreconditionError(
-        "--backend tensorflow runs TensorFlow Serving's " + options.program +
+        "--backend tensorflow-serving runs TensorFlow Serving's " + options.program +
         ", which is not on PATH; install TensorFlow Serving (tensorflow-model-server) or put "
         "the program on PATH"));
   }

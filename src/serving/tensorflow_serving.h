@@ -1,5 +1,5 @@
-// TensorFlowServing: `gantry serve --backend tensorflow`. TensorFlow SavedModels are served
-// by TensorFlow Serving itself: this runs its `tensorflow_model_server` (found on PATH) as a
+// TensorFlowServing: `gantry serve --backend tensorflow-serving`. TensorFlow SavedModels are
+// served by TensorFlow Serving itself: this runs its `tensorflow_model_server` (found on PATH) as a
 // child process that answers TF Serving REST on the port, with the model folder laid out as
 // TF Serving wants it (numbered version folders). Gantry does not proxy the requests.
 // Thread-compatible: one owner thread; the destructor kills a child that still runs.
