@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace gantry::serving {
 namespace {
 
@@ -141,6 +144,40 @@ TEST(TfSignatureTest, RefusesSparseAndNamelessTensors) {
   EXPECT_NE(graph.error().message().find("no graph tensor name"), std::string::npos);
   std::string bad_dim = Signature(Len(1, MapEntry("x", TensorInfo("x:0", 1, Shape({-7})))), "", "m");
   EXPECT_NE(ParseMetaGraph(Len(5, MapEntry("s", bad_dim))).error().message().find("dimension size -7"),
+            std::string::npos);
+}
+
+// The MetaGraphDef (meta_info_def and signature_def only) of a tf.Module saved by TensorFlow
+// 2.21 with signatures serving_default(x: float[?, 3]) -> y: float[?, 2] and
+// classify(x) -> cls: int64[?].
+TEST(TfSignatureTest, ReadsWhatTensorFlowWrote) {
+  std::ifstream in(GANTRY_TF_SIGNATURE_SEED, std::ios::binary);
+  ASSERT_TRUE(in) << GANTRY_TF_SIGNATURE_SEED;
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto graph = ParseMetaGraph(bytes.str());
+  ASSERT_TRUE(graph.has_value()) << graph.error().ToString();
+  EXPECT_EQ(graph->tensorflow_version, "2.21.0");
+  EXPECT_EQ(graph->tags, std::vector<std::string>{"serve"});
+  auto serving = FindSignature(*graph, "serving_default");
+  ASSERT_TRUE(serving.has_value());
+  const TfSignature& s = **serving;
+  EXPECT_EQ(s.method_name, "tensorflow/serving/predict");
+  ASSERT_EQ(s.inputs.size(), 1u);
+  EXPECT_EQ(s.inputs[0].key, "x");
+  EXPECT_EQ(s.inputs[0].tensor_name, "serving_default_x:0");
+  EXPECT_EQ(DatatypeOfTf(s.inputs[0].dtype), "FP32");
+  EXPECT_EQ(s.inputs[0].shape, (std::vector<int64_t>{-1, 3}));
+  ASSERT_EQ(s.outputs.size(), 1u);
+  EXPECT_EQ(s.outputs[0].key, "y");
+  EXPECT_EQ(s.outputs[0].shape, (std::vector<int64_t>{-1, 2}));
+  auto classify = FindSignature(*graph, "classify");
+  ASSERT_TRUE(classify.has_value());
+  ASSERT_EQ((*classify)->outputs.size(), 1u);
+  EXPECT_EQ((*classify)->outputs[0].key, "cls");
+  EXPECT_EQ(DatatypeOfTf((*classify)->outputs[0].dtype), "INT64");
+  EXPECT_EQ((*classify)->outputs[0].shape, (std::vector<int64_t>{-1}));
+  EXPECT_NE(FindSignature(*graph, "nope").error().message().find("'classify', 'serving_default'"),
             std::string::npos);
 }
 
