@@ -54,6 +54,13 @@ r = multi.serve(a, b)
 expected["multi"] = {"a": a.tolist(), "b": b.tolist(), "total": r["total"].numpy().tolist(),
                      "twice": r["twice"].numpy().tolist()}
 
+class AnyShape(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
+    def serve(self, x):
+        return {"doubled": x * 2.0}
+any_shape = AnyShape()
+tf.saved_model.save(any_shape, out + "/any_shape", signatures={"serving_default": any_shape.serve})
+
 import keras
 keras.utils.set_random_seed(0)
 model = keras.Sequential([keras.Input((4,), name="pixels"), keras.layers.Dense(3, activation="softmax")])
@@ -321,6 +328,27 @@ def test_a_keras_export(models):
         assert status == 200 and len(meta["inputs"]) == 1 and meta["inputs"][0]["shape"] == [-1, 4], meta
         status, out = call(s.url + "/v1/models/keras:predict", "POST", {"instances": ex["x"]})
         assert status == 200 and close(out["predictions"], ex["y"], 1e-5), out
+    finally:
+        s.stop()
+
+
+def test_a_signature_of_unknown_rank_takes_any_shape_but_no_overflowing_one(models):
+    root, _ = models
+    s = Served(root / "any_shape")
+    try:
+        status, meta = call(s.url + "/v2/models/any_shape")
+        assert meta["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [-1]}], meta
+        status, out = call(s.url + "/v2/models/any_shape/infer", "POST", {"inputs": [
+            {"name": "x", "shape": [1, 2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]}]})
+        assert status == 200 and out["outputs"][0]["shape"] == [1, 2, 2]
+        assert out["outputs"][0]["data"] == [2, 4, 6, 8]
+        status, out = call(s.url + "/v1/models/any_shape:predict", "POST", {"inputs": 3})
+        assert status == 200 and out == {"outputs": 6.0}, out
+        # Dimensions whose product overflows (TensorFlow would abort on them): refused.
+        status, err = call(s.url + "/v2/models/any_shape/infer", "POST", {"inputs": [
+            {"name": "x", "shape": [4294967296, 4294967296, 0], "datatype": "FP32", "data": []}]})
+        assert status == 400 and "does not hold" in err["error"], err
+        assert call(s.url + "/v2/health/live")[0] == 200
     finally:
         s.stop()
 

@@ -427,10 +427,20 @@ void ModelServer::AddRoutes() {
       std::vector<int64_t> flat_shape;
       Status st = Flatten(in["data"], t.data, flat_shape, 0);
       if (!st.ok()) return V2Error(400, "input '" + t.name + "': " + st.message());
+      // The product of the dimensions, saturated past 2^53 (no overflow on hostile shapes).
+      constexpr int64_t kCap = int64_t{1} << 53;
       int64_t count = 1;
-      for (int64_t d : t.shape) count *= d;
-      if (count != static_cast<int64_t>(t.data.size())) {
-        return V2Error(400, "input '" + t.name + "': shape holds " + std::to_string(count) +
+      const auto given = static_cast<int64_t>(t.data.size());
+      for (int64_t d : t.shape) {
+        if (d == 0) {
+          count = 0;
+          break;
+        }
+        count = count > kCap / d ? kCap : count * d;
+      }
+      if (count != given) {
+        return V2Error(400, "input '" + t.name + "': shape holds " +
+                                (count == kCap ? "over 2^53" : std::to_string(count)) +
                                 " values but 'data' has " + std::to_string(t.data.size()));
       }
       tensors.push_back(std::move(t));

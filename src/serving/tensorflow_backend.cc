@@ -280,6 +280,21 @@ class TensorFlowBackend : public ModelBackend {
                                         std::string(expected)));
       }
       RETURN_IF_ERROR(CheckShape(spec, t));
+      // TensorFlow aborts the process on a shape whose size overflows: check before it sees one.
+      uint64_t count = 1;
+      bool overflow = false;
+      for (int64_t d : t.shape) {
+        if (d < 0 || (d > 0 && count > (uint64_t{1} << 62) / static_cast<uint64_t>(d))) {
+          overflow = true;
+          break;
+        }
+        count *= static_cast<uint64_t>(d);
+      }
+      if (overflow || count != t.data.size()) {
+        return Err(InvalidArgumentError("input '" + spec.key + "' has shape " + ShapeText(t.shape) +
+                                        ", which does not hold its " +
+                                        std::to_string(t.data.size()) + " values"));
+      }
       TfTensorPtr tensor(api_->TF_AllocateTensor(spec.dtype, t.shape.data(),
                                                  static_cast<int>(t.shape.size()),
                                                  t.data.size() * ElementSize(spec.dtype)),
