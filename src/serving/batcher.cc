@@ -2,21 +2,42 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
 namespace gantry::serving {
 
 namespace {
-// Inputs that can share a forward: one tensor, FP32, same shape after the first dimension.
+// Tensors that can share a forward: same name and datatype, same shape after the first
+// dimension.
 bool Stackable(const Tensor& a, const Tensor& b) {
-  if (a.datatype != b.datatype || a.shape.size() != b.shape.size() || a.shape.empty()) {
+  if (a.name != b.name || a.datatype != b.datatype || a.shape.size() != b.shape.size() ||
+      a.shape.empty()) {
     return false;
   }
   for (size_t i = 1; i < a.shape.size(); ++i) {
     if (a.shape[i] != b.shape[i]) return false;
   }
   return true;
+}
+
+bool Stackable(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!Stackable(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+// The rows of a request whose inputs all have the same first dimension; -1 when it cannot
+// be batched (no inputs, a scalar, or inputs of different lengths).
+int64_t RowsOf(const std::vector<Tensor>& inputs) {
+  if (inputs.empty() || inputs[0].shape.empty()) return -1;
+  for (const auto& t : inputs) {
+    if (t.shape.empty() || t.shape[0] != inputs[0].shape[0]) return -1;
+  }
+  return inputs[0].shape[0];
 }
 }  // namespace
 
@@ -36,7 +57,7 @@ Batcher::~Batcher() {
 }
 
 Result<std::vector<Tensor>> Batcher::Infer(const std::vector<Tensor>& inputs) {
-  if (inputs.size() != 1 || inputs[0].shape.empty()) return backend_->Infer(inputs);
+  if (RowsOf(inputs) < 0) return backend_->Infer(inputs);
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Result<std::vector<Tensor>>> result;
@@ -56,7 +77,8 @@ void Batcher::InferAsync(std::vector<Tensor> inputs, InferDone done) {
 }
 
 void Batcher::Submit(std::vector<Tensor> inputs, InferDone done) {
-  if (inputs.size() != 1 || inputs[0].shape.empty()) {
+  const int64_t rows = RowsOf(inputs);
+  if (rows < 0) {
     done(backend_->Infer(inputs));
     return;
   }
@@ -67,7 +89,7 @@ void Batcher::Submit(std::vector<Tensor> inputs, InferDone done) {
       done(Err(UnavailableError("the model server is stopping")));
       return;
     }
-    queue_.push_back(Pending{std::move(inputs[0]), std::move(done)});
+    queue_.push_back(Pending{std::move(inputs), rows, std::move(done)});
   }
   if (options_.max_queue_delay_us > 0) cv_.notify_one();
 }
@@ -105,11 +127,11 @@ std::vector<Batcher::Pending> Batcher::TakeBatch() {
   int64_t taken = 0;
   while (!queue_.empty()) {
     auto& next = queue_.front();
-    if (!batch.empty() && (!Stackable(batch[0].input, next.input) ||
-                           taken + next.input.shape[0] > options_.max_batch_size)) {
+    if (!batch.empty() && (!Stackable(batch[0].inputs, next.inputs) ||
+                           taken + next.rows > options_.max_batch_size)) {
       break;
     }
-    taken += next.input.shape[0];
+    taken += next.rows;
     batch.push_back(std::move(next));
     queue_.pop_front();
   }
@@ -135,7 +157,7 @@ void Batcher::Loop() {
           std::chrono::steady_clock::now() + std::chrono::microseconds(options_.max_queue_delay_us);
       auto rows = [this] {
         int64_t n = 0;
-        for (const auto& p : queue_) n += p.input.shape[0];
+        for (const auto& p : queue_) n += p.rows;
         return n;
       };
       cv_.wait_until(lock, deadline,
@@ -162,44 +184,59 @@ void Batcher::RunBatch(std::vector<Pending>& batch) {
   ++batches_;
   requests_batched_ += static_cast<int64_t>(batch.size());
   if (batch.size() == 1) {
-    batch[0].done(backend_->Infer({batch[0].input}));
+    batch[0].done(backend_->Infer(batch[0].inputs));
     return;
   }
-  Tensor stacked;
-  stacked.name = batch[0].input.name;
-  stacked.datatype = batch[0].input.datatype;
-  stacked.shape = batch[0].input.shape;
-  stacked.shape[0] = 0;
-  size_t values = 0;
-  for (const auto& p : batch) values += p.input.data.size();
-  stacked.data.reserve(values);
-  for (const auto& p : batch) {
-    stacked.shape[0] += p.input.shape[0];
-    stacked.data.insert(stacked.data.end(), p.input.data.begin(), p.input.data.end());
+  int64_t total = 0;
+  for (const auto& p : batch) total += p.rows;
+  std::vector<Tensor> stacked;
+  for (size_t i = 0; i < batch[0].inputs.size(); ++i) {
+    Tensor s;
+    s.name = batch[0].inputs[i].name;
+    s.datatype = batch[0].inputs[i].datatype;
+    s.shape = batch[0].inputs[i].shape;
+    s.shape[0] = total;
+    size_t values = 0;
+    for (const auto& p : batch) values += p.inputs[i].data.size();
+    s.data.reserve(values);
+    for (const auto& p : batch) {
+      s.data.insert(s.data.end(), p.inputs[i].data.begin(), p.inputs[i].data.end());
+    }
+    stacked.push_back(std::move(s));
   }
-  auto outputs = backend_->Infer({stacked});
-  if (!outputs.has_value() || outputs->size() != 1 || outputs->front().shape.empty() ||
-      outputs->front().shape[0] != stacked.shape[0]) {
-    // A batch the model refused: answer each request on its own, so one bad input cannot
-    // fail its neighbours.
-    for (auto& p : batch) p.done(backend_->Infer({p.input}));
+  auto outputs = backend_->Infer(stacked);
+  bool split = outputs.has_value() && !outputs->empty() && total > 0;
+  if (split) {
+    for (const Tensor& out : *outputs) {
+      if (out.shape.empty() || out.shape[0] != total ||
+          out.data.size() % static_cast<size_t>(std::max<int64_t>(total, 1)) != 0) {
+        split = false;
+      }
+    }
+  }
+  if (!split) {
+    // A batch the model refused (or whose outputs are not rows): answer each request on its
+    // own, so one bad input cannot fail its neighbours.
+    for (auto& p : batch) p.done(backend_->Infer(p.inputs));
     return;
   }
-  const Tensor& out = outputs->front();
-  size_t per_row = out.data.size() / static_cast<size_t>(out.shape[0]);
-  size_t offset = 0;
+  std::vector<size_t> per_row, offset(outputs->size(), 0);
+  for (const Tensor& out : *outputs) per_row.push_back(out.data.size() / static_cast<size_t>(total));
   for (auto& p : batch) {
-    Tensor part;
-    part.name = out.name;
-    part.datatype = out.datatype;
-    part.shape = out.shape;
-    part.shape[0] = p.input.shape[0];
-    size_t n = per_row * static_cast<size_t>(p.input.shape[0]);
-    part.data.assign(out.data.begin() + static_cast<long>(offset),
-                     out.data.begin() + static_cast<long>(offset + n));
-    offset += n;
     std::vector<Tensor> parts;
-    parts.push_back(std::move(part));
+    for (size_t k = 0; k < outputs->size(); ++k) {
+      const Tensor& out = (*outputs)[k];
+      Tensor part;
+      part.name = out.name;
+      part.datatype = out.datatype;
+      part.shape = out.shape;
+      part.shape[0] = p.rows;
+      size_t n = per_row[k] * static_cast<size_t>(p.rows);
+      part.data.assign(out.data.begin() + static_cast<long>(offset[k]),
+                       out.data.begin() + static_cast<long>(offset[k] + n));
+      offset[k] += n;
+      parts.push_back(std::move(part));
+    }
     p.done(std::move(parts));
   }
 }

@@ -1,6 +1,7 @@
-// Batcher: dynamic batching in front of a ModelBackend. Concurrent single requests whose
-// inputs share everything but the first dimension are stacked into one forward of at most
-// `max_batch_size` rows, then the outputs are split back. It is itself a ModelBackend, so
+// Batcher: dynamic batching in front of a ModelBackend. Concurrent requests whose inputs
+// share everything but the first dimension (the rows; a request with several inputs has the
+// same number of rows in each) are stacked into one forward of at most `max_batch_size` rows,
+// then every output is split back along its first dimension. It is itself a ModelBackend, so
 // front-ends do not know whether batching is on.
 //
 // One forward runs at a time. With no queue delay (the default), batches form only under
@@ -55,7 +56,8 @@ class Batcher : public ModelBackend {
 
  private:
   struct Pending {
-    Tensor input;
+    std::vector<Tensor> inputs;
+    int64_t rows = 0;  // the first dimension, shared by the inputs
     InferDone done;
   };
   void Loop();

@@ -50,6 +50,81 @@ TEST(BatcherTest, ConcurrentRequestsShareAForwardAndGetTheirOwnRows) {
   EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{8}));
 }
 
+// Two inputs a [N, 2] and b [N] -> sum [N] (a0 + a1 + b) and twice [N, 2] (2a), as a
+// TensorFlow signature with several inputs and outputs has them.
+class TwoInTwoOut : public ModelBackend {
+ public:
+  Status Load(const fs::path&) override { return Status::Ok(); }
+  Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    rows_seen.push_back(inputs[0].shape[0]);
+    const Tensor& a = inputs[0];
+    const Tensor& b = inputs[1];
+    Tensor sum{"sum", {a.shape[0]}, "FP32", {}};
+    Tensor twice{"twice", a.shape, "FP32", {}};
+    for (int64_t i = 0; i < a.shape[0]; ++i) {
+      sum.data.push_back(a.data[2 * i] + a.data[2 * i + 1] + b.data[i]);
+      twice.data.push_back(2 * a.data[2 * i]);
+      twice.data.push_back(2 * a.data[2 * i + 1]);
+    }
+    return std::vector<Tensor>{sum, twice};
+  }
+  const ModelInfo& info() const override { return info_; }
+  std::vector<int64_t> rows_seen;
+
+ private:
+  std::mutex mu_;
+  ModelInfo info_;
+};
+
+TEST(BatcherTest, SeveralInputsAndOutputsAreStackedAndSplitTogether) {
+  auto backend = std::make_unique<TwoInTwoOut>();
+  TwoInTwoOut* raw = backend.get();
+  Batcher batcher(std::move(backend), {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
+  std::vector<std::thread> threads;
+  std::vector<std::vector<Tensor>> results(3);
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      // Request 2 has two rows; the others one: 4 rows in all.
+      int64_t rows = i == 2 ? 2 : 1;
+      Tensor a{"a", {rows, 2}, "FP32", {}};
+      Tensor b{"b", {rows}, "INT64", {}};
+      for (int64_t r = 0; r < rows; ++r) {
+        a.data.insert(a.data.end(), {static_cast<float>(i), static_cast<float>(r)});
+        b.data.push_back(100);
+      }
+      auto out = batcher.Infer({a, b});
+      ASSERT_TRUE(out.has_value());
+      results[i] = *out;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{4}));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(results[i].size(), 2u);
+    EXPECT_EQ(results[i][0].name, "sum");
+    EXPECT_EQ(results[i][1].name, "twice");
+  }
+  EXPECT_EQ(results[0][0].data, (std::vector<float>{100}));
+  EXPECT_EQ(results[1][0].data, (std::vector<float>{101}));
+  EXPECT_EQ(results[2][0].shape, (std::vector<int64_t>{2}));
+  EXPECT_EQ(results[2][0].data, (std::vector<float>{102, 103}));
+  EXPECT_EQ(results[2][1].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(results[2][1].data, (std::vector<float>{4, 0, 4, 2}));
+}
+
+TEST(BatcherTest, InputsOfDifferentLengthsRunAlone) {
+  auto backend = std::make_unique<TwoInTwoOut>();
+  TwoInTwoOut* raw = backend.get();
+  Batcher batcher(std::move(backend), {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
+  // a has one row, b two: not rows of one batch, so it goes straight to the model.
+  auto out = batcher.Infer({Tensor{"a", {1, 2}, "FP32", {1, 2}}, Tensor{"b", {2}, "INT64", {5, 6}}});
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ((*out)[0].data, (std::vector<float>{8}));
+  EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{1}));
+  EXPECT_EQ(batcher.batches_run(), 0);
+}
+
 TEST(BatcherTest, ALoneRequestGoesAfterTheDelay) {
   Batcher batcher(std::make_unique<Doubler>(), {.max_batch_size = 8, .max_queue_delay_us = 100});
   auto out = batcher.Infer({Row(3, 4)});
