@@ -170,6 +170,14 @@ inp = httpclient.InferInput("x", list(x.shape), "FP32")
 inp.set_data_from_numpy(x, binary_data=False)
 answer = client.infer("basic", [inp], outputs=[httpclient.InferRequestedOutput("y", binary_data=False)])
 result["y"] = answer.as_numpy("y").tolist()
+# tritonclient's defaults: inputs and outputs as raw bytes (the binary tensor data extension).
+raw = httpclient.InferInput("x", list(x.shape), "FP32")
+raw.set_data_from_numpy(x)
+answer = client.infer("basic", [raw], request_id="r7")
+result["binary_y"] = answer.as_numpy("y").tolist()
+result["binary_id"] = answer.get_response()["id"]
+answer = client.infer("basic", [raw], outputs=[httpclient.InferRequestedOutput("y")])
+result["binary_y_asked"] = answer.as_numpy("y").tolist()
 bad = httpclient.InferInput("x", [1, 2], "FP32")
 bad.set_data_from_numpy(np.zeros((1, 2), np.float32), binary_data=False)
 try:
@@ -190,7 +198,45 @@ def test_tritonclient_drives_open_inference_v2(basic):
     assert r["live"] and r["ready"]
     assert r["metadata"]["inputs"][0]["name"] == "x" and r["metadata"]["outputs"][0]["name"] == "y"
     assert close(r["y"], ex["y"])
+    assert close(r["binary_y"], ex["y"]) and r["binary_id"] == "r7"
+    assert close(r["binary_y_asked"], ex["y"])
     assert r["error"] and "[1, 2]" in r["error"] and "[-1, 3]" in r["error"]
+
+
+def test_binary_tensor_data_refusals(basic):
+    url, _ = basic
+
+    def post(header, body, length):
+        req = urllib.request.Request(url + "/v2/models/basic/infer", data=header + body, method="POST",
+                                     headers={"Inference-Header-Content-Length": str(length)})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, r.headers.get("Inference-Header-Content-Length"), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, None, json.loads(e.read())
+
+    def header(size, binary_output=True):
+        h = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32",
+                         "parameters": {"binary_data_size": size}}]}
+        if binary_output:
+            h["parameters"] = {"binary_data_output": True}
+        return json.dumps(h).encode()
+
+    import struct
+    values = struct.pack("<3f", 1, 2, 3)
+    status, length, body = post(header(12), values, len(header(12)))
+    assert status == 200 and length is not None, body
+    y = struct.unpack("<2f", body[int(length):])
+    assert y == (22.0, 28.0)
+    for head, tail, length, needle in [
+        (header(12), values, 10_000, "Inference-Header-Content-Length"),
+        (header(16), values, len(header(16)), "binary_data_size"),
+        (header(8), values[:8], len(header(8)), "shape holds 3 values but 'data' has 2"),
+        (header(12), values + b"\0" * 4, len(header(12)), "4 bytes of binary data"),
+        (header(10), values[:10], len(header(10)), "10 bytes are not a whole number of FP32"),
+    ]:
+        status, _, err = post(head, tail, length)
+        assert status == 400 and needle in err["error"], err
 
 
 def test_tensorflow_serving_rest(basic):

@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "serving/batcher.h"
+#include "serving/tensor_bytes.h"
 #include "serving/tf_signature.h"
 
 namespace gantry::serving {
@@ -399,15 +400,35 @@ void ModelServer::AddRoutes() {
   };
   auto infer = [this, known](Request& req) {
     if (!known(req)) return V2Error(404, "unknown model '" + req.Param("name") + "'");
-    auto body = ParseJson(req.body);
+    // The binary tensor data extension: a JSON header of the given length, then the raw
+    // values of the inputs that name their binary_data_size, in order.
+    std::string_view json_text = req.body, binary;
+    if (const std::string header = req.Header("inference-header-content-length"); !header.empty()) {
+      size_t length = 0;
+      auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), length);
+      if (ec != std::errc() || end != header.data() + header.size() || length > req.body.size()) {
+        return V2Error(400, "Inference-Header-Content-Length '" + header +
+                                "' is not a length within the body");
+      }
+      json_text = std::string_view(req.body).substr(0, length);
+      binary = std::string_view(req.body).substr(length);
+    }
+    auto body = ParseJson(json_text);
     if (!body.has_value()) return V2Error(400, body.error().message());
     if (!body->is_object() || !body->contains("inputs") || !(*body)["inputs"].is_array() ||
         (*body)["inputs"].empty()) {
       return V2Error(400, "'inputs' must be a non-empty list of tensors");
     }
+    auto parameters_of = [](const Json& j) {
+      return j.is_object() && j.contains("parameters") && j["parameters"].is_object()
+                 ? j["parameters"]
+                 : Json::object();
+    };
     std::vector<Tensor> tensors;
     for (const Json& in : (*body)["inputs"]) {
-      if (!in.is_object() || !in.contains("data") || !in.contains("shape")) {
+      const Json parameters = parameters_of(in);
+      const bool raw = parameters.contains("binary_data_size");
+      if (!in.is_object() || !in.contains("shape") || (!raw && !in.contains("data"))) {
         return V2Error(400, "each input needs 'name', 'shape', 'datatype' and 'data'");
       }
       Tensor t;
@@ -424,9 +445,20 @@ void ModelServer::AddRoutes() {
         }
         t.shape.push_back(d.get<int64_t>());
       }
-      std::vector<int64_t> flat_shape;
-      Status st = Flatten(in["data"], t.data, flat_shape, 0);
-      if (!st.ok()) return V2Error(400, "input '" + t.name + "': " + st.message());
+      if (raw) {
+        const Json& size = parameters["binary_data_size"];
+        if (!size.is_number_unsigned() || size.get<uint64_t>() > binary.size()) {
+          return V2Error(400, "input '" + t.name + "': binary_data_size must be a byte count "
+                              "within the binary data after the header");
+        }
+        Status st = DecodeTensorBytes(binary.substr(0, size.get<size_t>()), t.datatype, t.data);
+        if (!st.ok()) return V2Error(400, "input '" + t.name + "': " + st.message());
+        binary.remove_prefix(size.get<size_t>());
+      } else {
+        std::vector<int64_t> flat_shape;
+        Status st = Flatten(in["data"], t.data, flat_shape, 0);
+        if (!st.ok()) return V2Error(400, "input '" + t.name + "': " + st.message());
+      }
       // The product of the dimensions, saturated past 2^53 (no overflow on hostile shapes).
       constexpr int64_t kCap = int64_t{1} << 53;
       int64_t count = 1;
@@ -445,8 +477,13 @@ void ModelServer::AddRoutes() {
       }
       tensors.push_back(std::move(t));
     }
-    // "outputs": [{"name": ...}] asks for some of the outputs only.
-    std::vector<std::string> wanted;
+    if (!binary.empty()) {
+      return V2Error(400, std::to_string(binary.size()) +
+                              " bytes of binary data after the header belong to no input");
+    }
+    // "outputs": [{"name": ..., "parameters": {"binary_data": bool}}] asks for some of the
+    // outputs only; "parameters": {"binary_data_output": true} asks for all in binary.
+    std::vector<std::pair<std::string, bool>> wanted;
     if (body->contains("outputs")) {
       const Json& asked = (*body)["outputs"];
       if (!asked.is_array()) return V2Error(400, "'outputs' must be a list of {\"name\": ...}");
@@ -454,26 +491,48 @@ void ModelServer::AddRoutes() {
         if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) {
           return V2Error(400, "'outputs' must be a list of {\"name\": ...}");
         }
-        wanted.push_back(o["name"].get<std::string>());
+        const Json p = parameters_of(o);
+        wanted.emplace_back(o["name"].get<std::string>(),
+                            p.contains("binary_data") && p["binary_data"] == true);
       }
     }
+    const Json request_parameters = parameters_of(*body);
+    const bool all_binary = wanted.empty() && request_parameters.contains("binary_data_output") &&
+                            request_parameters["binary_data_output"] == true;
     auto outputs = backend_->Infer(tensors);
     if (!outputs.has_value()) return V2Error(400, outputs.error().message());
-    for (const std::string& name : wanted) {
+    for (const auto& [name, _] : wanted) {
       if (std::none_of(outputs->begin(), outputs->end(), [&](const Tensor& o) { return o.name == name; })) {
         return V2Error(400, "the model has no output '" + name + "'");
       }
     }
     Json outs = Json::array();
+    std::string raw_outputs;
     for (const auto& o : *outputs) {
-      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), o.name) == wanted.end()) continue;
-      Json data = Json::array();
-      for (float v : o.data) data.push_back(ValueJson(v, o.datatype));
-      outs.push_back({{"name", o.name}, {"datatype", o.datatype}, {"shape", o.shape}, {"data", std::move(data)}});
+      auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == o.name; });
+      if (!wanted.empty() && it == wanted.end()) continue;
+      Json out = {{"name", o.name}, {"datatype", o.datatype}, {"shape", o.shape}};
+      if (all_binary || (it != wanted.end() && it->second)) {
+        auto bytes = EncodeTensorBytes(o.data, o.datatype);
+        if (!bytes.has_value()) return V2Error(400, "output '" + o.name + "': " + bytes.error().message());
+        out["parameters"] = {{"binary_data_size", bytes->size()}};
+        raw_outputs += *bytes;
+      } else {
+        Json data = Json::array();
+        for (float v : o.data) data.push_back(ValueJson(v, o.datatype));
+        out["data"] = std::move(data);
+      }
+      outs.push_back(std::move(out));
     }
     Json resp = {{"model_name", options_.name}, {"model_version", options_.version}, {"outputs", outs}};
     if (body->contains("id")) resp["id"] = (*body)["id"];
-    return Response::FromJson(200, resp);
+    Response r = Response::FromJson(200, resp);
+    if (!raw_outputs.empty()) {
+      r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(r.body.size()));
+      r.content_type = "application/octet-stream";
+      r.body += raw_outputs;
+    }
+    return r;
   };
   for (const std::string base : {"/v2/models/{name}", "/v2/models/{name}/versions/{version}"}) {
     r.Add("GET", base, metadata);
