@@ -70,14 +70,34 @@ expected["keras"] = {"x": k.tolist(), "y": model.predict(k, verbose=0).tolist()}
 print(json.dumps(expected))
 '''
 
+# Keras 2 (tf-keras with TF_USE_LEGACY_KERAS=1, what 2020-era scripts such as the seed's use)
+# saved with tf.saved_model.save: the signature Keras writes itself.
+BUILD_LEGACY_KERAS = r'''
+import json, os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np
+import tensorflow as tf
+tf.random.set_seed(0)
+model = tf.keras.Sequential([tf.keras.layers.Dense(8, activation="relu", input_shape=(6,)),
+                             tf.keras.layers.Dense(3, activation="softmax")])
+tf.saved_model.save(model, sys.argv[1] + "/legacy_keras")
+x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(2, 6)
+print(json.dumps({"x": x.tolist(), "y": model.predict(x, verbose=0).tolist()}))
+'''
+
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tf_models")
-    p = subprocess.run([str(test_venv_python()), "-c", BUILD_MODELS, str(root)], capture_output=True,
-                       text=True, timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
-    return root, json.loads(p.stdout.strip().splitlines()[-1])
+    expected = {}
+    for script in (BUILD_MODELS, BUILD_LEGACY_KERAS):
+        p = subprocess.run([str(test_venv_python()), "-c", script, str(root)], capture_output=True,
+                           text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-3000:]
+        built = json.loads(p.stdout.strip().splitlines()[-1])
+        expected.update(built if script is BUILD_MODELS else {"legacy_keras": built})
+    return root, expected
 
 
 class Served:
@@ -365,15 +385,18 @@ def test_several_inputs_and_outputs(models):
         s.stop()
 
 
-def test_a_keras_export(models):
+@pytest.mark.parametrize("name,width", [("keras", 4), ("legacy_keras", 6)])
+def test_keras_models(models, name, width):
     root, expected = models
-    ex = expected["keras"]
-    s = Served(root / "keras")
+    ex = expected[name]
+    s = Served(root / name)
     try:
-        status, meta = call(s.url + "/v2/models/keras")
-        assert status == 200 and len(meta["inputs"]) == 1 and meta["inputs"][0]["shape"] == [-1, 4], meta
-        status, out = call(s.url + "/v1/models/keras:predict", "POST", {"instances": ex["x"]})
+        status, meta = call(s.url + f"/v2/models/{name}")
+        assert status == 200 and len(meta["inputs"]) == 1 and meta["inputs"][0]["shape"] == [-1, width], meta
+        status, out = call(s.url + f"/v1/models/{name}:predict", "POST", {"instances": ex["x"]})
         assert status == 200 and close(out["predictions"], ex["y"], 1e-5), out
+        status, out = call(s.url + "/score", "POST", {"data": ex["x"]})
+        assert status == 200 and close(out, ex["y"], 1e-5), out
     finally:
         s.stop()
 
