@@ -22,7 +22,8 @@
 #
 # GANTRY_SANITIZE_SCOPE=ci (what scripts/test.sh, and so CI, runs): only the unit tests of the
 # layers that take untrusted bytes (common: JSON, UTF-8, names, files; http: both servers'
-# parsing, timeouts and limits; artifacts: trees, downloads, snapshots; jobs: job YAML; store),
+# parsing, timeouts and limits; artifacts: trees, downloads, snapshots; jobs: job YAML; store;
+# serving: a SavedModel's SignatureDefs),
 # built alone, so that the step fits CI's time: a whole second, instrumented build of the
 # tree takes about an hour on CI's 2 cores. The default scope (full) is the whole tree and
 # the suites above; run it before a release or after touching the server, runner or SDK.
@@ -37,7 +38,7 @@ start=$(date +%s)
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DGANTRY_SANITIZE=ON >/dev/null
 scope=${GANTRY_SANITIZE_SCOPE:-full}
-ci_tests="common_test http_test artifacts_test jobs_test store_test"
+ci_tests="common_test http_test artifacts_test jobs_test store_test serving_tf_signature_test"
 if [[ "$scope" == ci ]]; then
   ninja -C build-asan -j "$jobs" $ci_tests
 else

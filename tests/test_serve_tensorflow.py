@@ -374,6 +374,12 @@ def test_several_inputs_and_outputs(models):
         assert status == 200 and out["outputs"] == {"total": ex["total"], "twice": ex["twice"]}, out
         status, out = call(s.url + "/score", "POST", {"data": {"a": ex["a"], "b": ex["b"]}})
         assert status == 200 and out == {"total": ex["total"], "twice": ex["twice"]}, out
+        for url, body, needle in [
+            ("/v1/models/multi:predict", {"inputs": {"a": ex["a"], "b": [1.5, 2]}}, "input 'b' holds 1.5"),
+            ("/v1/models/multi:predict", {"inputs": {"a": ex["a"], "b": [1e30, 2]}}, "not a value of its integer type"),
+        ]:
+            status, err = call(s.url + url, "POST", body)
+            assert status == 400 and needle in err["error"], err
         for url, body in [
             ("/v1/models/multi:predict", {"inputs": {"a": ex["a"]}}),
             ("/v2/models/multi/infer", {"inputs": [{"name": "a", "shape": [2, 2], "datatype": "FP32",

@@ -54,7 +54,10 @@ bool IsIntegerDatatype(const std::string& datatype) {
 // float), floats as floats (NaN and infinities become null).
 Json ValueJson(float v, const std::string& datatype) {
   if (datatype == "BOOL") return Json(v != 0.0f);
-  if (IsIntegerDatatype(datatype)) return Json(static_cast<int64_t>(v));
+  // 2^63 and beyond (a UINT64) have no int64: written as a number all the same.
+  if (IsIntegerDatatype(datatype) && std::isfinite(v) && std::fabs(v) < 9.2e18f) {
+    return Json(static_cast<int64_t>(v));
+  }
   return Json(v);
 }
 

@@ -2,10 +2,13 @@
 // tensorflow wheel of the deployment's environment (tensorflow_c_api.h). The plugin
 // gantry_tensorflow.so holds it; nothing of TensorFlow is needed to build it.
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <sstream>
+#include <type_traits>
 
 #include "common/logging.h"
 #include "common/process.h"
@@ -21,6 +24,10 @@ constexpr char kLibraryName[] = "libtensorflow_cc.so.2";
 constexpr char kCheckedVersions[] = "2.21";
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+bool AllDigits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -44,7 +51,7 @@ Result<fs::path> FindSavedModel(const fs::path& dir) {
     long best_version = -1;
     for (const auto& e : fs::directory_iterator(d, ec)) {
       const std::string n = e.path().filename().string();
-      if (n.empty() || n.size() > 18 || !std::all_of(n.begin(), n.end(), ::isdigit)) continue;
+      if (n.size() > 18 || !AllDigits(n)) continue;
       if (IsSavedModel(e.path()) && std::stol(n) > best_version) {
         best_version = std::stol(n);
         best = e.path();
@@ -125,10 +132,27 @@ bool Convertible(int dtype) {
   }
 }
 
+// Writes `from` as T. Integers must be whole numbers within T's range: InvalidArgument naming
+// the first one that is not (a float outside an integer's range has no defined conversion).
 template <typename T>
-void Fill(void* to, const std::vector<float>& from) {
+Status Fill(void* to, const std::vector<float>& from, const std::string& input) {
   T* out = static_cast<T*>(to);
-  for (size_t i = 0; i < from.size(); ++i) out[i] = static_cast<T>(from[i]);
+  for (size_t i = 0; i < from.size(); ++i) {
+    const float v = from[i];
+    if constexpr (std::is_integral_v<T>) {
+      // The float nearest T's maximum may round above it; stay below 2^(digits).
+      const double hi = std::ldexp(1.0, std::numeric_limits<T>::digits);
+      const double lo = std::is_signed_v<T> ? -hi : 0.0;
+      if (!(v >= lo && v < hi) || v != std::trunc(v)) {
+        std::ostringstream text;
+        text << v;
+        return InvalidArgumentError("input '" + input + "' holds " + text.str() +
+                                    ", which is not a value of its integer type");
+      }
+    }
+    out[i] = static_cast<T>(v);
+  }
+  return Status::Ok();
 }
 
 template <typename T>
@@ -301,23 +325,25 @@ class TensorFlowBackend : public ModelBackend {
                          {api_});
       if (tensor == nullptr) return Err(InternalError("TensorFlow could not allocate a tensor"));
       void* data = api_->TF_TensorData(tensor.get());
+      Status filled = Status::Ok();
       switch (spec.dtype) {
         case kTfFloat: std::memcpy(data, t.data.data(), t.data.size() * sizeof(float)); break;
-        case kTfDouble: Fill<double>(data, t.data); break;
-        case kTfInt8: Fill<int8_t>(data, t.data); break;
-        case kTfInt16: Fill<int16_t>(data, t.data); break;
-        case kTfInt32: Fill<int32_t>(data, t.data); break;
-        case kTfInt64: Fill<int64_t>(data, t.data); break;
-        case kTfUint8: Fill<uint8_t>(data, t.data); break;
-        case kTfUint16: Fill<uint16_t>(data, t.data); break;
-        case kTfUint32: Fill<uint32_t>(data, t.data); break;
-        case kTfUint64: Fill<uint64_t>(data, t.data); break;
+        case kTfDouble: filled = Fill<double>(data, t.data, spec.key); break;
+        case kTfInt8: filled = Fill<int8_t>(data, t.data, spec.key); break;
+        case kTfInt16: filled = Fill<int16_t>(data, t.data, spec.key); break;
+        case kTfInt32: filled = Fill<int32_t>(data, t.data, spec.key); break;
+        case kTfInt64: filled = Fill<int64_t>(data, t.data, spec.key); break;
+        case kTfUint8: filled = Fill<uint8_t>(data, t.data, spec.key); break;
+        case kTfUint16: filled = Fill<uint16_t>(data, t.data, spec.key); break;
+        case kTfUint32: filled = Fill<uint32_t>(data, t.data, spec.key); break;
+        case kTfUint64: filled = Fill<uint64_t>(data, t.data, spec.key); break;
         case kTfBool: {
           auto* out = static_cast<uint8_t*>(data);
           for (size_t k = 0; k < t.data.size(); ++k) out[k] = t.data[k] != 0.0f;
           break;
         }
       }
+      RETURN_IF_ERROR(filled);
       feeds.push_back(inputs_[i].output);
       values.push_back(tensor.get());
       owned.push_back(std::move(tensor));
@@ -380,8 +406,7 @@ class TensorFlowBackend : public ModelBackend {
     int index = 0;
     if (auto colon = op.rfind(':'); colon != std::string::npos) {
       const std::string digits = op.substr(colon + 1);
-      if (digits.empty() || digits.size() > 6 ||
-          !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+      if (digits.size() > 6 || !AllDigits(digits)) {
         return Err(InvalidArgumentError("tensor '" + t.key + "' has a malformed graph name '" +
                                         t.tensor_name + "'"));
       }
