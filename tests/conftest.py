@@ -26,16 +26,13 @@ TEST_VENV = Path(os.environ.get("GANTRY_TEST_VENV") or
                  Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gantry" / "test-venv")
 
 
-def test_venv_python() -> Path:
+def python_of_test_venv() -> Path:
     """The test venv's interpreter. A test that needs it fails, never skips, without it."""
     python = TEST_VENV / "bin" / "python"
     if not python.exists():
         pytest.fail(f"the test venv {TEST_VENV} (TensorFlow, tritonclient) is missing: run "
                     "scripts/install-test-venv.sh (scripts/install-deps.sh runs it)")
     return python
-
-
-test_venv_python.__test__ = False  # a helper, not a test
 
 
 class Server:

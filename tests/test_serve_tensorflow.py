@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import GANTRY, test_venv_python
+from conftest import GANTRY, python_of_test_venv
 
 BUILD_MODELS = r'''
 import json, os, sys
@@ -92,7 +92,7 @@ def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tf_models")
     expected = {}
     for script in (BUILD_MODELS, BUILD_LEGACY_KERAS):
-        p = subprocess.run([str(test_venv_python()), "-c", script, str(root)], capture_output=True,
+        p = subprocess.run([str(python_of_test_venv()), "-c", script, str(root)], capture_output=True,
                            text=True, timeout=600)
         assert p.returncode == 0, p.stderr[-3000:]
         built = json.loads(p.stdout.strip().splitlines()[-1])
@@ -104,7 +104,7 @@ class Served:
     def __init__(self, model_dir, *args):
         self.proc = subprocess.Popen(
             [GANTRY, "serve", "--backend", "tensorflow", "--model", str(model_dir), "--port", "0",
-             "--python", str(test_venv_python()), *args],
+             "--python", str(python_of_test_venv()), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert "Serving model" in line, line + self.proc.stderr.read()
@@ -211,7 +211,7 @@ print(json.dumps(result))
 
 def test_tritonclient_drives_open_inference_v2(basic):
     url, ex = basic
-    p = subprocess.run([str(test_venv_python()), "-c", TRITON_CLIENT, url.removeprefix("http://"),
+    p = subprocess.run([str(python_of_test_venv()), "-c", TRITON_CLIENT, url.removeprefix("http://"),
                         json.dumps(ex["x"])], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
@@ -438,7 +438,7 @@ def serve_fails(tmp_path, model, *args):
 
 def test_what_cannot_be_served_stops_serve_with_the_reason(models, tmp_path):
     root, _ = models
-    python = str(test_venv_python())
+    python = str(python_of_test_venv())
     code, err = serve_fails(tmp_path, root / "basic", "--python", python, "--signature", "predict")
     assert code == 3 and "no signature 'predict'" in err and "'classify', 'serving_default'" in err, err
     corrupt = tmp_path / "corrupt"
@@ -462,7 +462,7 @@ def test_no_code_deployment_of_a_tensorflow_model(server, models, tmp_path):
     ex = expected["basic"]
     server.cli("model", "create", "--name", "tf-basic", "--path", str(root / "basic"),
                "--framework", "TensorFlow", check=True)
-    server.cli("environment", "create", "--name", "tf-env", "--python", str(test_venv_python()),
+    server.cli("environment", "create", "--name", "tf-env", "--python", str(python_of_test_venv()),
                "--user-managed", check=True)
     server.cli("online-endpoint", "create", "--name", "tf-ep", check=True)
     yml = tmp_path / "blue.yml"

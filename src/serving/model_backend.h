@@ -14,7 +14,8 @@
 
 namespace gantry::serving {
 
-// A dense tensor of FP32 values (the datatype the no-code backends serve today).
+// A dense tensor. Its values travel as floats whatever `datatype` says (integers and bools
+// too: exact up to 2^24); a backend converts them to and from the model's own types.
 struct Tensor {
   std::string name;
   std::vector<int64_t> shape;
