@@ -3,7 +3,6 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-
 #include <map>
 #include <optional>
 
@@ -300,10 +299,16 @@ void ModelServer::HandleAsync(Request& request, http::Responder responder) {
         Response r;
         if (!out.has_value()) {
           r = Response::FromJson(400, {{"error", out.error().message()}});
-        } else if (out->empty()) {
-          r = Response::FromJson(400, {{"error", "the model returned no output"}});
-        } else {
+        } else if (out->size() == 1 && out->front().shape.size() == 2 &&
+                   out->front().datatype != "BOOL" && !IsIntegerDatatype(out->front().datatype)) {
           r.body = RowsText(out->front(), answer);
+        } else {
+          // Not rows of floats after all: the general answer, as the route would give it.
+          auto json = answer == RowsAnswer::kPredictions ? RowsOfOutputs(*out) : ColumnsOfOutputs(*out);
+          r = !json.has_value() ? Response::FromJson(400, {{"error", json.error().message()}})
+              : answer == RowsAnswer::kPredictions
+                  ? Response::FromJson(200, {{"predictions", std::move(*json)}})
+                  : Response::FromJson(200, std::move(*json));
         }
         Record(start, r.status);
         responder.Send(std::move(r));
