@@ -437,7 +437,8 @@ class Webservice:
             token = self._key
         timeout_ms = ((self._deployment or {}).get("request_settings") or {}).get("request_timeout_ms")
         timeout = max(60.0, (timeout_ms or 0) / 1000.0 + 10)
-        client = Client("%s://%s" % (parts.scheme, parts.netloc), token=token, timeout=timeout)
+        client = Client("%s://%s" % (parts.scheme, parts.netloc), token=token, timeout=timeout,
+                        ca_file=getattr(self.workspace, "_ca_file", None))
         path = parts.path + ("?" + parts.query if parts.query else "")
         try:
             return client.send("POST", path, data, "application/json")

@@ -17,6 +17,11 @@ The credential sent with every call is, in order: the ``token`` argument, ``GANT
 the config file's ``token`` (when the file names the same server), the token ``gantry login``
 stored for the server (``~/.config/gantry/credentials.json``), and inside a run the run's own
 token (``GANTRY_RUN_TOKEN``).
+
+An ``https://`` server's certificate is verified against, in order: the ``ca_file``
+argument, ``GANTRY_CA_FILE``, the config file's ``ca_file`` (when it names the same server;
+``gantry server --tls-cert`` writes it), the CA file ``gantry login --ca-file`` stored, else
+the system's CAs.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import os
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._http import Client
+from ._http import ENV_CA_FILE, Client
 from .errors import InvalidArgumentError, NotFoundError, UnavailableError
 
 __all__ = ["Workspace", "CONFIG_FILE_NAMES"]
@@ -59,6 +64,28 @@ def _resolve_token(url: str, explicit: Optional[str], config: Dict[str, Any]) ->
     except (OSError, ValueError, AttributeError):
         pass
     return os.environ.get(ENV_RUN_TOKEN) or None
+
+
+def _resolve_ca_file(url: str, explicit: Optional[str], config: Dict[str, Any]) -> Optional[str]:
+    """The CA file that verifies an https:// ``url`` (see the module's docstring), or None."""
+    if not url.startswith("https://"):
+        return None
+    if explicit:
+        return explicit
+    env = os.environ.get(ENV_CA_FILE, "").strip()
+    if env:
+        return env
+    configured = config.get("ca_file")
+    if isinstance(configured, str) and configured and str(config.get("server", "")).rstrip("/") == url:
+        return configured
+    try:
+        with open(_credentials_file(), "r", encoding="utf-8") as f:
+            stored = (json.load(f).get("servers") or {}).get(url) or {}
+        if isinstance(stored.get("ca_file"), str) and stored["ca_file"]:
+            return stored["ca_file"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 #: Looked for in each folder, in this order, from the start folder up to the root.
 CONFIG_FILE_NAMES = (os.path.join(".gantry", "config.json"), "config.json")
 
@@ -117,11 +144,13 @@ class Workspace:
     ``Workspace(server_url, name=None, token=None)`` checks ``GET /api/v1/health`` and raises
     ``UnavailableError`` when nothing answers. ``name`` (the ``workspace_name`` of a config
     file) must match the name the server reports, else ``NotFoundError``; None takes the
-    server's. ``token`` is the credential (None: found as the module's docstring says).
+    server's. ``token`` is the credential and ``ca_file`` verifies an https:// server (None:
+    found as the module's docstring says).
     """
 
     def __init__(self, server_url: str, name: Optional[str] = None, token: Optional[str] = None,
-                 _config_file: Optional[str] = None, _config: Optional[Dict[str, Any]] = None):
+                 _config_file: Optional[str] = None, _config: Optional[Dict[str, Any]] = None,
+                 ca_file: Optional[str] = None):
         if not isinstance(server_url, str) or not server_url.strip():
             raise InvalidArgumentError("server_url must be a URL such as http://127.0.0.1:8765")
         url = server_url.strip().rstrip("/")
@@ -131,6 +160,7 @@ class Workspace:
         self._url = url
         self._config_file = _config_file
         self._token = _resolve_token(url, token, _config or {})
+        self._ca_file = _resolve_ca_file(url, ca_file, _config or {})
         try:
             health = self._client().get("/api/v1/health") or {}
         except UnavailableError as e:
@@ -220,7 +250,7 @@ class Workspace:
                 "config_file": self._config_file}
 
     def _client(self, timeout: float = 30) -> Client:
-        return Client(self._url, self._token, timeout=timeout)
+        return Client(self._url, self._token, timeout=timeout, ca_file=self._ca_file)
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Workspace) and (self._url, self._name) == (other._url, other._name)

@@ -1031,7 +1031,7 @@ namespace {
 
 std::string BaseUrl(const Request& r) {
   std::string host = r.Header("host");
-  return "http://" + (host.empty() ? std::string("127.0.0.1") : host);
+  return (r.tls ? "https://" : "http://") + (host.empty() ? std::string("127.0.0.1") : host);
 }
 
 // Reads an optional field into `out` when present with the right type; InvalidArgument
