@@ -295,6 +295,18 @@ class Run:
         """Returns the run's status, e.g. ``"Running"``."""
         raise NotImplementedError
 
+    @property
+    def status(self) -> str:
+        """The run's status now, as :meth:`get_status` returns it."""
+        return self.get_status()
+
+    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
+                     type: Optional[str] = None, status: Optional[str] = None,
+                     _rehydrate_runs: bool = True) -> List["Run"]:
+        """The run's child runs. Gantry's runs have no children yet (sweep trials will be the
+        first), and the server has no way to ask for a run's children: always ``[]``."""
+        return []
+
     def _emit(self, kind: str, name: str, shown: Any, records: List[Dict[str, Any]]) -> None:
         raise NotImplementedError
 
