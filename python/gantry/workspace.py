@@ -105,9 +105,10 @@ class _Found:
         self.searched: List[str] = []
 
     def take(self, config: Dict[str, Any], source: str) -> bool:
-        """Records ``config``; True when the search is over (a server was found)."""
+        """Records ``config`` (the first of each kind counts); True when it names a server."""
         if config.get("server") is not None:
-            self.server, self.server_file = config, source
+            if self.server_file is None:
+                self.server, self.server_file = config, source
             return True
         if self.azure_file is None:
             self.azure, self.azure_file = config, source
@@ -129,14 +130,18 @@ def _find_config(path: Optional[str]) -> _Found:
     folder = start
     while True:
         found.searched.append(folder)
+        # Every file of the folder is read: an Azure config beside .gantry/ still names the
+        # workspace.
         for name in CONFIG_FILE_NAMES:
             candidate = os.path.join(folder, name)
             if os.path.isfile(candidate) and candidate != found.azure_file:
                 # A .gantry/config.json is surely ours, so a broken one is an error; a bare
                 # config.json that is no workspace config is passed over.
                 config = _read_config(candidate, strict=name == CONFIG_FILE_NAMES[0])
-                if config is not None and found.take(config, candidate):
-                    return found
+                if config is not None:
+                    found.take(config, candidate)
+        if found.server_file is not None:
+            return found
         parent = os.path.dirname(folder)
         if parent == folder:
             return found
