@@ -104,9 +104,10 @@ class _Found:
         self.azure_file: Optional[str] = None
         self.searched: List[str] = []
 
-    def take(self, config: Dict[str, Any], source: str) -> bool:
-        """Records ``config`` (the first of each kind counts); True when it names a server."""
-        if config.get("server") is not None:
+    def take(self, config: Dict[str, Any], source: str, ours: bool = False) -> bool:
+        """Records ``config`` (the first of each kind counts); True when it names a server or
+        is ``ours`` (a ``.gantry/config.json``, which ends the search even without one)."""
+        if config.get("server") is not None or ours:
             if self.server_file is None:
                 self.server, self.server_file = config, source
             return True
@@ -122,7 +123,8 @@ def _find_config(path: Optional[str]) -> _Found:
     start = os.path.abspath(path if path is not None else os.getcwd())
     if path is not None and os.path.isfile(start):
         found.searched.append(start)
-        if found.take(_read_config(start, strict=True) or {}, start):
+        ours = os.path.basename(os.path.dirname(start)) == ".gantry"
+        if found.take(_read_config(start, strict=True) or {}, start, ours):
             return found
         start = os.path.dirname(start)
     elif path is not None and not os.path.isdir(start):
@@ -137,9 +139,10 @@ def _find_config(path: Optional[str]) -> _Found:
             if os.path.isfile(candidate) and candidate != found.azure_file:
                 # A .gantry/config.json is surely ours, so a broken one is an error; a bare
                 # config.json that is no workspace config is passed over.
-                config = _read_config(candidate, strict=name == CONFIG_FILE_NAMES[0])
+                ours = name == CONFIG_FILE_NAMES[0]
+                config = _read_config(candidate, strict=ours)
                 if config is not None:
-                    found.take(config, candidate)
+                    found.take(config, candidate, ours)
         if found.server_file is not None:
             return found
         parent = os.path.dirname(folder)
@@ -167,6 +170,7 @@ class Workspace:
             raise InvalidArgumentError("server URL %r must start with http:// or https://" % server_url)
         self._url = url
         self._config_file = _config_file
+        self._azure_config_file: Optional[str] = None
         self._subscription_id: Optional[str] = None
         self._resource_group: Optional[str] = None
         self._token = _resolve_token(url, token, _config or {})
@@ -211,14 +215,18 @@ class Workspace:
         source = found.server_file
         url = env_url or config.get("server") or ""
         if not url:
+            if source:
+                raise InvalidArgumentError('the workspace config %s has no "server" URL' % source)
             if found.azure_file:
+                folder = os.path.dirname(found.azure_file)
+                if os.path.basename(folder) in (".azureml", "aml_config"):
+                    folder = os.path.dirname(folder)
                 raise NotFoundError(
                     "the workspace config %s is an Azure ML one (no \"server\"), and no local "
                     "Gantry workspace was found above it: no .gantry/config.json in %s or any of "
                     "its parent folders. Start one there with `gantry server --background` (it "
                     "writes .gantry/config.json), set %s, or add \"server\": URL to %s."
-                    % (found.azure_file, os.path.dirname(found.azure_file), ENV_URL,
-                       found.azure_file))
+                    % (found.azure_file, folder, ENV_URL, found.azure_file))
             raise NotFoundError(
                 "We could not find a workspace config file (%s) in %s or any of its parent "
                 "folders (searched: %s). Write one there, e.g. {\"server\": "
@@ -238,7 +246,8 @@ class Workspace:
             name = config.get("workspace_name")
         if name is not None and not isinstance(name, str):
             raise InvalidArgumentError('"workspace_name" in %s must be a string' % source)
-        ws = cls(url, name=name, _config_file=found.azure_file or source, _config=config)
+        ws = cls(url, name=name, _config_file=source, _config=config)
+        ws._azure_config_file = found.azure_file
         ws._subscription_id = azure.get("subscription_id") or config.get("subscription_id")
         ws._resource_group = azure.get("resource_group") or config.get("resource_group")
         return ws
@@ -309,9 +318,11 @@ class Workspace:
 
     def get_details(self) -> Dict[str, Any]:
         """``{"name", "url", "version", "config_file", "location", "subscriptionId",
-        "resourceGroup"}``."""
+        "resourceGroup"}``; ``config_file`` is the Azure config when one named the workspace,
+        else the file that named the server."""
         return {"name": self._name, "url": self._url, "version": self._version,
-                "config_file": self._config_file, "location": self.location,
+                "config_file": self._azure_config_file or self._config_file,
+                "location": self.location,
                 "subscriptionId": self.subscription_id, "resourceGroup": self.resource_group}
 
     def _client(self, timeout: float = 30) -> Client:

@@ -333,3 +333,13 @@ def test_stale_import_errors_are_gone():
     with pytest.raises(FailedPreconditionError):
         from gantry import Dataset
         Dataset.File.from_files("http://h/x").download()
+
+
+def test_a_gantry_config_without_server_is_still_an_error(url, tmp_path):
+    # .gantry/config.json is Gantry's own: without a server it ends the search with an error,
+    # even with an Azure config beside it.
+    (tmp_path / "p" / ".gantry").mkdir(parents=True)
+    (tmp_path / "p" / ".gantry" / "config.json").write_text(json.dumps({"workspace_name": "x"}))
+    (tmp_path / "p" / "config.json").write_text(json.dumps(AZURE))
+    with pytest.raises(InvalidArgumentError, match='has no "server" URL'):
+        Workspace.from_config(str(tmp_path / "p"))
