@@ -6,6 +6,7 @@ the server, and an ACI service without a key whose entry script imports azureml.
 
 Waiting is always on the run or the deployment itself (long polls), never on time.
 """
+import io
 import json
 import os
 import struct
@@ -178,6 +179,14 @@ def test_the_notebooks_training_sections_run_unchanged(server, notebook, capsys)
     assert Path(run.download_file("images/confusion.png", str(notebook))).read_bytes() == png()
     with pytest.raises(AlreadyExistsError):
         run.log_image(name="acc_over_epochs.png", plot=plt)
+    # upload_file goes the same way, from a path or a stream, and never replaces a file.
+    run.upload_file("notes/summary.txt", io.BytesIO(b"final_acc 0.7\n"))
+    (notebook / "cm.txt").write_text("matrix")
+    run.upload_file("notes/cm.txt", str(notebook / "cm.txt"))
+    with pytest.raises(AlreadyExistsError):
+        run.upload_file("outputs/model/weights.txt", str(notebook / "cm.txt"))
+    assert {"notes/summary.txt", "notes/cm.txt"} <= set(run.get_file_names())
+    assert Path(run.download_file("notes/summary.txt", str(notebook))).read_text() == "final_acc 0.7\n"
 
     # The same sources, in a new dataset object, give the same implicit dataset and version.
     with serve_bytes(files) as base:

@@ -306,7 +306,10 @@ class Run:
         if problem:
             raise InvalidArgumentError("file name %r cannot be a run file: %s" % (name, problem))
         if isinstance(path_or_stream, (str, os.PathLike)):
-            self._add_file(name, os.fspath(path_or_stream))
+            local = os.fspath(path_or_stream)
+            if not os.path.isfile(local):
+                raise NotFoundError("file %s does not exist" % local)
+            self._add_file(name, local)
             return
         read = getattr(path_or_stream, "read", None)
         if not callable(read):

@@ -21,8 +21,10 @@ environments; plain values work too:
 ``compute_target``
     None or ``"local"`` (the built-in target), a cluster's name, or an object with ``.name``
     (a :class:`~gantry.ComputeTarget`).
-``arguments`` / ``command`` items
-    An object with ``_gantry_input()`` returning ``(input_name, input_dict, tree_id)``
+``arguments`` / ``command`` items, and ``run_config.data`` values
+    An object with ``_gantry_input()`` (or ``_gantry_input(workspace)``, which is given the
+    workspace submitted to, or None when a spec is built without one: how an unregistered
+    dataset gets registered at submit) returning ``(input_name, input_dict, tree_id)``
     becomes the placeholder ``${{inputs.NAME}}`` in the command, ``input_dict`` (e.g.
     ``{"type": "uri_folder", "path": "mnist", "mode": "ro_mount"}``, or a literal string)
     becomes ``inputs.NAME`` of the job, and ``tree_id`` (the uploaded tree holding the data
