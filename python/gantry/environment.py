@@ -36,7 +36,8 @@ class PythonSection:
         self.interpreter_path: str = "python"
         self.user_managed_dependencies: bool = False
         self.conda_dependencies_file_text: Optional[str] = None
-        self.conda_dependencies: Optional[Dict[str, Any]] = None
+        #: A conda file as a dict (what the server answers) or a CondaDependencies.
+        self.conda_dependencies: Any = None
 
 
 class DockerSection:
@@ -130,6 +131,8 @@ class Environment:
             python["user_managed_dependencies"] = True
         if self.python.conda_dependencies_file_text is not None:
             python["conda_dependencies"] = self.python.conda_dependencies_file_text
+        elif callable(getattr(self.python.conda_dependencies, "serialize_to_string", None)):
+            python["conda_dependencies"] = self.python.conda_dependencies.serialize_to_string()
         elif self.python.conda_dependencies:
             python["conda_dependencies"] = self.python.conda_dependencies
         spec: Dict[str, Any] = {}
@@ -158,7 +161,10 @@ class Environment:
         with open(os.path.join(path, "azureml_environment.json"), "w", encoding="utf-8") as f:
             json.dump({"name": self.name, "version": self.version, "spec": self._spec()}, f, indent=2)
         conda = self.python.conda_dependencies_file_text
-        if conda is None and self.python.conda_dependencies:
+        if conda is None and callable(getattr(self.python.conda_dependencies,
+                                              "serialize_to_string", None)):
+            conda = self.python.conda_dependencies.serialize_to_string()
+        elif conda is None and self.python.conda_dependencies:
             conda = json.dumps(self.python.conda_dependencies, indent=2)  # JSON is valid YAML
         if conda is not None:
             with open(os.path.join(path, "conda_dependencies.yml"), "w", encoding="utf-8") as f:

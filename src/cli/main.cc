@@ -11,6 +11,7 @@
 #include "cli/environment_commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_commands.h"
+#include "cli/python_sdk.h"
 #include "cli/serve_command.h"
 #include "cli/server_command.h"
 #include "common/names.h"
@@ -18,20 +19,6 @@
 #include "runner/runner.h"
 
 namespace {
-
-// Where the Python SDK lives: $GANTRY_PYTHON_SDK, an installed share/gantry/python, or the
-// source tree's python/ next to the build folder.
-gantry::fs::path FindPythonSdk() {
-  namespace fs = gantry::fs;
-  if (const char* env = std::getenv("GANTRY_PYTHON_SDK"); env && *env) return env;
-  fs::path exe_dir = gantry::SelfExecutable().parent_path();
-  for (fs::path candidate : {exe_dir / ".." / "share" / "gantry" / "python", exe_dir / ".." / "python",
-                             exe_dir / ".." / ".." / "python"}) {
-    std::error_code ec;
-    if (fs::exists(candidate / "gantry" / "__init__.py", ec)) return fs::canonical(candidate, ec);
-  }
-  return {};
-}
 
 // Names flags carry (--name, --endpoint-name) follow the server's rule (common/names.h);
 // checking them here answers before any request, with the same message and exit code 2.
@@ -420,7 +407,7 @@ int main(int argc, char** argv) {
     // A person's token in the environment the server was started from must not reach the
     // run's scripts: they act with the run's own token only.
     ::unsetenv("GANTRY_TOKEN");
-    runner.python_sdk_dir = FindPythonSdk();
+    runner.python_sdk_dir = gantry::cli::FindPythonSdk();
     result = gantry::runner::RunJob(runner);
   });
 

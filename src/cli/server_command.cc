@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "artifacts/local_blob_store.h"
 #include "cli/client_context.h"
+#include "cli/python_sdk.h"
 #include "common/json.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -162,7 +163,8 @@ int RunServer(const ServerFlags& flags) {
       {.root = dir / "deployments",
        .env_cache = dir / "envs",
        .gantry = SelfExecutable(),
-       .path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},
+       .path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin",
+       .python_sdk_dir = FindPythonSdk()},
       store->get(), blobs->get(), RealClock::Get());
   workspace::EndpointService endpoints(store->get(), blobs->get(), &models, &environments,
                                        &controller, RealClock::Get(),
