@@ -57,6 +57,8 @@ class Environment:
         self.environment_variables: Dict[str, str] = {}
         self.pip_packages: List[str] = []
         self.requires_modules: List[str] = []
+        # For an Azure curated name: {"environment": the local stand-in, "reason": why}.
+        self.stand_in: Optional[Dict[str, str]] = None
         self.hash: Optional[str] = None
         self._workspace = None
 
@@ -94,16 +96,25 @@ class Environment:
         env.environment_variables = dict(spec.get("environment_variables", {}))
         env.pip_packages = list(spec.get("pip", []))
         env.requires_modules = list(spec.get("requires_modules", []))
+        env.stand_in = body.get("stand_in") or None
         env._workspace = workspace
         return env
 
     @staticmethod
     def get(workspace: Any, name: str, version: Optional[int] = None) -> "Environment":
-        """A curated or registered environment (latest version unless ``version``)."""
+        """A curated or registered environment (latest version unless ``version``).
+
+        An Azure curated name the notebooks use (``AzureML-TensorFlow-2.0-GPU``, ...) gives
+        the local environment that stands in for it, under that name; one line says which
+        and why (``env.stand_in`` keeps it)."""
         path = "/api/v1/environments/" + urllib.parse.quote(name, safe="")
         if version is not None:
             path += "/versions/%d" % int(version)
-        return Environment._from_server(workspace, workspace._client().get(path))
+        body = workspace._client().get(path)
+        env = Environment._from_server(workspace, body)
+        if env.stand_in:
+            print(env.stand_in["reason"], flush=True)
+        return env
 
     @staticmethod
     def list(workspace: Any) -> Dict[str, "Environment"]:

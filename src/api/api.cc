@@ -175,7 +175,12 @@ Api::Api(workspace::AccessService* access, workspace::RunService* runs,
 
 namespace {
 Json EnvironmentToJson(const store::EnvironmentRecord& e) {
+  Json stand_in = nullptr;
+  if (auto s = workspace::StandInFor(e.name)) {
+    stand_in = {{"environment", s->environment}, {"reason", s->reason}};
+  }
   return Json{{"name", e.name},
+              {"stand_in", stand_in},
               {"version", e.version},
               {"id", e.name + ":" + std::to_string(e.version)},
               {"description", e.description},
