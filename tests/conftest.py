@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -44,6 +45,8 @@ class Server:
         self.token = ""
         self.url = None
         self.port = 0
+        # For a server started with --tls-cert: the CA file its clients verify it with.
+        self.ca_file = None
 
     def start(self):
         args = [GANTRY, "server", "--workspace", str(self.workspace), "--slots", str(self.slots),
@@ -84,8 +87,9 @@ class Server:
         if token and not any(k.lower() == "authorization" for k in headers):
             headers["Authorization"] = "Bearer " + token
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        context = ssl.create_default_context(cafile=self.ca_file) if self.url.startswith("https://") else None
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with urllib.request.urlopen(req, timeout=60, context=context) as r:
                 payload = r.read()
                 return r.status, (json.loads(payload) if payload and r.headers.get_content_type() == "application/json" else payload)
         except urllib.error.HTTPError as e:
@@ -126,6 +130,8 @@ class Server:
     def cli(self, *args, cwd=None, check=False, timeout=300, token=None):
         """Runs the CLI against this server as its owner (or with `token`; "" for none)."""
         env = dict(os.environ, GANTRY_TOKEN=self.token if token is None else token)
+        if self.ca_file:
+            env["GANTRY_CA_FILE"] = self.ca_file
         p = subprocess.run([GANTRY, *args, "--server", self.url], cwd=cwd, capture_output=True,
                            text=True, timeout=timeout, env=env)
         if check:

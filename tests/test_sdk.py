@@ -129,13 +129,16 @@ def test_submit_with_arguments_and_stream_output(ws, tmp_path, capsys):
     assert sent == ["--data-folder", str(data_dir), "--batch-size", "64", "--learning-rate", "0.01",
                     "--quote", "it's $HOME `x`", "--flag", "True"]
     # Phases and live output, in order, then the summary.
-    assert out.startswith("RunId: %s\n" % run.id)
+    web_view = "Web View: %s/api/v1/runs/%s\n" % (ws.url, run.id)
+    assert out.startswith("RunId: %s\n%s\nStreaming user_logs/std_log.txt\n%s\n\n"
+                          % (run.id, web_view, "=" * 31))
     running = re.search(r"^\[[^\]]+\] Running$", out, re.M)
     completed = re.search(r"^\[[^\]]+\] Completed$", out, re.M)
     assert re.search(r"^\[[^\]]+\] Queued", out, re.M) and running and completed
     assert running.end() < out.index("starting\n") < out.index("line 2\n") < completed.start()
     assert "tail without newline\n" in out
-    summary = "Execution Summary\n=================\nRunId: %s\nStatus: Completed\n" % run.id
+    summary = "Execution Summary\n=================\nRunId: %s\n%sStatus: Completed\n" % (
+        run.id, web_view)
     assert out.index(summary) > completed.end()
     assert run.get_status() == "Completed"
 

@@ -388,14 +388,21 @@ def test_azureml_namespace_is_gantry():
     assert submitted_name  # conftest helpers stay importable next to the SDK
 
 
-def test_environments(ws, tmp_path):
+def test_environments(ws, tmp_path, capsys):
     from azureml.core import Environment
     from gantry.errors import PermissionDeniedError
 
     curated = Environment.get(workspace=ws, name="Gantry-PyTorch-Debian")
     assert curated.version == 1 and curated.python.interpreter_path == "/usr/bin/python3"
     with pytest.raises(NotFoundError, match="Gantry-PyTorch-Debian"):
-        Environment.get(ws, "AzureML-TensorFlow-2.2-GPU")
+        Environment.get(ws, "AzureML-No-Such-Environment")
+    # The notebook's Azure name: the local TensorFlow stands in, and one line says so.
+    tf = Environment.get(ws, "AzureML-TensorFlow-2.2-GPU")
+    assert tf.name == "AzureML-TensorFlow-2.2-GPU" and tf.version == 1
+    assert tf.stand_in["environment"] == "Gantry-TensorFlow-2.21-CPU"
+    assert tf.pip_packages == ["tensorflow-cpu==2.21.0", "tf-keras==2.21.0"]
+    assert tf.environment_variables == {"TF_USE_LEGACY_KERAS": "1"}
+    assert "TensorFlow 2.2 does not install" in capsys.readouterr().out
     curated.save_to_directory(path=str(tmp_path / "saved"))
     saved = json.loads((tmp_path / "saved" / "azureml_environment.json").read_text())
     assert saved["spec"]["requires_modules"] == ["torch", "numpy"]

@@ -101,7 +101,7 @@ def python_backend_available():
 def test_no_code_deployment_scores_like_the_model_then_is_deleted(ws, mnist):
     torch = pytest.importorskip("torch")
     config = AciWebservice.deploy_configuration(cpu_cores=1, memory_gb=1, tags={"team": "vision"},
-                                                description="digits")
+                                                description="digits", auth_enabled=True)
     service = Model.deploy(ws, "mnist-svc", [mnist], deployment_config=config)
     assert isinstance(service, AciWebservice) and service.name == "mnist-svc"
     service.wait_for_deployment(show_output=True, timeout_sec=WAIT_S)

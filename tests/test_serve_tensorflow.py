@@ -486,8 +486,9 @@ def test_no_code_deployment_of_a_tensorflow_model(server, models, tmp_path):
     v2 = scored("/v2/models/tf-basic/infer", {"inputs": [{"name": "x", "shape": [2, 3],
                                                           "datatype": "FP32", "data": ex["x"]}]})
     assert close(v2["outputs"][0]["data"], flat(ex["y"]))
-    # Without an environment that has TensorFlow, the deployment fails, saying so.
-    yml.write_text("name: green\nendpoint_name: tf-ep\nmodel: azureml:tf-basic:1\ninstance_count: 1\n")
+    # In an environment without TensorFlow (Debian's python3), the deployment fails, saying so.
+    yml.write_text("name: green\nendpoint_name: tf-ep\nmodel: azureml:tf-basic:1\n"
+                   "environment: azureml:Gantry-Python3@latest\ninstance_count: 1\n")
     p = server.cli("online-deployment", "create", "--file", str(yml))
     assert p.returncode != 0 and "TensorFlow is not installed" in p.stderr, p.stderr
     status, d = server.request("GET", "/api/v1/endpoints/tf-ep/deployments/green")

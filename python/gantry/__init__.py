@@ -20,20 +20,23 @@ run), ``dataset`` (Dataset, FileDataset), ``compute`` (ComputeTarget, AmlCompute
 ComputeTargetException), ``model`` (Model), ``inference_config`` (InferenceConfig),
 ``webservice`` (Webservice, AciWebservice, AksWebservice, LocalWebservice,
 WebserviceException), ``environment`` (Environment), ``resource_configuration``
-(ResourceConfiguration), ``distributed`` (MpiConfiguration, PyTorchConfiguration,
+(ResourceConfiguration), ``run_config`` (RunConfiguration), ``conda_dependencies``
+(CondaDependencies), ``distributed`` (MpiConfiguration, PyTorchConfiguration,
 TensorflowConfiguration), ``errors``.
 """
 
+from .conda_dependencies import CondaDependencies
 from .compute import AmlCompute, ComputeTarget, ComputeTargetException
 from .dataset import Dataset, DatasetConsumptionConfig, FileDataset
 from .distributed import MpiConfiguration, PyTorchConfiguration, TensorflowConfiguration
 from .environment import Environment
-from .errors import GantryError, RunFailedError
+from .errors import GantryError, RunFailedError, UserError
 from .experiment import Experiment
 from .inference_config import InferenceConfig
 from .model import Model
 from .resource_configuration import ResourceConfiguration
 from .run import Run
+from .run_config import RunConfiguration
 from .script_run import ScriptRun
 from .script_run_config import ScriptRunConfig
 from .webservice import (AciWebservice, AksWebservice, LocalWebservice, Webservice,
@@ -47,4 +50,5 @@ __all__ = ["Run", "ScriptRun", "Workspace", "Experiment", "ScriptRunConfig", "Da
            "ComputeTargetException", "Model", "ResourceConfiguration", "GantryError",
            "RunFailedError", "InferenceConfig", "Webservice", "AciWebservice", "AksWebservice",
            "LocalWebservice", "WebserviceException", "MpiConfiguration", "PyTorchConfiguration",
-           "TensorflowConfiguration", "__version__"]
+           "TensorflowConfiguration", "RunConfiguration", "CondaDependencies", "UserError",
+           "__version__"]

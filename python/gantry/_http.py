@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, BinaryIO, Callable, Mapping, Optional, Tuple, TypeVar
 
-from .errors import DeadlineExceededError, InternalError, UnavailableError, error_from_response
+from .errors import (DeadlineExceededError, InternalError, InvalidArgumentError, UnavailableError,
+                     error_from_response)
 
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+ENV_CA_FILE = "GANTRY_CA_FILE"
 T = TypeVar("T")
 
 
@@ -25,6 +29,19 @@ class _LocalWriteError(Exception):
         self.error = error
 
 
+def _tls_context(ca_file: Optional[str]) -> ssl.SSLContext:
+    """Verifies the server's chain (against ``ca_file`` when given) and name; TLS 1.2+."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as e:
+        raise InvalidArgumentError("cannot use the CA file %s: %s"
+                                   % (ca_file, getattr(e, "strerror", None) or e)) from None
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # The server's own certificate given as the CA file is trusted as it is.
+    context.verify_flags |= getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
+    return context
+
+
 class Client:
     """Talks JSON to a Gantry server at ``base_url`` (e.g. ``http://127.0.0.1:8765``).
 
@@ -32,15 +49,25 @@ class Client:
     :class:`gantry.errors.GantryError` subclass on a non-2xx answer; a server that
     cannot be reached gives ``UnavailableError`` naming the URL, a timeout gives
     ``DeadlineExceededError``. Sends ``Authorization: Bearer <token>`` when a token is set.
+
+    An ``https://`` server's certificate is verified against ``ca_file`` (a PEM file of CAs,
+    or the server's own certificate), else ``GANTRY_CA_FILE``, else the system's CAs; a
+    certificate that does not verify gives ``UnavailableError`` saying so.
     """
 
-    def __init__(self, base_url: str, token: Optional[str] = None, timeout: float = 30):
+    def __init__(self, base_url: str, token: Optional[str] = None, timeout: float = 30,
+                 ca_file: Optional[str] = None):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        host = urllib.parse.urlsplit(self.base_url).hostname or ""
+        parts = urllib.parse.urlsplit(self.base_url)
+        host = parts.hostname or ""
         # A local server must never be reached through an HTTP proxy from the environment.
-        handlers = [urllib.request.ProxyHandler({})] if host in _LOOPBACK_HOSTS else []
+        handlers: list = [urllib.request.ProxyHandler({})] if host in _LOOPBACK_HOSTS else []
+        self.ca_file = None
+        if parts.scheme == "https":
+            self.ca_file = ca_file or os.environ.get(ENV_CA_FILE, "").strip() or None
+            handlers.append(urllib.request.HTTPSHandler(context=_tls_context(self.ca_file)))
         self._opener = urllib.request.build_opener(*handlers)
 
     def get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:
@@ -147,6 +174,12 @@ class Client:
             with resp:
                 return read(resp)
         except urllib.error.URLError as e:
+            if isinstance(e.reason, ssl.SSLCertVerificationError):
+                raise UnavailableError(
+                    "cannot reach Gantry server at %s: its certificate is not trusted (%s)%s"
+                    % (url, e.reason.verify_message or e.reason,
+                       " (checked against %s)" % self.ca_file if self.ca_file else
+                       "; pass ca_file= or set %s to the server's CA file" % ENV_CA_FILE)) from None
             if isinstance(e.reason, socket.timeout):
                 raise DeadlineExceededError("%s %s timed out after %gs" % (method, url, self.timeout)) from None
             raise UnavailableError("cannot reach Gantry server at %s: %s" % (url, e.reason)) from None

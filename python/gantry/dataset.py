@@ -366,20 +366,47 @@ class FileDataset(Dataset):
 
     def as_named_input(self, name: str) -> "DatasetConsumptionConfig":
         """This dataset as the job input ``name`` (letters, digits and ``_``, not starting with
-        a digit); call ``.as_mount()`` or ``.as_download()`` on the result to pick the mode."""
-        self._require_registered("as_named_input()")
+        a digit); call ``.as_mount()`` or ``.as_download()`` on the result to pick the mode.
+        An unregistered dataset is registered when the run is submitted (see
+        :meth:`DatasetConsumptionConfig._gantry_input`)."""
         return DatasetConsumptionConfig(name, self)
 
     def as_mount(self, path_on_compute: Optional[str] = None) -> "DatasetConsumptionConfig":
         """A read-only copy of the files as a job input: put it in ScriptRunConfig's
         ``arguments`` and the script gets the folder's path."""
-        self._require_registered("as_mount()")
-        return DatasetConsumptionConfig(_input_name_for(self.name), self).as_mount(path_on_compute)
+        return DatasetConsumptionConfig(self._input_name(), self).as_mount(path_on_compute)
 
     def as_download(self, path_on_compute: Optional[str] = None) -> "DatasetConsumptionConfig":
         """A private, writable copy of the files as a job input (see :meth:`as_mount`)."""
-        self._require_registered("as_download()")
-        return DatasetConsumptionConfig(_input_name_for(self.name), self).as_download(path_on_compute)
+        return DatasetConsumptionConfig(self._input_name(), self).as_download(path_on_compute)
+
+    def _input_name(self) -> str:
+        # Azure names an unnamed input "input__" plus a short id; "input" is plainer.
+        return _input_name_for(self.name) if self._data else "input"
+
+    def _implicit_name(self) -> str:
+        """The name an unregistered dataset is registered under when a run uses it:
+        ``anonymous-`` and 16 hex digits of the hash of its type and sources (local paths
+        made absolute), so the same sources always land in the same dataset."""
+        import hashlib
+
+        sources = [p if _is_url(p) else os.path.normpath(os.path.abspath(p)) for p in self._paths]
+        digest = hashlib.sha256(json.dumps([self._type, sources]).encode("utf-8")).hexdigest()
+        return "anonymous-" + digest[:16]
+
+    def _registered_in(self, workspace: Any) -> "FileDataset":
+        """This dataset as registered in ``workspace``: itself when registered; else registered
+        now under :meth:`_implicit_name` (a new version when its files changed; the same
+        version when not), once per dataset object and workspace."""
+        if self._data:
+            return self
+        implicit = self.__dict__.setdefault("_implicit", {})
+        if workspace not in implicit:
+            implicit[workspace] = self.register(
+                workspace, self._implicit_name(), create_new_version=True,
+                description="registered by Gantry when a run used this unregistered dataset "
+                            "as an input; sources: " + ", ".join(self._paths)[:2000])
+        return implicit[workspace]
 
 
 class DatasetConsumptionConfig:
@@ -397,7 +424,6 @@ class DatasetConsumptionConfig:
                 "digit" % (name,))
         if not isinstance(dataset, FileDataset):
             raise TypeError("dataset must be a FileDataset, got %s" % type(dataset).__name__)
-        dataset._require_registered("it as a job input")
         if mode not in self._MODES:
             raise InvalidArgumentError("mode must be mount, download or direct, got %r" % (mode,))
         if path_on_compute is not None:
@@ -414,11 +440,21 @@ class DatasetConsumptionConfig:
     def as_download(self, path_on_compute: Optional[str] = None) -> "DatasetConsumptionConfig":
         return DatasetConsumptionConfig(self.name, self.dataset, "download", path_on_compute)
 
-    def _gantry_input(self):
+    def _gantry_input(self, workspace: Any = None):
         """ScriptRunConfig's hook: ``(input name, job input, None)``; the server resolves
-        the ``azureml:NAME:VERSION`` reference to the version's files."""
-        spec: Dict[str, Any] = {"type": self.dataset._type,
-                                "path": "azureml:%s:%d" % (self.dataset.name, self.dataset.version)}
+        the ``azureml:NAME:VERSION`` reference to the version's files. An unregistered
+        dataset is registered in ``workspace`` first, as Azure does with the datasets a run
+        uses, under the name ``anonymous-<hash of its sources>`` (see
+        :meth:`FileDataset._implicit_name`); without a workspace (a spec built before
+        submit) its path reads ``(registered at submit)``."""
+        dataset = self.dataset
+        if not dataset.is_registered and workspace is not None:
+            dataset = dataset._registered_in(workspace)
+        if dataset.is_registered:
+            path = "azureml:%s:%d" % (dataset.name, dataset.version)
+        else:
+            path = "(registered at submit)"
+        spec: Dict[str, Any] = {"type": dataset._type, "path": path}
         mode = self._MODES[self.mode]
         if mode:
             spec["mode"] = mode

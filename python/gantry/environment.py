@@ -36,7 +36,8 @@ class PythonSection:
         self.interpreter_path: str = "python"
         self.user_managed_dependencies: bool = False
         self.conda_dependencies_file_text: Optional[str] = None
-        self.conda_dependencies: Optional[Dict[str, Any]] = None
+        #: A conda file as a dict (what the server answers) or a CondaDependencies.
+        self.conda_dependencies: Any = None
 
 
 class DockerSection:
@@ -56,6 +57,8 @@ class Environment:
         self.environment_variables: Dict[str, str] = {}
         self.pip_packages: List[str] = []
         self.requires_modules: List[str] = []
+        # For an Azure curated name: {"environment": the local stand-in, "reason": why}.
+        self.stand_in: Optional[Dict[str, str]] = None
         self.hash: Optional[str] = None
         self._workspace = None
 
@@ -93,16 +96,25 @@ class Environment:
         env.environment_variables = dict(spec.get("environment_variables", {}))
         env.pip_packages = list(spec.get("pip", []))
         env.requires_modules = list(spec.get("requires_modules", []))
+        env.stand_in = body.get("stand_in") or None
         env._workspace = workspace
         return env
 
     @staticmethod
     def get(workspace: Any, name: str, version: Optional[int] = None) -> "Environment":
-        """A curated or registered environment (latest version unless ``version``)."""
+        """A curated or registered environment (latest version unless ``version``).
+
+        An Azure curated name the notebooks use (``AzureML-TensorFlow-2.0-GPU``, ...) gives
+        the local environment that stands in for it, under that name; one line says which
+        and why (``env.stand_in`` keeps it)."""
         path = "/api/v1/environments/" + urllib.parse.quote(name, safe="")
         if version is not None:
             path += "/versions/%d" % int(version)
-        return Environment._from_server(workspace, workspace._client().get(path))
+        body = workspace._client().get(path)
+        env = Environment._from_server(workspace, body)
+        if env.stand_in:
+            print(env.stand_in["reason"], flush=True)
+        return env
 
     @staticmethod
     def list(workspace: Any) -> Dict[str, "Environment"]:
@@ -130,6 +142,8 @@ class Environment:
             python["user_managed_dependencies"] = True
         if self.python.conda_dependencies_file_text is not None:
             python["conda_dependencies"] = self.python.conda_dependencies_file_text
+        elif callable(getattr(self.python.conda_dependencies, "serialize_to_string", None)):
+            python["conda_dependencies"] = self.python.conda_dependencies.serialize_to_string()
         elif self.python.conda_dependencies:
             python["conda_dependencies"] = self.python.conda_dependencies
         spec: Dict[str, Any] = {}
@@ -158,7 +172,10 @@ class Environment:
         with open(os.path.join(path, "azureml_environment.json"), "w", encoding="utf-8") as f:
             json.dump({"name": self.name, "version": self.version, "spec": self._spec()}, f, indent=2)
         conda = self.python.conda_dependencies_file_text
-        if conda is None and self.python.conda_dependencies:
+        if conda is None and callable(getattr(self.python.conda_dependencies,
+                                              "serialize_to_string", None)):
+            conda = self.python.conda_dependencies.serialize_to_string()
+        elif conda is None and self.python.conda_dependencies:
             conda = json.dumps(self.python.conda_dependencies, indent=2)  # JSON is valid YAML
         if conda is not None:
             with open(os.path.join(path, "conda_dependencies.yml"), "w", encoding="utf-8") as f:

@@ -3,6 +3,11 @@
 Every error carries the server's canonical status code name (``.code``, e.g.
 ``"NotFound"``) and a human-readable ``.message``. There is one subclass per code,
 so callers can write ``except NotFoundError:``.
+
+The codes that mean the caller's own input was wrong (InvalidArgument, NotFound,
+AlreadyExists, FailedPrecondition, OutOfRange) derive from :class:`UserError`, which
+``azureml.exceptions`` calls ``UserErrorException``: notebook code that catches Azure's
+``UserErrorException`` (e.g. around ``Dataset.get_by_name``) catches them too.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any, Dict, Optional, Tuple, Type
 
 __all__ = [
     "GantryError",
+    "UserError",
     "CancelledError",
     "UnknownError",
     "InvalidArgumentError",
@@ -51,6 +57,14 @@ class GantryError(Exception):
         return "%s: %s" % (self.code, self.message)
 
 
+class UserError(GantryError):
+    """The request was refused because of what the caller gave (a bad value, a name that does
+    not exist or already does, a state that does not allow it): Azure ML's
+    ``UserErrorException``. Raised as one of its subclasses, never alone."""
+
+    code = "UserError"
+
+
 class CancelledError(GantryError):
     code = "Cancelled"
 
@@ -59,7 +73,7 @@ class UnknownError(GantryError):
     code = "Unknown"
 
 
-class InvalidArgumentError(GantryError):
+class InvalidArgumentError(UserError):
     code = "InvalidArgument"
 
 
@@ -67,11 +81,11 @@ class DeadlineExceededError(GantryError):
     code = "DeadlineExceeded"
 
 
-class NotFoundError(GantryError):
+class NotFoundError(UserError):
     code = "NotFound"
 
 
-class AlreadyExistsError(GantryError):
+class AlreadyExistsError(UserError):
     code = "AlreadyExists"
 
 
@@ -83,7 +97,7 @@ class ResourceExhaustedError(GantryError):
     code = "ResourceExhausted"
 
 
-class FailedPreconditionError(GantryError):
+class FailedPreconditionError(UserError):
     code = "FailedPrecondition"
 
 
@@ -91,7 +105,7 @@ class AbortedError(GantryError):
     code = "Aborted"
 
 
-class OutOfRangeError(GantryError):
+class OutOfRangeError(UserError):
     code = "OutOfRange"
 
 

@@ -12,7 +12,8 @@ The entry script defines ``init()`` (called once per worker; the model's files a
 ``os.environ["AZUREML_MODEL_DIR"]``) and ``run(raw_data)`` (the request body as a str; what it
 returns is sent back as JSON). At deployment the source directory is uploaded as a tree
 exactly as ``ScriptRunConfig`` uploads its code (ignore files honoured, only blobs the server
-lacks are sent).
+lacks are sent). Without ``source_directory`` only the entry script itself is uploaded, as in
+Azure: the model server's code folder then holds just that file.
 
 Gantry runs the script with a registered or curated environment. The older, image-building
 parameters (``conda_file``, ``extra_docker_file_steps``, ``base_image``,
@@ -42,8 +43,8 @@ def _refuse(message: str) -> Exception:
 
 class InferenceConfig:
     """Scoring code for :meth:`Model.deploy`: ``entry_script`` (a path inside
-    ``source_directory``, or, without one, a path whose folder becomes the source
-    directory), run in ``environment`` (an :class:`~gantry.Environment`, registered at
+    ``source_directory``, or, without one, a path to the script, which is then the only file
+    packaged), run in ``environment`` (an :class:`~gantry.Environment`, registered at
     deployment when it is not yet, or a reference ``"NAME:VERSION"`` / ``"NAME"``; None: the
     server's default ``Gantry-Python3``). ``description`` becomes the service's description
     when the deployment configuration gives none.
@@ -126,11 +127,17 @@ class InferenceConfig:
     def _gantry_code(self, workspace: Any) -> Tuple[str, str, str]:
         """Uploads the source directory; returns ``(code_tree, scoring_script, environment)``
         as PUT /endpoints/{name}/deployments/{deployment} takes them."""
-        from ._snapshot import upload_folder
+        from ._snapshot import snapshot_named, upload_folder, upload_snapshot
 
         root, script = self._code_location()
         environment = self._environment_reference(workspace)
-        code_tree = upload_folder(workspace._client(timeout=600), root)
+        client = workspace._client(timeout=600)
+        if self.source_directory is None:
+            # As in Azure: without a source directory only the entry script is packaged, not
+            # the folder it sits in (a notebook's folder holds data and models too).
+            code_tree = upload_snapshot(client, snapshot_named(os.path.join(root, script), script))
+        else:
+            code_tree = upload_folder(client, root)
         return code_tree, script, environment
 
     def __repr__(self) -> str:

@@ -398,9 +398,10 @@ class Model:
         The service is an online endpoint ``name`` with one deployment, ``default``, taking
         all its traffic. Without ``inference_config`` the model is served without code (a
         PyTorch model with a TorchScript ``model.pt``, or a TensorFlow SavedModel, served with
-        the TensorFlow of the deployment's environment); an :class:`~gantry.InferenceConfig` uploads its
-        entry script's folder and runs it. ``deployment_config`` (default
-        ``AciWebservice.deploy_configuration()``: key auth, one replica) sets auth, replicas
+        the TensorFlow of the deployment's environment); an :class:`~gantry.InferenceConfig`
+        uploads its entry script (with ``source_directory``: that folder) and runs it.
+        ``deployment_config`` (default: ACI with key auth, one replica; note that
+        ``AciWebservice.deploy_configuration()`` itself means no auth, as in Azure) sets auth, replicas
         and request settings. ``deployment_target`` is ignored, with a warning.
 
         WebserviceException (also the server error's class): AlreadyExists when the service

@@ -10,6 +10,7 @@ Typical use, the same inside a Gantry run and on a laptop::
     run.log_list("losses", [0.5, 0.4, 0.3])
     run.log_row("pr", precision=0.8, recall=0.7)
     run.tag("model", "resnet")
+    run.log_image("loss.png", plot=plt)    # kept as the run file images/loss.png
 
 Inside a run the Gantry runner sets these environment variables:
 
@@ -59,7 +60,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Dict, List, Optional
 
 from ._http import Client
-from .errors import FailedPreconditionError
+from .errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 __all__ = ["Run"]
 
@@ -277,6 +278,52 @@ class Run:
         for key, value in tags.items():
             self.tag(key, value)
 
+    def log_image(self, name: str, path: Optional[str] = None, plot: Any = None,
+                  description: str = "") -> None:
+        """Keeps an image with the run: the file ``path``, or ``plot`` (matplotlib's
+        ``pyplot`` module or a Figure: anything with ``savefig``) saved as a PNG. It becomes
+        the run file ``images/NAME`` (``get_file_names``, ``download_file``), with ``.png``
+        (for a plot) or the file's own extension added when ``name`` has none. Works from
+        the training script and, as in Azure, on a submitted run from a notebook, even after
+        it ended. AlreadyExistsError when the run already has that file; InvalidArgumentError
+        unless exactly one of ``path`` and ``plot`` is given."""
+        _check_name(name, "image name")
+        _check_description(description)
+        rel, local, cleanup = _image_file(name, path, plot)
+        try:
+            self._add_file(rel, local)
+        finally:
+            cleanup()
+
+    def upload_file(self, name: str, path_or_stream: Any) -> None:
+        """Adds the local file ``path_or_stream`` (a path, or a binary file object) to the run
+        as the file ``name`` (a relative path such as ``notes/summary.txt``).
+        AlreadyExistsError when the run already has a file of that name."""
+        _check_name(name, "file name")
+        from ._trees import tree_path_problem
+
+        problem = tree_path_problem(name)
+        if problem:
+            raise InvalidArgumentError("file name %r cannot be a run file: %s" % (name, problem))
+        if isinstance(path_or_stream, (str, os.PathLike)):
+            local = os.fspath(path_or_stream)
+            if not os.path.isfile(local):
+                raise NotFoundError("file %s does not exist" % local)
+            self._add_file(name, local)
+            return
+        read = getattr(path_or_stream, "read", None)
+        if not callable(read):
+            raise TypeError("path_or_stream must be a path or a binary file object, got %s"
+                            % type(path_or_stream).__name__)
+        local, cleanup = _temp_file_with(read())
+        try:
+            self._add_file(name, local)
+        finally:
+            cleanup()
+
+    def _add_file(self, name: str, local: str) -> None:
+        raise NotImplementedError
+
     def flush(self) -> None:
         """Writes every record logged so far before returning."""
 
@@ -294,6 +341,18 @@ class Run:
     def get_status(self) -> str:
         """Returns the run's status, e.g. ``"Running"``."""
         raise NotImplementedError
+
+    @property
+    def status(self) -> str:
+        """The run's status now, as :meth:`get_status` returns it."""
+        return self.get_status()
+
+    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
+                     type: Optional[str] = None, status: Optional[str] = None,
+                     _rehydrate_runs: bool = True) -> List["Run"]:
+        """The run's child runs. Gantry's runs have no children yet (sweep trials will be the
+        first), and the server has no way to ask for a run's children: always ``[]``."""
+        return []
 
     def _emit(self, kind: str, name: str, shown: Any, records: List[Dict[str, Any]]) -> None:
         raise NotImplementedError
@@ -314,6 +373,75 @@ class Run:
         raise FailedPreconditionError(
             "cannot register model %r from an offline run: not inside a Gantry run. Register "
             "local files with Model.register(workspace, model_path, model_name) instead" % (model_name,))
+
+
+_IMAGE_FOLDER = "images"
+
+
+def _temp_file_with(data: bytes, suffix: str = "") -> Any:
+    """``(path, cleanup)`` of a new temporary file holding ``data``."""
+    import tempfile
+
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("the stream must give bytes, got %s" % type(data).__name__)
+    fd, path = tempfile.mkstemp(prefix="gantry-upload-", suffix=suffix)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+    def cleanup() -> None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return path, cleanup
+
+
+def _image_file(name: str, path: Optional[str], plot: Any) -> Any:
+    """``(run file name, local file, cleanup)`` for :meth:`Run.log_image`."""
+    import tempfile
+
+    if (path is None) == (plot is None):
+        raise InvalidArgumentError("log_image(%r) needs exactly one of path and plot" % (name,))
+    if "/" in name or "\\" in name or name.startswith(".") or any(ord(c) < 32 for c in name):
+        raise InvalidArgumentError("image name %r must be a plain file name (no '/', not "
+                                   "starting with '.')" % (name,))
+    if path is not None:
+        local = os.fspath(path)
+        if not os.path.isfile(local):
+            raise NotFoundError("image file %s does not exist" % local)
+        ext = os.path.splitext(local)[1]
+        rel = name if os.path.splitext(name)[1] or not ext else name + ext
+        return _IMAGE_FOLDER + "/" + rel, local, lambda: None
+    savefig = getattr(plot, "savefig", None)
+    if not callable(savefig):
+        raise TypeError("plot must be matplotlib's pyplot module or a Figure (something with "
+                        "savefig), got %s" % type(plot).__name__)
+    fd, local = tempfile.mkstemp(prefix="gantry-image-", suffix=".png")
+    os.close(fd)
+
+    def cleanup() -> None:
+        try:
+            os.unlink(local)
+        except OSError:
+            pass
+    try:
+        savefig(local, format="png")
+    except BaseException:
+        cleanup()
+        raise
+    rel = name if os.path.splitext(name)[1] else name + ".png"
+    return _IMAGE_FOLDER + "/" + rel, local, cleanup
+
+
+def _add_run_file(client: Client, run_path: str, name: str, local: str) -> None:
+    """Uploads the file ``local`` (only if the server lacks its bytes) and adds it to the run
+    at ``run_path`` as ``name`` (POST /runs/{id}/files: never replacing a file)."""
+    from ._snapshot import snapshot_named, upload_blobs
+
+    snap = snapshot_named(local, name, follow_links=True)
+    upload_blobs(client, snap)
+    client.post(run_path + "/files", {"files": [
+        {"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode} for e in snap.entries]})
 
 
 def _collapse(values: List[Any]) -> Any:
@@ -356,6 +484,9 @@ class _OfflineRun(Run):
         """An offline run is always ``"Running"``."""
         return "Running"
 
+    def _add_file(self, name: str, local: str) -> None:
+        print("Attempted to upload file %s: not inside a Gantry run, nothing is kept" % name)
+
 
 class _OnlineRun(Run):
     """The run inside Gantry: queues records for the metrics file, reads back via the API."""
@@ -391,6 +522,10 @@ class _OnlineRun(Run):
 
     def _path(self) -> str:
         return "/api/v1/runs/" + urllib.parse.quote(self._id, safe="")
+
+    def _add_file(self, name: str, local: str) -> None:
+        self._client()  # FailedPreconditionError without a server URL
+        _add_run_file(Client(self._url, self._token, timeout=600), self._path(), name, local)
 
     def get_metrics(self, name: Optional[str] = None) -> Dict[str, Any]:
         """Flushes, then asks the server for the run's metrics.

@@ -2,8 +2,9 @@
 
 ``Experiment.submit`` returns one; ``Run(experiment, run_id)`` and
 ``Run.get(workspace, run_id)`` find an existing run. It is a :class:`gantry.Run`, so code
-that type-checks against ``Run`` keeps working; logging to it from outside the run is not
-supported yet (log from the training script with ``Run.get_context()``).
+that type-checks against ``Run`` keeps working. Metrics and tags are logged from the
+training script (``Run.get_context()``); images and files (``log_image``, ``upload_file``)
+may also be added from outside, as in Azure.
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ class ScriptRun(Run):
         self._last = details
         return details
 
+    def get_portal_url(self) -> str:
+        """The run's URL on its server: ``SERVER/api/v1/runs/ID`` (Gantry has no portal; this
+        is the run as JSON)."""
+        return self._workspace.url + self._path()
+
     def get_status(self) -> str:
         """The run's status now: NotStarted, Queued, Preparing, Starting, Running,
         Finalizing, CancelRequested, Completed, Failed or Canceled."""
@@ -149,15 +155,21 @@ class ScriptRun(Run):
                             raise_on_error: bool = True) -> Dict[str, Any]:
         """Waits until the run ends and returns :meth:`get_details`.
 
-        With ``show_output`` prints, as they happen, each status change (``[time] Running``)
-        and the command's output, then an execution summary. Outputs are uploaded before a
+        With ``show_output`` prints what Azure ML prints: ``RunId: ID`` and ``Web View: URL``
+        (the run on this server, :meth:`get_portal_url`), ``Streaming user_logs/std_log.txt``
+        over a line of ``=``, then, as they happen, each status change (``[time] Running``:
+        Gantry's addition) and the command's output, then ``Execution Summary`` with the
+        RunId and Web View again, followed by the status, the duration and any error
+        (Gantry's additions). Outputs are uploaded before a
         run is Completed, so ``wait_post_processing`` has nothing more to wait for. Raises
         :class:`~gantry.errors.RunFailedError` when the run ended Failed or Canceled and
         ``raise_on_error``. Rides out a server restart (up to 10 minutes).
         """
         out = sys.stdout
         if show_output:
-            out.write("RunId: %s\nDetails: %s%s\n\n" % (self._id, self._workspace.url, self._path()))
+            streaming = "Streaming " + STD_LOG_NAME
+            out.write("RunId: %s\nWeb View: %s\n\n%s\n%s\n\n"
+                      % (self._id, self.get_portal_url(), streaming, "=" * len(streaming)))
             out.flush()
         client = self._client(timeout=_EVENTS_WAIT_MS / 1000 + 30)
         since, offset = 0, 0
@@ -200,8 +212,8 @@ class ScriptRun(Run):
         status = details["status"]
         error = self._last.get("error") or ""
         if show_output:
-            out.write("\nExecution Summary\n=================\nRunId: %s\nStatus: %s\n"
-                      % (self._id, status))
+            out.write("\nExecution Summary\n=================\nRunId: %s\nWeb View: %s\n"
+                      "Status: %s\n" % (self._id, self.get_portal_url(), status))
             out.write("Duration: %s\n" % self._duration())
             if error:
                 out.write("Error: %s\n" % error)
@@ -258,6 +270,10 @@ class ScriptRun(Run):
             "cannot %s %r on run %s from outside it: Gantry records metrics and tags from the "
             "run itself; call Run.get_context() in the training script instead"
             % ("set tag" if kind == "tag" else "log metric", name, self._id))
+
+    def _add_file(self, name: str, local: str) -> None:
+        from .run import _add_run_file
+        _add_run_file(self._client(timeout=600), self._path(), name, local)
 
     def register_model(self, model_name: str, model_path: Optional[str] = None,
                        tags: Optional[Dict[str, Any]] = None,

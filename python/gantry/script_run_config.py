@@ -21,8 +21,10 @@ environments; plain values work too:
 ``compute_target``
     None or ``"local"`` (the built-in target), a cluster's name, or an object with ``.name``
     (a :class:`~gantry.ComputeTarget`).
-``arguments`` / ``command`` items
-    An object with ``_gantry_input()`` returning ``(input_name, input_dict, tree_id)``
+``arguments`` / ``command`` items, and ``run_config.data`` values
+    An object with ``_gantry_input()`` (or ``_gantry_input(workspace)``, which is given the
+    workspace submitted to, or None when a spec is built without one: how an unregistered
+    dataset gets registered at submit) returning ``(input_name, input_dict, tree_id)``
     becomes the placeholder ``${{inputs.NAME}}`` in the command, ``input_dict`` (e.g.
     ``{"type": "uri_folder", "path": "mnist", "mode": "ro_mount"}``, or a literal string)
     becomes ``inputs.NAME`` of the job, and ``tree_id`` (the uploaded tree holding the data
@@ -41,6 +43,7 @@ environments; plain values work too:
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -79,6 +82,12 @@ def _distribution(config: Any) -> Optional[Tuple[int, Dict[str, Any]]]:
     return hook()
 
 
+def _check_duration(seconds: Any) -> None:
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)
+                                or seconds <= 0):
+        raise InvalidArgumentError("max_run_duration_seconds must be a positive int or None")
+
+
 def _compute_name(target: Any) -> str:
     if target is None:
         return "local"
@@ -91,26 +100,57 @@ def _compute_name(target: Any) -> str:
                     % type(target).__name__)
 
 
+def _takes_workspace(hook: Any) -> bool:
+    try:
+        return bool(inspect.signature(hook).parameters)
+    except (TypeError, ValueError):
+        return False
+
+
 class ScriptRunConfig:
     """How to run a script (or a command) from ``source_directory`` as a Gantry run.
 
+    The parameters are azureml-core's, in its order, so positional calls mean the same.
     Give either ``script`` (a path inside ``source_directory``) with optional ``arguments``,
     or ``command`` (a string used as written, or a list whose items are quoted like
-    arguments). ``max_run_duration_seconds`` becomes the job's ``limits.timeout`` (None:
-    no limit); ``environment_variables`` are set for the command. ``distributed_job_config``
-    runs the command on several instances, or several processes per instance (see
-    :mod:`gantry.distributed`); it may also be set as an attribute after construction.
+    arguments). ``run_config`` (a :class:`~gantry.run_config.RunConfiguration`; default a
+    new one) holds where and how it runs: ``compute_target``, ``environment``,
+    ``distributed_job_config`` and ``max_run_duration_seconds`` given here are set on it
+    (and read from it: ``src.compute_target`` is ``src.run_config``'s target), its ``script``,
+    ``arguments`` and ``command`` are used when none are given here, and what it holds at
+    submit is what runs. ``max_run_duration_seconds`` becomes the job's ``limits.timeout``
+    (None: no limit); ``environment_variables`` (Gantry's addition) are set for the command.
+    ``distributed_job_config`` runs the command on several instances, or several processes
+    per instance (see :mod:`gantry.distributed`). ``docker_runtime_config`` is accepted and
+    changes nothing: a run uses a container when its environment names an image.
+    ``resume_from`` (a checkpoint DataPath) is refused: Gantry has no datastores.
     """
 
     def __init__(self, source_directory: Union[str, "os.PathLike[str]"], script: Optional[str] = None,
-                 arguments: Optional[Sequence[Any]] = None, compute_target: Any = None,
-                 environment: Any = None, command: Union[str, Sequence[Any], None] = None,
-                 max_run_duration_seconds: Optional[int] = None,
-                 environment_variables: Optional[Dict[str, str]] = None,
-                 distributed_job_config: Any = None):
+                 arguments: Optional[Sequence[Any]] = None, run_config: Any = None,
+                 _telemetry_values: Any = None, compute_target: Any = None,
+                 environment: Any = None, distributed_job_config: Any = None,
+                 resume_from: Any = None, max_run_duration_seconds: Optional[int] = None,
+                 command: Union[str, Sequence[Any], None] = None,
+                 docker_runtime_config: Any = None,
+                 environment_variables: Optional[Dict[str, str]] = None):
+        from .run_config import RunConfiguration
+
         if source_directory is None:
             raise InvalidArgumentError("source_directory is required (use '.' for the current folder)")
+        if run_config is not None and not isinstance(run_config, RunConfiguration):
+            raise TypeError("run_config must be a RunConfiguration, got %s" % type(run_config).__name__)
+        if resume_from is not None:
+            raise InvalidArgumentError(
+                "resume_from is not supported by Gantry (it names a datastore path); pass the "
+                "checkpoint as a dataset input instead")
         self.source_directory = os.fspath(source_directory)
+        rc = run_config if run_config is not None else RunConfiguration()
+        if script is None and command is None and arguments is None:
+            script, command = rc.script, rc.command
+            arguments = rc.arguments or None
+        elif script is None and command is None:
+            script, command = rc.script, rc.command
         if script is not None and command is not None:
             raise InvalidArgumentError("give either script (with arguments) or command, not both")
         if script is None and command is None:
@@ -127,21 +167,71 @@ class ScriptRunConfig:
             raise TypeError("arguments must be a list, got %s" % type(arguments).__name__)
         if command is not None and not isinstance(command, (str, list, tuple)):
             raise TypeError("command must be a str or a list, got %s" % type(command).__name__)
-        if max_run_duration_seconds is not None and (
-                isinstance(max_run_duration_seconds, bool) or not isinstance(max_run_duration_seconds, int)
-                or max_run_duration_seconds <= 0):
-            raise InvalidArgumentError("max_run_duration_seconds must be a positive int or None")
+        _check_duration(max_run_duration_seconds)
         _environment_spec(environment)  # reject unsupported kinds now, not at submit
         _compute_name(compute_target)
         _distribution(distributed_job_config)
+        self.run_config = rc
         self.script = script
         self.arguments: List[Any] = list(arguments or [])
         self.command = command
-        self.compute_target = compute_target
-        self.environment = environment
-        self.max_run_duration_seconds = max_run_duration_seconds
-        self.environment_variables: Dict[str, str] = dict(environment_variables or {})
-        self.distributed_job_config = distributed_job_config
+        rc.script, rc.arguments, rc.command = script, self.arguments, command
+        if compute_target is not None:
+            rc.target = compute_target
+        if environment is not None:
+            rc.environment = environment
+        if distributed_job_config is not None:
+            rc.distributed_job_config = distributed_job_config
+        if max_run_duration_seconds is not None:
+            rc.max_run_duration_seconds = max_run_duration_seconds
+        if environment_variables:
+            rc.environment_variables = dict(environment_variables)
+        self.docker_runtime_config = docker_runtime_config
+
+    # The run configuration's fields, under ScriptRunConfig's names.
+
+    @property
+    def compute_target(self) -> Any:
+        """The compute target as given (a name or a ComputeTarget); None for ``local``."""
+        return self.run_config._target
+
+    @compute_target.setter
+    def compute_target(self, value: Any) -> None:
+        self.run_config.target = value
+
+    @property
+    def environment(self) -> Any:
+        return self.run_config.environment
+
+    @environment.setter
+    def environment(self, value: Any) -> None:
+        _environment_spec(value)
+        self.run_config.environment = value
+
+    @property
+    def distributed_job_config(self) -> Any:
+        return self.run_config.distributed_job_config
+
+    @distributed_job_config.setter
+    def distributed_job_config(self, value: Any) -> None:
+        self.run_config.distributed_job_config = value
+
+    @property
+    def max_run_duration_seconds(self) -> Optional[int]:
+        return self.run_config.max_run_duration_seconds
+
+    @max_run_duration_seconds.setter
+    def max_run_duration_seconds(self, value: Optional[int]) -> None:
+        _check_duration(value)
+        self.run_config.max_run_duration_seconds = value
+
+    @property
+    def environment_variables(self) -> Dict[str, str]:
+        return self.run_config.environment_variables
+
+    @environment_variables.setter
+    def environment_variables(self, value: Dict[str, str]) -> None:
+        self.run_config.environment_variables = dict(value or {})
 
     def __repr__(self) -> str:
         what = ("script=%r, arguments=%r" % (self.script, self.arguments) if self.script is not None
@@ -157,10 +247,12 @@ class ScriptRunConfig:
         inputs: Dict[str, Any] = {}
         input_trees: Dict[str, str] = {}
 
+        self.run_config._check()
+
         def word(item: Any) -> str:
             hook = getattr(item, "_gantry_input", None)
             if callable(hook):
-                name, spec, tree_id = hook()
+                name, spec, tree_id = hook(workspace) if _takes_workspace(hook) else hook()
                 if name in inputs and inputs[name] != spec:
                     raise InvalidArgumentError("two different inputs are both named %r" % name)
                 inputs[name] = spec
@@ -181,6 +273,13 @@ class ScriptRunConfig:
             command = " ".join(word(a) for a in self.command)
         if not command.strip():
             raise InvalidArgumentError("command must not be empty")
+        for key, item in self.run_config.data.items():
+            # Inputs no argument names: the job gets them all the same (Azure mounts them).
+            if not callable(getattr(item, "_gantry_input", None)):
+                raise TypeError("run_config.data[%r] must be a dataset input such as "
+                                "dataset.as_named_input(%r).as_mount(), got %s"
+                                % (key, key, type(item).__name__))
+            word(item)
 
         spec: Dict[str, Any] = {"command": command,
                                 "code": os.path.abspath(self.source_directory),
@@ -200,6 +299,8 @@ class ScriptRunConfig:
         if distribution is not None:
             spec["resources"] = {"instance_count": distribution[0]}
             spec["distribution"] = distribution[1]
+        elif self.run_config.node_count > 1:
+            spec["resources"] = {"instance_count": self.run_config.node_count}
         if self.max_run_duration_seconds:
             spec["limits"] = {"timeout": self.max_run_duration_seconds}
         return spec, input_trees

@@ -437,7 +437,8 @@ class Webservice:
             token = self._key
         timeout_ms = ((self._deployment or {}).get("request_settings") or {}).get("request_timeout_ms")
         timeout = max(60.0, (timeout_ms or 0) / 1000.0 + 10)
-        client = Client("%s://%s" % (parts.scheme, parts.netloc), token=token, timeout=timeout)
+        client = Client("%s://%s" % (parts.scheme, parts.netloc), token=token, timeout=timeout,
+                        ca_file=getattr(self.workspace, "_ca_file", None))
         path = parts.path + ("?" + parts.query if parts.query else "")
         try:
             return client.send("POST", path, data, "application/json")
@@ -698,7 +699,9 @@ def deploy(workspace: Any, name: str, models: Any, inference_config: Any = None,
     check_name("service name", name)
     model = _one_model(models)
     if deployment_config is None:
-        deployment_config = AciWebservice.deploy_configuration()
+        # No configuration chosen: key auth, since a keyless service is something its
+        # creator asks for (auth_enabled=False, or ACI's deploy_configuration() as in Azure).
+        deployment_config = AciWebservice.deploy_configuration(auth_enabled=True)
     if not isinstance(deployment_config, WebserviceDeploymentConfiguration):
         raise TypeError("deployment_config must come from AciWebservice, AksWebservice or "
                         "LocalWebservice.deploy_configuration(), got %s"
@@ -776,8 +779,9 @@ class AciWebservice(Webservice):
                              vnet_name: Optional[str] = None, subnet_name: Optional[str] = None,
                              gpu_cores: Optional[int] = None
                              ) -> AciServiceDeploymentConfiguration:
-        """One replica. ``auth_enabled`` None means True on Gantry (key auth; Azure's ACI
-        default is off). ``tags`` and ``description`` go to the endpoint. Sizes, location,
+        """One replica. ``auth_enabled`` None means off, as in Azure's ACI: the service is
+        scored without a key (the endpoint's ``auth_mode`` is ``none``); pass
+        ``auth_enabled=True`` for key auth. ``tags`` and ``description`` go to the endpoint. Sizes, location,
         networking, monitoring and encryption settings are accepted and ignored: a replica
         is a process on the server's machine. ``ssl_enabled=True``, ``primary_key`` and
         ``secondary_key`` are refused (Gantry serves plain HTTP and generates its keys)."""
@@ -788,7 +792,7 @@ class AciWebservice(Webservice):
                    "primary_key and secondary_key cannot be chosen: Gantry generates keys "
                    "(service.get_keys(), service.regen_key('Primary'))")
         return AciServiceDeploymentConfiguration(
-            auth_enabled=True if auth_enabled is None else auth_enabled, tags=tags,
+            auth_enabled=bool(auth_enabled), tags=tags,
             properties=properties, description=description)
 
 

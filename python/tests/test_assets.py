@@ -96,11 +96,22 @@ def test_from_files_checks_paths_and_lists_files(tmp_path):
         Dataset()
 
 
-def test_unregistered_datasets_must_be_registered_to_be_used(tmp_path):
+def test_unregistered_datasets_must_be_registered_to_be_downloaded(tmp_path):
     ds = Dataset.File.from_files("http://h/a.gz")
-    for use in (ds.as_mount, ds.as_download, lambda: ds.as_named_input("x"), ds.download):
-        with pytest.raises(FailedPreconditionError, match="register it first"):
-            use()
+    with pytest.raises(FailedPreconditionError, match="register it first"):
+        ds.download()
+
+
+def test_unregistered_datasets_are_inputs_registered_at_submit():
+    ds = Dataset.File.from_files("http://h/a.gz")
+    # Before submit there is no workspace to register it in: the spec says so.
+    assert ds.as_named_input("mnist").as_mount()._gantry_input() == (
+        "mnist", {"type": "uri_folder", "path": "(registered at submit)", "mode": "ro_mount"}, None)
+    assert ds.as_download()._gantry_input()[0] == "input"
+    # The implicit name depends on the sources only.
+    assert ds._implicit_name() == Dataset.File.from_files("http://h/a.gz")._implicit_name()
+    assert ds._implicit_name() != Dataset.File.from_files("http://h/b.gz")._implicit_name()
+    assert ds._implicit_name().startswith("anonymous-")
 
 
 def test_registered_datasets_become_job_inputs():

@@ -134,8 +134,7 @@ def test_azureml_names():
     assert (M, P, T) == (gantry.MpiConfiguration, gantry.PyTorchConfiguration,
                          gantry.TensorflowConfiguration)
     assert azureml.core.runconfig.MpiConfiguration is M
-    with pytest.raises(ImportError, match="azureml.core.runconfig.RunConfiguration is not "
-                                          "available in Gantry yet: .*step 2"):
-        exec("from azureml.core.runconfig import RunConfiguration", {})
+    from azureml.core.runconfig import RunConfiguration
+    assert RunConfiguration is gantry.run_config.RunConfiguration
     with pytest.raises(ImportError, match="cannot import name"):
         exec("from azureml.core.runconfig import NoSuchThing", {})

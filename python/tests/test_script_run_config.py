@@ -183,9 +183,6 @@ def test_azureml_core_is_gantry():
 
 
 @pytest.mark.parametrize("statement, what, why", [
-    ("from azureml.core.conda_dependencies import CondaDependencies",
-     "azureml.core.conda_dependencies", "step 2"),
-    ("from azureml.core import RunConfiguration", "azureml.core.RunConfiguration", "step 2"),
     ("from azureml.core import Datastore", "azureml.core.Datastore", "Dataset.File.from_files"),
     ("import azureml.core.datastore", "azureml.core.datastore", "Dataset.File.from_files"),
 ])

@@ -53,10 +53,13 @@ def test_aci_configuration_maps_auth_tags_and_description():
                                                 properties={"p": "1"}, description="digits",
                                                 location="westeurope", enable_app_insights=True)
     assert config.compute_type == "ACI" and config.properties == {"p": "1"}
+    # Azure's ACI default: no key.
     assert config._endpoint_body("svc") == {
-        "name": "svc", "description": "digits", "auth_mode": "key",
+        "name": "svc", "description": "digits", "auth_mode": "none",
         "tags": {"team": "cv", "n": "3", COMPUTE_TYPE_TAG: "ACI"}}
     assert config._deployment_fields() == {"instance_count": 1}
+    on = AciWebservice.deploy_configuration(auth_enabled=True)
+    assert on.auth_enabled and on._endpoint_body("svc")["auth_mode"] == "key"
     off = AciWebservice.deploy_configuration(auth_enabled=False)
     assert off._endpoint_body("svc", description="from the inference config")["auth_mode"] == "none"
     assert off._endpoint_body("svc", "from the inference config")["description"] == \

@@ -175,7 +175,12 @@ Api::Api(workspace::AccessService* access, workspace::RunService* runs,
 
 namespace {
 Json EnvironmentToJson(const store::EnvironmentRecord& e) {
+  Json stand_in = nullptr;
+  if (auto s = workspace::StandInFor(e.name)) {
+    stand_in = {{"environment", s->environment}, {"reason", s->reason}};
+  }
   return Json{{"name", e.name},
+              {"stand_in", stand_in},
               {"version", e.version},
               {"id", e.name + ":" + std::to_string(e.version)},
               {"description", e.description},
@@ -970,6 +975,25 @@ void Api::AddRoutes() {
     if (!run.has_value()) return Error(run.error());
     return Response::FromJson(200, RunToJson(*run));
   });
+  // Files added to a run from outside its runner (run.log_image and run.upload_file in a
+  // notebook), or by the run's own scripts: never replacing one (RunService::AddFiles).
+  Add("POST", p + "/runs/{name}/files", RouteAccess::Write(Role::kContributor, RunAccess::kOwnRun),
+      [this](Request& req) {
+        auto body = JsonBody(req);
+        if (!body.has_value()) return Error(body.error());
+        if (!body->is_object() || !body->contains("files") || !(*body)["files"].is_array()) {
+          return Error(InvalidArgumentError("field 'files' must be a list"));
+        }
+        std::vector<store::ArtifactRecord> files;
+        for (const auto& f : (*body)["files"]) {
+          auto rec = ArtifactFromJson(f);
+          if (!rec.has_value()) return Error(rec.error());
+          files.push_back(std::move(*rec));
+        }
+        Status st = runs_->AddFiles(req.Param("name"), files);
+        if (!st.ok()) return Error(st);
+        return Response::FromJson(201, {{"count", files.size()}});
+      });
   Add("POST", p + "/runs/{name}/artifacts", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
@@ -1031,7 +1055,7 @@ namespace {
 
 std::string BaseUrl(const Request& r) {
   std::string host = r.Header("host");
-  return "http://" + (host.empty() ? std::string("127.0.0.1") : host);
+  return (r.tls ? "https://" : "http://") + (host.empty() ? std::string("127.0.0.1") : host);
 }
 
 // Reads an optional field into `out` when present with the right type; InvalidArgument

@@ -118,6 +118,36 @@ TEST_F(ApiTest, RunArtifactsTakeOnlySanePathsSizesAndModes) {
   EXPECT_EQ(listed["artifacts"][0]["mode"], 0755);
 }
 
+TEST_F(ApiTest, PeopleAddFilesToARunWithoutReplacingAny) {
+  std::string name = Submit();
+  std::string other = Submit();
+  std::string token = *runs_->BeginLaunch(name);
+  std::string other_token = *runs_->BeginLaunch(other);
+  std::string blob = *blobs_->Put("png");
+  auto post = [&](const std::string& path, const std::string& as) {
+    Json body = {{"files", Json::array({{{"path", path}, {"blob", blob}, {"size", 3},
+                                         {"mode", 0644}}})}};
+    return Call("POST", "/api/v1/runs/" + name + "/files", body.dump(), as);
+  };
+  std::string reader = access_->CreateToken(workspace::Role::kReader, "r", 0, "")->secret;
+  std::string contributor =
+      access_->CreateToken(workspace::Role::kContributor, "c", 0, "")->secret;
+  EXPECT_EQ(post("images/a.png", "-").status, 401);
+  EXPECT_EQ(post("images/a.png", reader).status, 403);
+  EXPECT_EQ(post("images/a.png", other_token).status, 403);  // another run's token
+  auto added = post("images/a.png", contributor);
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(post("images/b.png", token).status, 201);  // the run's own scripts
+  auto again = post("images/a.png", contributor);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Body(again)["error"]["code"], "AlreadyExists");
+  EXPECT_EQ(post("../a.png", contributor).status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/" + name + "/files", R"({"files": {}})").status, 400);
+  auto listed = Body(Call("GET", "/api/v1/runs/" + name + "/artifacts"));
+  ASSERT_EQ(listed["artifacts"].size(), 2u);
+  EXPECT_EQ(listed["artifacts"][0]["path"], "images/a.png");
+}
+
 TEST_F(ApiTest, BlobUploadIsVerified) {
   std::string data = "hello";
   std::string wrong(64, 'a');

@@ -111,11 +111,14 @@ int Login(const GlobalFlags& g, const TokenFlags& f) {
     while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   }
   if (token.empty()) return ReportError(InvalidArgumentError("no token given (--token or stdin)"));
-  auto client = http::HttpClient::Create(g.server_url, {.bearer_token = token});
+  // The CA file is checked here, by this very login, before it is stored with the token.
+  std::string ca_file = ResolveCaFile(g.server_url, g.ca_file, {});
+  if (!ca_file.empty()) ca_file = fs::absolute(ca_file).string();
+  auto client = http::HttpClient::Create(g.server_url, {.bearer_token = token, .ca_file = ca_file});
   if (!client.has_value()) return ReportError(client.error());
   auto who = (*client)->Call("GET", "/api/v1/whoami");
   if (!who.has_value()) return ReportError(who.error());
-  if (Status st = StoreCredential(g.server_url, token); !st.ok()) return ReportError(st);
+  if (Status st = StoreCredential(g.server_url, token, ca_file); !st.ok()) return ReportError(st);
   std::cout << "Logged in to " << g.server_url << " as " << Str(*who, "principal")
             << "; the token is stored in " << CredentialsFile().string() << " (mode 0600)\n";
   return 0;
@@ -142,13 +145,20 @@ int AuditList(const GlobalFlags& g, const TokenFlags& f) {
 
 }  // namespace
 
+void AddGlobalFlags(CLI::App* cmd, GlobalFlags& global) {
+  cmd->add_option("--server", global.server_url,
+                  "Workspace server URL (else $GANTRY_URL, else .gantry/config.json)");
+  cmd->add_option("--workspace", global.workspace,
+                  "Local workspace folder (default: nearest .gantry)");
+  cmd->add_option("--ca-file", global.ca_file,
+                  "PEM CA file that verifies an https:// server (else $GANTRY_CA_FILE, else the "
+                  "one stored by login or in config.json, else the system's CAs)");
+}
+
 void AddAccessCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static TokenFlags flags;
-  auto add_global = [&](CLI::App* c) {
-    c->add_option("--server", global.server_url,
-                  "Workspace server URL (else $GANTRY_URL, else .gantry/config.json)");
-    c->add_option("--workspace", global.workspace, "Local workspace folder (default: nearest .gantry)");
-  };
+  auto add_global = [&](CLI::App* c) { AddGlobalFlags(c, global); };
+
   auto* token = app.add_subcommand("token", "Personal access tokens (owners)");
   token->require_subcommand(1);
   auto* create = token->add_subcommand("create", "Create a token; it is printed once");

@@ -81,7 +81,8 @@ fs::path CredentialsFile() {
   return fs::path(home && *home ? home : "/") / ".config" / "gantry" / "credentials.json";
 }
 
-Status StoreCredential(const std::string& url, const std::string& token) {
+Status StoreCredential(const std::string& url, const std::string& token,
+                       const std::string& ca_file) {
   fs::path file = CredentialsFile();
   RETURN_IF_ERROR(MakeDirs(file.parent_path()));
   Json all = Json::object();
@@ -90,31 +91,52 @@ Status StoreCredential(const std::string& url, const std::string& token) {
     if (old.is_object()) all = old;
   }
   if (!all.contains("servers") || !all["servers"].is_object()) all["servers"] = Json::object();
-  all["servers"][TrimSlash(url)] = {{"token", token}};
+  Json entry = {{"token", token}};
+  if (!ca_file.empty()) entry["ca_file"] = ca_file;
+  all["servers"][TrimSlash(url)] = entry;
   return WriteFileAtomic(file, all.dump(2) + "\n", 0600);
 }
 
+namespace {
+// `field` of what `gantry login` stored for `url`, or "".
+std::string StoredCredentialField(const std::string& url, const char* field) {
+  auto text = ReadFile(CredentialsFile());
+  if (!text.has_value()) return "";
+  Json all = Json::parse(*text, nullptr, false);
+  if (!all.is_object() || !all.contains("servers") || !all["servers"].is_object()) return "";
+  auto it = all["servers"].find(TrimSlash(url));
+  if (it == all["servers"].end() || !it->is_object() || !it->contains(field) ||
+      !(*it)[field].is_string()) {
+    return "";
+  }
+  return (*it)[field].get<std::string>();
+}
+}  // namespace
+
 std::string ResolveToken(const std::string& url, const fs::path& config_dir) {
   if (const char* env = std::getenv("GANTRY_TOKEN"); env && *env) return env;
-  if (auto text = ReadFile(CredentialsFile()); text.has_value()) {
-    Json all = Json::parse(*text, nullptr, false);
-    if (all.is_object() && all.contains("servers") && all["servers"].is_object()) {
-      auto it = all["servers"].find(TrimSlash(url));
-      if (it != all["servers"].end() && it->is_object() && it->contains("token") &&
-          (*it)["token"].is_string()) {
-        return (*it)["token"].get<std::string>();
-      }
-    }
-  }
+  if (std::string stored = StoredCredentialField(url, "token"); !stored.empty()) return stored;
   if (!config_dir.empty() && TrimSlash(ConfiguredUrl(config_dir)) == TrimSlash(url)) {
     return ConfiguredToken(config_dir);
   }
   return "";
 }
 
+std::string ResolveCaFile(const std::string& url, const std::string& flag,
+                          const fs::path& config_dir) {
+  if (!flag.empty()) return flag;
+  if (url.rfind("https://", 0) != 0) return "";
+  if (const char* env = std::getenv("GANTRY_CA_FILE"); env && *env) return env;
+  if (std::string stored = StoredCredentialField(url, "ca_file"); !stored.empty()) return stored;
+  if (!config_dir.empty() && TrimSlash(ConfiguredUrl(config_dir)) == TrimSlash(url)) {
+    return ConfigField(config_dir / "config.json", "ca_file");
+  }
+  return "";
+}
+
 namespace {
-bool Healthy(const std::string& url) {
-  auto client = http::HttpClient::Create(url, {.timeout_ms = 2000});
+bool Healthy(const std::string& url, const std::string& ca_file) {
+  auto client = http::HttpClient::Create(url, {.timeout_ms = 2000, .ca_file = ca_file});
   if (!client.has_value()) return false;
   auto r = (*client)->Call("GET", "/api/v1/health");
   return r.has_value();
@@ -178,12 +200,13 @@ Result<std::unique_ptr<http::HttpClient>> Connect(const GlobalFlags& flags) {
   fs::path dir = ResolveWorkspaceDir(flags);
   if (url.empty()) {
     url = ConfiguredUrl(dir);
-    if (url.empty() || !Healthy(url)) {
+    if (url.empty() || !Healthy(url, ResolveCaFile(url, flags.ca_file, dir))) {
       std::cerr << "Starting the local workspace server for " << dir.string() << " ...\n";
       ASSIGN_OR_RETURN(url, StartBackgroundServer(dir, url.empty() ? 0 : PortOf(url)));
     }
   }
-  return http::HttpClient::Create(url, {.bearer_token = ResolveToken(url, dir)});
+  return http::HttpClient::Create(url, {.bearer_token = ResolveToken(url, dir),
+                                        .ca_file = ResolveCaFile(url, flags.ca_file, dir)});
 }
 
 }  // namespace gantry::cli

@@ -17,6 +17,7 @@ namespace gantry::cli {
 struct GlobalFlags {
   std::string server_url;  // --server
   std::string workspace;   // --workspace DIR (a .gantry folder or the project folder)
+  std::string ca_file;     // --ca-file FILE: verifies an https:// server
 };
 
 // The credential for `url`: $GANTRY_TOKEN, else the one `gantry login` stored for that URL,
@@ -25,8 +26,16 @@ std::string ResolveToken(const std::string& url, const fs::path& config_dir);
 // Where `gantry login` keeps tokens: $XDG_CONFIG_HOME/gantry/credentials.json, else
 // ~/.config/gantry/credentials.json (mode 0600).
 fs::path CredentialsFile();
-// Stores `token` for `url` in CredentialsFile() (0600, atomically).
-Status StoreCredential(const std::string& url, const std::string& token);
+// Stores `token` (and the CA file that verifies an https:// server, when not "") for `url` in
+// CredentialsFile() (0600, atomically).
+Status StoreCredential(const std::string& url, const std::string& token,
+                       const std::string& ca_file = "");
+// The CA file for an https:// `url`: `flag` (--ca-file), else $GANTRY_CA_FILE, else the one
+// `gantry login` stored for that URL, else the "ca_file" of `config_dir`/config.json when that
+// config names `url`. "" when none (the system's CAs), and always "" for an http:// URL
+// unless given by the flag (which HttpClient then refuses).
+std::string ResolveCaFile(const std::string& url, const std::string& flag,
+                          const fs::path& config_dir);
 
 // Exit codes: 0 success; 1 the run did not complete or an unexpected error; 2 bad input;
 // 3 not found; 4 server unavailable; 5 conflict or a forbidden state change; 6 no valid

@@ -53,6 +53,8 @@ int DataCreate(const GlobalFlags& g, const DataFlags& f) {
     if (!tree.has_value()) return ReportError(tree.error());
     body["tree_id"] = *tree;
   }
+  // The server fetches the URLs before it answers (as the SDK, up to 10 minutes).
+  (*client)->set_timeout_ms(600'000);
   auto d = (*client)->Call("POST", "/api/v1/datasets", body);
   if (!d.has_value()) return ReportError(d.error());
   if (f.output == "json") {

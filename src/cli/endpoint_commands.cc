@@ -254,7 +254,8 @@ int EndpointInvoke(const GlobalFlags& g, const EndpointFlags& f) {
              .extra_headers = f.deployment.empty()
                                   ? std::map<std::string, std::string>{}
                                   : std::map<std::string, std::string>{
-                                        {"azureml-model-deployment", f.deployment}}});
+                                        {"azureml-model-deployment", f.deployment}},
+             .ca_file = (*client)->options().ca_file});
   if (!scorer.has_value()) return ReportError(scorer.error());
   auto answer = (*scorer)->Send("POST", "/endpoints/" + http::UrlEncode(f.name) + "/score", *request);
   if (!answer.has_value()) return ReportError(answer.error());

@@ -11,6 +11,7 @@
 #include "cli/environment_commands.h"
 #include "cli/job_commands.h"
 #include "cli/model_commands.h"
+#include "cli/python_sdk.h"
 #include "cli/serve_command.h"
 #include "cli/server_command.h"
 #include "common/names.h"
@@ -18,20 +19,6 @@
 #include "runner/runner.h"
 
 namespace {
-
-// Where the Python SDK lives: $GANTRY_PYTHON_SDK, an installed share/gantry/python, or the
-// source tree's python/ next to the build folder.
-gantry::fs::path FindPythonSdk() {
-  namespace fs = gantry::fs;
-  if (const char* env = std::getenv("GANTRY_PYTHON_SDK"); env && *env) return env;
-  fs::path exe_dir = gantry::SelfExecutable().parent_path();
-  for (fs::path candidate : {exe_dir / ".." / "share" / "gantry" / "python", exe_dir / ".." / "python",
-                             exe_dir / ".." / ".." / "python"}) {
-    std::error_code ec;
-    if (fs::exists(candidate / "gantry" / "__init__.py", ec)) return fs::canonical(candidate, ec);
-  }
-  return {};
-}
 
 // Names flags carry (--name, --endpoint-name) follow the server's rule (common/names.h);
 // checking them here answers before any request, with the same message and exit code 2.
@@ -46,10 +33,7 @@ bool NamesOk(std::initializer_list<std::pair<const char*, const std::string*>> n
   return true;
 }
 
-void AddGlobal(CLI::App* cmd, gantry::cli::GlobalFlags& g) {
-  cmd->add_option("--server", g.server_url, "Workspace server URL (else $GANTRY_URL, else .gantry/config.json)");
-  cmd->add_option("--workspace", g.workspace, "Local workspace folder (default: nearest .gantry)");
-}
+void AddGlobal(CLI::App* cmd, gantry::cli::GlobalFlags& g) { gantry::cli::AddGlobalFlags(cmd, g); }
 
 }  // namespace
 
@@ -77,6 +61,12 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--max-fetch-bytes", server.max_fetch_bytes,
                          "Largest file a dataset URL may bring in")->capture_default_str();
   bool background = false;
+  server_cmd->add_option("--tls-cert", server.tls_cert,
+                         "Serve HTTPS with this PEM certificate (chain); needs --tls-key");
+  server_cmd->add_option("--tls-key", server.tls_key, "PEM private key of --tls-cert");
+  server_cmd->add_option("--ca-file", server.ca_file,
+                         "PEM CA file runners and local clients verify --tls-cert with "
+                         "(default: the --tls-cert file itself)");
   server_cmd->add_flag("--background", background, "Start in the background and return once it answers");
   auto* server_stop = server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
   std::string stop_workspace;
@@ -385,6 +375,8 @@ int main(int argc, char** argv) {
   runner_cmd->add_option("--run", runner.run_name)->required();
   runner_cmd->add_option("--work-dir", runner.work_dir)->required();
   runner_cmd->add_option("--grace-seconds", runner.grace_seconds);
+  runner_cmd->add_option("--ca-file", runner.ca_file,
+                         "PEM CA file that verifies an https:// server (else the system's CAs)");
   runner_cmd->add_flag("--no-report-on-signal", runner.no_report_on_signal,
                        "When signalled, leave the run's final status to the batch system (Slurm)");
   std::string node_rank_from_env;
@@ -424,7 +416,7 @@ int main(int argc, char** argv) {
     // A person's token in the environment the server was started from must not reach the
     // run's scripts: they act with the run's own token only.
     ::unsetenv("GANTRY_TOKEN");
-    runner.python_sdk_dir = FindPythonSdk();
+    runner.python_sdk_dir = gantry::cli::FindPythonSdk();
     result = gantry::runner::RunJob(runner);
   });
 

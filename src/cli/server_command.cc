@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "artifacts/local_blob_store.h"
 #include "cli/client_context.h"
+#include "cli/python_sdk.h"
 #include "common/json.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -50,10 +51,17 @@ Json ReadConfig(const fs::path& dir) {
   return Json::object();
 }
 
-// config.json holds the owner token: readable by its owner only (0600).
+// config.json holds the owner token: readable by its owner only (0600). `ca_file` verifies
+// an https:// server; "" for a plain one.
 Status WriteConfig(const fs::path& dir, Json config, const std::string& url,
-                   const std::string& name, const std::string& token) {
+                   const std::string& name, const std::string& token,
+                   const std::string& ca_file) {
   config["server"] = url;
+  if (ca_file.empty()) {
+    config.erase("ca_file");
+  } else {
+    config["ca_file"] = ca_file;
+  }
   config["workspace_name"] = name;
   config["local"] = true;
   if (token.empty()) {
@@ -84,6 +92,21 @@ int RunServer(const ServerFlags& flags) {
         "--no-auth is refused with --host " + flags.host +
         ": a server that listens beyond loopback runs code for whoever reaches it, so it "
         "always needs credentials (see `gantry token create`)"));
+  }
+  const bool tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
+  if (tls && (flags.tls_cert.empty() || flags.tls_key.empty())) {
+    return ReportError(InvalidArgumentError(flags.tls_cert.empty()
+                                                ? "--tls-key needs --tls-cert"
+                                                : "--tls-cert needs --tls-key"));
+  }
+  if (!tls && !flags.ca_file.empty()) {
+    return ReportError(InvalidArgumentError("--ca-file needs --tls-cert and --tls-key"));
+  }
+  // Runners and local clients verify the server with this file (absolute: they run elsewhere).
+  const std::string ca_file =
+      !tls ? "" : fs::absolute(flags.ca_file.empty() ? flags.tls_cert : flags.ca_file).string();
+  if (tls && ::access(ca_file.c_str(), R_OK) != 0) {
+    return ReportError(InvalidArgumentError("cannot read --ca-file " + ca_file));
   }
   if (Status st = MakeDirs(dir); !st.ok()) return ReportError(st);
   auto lock = LockWorkspace(dir);
@@ -140,7 +163,8 @@ int RunServer(const ServerFlags& flags) {
       {.root = dir / "deployments",
        .env_cache = dir / "envs",
        .gantry = SelfExecutable(),
-       .path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},
+       .path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin",
+       .python_sdk_dir = FindPythonSdk()},
       store->get(), blobs->get(), RealClock::Get());
   workspace::EndpointService endpoints(store->get(), blobs->get(), &models, &environments,
                                        &controller, RealClock::Get(),
@@ -149,6 +173,10 @@ int RunServer(const ServerFlags& flags) {
 
   http::HttpServerOptions http_options;
   http_options.host = flags.host;
+  if (tls) {
+    http_options.tls_cert_file = fs::absolute(flags.tls_cert).string();
+    http_options.tls_key_file = fs::absolute(flags.tls_key).string();
+  }
   http_options.port = flags.port >= 0 ? flags.port : ConfiguredPort(dir);
   http_options.body_limit = [&api](const std::string& m, const std::string& p) {
     return api.BodyLimit(m, p);
@@ -170,19 +198,20 @@ int RunServer(const ServerFlags& flags) {
   if (!server.has_value()) return ReportError(server.error());
   // Clients on this machine use loopback; a wildcard address is no place to connect to.
   std::string host = flags.host == "0.0.0.0" || flags.host == "::" ? "127.0.0.1" : flags.host;
-  std::string url = "http://" + host + ":" + std::to_string((*server)->port());
+  std::string url =
+      (tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port());
 
   auto backend = compute::NewLocalBackend({});
   auto slurm = compute::NewSlurmBackend({});
   workspace::Scheduler scheduler(&runs, &computes, backend.get(),
-                                 {.server_url = url, .runs_dir = dir / "runs",
+                                 {.server_url = url, .ca_file = ca_file, .runs_dir = dir / "runs",
                                   .env_cache_dir = dir / "envs",
                                   .blob_cache_dir = dir / "node-cache" / "blobs"},
                                  slurm.get());
   scheduler.Start();
   controller.Start();
 
-  if (Status st = WriteConfig(dir, config, url, flags.name, owner_token); !st.ok()) {
+  if (Status st = WriteConfig(dir, config, url, flags.name, owner_token, ca_file); !st.ok()) {
     return ReportError(st);
   }
   (void)WriteFileAtomic(dir / "server.pid", std::to_string(::getpid()) + "\n");
@@ -196,9 +225,15 @@ int RunServer(const ServerFlags& flags) {
               << "  The owner token is in " << (dir / "config.json").string() << " (mode 0600).\n"
               << "  Give each person or machine its own: gantry token create --role contributor"
                  " [--expires-in 30d]\n"
-              << "  and on their side: gantry login --server http://THIS-HOST:"
-              << (*server)->port() << " (or set GANTRY_TOKEN).\n"
+              << "  and on their side: gantry login --server " << (tls ? "https" : "http")
+              << "://THIS-HOST:" << (*server)->port()
+              << (tls ? " --ca-file " + ca_file + " (a copy of it)" : std::string())
+              << " (or set GANTRY_TOKEN" << (tls ? " and GANTRY_CA_FILE" : "") << ").\n"
               << "  Runners need none: each run gets its own token, valid until it ends.\n";
+    if (!tls) {
+      std::cerr << "  Without --tls-cert and --tls-key, tokens and data cross the network in "
+                   "clear text: serve HTTPS, or put a TLS proxy in front.\n";
+    }
   } else if (flags.no_auth) {
     std::cerr << "Authentication is off (--no-auth): anything on this machine can use the API.\n";
   }

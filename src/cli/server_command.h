@@ -23,6 +23,12 @@ struct ServerFlags {
   std::vector<std::string> allow_file_roots;
   // --max-fetch-bytes: the largest file a dataset URL may bring in.
   int64_t max_fetch_bytes = int64_t{64} << 30;
+  // --tls-cert / --tls-key: serve HTTPS with this PEM certificate chain and key.
+  std::string tls_cert;
+  std::string tls_key;
+  // --ca-file: what runners and local clients verify the certificate with (default: the
+  // certificate file itself, which is right for a self-signed one).
+  std::string ca_file;
 };
 
 // Whether `host` is a loopback address ("127.0.0.1", "::1", "localhost", 127.x.y.z).

@@ -32,6 +32,8 @@ struct LaunchRequest {
     std::vector<std::string> extra_args;  // each one `--flag=value`, as given on the target
     fs::path node_work_root;  // on the node: the runner's scratch and caches go under it
   } placement;
+  // The PEM CA file the runner verifies an https:// server_url with; "": the system's CAs.
+  std::string ca_file;
 };
 
 // What a backend needs later to find the launched runner again; stored with the run.

@@ -26,6 +26,9 @@ class LocalBackend : public ComputeBackend {
     SpawnOptions spawn;
     spawn.argv = {options_.executable.string(), "runner", "--server", request.server_url,
                   "--run", request.run_name, "--work-dir", request.work_dir.string()};
+    if (!request.ca_file.empty()) {
+      spawn.argv.insert(spawn.argv.end(), {"--ca-file", request.ca_file});
+    }
     spawn.env = CurrentEnvironment();
     for (const auto& [k, v] : request.env) spawn.env[k] = v;
     spawn.env["GANTRY_RUN_TOKEN"] = request.token;

@@ -167,6 +167,7 @@ std::string BuildSbatchScript(const LaunchRequest& request, const fs::path& exec
   s += "exec srun --nodes=" + n + " --ntasks=" + n + " --ntasks-per-node=1 --kill-on-bad-exit=1 " +
        Quote(executable.string()) + " runner --server " + Quote(request.server_url) + " --run " +
        Quote(request.run_name) + " --work-dir " + Quote(work.string()) + " --no-report-on-signal";
+  if (!request.ca_file.empty()) s += " --ca-file " + Quote(request.ca_file);
   if (p.nodes > 1) s += " --node-count " + n + " --node-rank-from-env SLURM_NODEID";
   s += "\n";
   return s;

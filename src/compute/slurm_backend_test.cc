@@ -35,6 +35,14 @@ TEST(SlurmBackendTest, ScriptCarriesTheShapeAndTheTargetsSettings) {
   EXPECT_EQ(s.rfind("#!/bin/bash\n", 0), 0u);
 }
 
+TEST(SlurmBackendTest, RunnersOfAnHttpsServerVerifyItWithTheCaFile) {
+  LaunchRequest r{"run7", "t", "https://gantry.lab:8765", "/w", {}};
+  r.ca_file = "/shared/gantry ca.pem";
+  std::string s = BuildSbatchScript(r, "/g");
+  EXPECT_TRUE(Has(s, "runner --server 'https://gantry.lab:8765' --run 'run7' ")) << s;
+  EXPECT_TRUE(Has(s, "--no-report-on-signal --ca-file '/shared/gantry ca.pem'\n")) << s;
+}
+
 TEST(SlurmBackendTest, MultiNodeJobsRunOneRunnerPerNodeWithItsRank) {
   LaunchRequest r{"run9", "t", "http://h:1", "/w", {}};
   r.placement.nodes = 3;

@@ -1,7 +1,5 @@
 #include "http/http_client.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio.hpp>
 #include <limits>
@@ -9,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include "http/http_types.h"
+#include "http/socket_io.h"
 
 namespace gantry::http {
 
@@ -17,20 +16,100 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// A connection's SocketIo as Beast's SyncReadStream and SyncWriteStream, every call bounded
+// by the client's timeout.
+class TimedStream {
+ public:
+  TimedStream(SocketIo& io, int timeout_ms) : io_(io), timeout_(timeout_ms) {}
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+      asio::mutable_buffer b = *it;
+      if (b.size() == 0) continue;
+      SocketIo::Outcome o = io_.Read(static_cast<char*>(b.data()), b.size(), Until());
+      ec = ErrorFor(o);
+      return o.bytes;
+    }
+    ec = {};
+    return 0;
+  }
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers, beast::error_code& ec) {
+    constexpr int kMaxIov = 16;
+    iovec iov[kMaxIov];
+    int count = 0;
+    for (auto it = asio::buffer_sequence_begin(buffers);
+         it != asio::buffer_sequence_end(buffers) && count < kMaxIov; ++it) {
+      asio::const_buffer b = *it;
+      if (b.size() > 0) iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+    }
+    ec = {};
+    if (count == 0) return 0;
+    SocketIo::Outcome o = io_.Write(iov, count, Until());
+    ec = ErrorFor(o);
+    return o.bytes;
+  }
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers) {
+    beast::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  Deadline Until() const {
+    if (timeout_.count() <= 0) return std::nullopt;
+    return std::chrono::steady_clock::now() + timeout_;
+  }
+  static beast::error_code ErrorFor(const SocketIo::Outcome& o) {
+    switch (o.kind) {
+      case SocketIo::Kind::kOk:
+        return {};
+      case SocketIo::Kind::kTimeout:
+        return asio::error::timed_out;
+      case SocketIo::Kind::kEof:
+        return asio::error::eof;
+      case SocketIo::Kind::kFailed:
+        break;
+    }
+    return o.error != 0 ? beast::error_code(o.error, boost::system::system_category())
+                        : asio::error::connection_reset;
+  }
+
+  SocketIo& io_;
+  const std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
 struct HttpClient::Connection {
   asio::io_context io;
   tcp::socket socket{io};
+  std::unique_ptr<SocketIo> stream;  // over `socket` while open
   beast::flat_buffer buffer;
   bool open = false;
 };
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& base_url,
                                                        HttpClientOptions options) {
-  constexpr std::string_view kScheme = "http://";
-  if (base_url.rfind(kScheme, 0) != 0) {
-    return Err(InvalidArgumentError("server URL must start with http://, got '" + base_url + "'"));
+  const bool https = base_url.rfind("https://", 0) == 0;
+  if (!https && base_url.rfind("http://", 0) != 0) {
+    return Err(InvalidArgumentError("server URL must start with http:// or https://, got '" +
+                                    base_url + "'"));
   }
-  std::string rest = base_url.substr(kScheme.size());
+  std::string rest = base_url.substr(https ? 8 : 7);
   std::string prefix;
   auto slash = rest.find('/');
   if (slash != std::string::npos) {
@@ -38,26 +117,40 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& base_u
     rest = rest.substr(0, slash);
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   }
-  std::string host = rest, port = "80";
+  std::string host = rest, port = https ? "443" : "80";
   auto colon = rest.rfind(':');
-  if (colon != std::string::npos) {
+  if (colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
     host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // an IPv6 literal
   }
   if (host.empty() || port.empty()) {
     return Err(InvalidArgumentError("cannot parse server URL '" + base_url + "'"));
   }
+  std::shared_ptr<TlsContext> tls;
+  if (https) {
+    ASSIGN_OR_RETURN(tls, TlsContext::ForClient(options.ca_file));
+  } else if (!options.ca_file.empty()) {
+    // A CA file with a plain URL is a mistake worth naming: the token would go in clear.
+    return Err(InvalidArgumentError("a CA file (" + options.ca_file +
+                                    ") was given for the plain http:// URL " + base_url +
+                                    "; use https://"));
+  }
   return std::unique_ptr<HttpClient>(
-      new HttpClient(base_url, host, port, prefix, std::move(options)));
+      new HttpClient(base_url, host, port, prefix, std::move(options), std::move(tls)));
 }
 
 HttpClient::HttpClient(std::string base_url, std::string host, std::string port,
-                       std::string prefix, HttpClientOptions options)
+                       std::string prefix, HttpClientOptions options,
+                       std::shared_ptr<TlsContext> tls)
     : base_url_(std::move(base_url)),
       host_(std::move(host)),
       port_(std::move(port)),
       prefix_(std::move(prefix)),
       options_(std::move(options)),
+      tls_(std::move(tls)),
       conn_(std::make_unique<Connection>()) {}
 
 HttpClient::~HttpClient() = default;
@@ -73,6 +166,7 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
     beast::error_code ec;
     bool reused = conn_->open;
     if (!conn_->open) {
+      conn_->stream.reset();
       conn_->socket = tcp::socket(conn_->io);
       tcp::resolver resolver(conn_->io);
       auto results = resolver.resolve(host_, port_, ec);
@@ -82,12 +176,22 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
                                     ec.message()));
       }
       conn_->socket.set_option(tcp::no_delay(true), ec);
-      timeval tv{options_.timeout_ms / 1000, (options_.timeout_ms % 1000) * 1000};
-      ::setsockopt(conn_->socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-      ::setsockopt(conn_->socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+      conn_->stream = std::make_unique<SocketIo>(conn_->socket.native_handle());
+      if (tls_) {
+        Status shook = conn_->stream->ConnectTls(
+            *tls_, host_,
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms));
+        if (!shook.ok()) {
+          conn_->stream.reset();
+          conn_->socket.close(ec);
+          return Err(Status(shook.code(), "cannot reach the Gantry server at " + base_url_ +
+                                              ": " + shook.message()));
+        }
+      }
       conn_->buffer.clear();
       conn_->open = true;
     }
+    TimedStream stream(*conn_->stream, options_.timeout_ms);
     bhttp::verb verb = bhttp::string_to_verb(method);
     bhttp::request<bhttp::string_body> req{verb, prefix_ + path_and_query, 11};
     req.set(bhttp::field::host, host_ + ":" + port_);
@@ -102,13 +206,14 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
     }
     req.keep_alive(true);
     req.prepare_payload();
-    bhttp::write(conn_->socket, req, ec);
+    bhttp::write(stream, req, ec);
     bhttp::response_parser<bhttp::string_body> parser;
     // Not boost::none: Boost 1.74 compares a length against an empty optional as "over".
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (!ec) bhttp::read(conn_->socket, conn_->buffer, parser, ec);
+    if (!ec) bhttp::read(stream, conn_->buffer, parser, ec);
     if (ec) {
       beast::error_code failure = ec;
+      conn_->stream.reset();
       conn_->socket.close(ec);
       conn_->open = false;
       ec = failure;
@@ -124,6 +229,7 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
     out.content_type = std::string(res[bhttp::field::content_type]);
     out.body = std::move(res.body());
     if (!res.keep_alive()) {
+      conn_->stream.reset();
       conn_->socket.close(ec);
       conn_->open = false;
     }

@@ -1,6 +1,7 @@
-// HttpClient: a blocking HTTP/1.1 client for one server, reusing one keep-alive connection.
-// Used by the CLI and the runner to talk to the workspace server. Thread-compatible: use
-// one client per thread.
+// HttpClient: a blocking HTTP/1.1 client for one server, reusing one keep-alive connection,
+// over TLS for an https:// URL (the certificate verified, see HttpClientOptions::ca_file).
+// Every read and write gives up after the timeout. Used by the CLI and the runner to talk to
+// the workspace server. Thread-compatible: use one client per thread.
 #pragma once
 
 #include <map>
@@ -11,6 +12,8 @@
 #include "common/status.h"
 
 namespace gantry::http {
+
+class TlsContext;
 
 struct ClientResponse {
   int status = 0;
@@ -25,11 +28,16 @@ struct HttpClientOptions {
   std::string bearer_token;
   // Sent with every request.
   std::map<std::string, std::string> extra_headers;
+  // For an https:// URL: the PEM file of the CA (or the server's own certificate) to trust;
+  // "" trusts the system's CAs. The server's certificate must also name the URL's host.
+  std::string ca_file;
 };
 
 class HttpClient {
  public:
-  // `base_url` like "http://127.0.0.1:8765" (a path prefix is allowed).
+  // `base_url` like "http://127.0.0.1:8765" or "https://gantry.lab:8765" (a path prefix is
+  // allowed). InvalidArgument for another scheme, an unreadable CA file, or a CA file with a
+  // plain http:// URL.
   static Result<std::unique_ptr<HttpClient>> Create(const std::string& base_url,
                                                     HttpClientOptions options = {});
   ~HttpClient();
@@ -46,15 +54,17 @@ class HttpClient {
                     const Json& body = nullptr);
 
   const std::string& base_url() const { return base_url_; }
+  const HttpClientOptions& options() const { return options_; }
   void set_timeout_ms(int ms) { options_.timeout_ms = ms; }
 
   struct Connection;
 
  private:
   HttpClient(std::string base_url, std::string host, std::string port, std::string prefix,
-             HttpClientOptions options);
+             HttpClientOptions options, std::shared_ptr<TlsContext> tls);
   std::string base_url_, host_, port_, prefix_;
   HttpClientOptions options_;
+  std::shared_ptr<TlsContext> tls_;  // null for http://
   std::unique_ptr<Connection> conn_;
 };
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "http/socket_io.h"
 
 namespace gantry::http {
 
@@ -46,16 +47,9 @@ constexpr uint64_t kMaxDiscard = 256u << 20;
 // How long that dropping waits for each further byte.
 constexpr std::chrono::milliseconds kLingerStall{5'000};
 
-std::optional<Clock::time_point> After(std::chrono::milliseconds d) {
+Deadline After(std::chrono::milliseconds d) {
   if (d.count() <= 0) return std::nullopt;
   return Clock::now() + d;
-}
-
-// Milliseconds until `deadline` for poll(2): -1 for none, 0 once passed.
-int PollTimeout(std::optional<Clock::time_point> deadline) {
-  if (!deadline) return -1;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<int64_t>(left, 0, std::numeric_limits<int>::max()));
 }
 
 beast::error_code SystemError(int e) { return {e, boost::system::system_category()}; }
@@ -69,7 +63,7 @@ beast::error_code SystemError(int e) { return {e, boost::system::system_category
 class DeadlineSocket {
  public:
   DeadlineSocket(int fd, std::chrono::milliseconds idle, std::chrono::milliseconds request)
-      : fd_(fd), idle_(idle), request_(request) {}
+      : io_(fd), idle_(idle), request_(request) {}
 
   // A request is next: idle until its first byte (already here when `buffered`).
   void AwaitRequest(bool buffered) {
@@ -82,7 +76,8 @@ class DeadlineSocket {
   void AwaitStream(std::chrono::milliseconds stall) { stall_ = stall; }
   // True once a byte of the current request has arrived.
   bool request_started() const { return started_.has_value(); }
-  int fd() const { return fd_; }
+  int fd() const { return io_.fd(); }
+  SocketIo& io() { return io_; }
 
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
@@ -94,7 +89,7 @@ class DeadlineSocket {
       if (into.size() > 0) break;
     }
     if (into.size() == 0) return 0;
-    std::optional<Clock::time_point> deadline;
+    Deadline deadline;
     if (stall_) {
       deadline = After(*stall_);
     } else if (started_) {
@@ -102,34 +97,10 @@ class DeadlineSocket {
     } else {
       deadline = idle_deadline_;
     }
-    while (true) {
-      pollfd p{fd_, POLLIN, 0};
-      int ready = ::poll(&p, 1, PollTimeout(deadline));
-      if (ready < 0 && errno != EINTR) {
-        ec = SystemError(errno);
-        return 0;
-      }
-      if (ready <= 0) {
-        if (deadline && Clock::now() >= *deadline) {
-          ec = beast::error::timeout;
-          return 0;
-        }
-        continue;
-      }
-      ssize_t n = ::recv(fd_, into.data(), into.size(), MSG_DONTWAIT);
-      if (n > 0) {
-        if (!started_) started_ = Clock::now();
-        return static_cast<size_t>(n);
-      }
-      if (n == 0) {
-        ec = asio::error::eof;
-        return 0;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        ec = SystemError(errno);
-        return 0;
-      }
-    }
+    SocketIo::Outcome o = io_.Read(static_cast<char*>(into.data()), into.size(), deadline);
+    if (o.kind == SocketIo::Kind::kOk && !started_) started_ = Clock::now();
+    ec = ErrorFor(o);
+    return o.bytes;
   }
 
   template <class ConstBuffers>
@@ -145,29 +116,9 @@ class DeadlineSocket {
       iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
     }
     if (count == 0) return 0;
-    const std::optional<Clock::time_point> deadline = After(idle_);
-    while (true) {
-      msghdr m{};
-      m.msg_iov = iov;
-      m.msg_iovlen = static_cast<size_t>(count);
-      ssize_t n = ::sendmsg(fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        ec = SystemError(errno);
-        return 0;
-      }
-      pollfd p{fd_, POLLOUT, 0};
-      int ready = ::poll(&p, 1, PollTimeout(deadline));
-      if (ready < 0 && errno != EINTR) {
-        ec = SystemError(errno);
-        return 0;
-      }
-      if (ready == 0 && deadline && Clock::now() >= *deadline) {
-        ec = beast::error::timeout;
-        return 0;
-      }
-    }
+    SocketIo::Outcome o = io_.Write(iov, count, After(idle_));
+    ec = ErrorFor(o);
+    return o.bytes;
   }
 
   // The throwing forms complete the stream concepts; the server only uses the ones above.
@@ -187,7 +138,21 @@ class DeadlineSocket {
   }
 
  private:
-  const int fd_;
+  static beast::error_code ErrorFor(const SocketIo::Outcome& o) {
+    switch (o.kind) {
+      case SocketIo::Kind::kOk:
+        return {};
+      case SocketIo::Kind::kTimeout:
+        return beast::error::timeout;
+      case SocketIo::Kind::kEof:
+        return asio::error::eof;
+      case SocketIo::Kind::kFailed:
+        break;
+    }
+    return o.error != 0 ? SystemError(o.error) : asio::error::connection_reset;
+  }
+
+  SocketIo io_;
   const std::chrono::milliseconds idle_, request_;
   std::optional<Clock::time_point> idle_deadline_;
   std::optional<Clock::time_point> started_;
@@ -284,6 +249,7 @@ struct Connection {
 struct HttpServer::State {
   HttpServerOptions options;
   Handler handler;
+  std::shared_ptr<TlsContext> tls;  // null: plain HTTP
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread accept_thread;
@@ -371,8 +337,14 @@ void HttpServer::State::AcceptLoop() {
 
 void HttpServer::State::Refuse(tcp::socket& socket, const std::string& message) {
   // On the accept thread, so nothing here may wait: drop what the client already sent (so
-  // that the close is not a reset that loses the answer), answer if the socket takes it.
+  // that the close is not a reset that loses the answer), answer if the socket takes it. A
+  // TLS client would need a handshake first, which could wait: it gets the close alone.
   const int fd = socket.native_handle();
+  if (tls) {
+    beast::error_code ec;
+    socket.close(ec);
+    return;
+  }
   char scratch[16 * 1024];
   for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
   }
@@ -391,8 +363,24 @@ void HttpServer::State::Serve(Connection* conn) {
   DeadlineSocket stream(conn->socket.native_handle(), options.idle_timeout,
                         options.request_timeout);
   beast::flat_buffer buffer;
-  while (!stopping && ServeOne(stream, buffer, conn->remote)) {
+  bool serving = true;
+  if (tls) {
+    // The handshake belongs to the first request: it gets request_timeout.
+    Status shook = stream.io().AcceptTls(
+        *tls, options.request_timeout.count() > 0 ? After(options.request_timeout)
+                                                  : After(options.idle_timeout));
+    if (shook.code() == StatusCode::kFailedPrecondition) {
+      // Plain HTTP on the TLS port: say so in plain HTTP, which is what the client reads.
+      AnswerAndClose(stream, buffer,
+                     Refusal(400, "this server speaks HTTPS only: use https:// in the URL"), 0);
+    } else if (!shook.ok()) {
+      GLOG(Debug) << "TLS connection from " << conn->remote << " not served: " << shook.message();
+    }
+    serving = shook.ok();
   }
+  while (serving && !stopping && ServeOne(stream, buffer, conn->remote)) {
+  }
+  if (serving) stream.io().CloseWrite();
   beast::error_code ec;
   conn->socket.shutdown(tcp::socket::shutdown_both, ec);
   conn->socket.close(ec);
@@ -448,6 +436,7 @@ bool HttpServer::State::ServeOne(DeadlineSocket& stream, beast::flat_buffer& buf
   req.method = std::string(head.method_string());
   ParseTarget(target, req);
   req.remote_address = remote;
+  req.tls = stream.io().tls();
   for (const auto& field : head) {
     std::string name(field.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -573,7 +562,7 @@ void HttpServer::State::AnswerAndClose(DeadlineSocket& stream, beast::flat_buffe
   if (!Write(stream, std::move(response), /*keep_alive=*/false)) return;
   // Lingering close: no more output, and input is dropped until the client closes, so that
   // unread input does not turn our close into a reset that loses the answer.
-  ::shutdown(stream.fd(), SHUT_WR);
+  stream.io().CloseWrite();
   uint64_t left = kMaxLinger + std::min(refused_body, kMaxDiscard);
   left -= std::min<uint64_t>(left, buffer.size());
   buffer.consume(buffer.size());
@@ -596,6 +585,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   auto state = std::make_unique<State>();
   state->options = options;
   state->handler = std::move(handler);
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    ASSIGN_OR_RETURN(state->tls, TlsContext::ForServer(options.tls_cert_file, options.tls_key_file));
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Err(InvalidArgumentError("invalid --host '" + options.host + "'"));

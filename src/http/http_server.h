@@ -15,6 +15,10 @@
 // the connection. Bodies may be chunked or carry Content-Length; bodies over the route's
 // limit are answered 413.
 //
+// With tls_cert_file and tls_key_file set, every connection speaks TLS (1.2 or later, OpenSSL):
+// the handshake must finish within request_timeout of the connection's start, and a client
+// that sends plain HTTP to the TLS port gets a plain-text 400 saying to use https://.
+//
 // Thread-safe: the handler is called concurrently from many connection threads.
 #pragma once
 
@@ -65,6 +69,10 @@ struct HttpServerOptions {
   // closed. A stall rather than a whole-body deadline, so that large uploads over slow links
   // still work. 0: never.
   std::chrono::milliseconds request_timeout{30'000};
+  // PEM certificate (chain) and private key: both set turns on TLS. Start() fails naming the
+  // file when one cannot be read, or when the key does not belong to the certificate.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {

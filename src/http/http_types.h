@@ -30,6 +30,8 @@ struct Request {
   std::function<bool()> client_gone;
   bool ClientGone() const { return client_gone && client_gone(); }
   std::string remote_address;
+  // The request came over TLS (its URL is https://).
+  bool tls = false;
 
   // Header value or "" when absent; `name` in lowercase.
   std::string Header(const std::string& name) const;

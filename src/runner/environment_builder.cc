@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/process.h"
+#include "runner/python_env_plan.h"
 
 namespace gantry::runner {
 namespace {
@@ -55,6 +56,16 @@ class FileLock {
   int fd_;
 };
 
+// "3.11.2": the version `python` reports, or "" when it cannot say.
+std::string PythonVersion(const fs::path& python) {
+  auto r = RunCommand({python.string(), "-c", "import platform; print(platform.python_version())"},
+                      {}, nullptr, 200);
+  if (!r.has_value() || r->code != 0) return "";
+  std::string v = r->text;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
 }  // namespace
 
 Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
@@ -71,9 +82,6 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
   }
   const Json python = spec.value("python", Json::object());
   const Json docker = spec.value("docker", Json::object());
-  const bool user_managed = python.value("user_managed_dependencies", false);
-  const Json conda = python.value("conda_dependencies", Json());
-  const Json pip = spec.value("pip", Json::array());
 
   std::string image = docker.value("base_image", "");
   bool dockerfile = !docker.value("base_dockerfile", "").empty();
@@ -128,85 +136,88 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
     return built;
   }
 
-  std::string interpreter_name = python.value("interpreter_path", "python3");
-  auto base = FindExecutable({interpreter_name}, options.path_env);
-  bool needs_conda = !user_managed && conda.is_object() && !conda.empty();
-  bool needs_venv = !user_managed && !needs_conda && !pip.empty();
-  if (!needs_conda && !base) {
-    return Err(FailedPreconditionError("environment '" + name + "' needs the interpreter '" +
-                                       interpreter_name + "', which is not on this node"));
-  }
-  std::optional<fs::path> conda_tool;
-  if (needs_conda) {
-    conda_tool = FindExecutable({"micromamba", "mamba", "conda"}, options.path_env);
-    if (!conda_tool) {
-      return Err(FailedPreconditionError(
-          "environment '" + name + "' has conda dependencies and needs micromamba, mamba or "
-          "conda on PATH; none is installed on this node"));
-    }
-  }
+  const std::string interpreter_name = python.value("interpreter_path", "python3");
+  PythonEnvNode node;
+  node.interpreter = FindExecutable({interpreter_name}, options.path_env);
+  node.interpreter_version = [&] { return node.interpreter ? PythonVersion(*node.interpreter) : ""; };
+  node.conda_tool = FindExecutable({"micromamba", "mamba", "conda"}, options.path_env);
+  node.find_python = [&](const std::string& version) -> std::optional<fs::path> {
+    // Only one that runs and is that version (a pyenv shim for a Python not installed is not).
+    auto found = FindExecutable({"python" + version}, options.path_env);
+    std::string v = found ? PythonVersion(*found) : "";
+    if (v != version && v.rfind(version + ".", 0) != 0) return std::nullopt;
+    return found;
+  };
+  ASSIGN_OR_RETURN(PythonEnvPlan plan, PlanPythonEnvironment(name, spec, node));
 
-  if (hash.empty()) return Err(InvalidArgumentError("environment '" + name + "' has no hash"));
+  // Built once per node into cache_root/KEY, whoever asks first (runs and deployments alike);
+  // an interpreter used as it is only has its required modules checked once there.
+  const std::string key = BuildKey(spec);
   RETURN_IF_ERROR(MakeDirs(options.cache_root));
-  fs::path dir = options.cache_root / hash;
-  ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(options.cache_root / (hash + ".lock")));
+  fs::path dir = options.cache_root / key;
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(options.cache_root / (key + ".lock")));
   fs::path ready = dir / ".gantry-ready";
-  fs::path venv_python = dir / "bin" / "python";
-  built.interpreter = (needs_conda || needs_venv) ? venv_python : *base;
+  built.interpreter =
+      plan.kind == PythonEnvPlan::Kind::kInterpreter ? plan.interpreter : dir / "bin" / "python";
   std::error_code ec;
   if (fs::exists(ready, ec)) {
     built.cached = true;
-    if (log) log("environment " + name + ": using the cached build " + hash.substr(0, 12));
+    if (log) log("environment " + name + ": using the cached build " + key.substr(0, 12));
     return built;
   }
-  if (log) log("environment " + name + ": building " + hash.substr(0, 12) + " ...");
+  if (log) {
+    log("environment " + name + ": building " + key.substr(0, 12) + " ...");
+    for (const auto& note : plan.notes) log("environment " + name + ": " + note);
+  }
   fs::remove_all(dir, ec);
   RETURN_IF_ERROR(MakeDirs(dir));
-  if (needs_conda) {
-    Json file = conda;
-    for (auto& dep : file["dependencies"]) {
-      if (dep.is_object() && dep.contains("pip") && !pip.empty()) {
-        for (const auto& p : pip) dep["pip"].push_back(p);
-      }
-    }
+  if (plan.kind == PythonEnvPlan::Kind::kConda) {
     // JSON is valid YAML, so the spec can be handed to conda as it is.
-    RETURN_IF_ERROR(WriteFileAtomic(dir.string() + ".yml", file.dump(2)));
-    std::string tool = conda_tool->filename().string();
     std::string file_path = dir.string() + ".yml";
+    RETURN_IF_ERROR(WriteFileAtomic(file_path, plan.conda_file.dump(2)));
+    std::string tool = plan.conda_tool.filename().string();
     // micromamba/mamba: `create -y -p DIR -f FILE`; conda: `env create -p DIR -f FILE`.
     std::vector<std::string> argv =
         tool == "conda"
-            ? std::vector<std::string>{conda_tool->string(), "env", "create", "-p", dir.string(),
-                                       "-f", file_path}
-            : std::vector<std::string>{conda_tool->string(), "create", "-y", "-p", dir.string(),
-                                       "-f", file_path};
+            ? std::vector<std::string>{plan.conda_tool.string(), "env", "create", "-p",
+                                       dir.string(), "-f", file_path}
+            : std::vector<std::string>{plan.conda_tool.string(), "create", "-y", "-p",
+                                       dir.string(), "-f", file_path};
     ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
     if (r.code != 0) {
       return Err(InternalError("building environment '" + name + "' with " + tool + " failed:\n" +
                                r.text));
     }
-  } else if (needs_venv) {
+  } else if (plan.kind == PythonEnvPlan::Kind::kVenv) {
     ASSIGN_OR_RETURN(CommandOutput made,
-                     RunLogged({base->string(), "-m", "venv", "--system-site-packages", dir.string()},
+                     RunLogged({plan.interpreter.string(), "-m", "venv", "--system-site-packages",
+                                dir.string()},
                                log));
     if (made.code != 0) {
       return Err(FailedPreconditionError("environment '" + name + "' needs python's venv module "
-                                         "for " + base->string() + " (on Debian: apt-get install "
-                                         "python3-venv):\n" + made.text));
+                                         "for " + plan.interpreter.string() +
+                                         " (on Debian: apt-get install python3-venv):\n" +
+                                         made.text));
     }
-    std::vector<std::string> argv = {venv_python.string(), "-m", "pip", "install",
-                                     "--disable-pip-version-check"};
-    if (const char* index = std::getenv("GANTRY_PIP_INDEX_URL"); index && *index) {
-      argv.insert(argv.end(), {"--index-url", index});
-    }
-    if (const char* links = std::getenv("GANTRY_PIP_FIND_LINKS"); links && *links) {
-      argv.insert(argv.end(), {"--no-index", "--find-links", links});
-    }
-    for (const auto& p : pip) argv.push_back(p.get<std::string>());
-    ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
-    if (r.code != 0) {
-      return Err(InternalError("installing the pip packages of environment '" + name +
-                               "' failed:\n" + r.text));
+    if (!plan.pip.empty()) {
+      // From the configured index (pip's own configuration: PyPI unless PIP_INDEX_URL or
+      // pip.conf say otherwise), through pip's cache, which every build shares.
+      std::vector<std::string> argv = {built.interpreter.string(), "-m", "pip", "install",
+                                       "--disable-pip-version-check"};
+      if (const char* index = std::getenv("GANTRY_PIP_INDEX_URL"); index && *index) {
+        argv.insert(argv.end(), {"--index-url", index});
+      }
+      if (const char* links = std::getenv("GANTRY_PIP_FIND_LINKS"); links && *links) {
+        argv.insert(argv.end(), {"--no-index", "--find-links", links});
+      }
+      argv.insert(argv.end(), plan.pip.begin(), plan.pip.end());
+      ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
+      if (r.code != 0) {
+        std::string summary = PipFailureSummary(r.text, PythonVersion(built.interpreter));
+        return Err(FailedPreconditionError(
+            "installing the pip packages of environment '" + name + "' failed" +
+            (summary.empty() ? std::string() : ": " + summary) + ":\n" + r.text));
+      }
     }
   }
   RETURN_IF_ERROR(CheckModules(built.interpreter, spec.value("requires_modules", Json::array()),

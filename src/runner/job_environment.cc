@@ -130,6 +130,7 @@ std::map<std::string, std::string> BuildJobEnvironment(std::map<std::string, std
   env["AZUREML_RUN_ID"] = context.run_id;
   env["GANTRY_URL"] = context.server_url;
   env["GANTRY_RUN_TOKEN"] = context.token;
+  if (!context.ca_file.empty()) env["GANTRY_CA_FILE"] = context.ca_file;
   env["GANTRY_EXPERIMENT_NAME"] = context.experiment_name;
   env["GANTRY_METRICS_FILE"] = context.metrics_file.string();
   env["GANTRY_OUTPUTS_DIR"] = context.outputs_dir.string();

@@ -45,6 +45,8 @@ struct JobContext {
   std::string run_id;
   std::string server_url;
   std::string token;
+  // The CA file that verifies an https:// server (GANTRY_CA_FILE); "" when none.
+  std::string ca_file;
   std::string experiment_name;
   fs::path metrics_file;
   fs::path outputs_dir;

@@ -107,6 +107,7 @@ TEST(BuildJobEnvironmentTest, SetsRunVariablesAndPrefixesPaths) {
   JobContext c{.run_id = "calm_river",
                .server_url = "http://127.0.0.1:1",
                .token = "tok",
+               .ca_file = "/etc/gantry/ca.pem",
                .experiment_name = "exp",
                .metrics_file = "/w/metrics.jsonl",
                .outputs_dir = "/w/wd/outputs",
@@ -120,6 +121,7 @@ TEST(BuildJobEnvironmentTest, SetsRunVariablesAndPrefixesPaths) {
   EXPECT_EQ(env["GANTRY_RUN_ID"], "calm_river");
   EXPECT_EQ(env["AZUREML_RUN_ID"], "calm_river");
   EXPECT_EQ(env["GANTRY_RUN_TOKEN"], "tok");
+  EXPECT_EQ(env["GANTRY_CA_FILE"], "/etc/gantry/ca.pem");
   EXPECT_EQ(env["GANTRY_EXPERIMENT_NAME"], "exp");
   EXPECT_EQ(env["GANTRY_METRICS_FILE"], "/w/metrics.jsonl");
   EXPECT_EQ(env["GANTRY_OUTPUTS_DIR"], "/w/wd/outputs");
@@ -132,6 +134,7 @@ TEST(BuildJobEnvironmentTest, LeavesPathsAloneWithoutPrefixes) {
   auto env = BuildJobEnvironment({{"PATH", "/usr/bin"}, {"PYTHONUNBUFFERED", "0"}}, JobContext{});
   EXPECT_EQ(env["PATH"], "/usr/bin");
   EXPECT_EQ(env.count("PYTHONPATH"), 0u);
+  EXPECT_EQ(env.count("GANTRY_CA_FILE"), 0u);  // a plain http:// server
   EXPECT_EQ(env["PYTHONUNBUFFERED"], "0");
 }
 

@@ -29,6 +29,7 @@ Result<std::unique_ptr<RunClient>> RunClient::Create(const RunClientOptions& opt
       http::HttpClient::Create(options.server_url, http::HttpClientOptions{
                                                        .timeout_ms = options.timeout_ms,
                                                        .bearer_token = options.token,
+                                                       .ca_file = options.ca_file,
                                                    }));
   return std::unique_ptr<RunClient>(new RunClient(options, std::move(http)));
 }

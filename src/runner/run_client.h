@@ -31,6 +31,9 @@ struct RunClientOptions {
   std::string run_name;
   // Run-scoped bearer token.
   std::string token;
+  // For an https:// server: the PEM CA file its certificate is verified with ("" : the
+  // system's CAs).
+  std::string ca_file;
   // Log stream that AppendLog writes to.
   std::string log_stream = "std_log.txt";
   // Names this sender's metric record stream when several send to one run (a multi-node

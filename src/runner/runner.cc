@@ -284,6 +284,7 @@ class JobRun {
     ASSIGN_OR_RETURN(client_, RunClient::Create({.server_url = options_.server_url,
                                                  .run_name = options_.run_name,
                                                  .token = options_.token,
+                                                 .ca_file = options_.ca_file,
                                                  .metrics_sender = multi_node()
                                                      ? "node_" + std::to_string(options_.node_rank)
                                                      : ""}));
@@ -375,6 +376,7 @@ class JobRun {
         .run_id = options_.run_name,
         .server_url = options_.server_url,
         .token = options_.token,
+        .ca_file = options_.ca_file,
         .experiment_name = experiment_,
         .metrics_file = metrics_file_,
         .outputs_dir = outputs_dir_,

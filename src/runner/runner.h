@@ -63,6 +63,9 @@ struct RunnerOptions {
   std::string run_name;
   // Run-scoped bearer token (the CLI reads it from GANTRY_RUN_TOKEN).
   std::string token;
+  // For an https:// server: the PEM CA file its certificate is verified with; also handed to
+  // the job's scripts as GANTRY_CA_FILE. "": the system's CAs.
+  std::string ca_file;
   // Private scratch folder for this run, created if missing (a multi-node job's runners use
   // its subfolder node_RANK, so the nodes may share it). The runner owns wd/, inputs/,
   // bin/, std_log.txt, metrics.jsonl and *.snapshot-cache in it and replaces them.

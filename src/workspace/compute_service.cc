@@ -51,14 +51,18 @@ Status ValidateSlurmProperties(const Json& p) {
   if (!p.is_object()) return InvalidArgumentError("properties must be an object");
   for (const auto& [key, value] : p.items()) {
     if (key == "partition" || key == "account" || key == "qos" || key == "server_url" ||
-        key == "node_work_dir") {
+        key == "node_work_dir" || key == "ca_file") {
       if (!value.is_string()) return InvalidArgumentError(key + " must be a string");
       const std::string v = value.get<std::string>();
-      if (v.find_first_of(" \t\n'\"") != std::string::npos && key != "node_work_dir") {
+      if (v.find_first_of(" \t\n'\"") != std::string::npos && key != "node_work_dir" &&
+          key != "ca_file") {
         return InvalidArgumentError(key + " must not contain spaces or quotes, got '" + v + "'");
       }
       if (key == "server_url" && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
         return InvalidArgumentError("server_url must start with http:// or https://, got '" + v + "'");
+      }
+      if (key == "ca_file" && (v.empty() || v[0] != '/' || v.find('\n') != std::string::npos)) {
+        return InvalidArgumentError("ca_file must be an absolute path on the nodes, got '" + v + "'");
       }
       if (key == "node_work_dir" && (v.empty() || v[0] != '/' || v.find('\n') != std::string::npos)) {
         return InvalidArgumentError("node_work_dir must be an absolute path, got '" + v + "'");
@@ -84,7 +88,7 @@ Status ValidateSlurmProperties(const Json& p) {
       return InvalidArgumentError(
           "unknown slurm property '" + key +
           "'; known: partition, account, qos, sbatch_args, cpus, gpus, memory_gb, server_url, "
-          "node_work_dir");
+          "ca_file, node_work_dir");
     }
   }
   return Status::Ok();

@@ -321,6 +321,10 @@ void EndpointController::Provision(Deployment& d) {
     for (const auto& [k, v] : built->variables) d.env[k] = v;
   }
   if (backend == "python") {
+    if (!options_.python_sdk_dir.empty()) {
+      std::string& pythonpath = d.env["PYTHONPATH"];
+      pythonpath = options_.python_sdk_dir.string() + (pythonpath.empty() ? "" : ":" + pythonpath);
+    }
     const Json settings = spec.value("request_settings", Json::object());
     int64_t workers = settings.value("max_concurrent_requests_per_instance", int64_t{1});
     int64_t timeout_ms = settings.value("request_timeout_ms", int64_t{60000});

@@ -41,6 +41,10 @@ struct EndpointControllerOptions {
   fs::path env_cache;     // environment builds (shared with the runners of this node)
   fs::path gantry;        // the gantry binary that runs `gantry serve`
   std::string path_env;   // PATH for model servers and environment builds
+  // Put first on the PYTHONPATH of entry-script model servers (the folder holding the `gantry`
+  // and `azureml` packages), as for runs, so that a scoring script can import azureml.core.
+  // Empty: PYTHONPATH is left alone.
+  fs::path python_sdk_dir;
   int64_t tick_ms = 100;  // how often replicas are checked for exits
   int64_t health_interval_ms = 2000;
   int64_t ready_timeout_ms = 300'000;  // a replica not ready by then is a failed start

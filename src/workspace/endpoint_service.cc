@@ -15,10 +15,6 @@ namespace gantry::workspace {
 
 namespace {
 
-// The environment a no-code TensorFlow deployment runs in when it names none, once the
-// server ships it (EnvironmentService's curated list).
-constexpr char kCuratedTensorFlowEnvironment[] = "Gantry-TensorFlow-2.21-CPU";
-
 bool KeyMatches(const std::string& given, const std::string& key) {
   return !key.empty() && given.size() == key.size() &&
          CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
@@ -295,19 +291,14 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
             "model " + model_id + " has none. Save it with tf.saved_model.save or "
             "model.export(path), or deploy with a scoring script"));
       }
-      // The model server loads the C API of the environment's tensorflow wheel. Without an
-      // environment named: the curated TensorFlow one when this server has it, else the
-      // machine's python3 (the deployment then fails, saying TensorFlow is missing there).
-      auto env = r.environment.empty() ? environments_->Resolve(kCuratedTensorFlowEnvironment)
-                                       : environments_->Resolve(r.environment);
-      if (!env.has_value() && r.environment.empty() &&
-          env.error().code() == StatusCode::kNotFound) {
-        env = environments_->Resolve("Gantry-Python3");
-      }
-      if (!env.has_value()) return Err(env.error());
+      // The model server loads the C API of the environment's tensorflow wheel; without an
+      // environment named, the curated TensorFlow one's (built on first use).
+      ASSIGN_OR_RETURN(auto env, environments_->Resolve(r.environment.empty()
+                                                            ? CuratedTensorFlowEnvironment()
+                                                            : r.environment));
       spec["backend"] = "tensorflow";
       spec["environment"] = {
-          {"name", env->name}, {"version", env->version}, {"hash", env->hash}, {"spec", env->spec}};
+          {"name", env.name}, {"version", env.version}, {"hash", env.hash}, {"spec", env.spec}};
       if (r.max_batch_size > 0) spec["max_batch_size"] = r.max_batch_size;
     } else {
       return Err(InvalidArgumentError(

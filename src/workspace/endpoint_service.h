@@ -85,8 +85,8 @@ class EndpointService {
   // or environment; InvalidArgument for bad fields or a model no backend can serve without
   // code (a PyTorch model without model.pt, a TensorFlow one without saved_model.pb). A
   // TensorFlow model is served by the tensorflow backend with the C API of the environment's
-  // tensorflow wheel (default: the curated TensorFlow environment, or python3 when this server
-  // has none); an environment without TensorFlow fails the deployment when it starts.
+  // tensorflow wheel (default: the curated TensorFlow environment); an environment without
+  // TensorFlow fails the deployment when it starts.
   Result<store::DeploymentRecord> PutDeployment(const DeploymentRequest& request);
   Result<store::DeploymentRecord> GetDeployment(const std::string& endpoint,
                                                 const std::string& name);

@@ -99,11 +99,11 @@ TEST_F(EndpointServiceTest, NoCodeDeploymentPicksTheBackendFromTheFramework) {
   EXPECT_EQ(again->state, "Updating");
 
   // A TensorFlow SavedModel goes to the tensorflow backend, in an environment that is to
-  // provide TensorFlow: the one named, else (no curated TensorFlow one here) python3's.
+  // provide TensorFlow: the one named, else the curated TensorFlow one.
   auto tf = service_->PutDeployment({.endpoint = "mnist-ep", .name = "tf-blue", .model = "tf-mnist"});
   ASSERT_TRUE(tf.has_value()) << tf.error().ToString();
   EXPECT_EQ(tf->spec["backend"], "tensorflow");
-  EXPECT_EQ(tf->spec["environment"]["name"], "Gantry-Python3");
+  EXPECT_EQ(tf->spec["environment"]["name"], "Gantry-TensorFlow-2.21-CPU");
   auto tf_env = service_->PutDeployment({.endpoint = "mnist-ep",
                                          .name = "tf-green",
                                          .model = "tf-mnist",

@@ -22,6 +22,15 @@ bool StartsWithNoCase(const std::string& s, const std::string& prefix) {
   return std::equal(prefix.begin(), prefix.end(), s.begin(),
                     [](char a, char b) { return std::tolower(a) == std::tolower(b); });
 }
+
+// TensorFlow from the package index, with tf-keras so that TF_USE_LEGACY_KERAS=1 makes
+// tf.keras Keras 2.
+Json TensorFlowSpec() {
+  const std::string v = kTensorFlowVersion;
+  return {{"python", {{"interpreter_path", "/usr/bin/python3"}}},
+          {"pip", {"tensorflow-cpu==" + v, "tf-keras==" + v}},
+          {"requires_modules", {"tensorflow"}}};
+}
 }  // namespace
 
 const std::vector<EnvironmentRecord>& CuratedEnvironments() {
@@ -35,8 +44,70 @@ const std::vector<EnvironmentRecord>& CuratedEnvironments() {
                 {{"interpreter_path", "/usr/bin/python3"}, {"user_managed_dependencies", true}}},
                {"requires_modules", {"torch", "numpy"}},
                {"environment_variables", {{"OMP_NUM_THREADS", "1"}}}}),
+      Curated(CuratedTensorFlowEnvironment(),
+              std::string("TensorFlow ") + kTensorFlowVersion +
+                  " (tensorflow-cpu and tf-keras from the package index) in a venv of "
+                  "/usr/bin/python3; built on a node's first use, then reused. tf.keras is "
+                  "Keras 3; set TF_USE_LEGACY_KERAS=1 for Keras 2.",
+              TensorFlowSpec()),
   };
   return kCurated;
+}
+
+namespace {
+std::string Lowered(const std::string& s) {
+  std::string out = s;
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "1.13" of "1.13-gpu", "2.11" of "2.11-cuda11"; "" when the name has no version there.
+std::string LeadingVersion(const std::string& s) {
+  size_t end = s.find_first_not_of("0123456789.");
+  std::string v = s.substr(0, end);
+  while (!v.empty() && v.back() == '.') v.pop_back();
+  return v;
+}
+
+const EnvironmentRecord* CuratedNamed(const std::string& name) {
+  for (const auto& c : CuratedEnvironments()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::optional<StandIn> StandInFor(const std::string& azure_name) {
+  const std::string n = Lowered(azure_name);
+  const std::string tf_major_minor = std::string(kTensorFlowVersion).substr(0, 4);
+  for (const std::string prefix : {"azureml-tensorflow-", "azureml-acpt-tensorflow-"}) {
+    if (n.rfind(prefix, 0) != 0) continue;
+    std::string asked = LeadingVersion(n.substr(prefix.size()));
+    std::string why;
+    if (asked.empty()) {
+      why = "this server builds one TensorFlow";
+    } else if (asked.rfind("1.", 0) == 0 ||
+               (asked.rfind("2.", 0) == 0 && std::atoi(asked.c_str() + 2) < 12)) {
+      why = "TensorFlow " + asked + " does not install on Python 3.11 or later";
+    } else {
+      why = "this server builds one TensorFlow, " + tf_major_minor;
+    }
+    return StandIn{"Gantry-TensorFlow-" + tf_major_minor + "-CPU",
+                   azure_name + ": " + why + "; TensorFlow " + kTensorFlowVersion +
+                       " (CPU build) stands in, with Keras 2 as tf.keras as in Azure's "
+                       "TensorFlow 2.x environments (TF_USE_LEGACY_KERAS=1)"};
+  }
+  for (const std::string prefix : {"azureml-pytorch-", "azureml-acpt-pytorch-"}) {
+    if (n.rfind(prefix, 0) != 0) continue;
+    return StandIn{"Gantry-PyTorch-Debian",
+                   azure_name + ": this server builds no PyTorch of its own; Debian's "
+                                "(python3-torch) stands in"};
+  }
+  if (n == "azureml-minimal" || n == "azureml-tutorial" || n.rfind("azureml-sklearn", 0) == 0) {
+    return StandIn{"Gantry-Python3",
+                   azure_name + ": the machine's python3 with its installed packages stands in"};
+  }
+  return std::nullopt;
 }
 
 EnvironmentService::EnvironmentService(store::MetadataStore* store, Clock* clock)
@@ -127,13 +198,20 @@ Result<EnvironmentRecord> EnvironmentService::Register(const std::string& name, 
 }
 
 Result<EnvironmentRecord> EnvironmentService::Get(const std::string& name, int64_t version) {
-  for (const auto& c : CuratedEnvironments()) {
-    if (c.name == name) {
-      if (version > 1) {
-        return Err(NotFoundError("curated environment '" + name + "' has only version 1"));
-      }
-      return c;
+  const EnvironmentRecord* curated = CuratedNamed(name);
+  std::optional<StandIn> stand_in = curated ? std::nullopt : StandInFor(name);
+  if (stand_in) curated = CuratedNamed(stand_in->environment);
+  if (curated) {
+    if (version > 1) {
+      return Err(NotFoundError("curated environment '" + name + "' has only version 1"));
     }
+    if (!stand_in) return *curated;
+    // The Azure name, with the stand-in's spec (TensorFlow's with Keras 2 as tf.keras).
+    Json spec = curated->spec;
+    if (stand_in->environment.rfind("Gantry-TensorFlow-", 0) == 0) {
+      spec["environment_variables"]["TF_USE_LEGACY_KERAS"] = "1";
+    }
+    return Curated(name, stand_in->reason, spec);
   }
   auto e = store_->GetEnvironment(name, version);
   if (!e.has_value() && e.error().code() == StatusCode::kNotFound && IsReservedName(name)) {

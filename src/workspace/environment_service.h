@@ -12,6 +12,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,24 @@ class EnvironmentService {
 
 // The environments that ship with the server.
 const std::vector<store::EnvironmentRecord>& CuratedEnvironments();
+
+// The TensorFlow every TensorFlow environment of this server builds.
+inline constexpr const char* kTensorFlowVersion = "2.21.0";
+// The curated environment that has it: "Gantry-TensorFlow-2.21-CPU".
+inline std::string CuratedTensorFlowEnvironment() {
+  return std::string("Gantry-TensorFlow-") + std::string(kTensorFlowVersion).substr(0, 4) + "-CPU";
+}
+
+// An Azure curated environment name the notebooks use (AzureML-TensorFlow-2.0-GPU,
+// AzureML-TensorFlow-1.13-GPU, azureml-tensorflow-2.11-cuda11, AzureML-PyTorch-1.6-GPU,
+// AzureML-Minimal, ...) and the local curated environment that stands in for it, with why.
+// Get() of such a name gives an environment of that name with the stand-in's spec (for the
+// TensorFlow names with TF_USE_LEGACY_KERAS=1: tf.keras is Keras 2, as in Azure's
+// TensorFlow 2.x environments). nullopt for any other name.
+struct StandIn {
+  std::string environment;  // the curated environment's name
+  std::string reason;       // one line, e.g. "TensorFlow 1.13 does not install on ..."
+};
+std::optional<StandIn> StandInFor(const std::string& azure_name);
 
 }  // namespace gantry::workspace

@@ -38,10 +38,42 @@ TEST_F(EnvironmentServiceTest, CuratedNamesAreReservedAndResolvable) {
   auto torch = service_->Resolve("azureml:Gantry-PyTorch-Debian@latest");
   ASSERT_TRUE(torch.has_value());
   EXPECT_EQ(torch->spec["requires_modules"][0], "torch");
-  auto missing = service_->Get("AzureML-TensorFlow-2.2-GPU", 0);
+  auto missing = service_->Get("Gantry-TensorFlow-1.0-GPU", 0);
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message().find("Gantry-PyTorch-Debian"), std::string::npos);
   EXPECT_GE(service_->List()->size(), 2u);
+}
+
+TEST_F(EnvironmentServiceTest, AzureTensorFlowNamesResolveToTheLocalTensorFlowWithKeras2) {
+  auto tf = service_->Get("Gantry-TensorFlow-2.21-CPU", 0);
+  ASSERT_TRUE(tf.has_value()) << tf.error().ToString();
+  EXPECT_EQ(tf->spec["pip"], Json({"tensorflow-cpu==2.21.0", "tf-keras==2.21.0"}));
+  EXPECT_FALSE(tf->spec.contains("environment_variables"));
+  for (const char* name : {"AzureML-TensorFlow-2.0-GPU", "AzureML-TensorFlow-1.13-GPU",
+                           "AzureML-TensorFlow-2.2-GPU", "azureml-tensorflow-2.11-cuda11"}) {
+    auto e = service_->Resolve(name);
+    ASSERT_TRUE(e.has_value()) << name << ": " << e.error().ToString();
+    EXPECT_EQ(e->name, name);
+    EXPECT_EQ(e->spec["pip"], tf->spec["pip"]) << name;
+    EXPECT_EQ(e->spec["environment_variables"]["TF_USE_LEGACY_KERAS"], "1") << name;
+    auto stand_in = StandInFor(name);
+    ASSERT_TRUE(stand_in.has_value());
+    EXPECT_EQ(stand_in->environment, "Gantry-TensorFlow-2.21-CPU");
+    EXPECT_EQ(e->description, stand_in->reason);
+  }
+  EXPECT_NE(StandInFor("AzureML-TensorFlow-1.13-GPU")->reason.find(
+                "TensorFlow 1.13 does not install on Python 3.11"),
+            std::string::npos);
+  EXPECT_NE(StandInFor("azureml-tensorflow-2.11-cuda11")->reason.find("TensorFlow 2.11 does not"),
+            std::string::npos);
+  EXPECT_EQ(StandInFor("AzureML-PyTorch-1.6-GPU")->environment, "Gantry-PyTorch-Debian");
+  EXPECT_FALSE(StandInFor("AzureML-Something-Else").has_value());
+  EXPECT_FALSE(StandInFor("my-tensorflow").has_value());
+  // Not a stand-in's version 2, and unknown Azure names still say what ships.
+  EXPECT_EQ(service_->Get("AzureML-TensorFlow-2.0-GPU", 2).error().code(), StatusCode::kNotFound);
+  auto unknown = service_->Get("AzureML-Something-Else", 0);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("Gantry-TensorFlow-2.21-CPU"), std::string::npos);
 }
 
 TEST_F(EnvironmentServiceTest, BadSpecsNameTheField) {

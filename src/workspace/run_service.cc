@@ -427,6 +427,49 @@ Status RunService::AddArtifacts(const std::string& name, const std::string& toke
   return store_->PutArtifacts(name, artifacts);
 }
 
+Status RunService::AddFiles(const std::string& name,
+                            const std::vector<store::ArtifactRecord>& files) {
+  if (auto run = store_->GetRun(name); !run.has_value()) return run.error();
+  std::set<std::string> paths;
+  for (const auto& f : files) {
+    if (!IsSafeRelativePath(f.path)) {
+      return InvalidArgumentError("file path '" + f.path + "' must stay inside the run");
+    }
+    if (!paths.insert(f.path).second) {
+      return InvalidArgumentError("file path '" + f.path + "' is given twice");
+    }
+    if (!blobs_->Has(f.blob)) {
+      return FailedPreconditionError("blob " + f.blob + " of file '" + f.path +
+                                     "' is not in the artifact store; upload it first");
+    }
+  }
+  // One writer at a time, so that two callers cannot both see a path as free.
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& f : files) {
+    ASSIGN_OR_RETURN(auto existing, store_->ListArtifacts(name, f.path));
+    for (const auto& e : existing) {
+      // A file of that name, or a folder that the new file would have to replace.
+      if (e.path == f.path || e.path.starts_with(f.path + "/")) {
+        return AlreadyExistsError("run '" + name + "' already has a file '" + e.path +
+                                  "'; files added to a run never replace its own");
+      }
+    }
+    // Nor a file where the new one needs a folder.
+    for (size_t slash = f.path.find('/'); slash != std::string::npos;
+         slash = f.path.find('/', slash + 1)) {
+      std::string parent = f.path.substr(0, slash);
+      ASSIGN_OR_RETURN(auto above, store_->ListArtifacts(name, parent));
+      for (const auto& e : above) {
+        if (e.path == parent) {
+          return AlreadyExistsError("run '" + name + "' already has a file '" + parent +
+                                    "', so it cannot hold '" + f.path + "'");
+        }
+      }
+    }
+  }
+  return store_->PutArtifacts(name, files);
+}
+
 Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t since,
                                             int64_t offset, int64_t wait_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);

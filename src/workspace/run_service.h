@@ -115,6 +115,12 @@ class RunService {
   // Queued → Canceled; active → CancelRequested (the runner stops the job); finished →
   // FailedPrecondition.
   Result<store::RunRecord> Cancel(const std::string& name);
+  // Files a person (or the run itself) adds to a run, in any state: an image logged from a
+  // notebook after the run ended, say. Unlike the runner's AddArtifacts it never replaces a
+  // file: AlreadyExists naming the first path the run already has, and then nothing is
+  // added. NotFound for an unknown run, InvalidArgument for a path outside the run,
+  // FailedPrecondition for a blob not in the artifact store.
+  Status AddFiles(const std::string& name, const std::vector<store::ArtifactRecord>& files);
 
   // A run-scoped token is "gtr_", 64 hex digits, then the run's name; only its hash is
   // stored. Returns the run it belongs to and whether that run has ended. Unauthenticated

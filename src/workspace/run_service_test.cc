@@ -120,5 +120,40 @@ TEST_F(RunServiceTest, ArtifactsMustBeSafeAndUploaded) {
             StatusCode::kFailedPrecondition);
 }
 
+TEST_F(RunServiceTest, AddedFilesNeverReplaceTheRunsOwn) {
+  auto run = SubmitEcho();
+  std::string token = *runs_->BeginLaunch(run.name);
+  std::string model = *blobs_->Put("model");
+  std::string image = *blobs_->Put("png");
+  ASSERT_TRUE(runs_->AddArtifacts(run.name, token, {{"outputs/m.pt", model, 5, 0644}}).ok());
+
+  // A new path is added, whatever the run's state; the runner's files are kept.
+  ASSERT_TRUE(runs_->AddFiles(run.name, {{"images/acc.png", image, 3, 0644}}).ok());
+  auto files = *runs_->Artifacts(run.name);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].path, "images/acc.png");
+  EXPECT_EQ(files[0].blob, image);
+  EXPECT_EQ(files[1].path, "outputs/m.pt");
+
+  // The same path, a path over a folder and one under a file are refused, adding nothing.
+  Status again = runs_->AddFiles(
+      run.name, {{"new.txt", image, 3, 0644}, {"images/acc.png", image, 3, 0644}});
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(again.message().find("images/acc.png"), std::string::npos);
+  EXPECT_EQ(runs_->AddFiles(run.name, {{"outputs", image, 3, 0644}}).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(runs_->AddFiles(run.name, {{"outputs/m.pt/x", image, 3, 0644}}).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(runs_->Artifacts(run.name)->size(), 2u);
+
+  EXPECT_EQ(runs_->AddFiles(run.name, {{"../x", image, 3, 0644}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(runs_->AddFiles(run.name, {{"a", image, 3, 0644}, {"a", image, 3, 0644}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(runs_->AddFiles(run.name, {{"b", std::string(64, 'b'), 3, 0644}}).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(runs_->AddFiles("no-such-run", {{"b", image, 3, 0644}}).code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace gantry::workspace

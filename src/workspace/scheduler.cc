@@ -166,6 +166,7 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
   }
   compute::LaunchRequest request{run.name, *token, options_.server_url,
                                  options_.runs_dir / run.name, {}};
+  request.ca_file = options_.ca_file;
   request.env["GANTRY_COMPUTE"] = target.record.name;
   if (!options_.env_cache_dir.empty()) {
     request.env["GANTRY_ENV_CACHE"] = options_.env_cache_dir.string();
@@ -273,9 +274,13 @@ void Scheduler::SubmitToSlurm(const store::RunRecord& run, const ComputeTarget& 
     GLOG(Warning) << "run " << run.name << ": " << token.error().ToString();
     return;
   }
+  // The nodes may reach the server by another URL, and find its CA at another path.
   std::string server_url = target.Property("server_url");
   if (server_url.empty()) server_url = options_.server_url;
+  std::string ca_file = target.Property("ca_file");
+  if (ca_file.empty()) ca_file = options_.ca_file;
   compute::LaunchRequest request{run.name, *token, server_url, options_.runs_dir / run.name, {}};
+  request.ca_file = ca_file;
   auto& place = request.placement;
   place.nodes = NodesOf(run);
   place.cpus = target.shape.cpus;

@@ -30,6 +30,8 @@ namespace gantry::workspace {
 struct SchedulerOptions {
   // URL runners use to reach this server.
   std::string server_url;
+  // For an https:// server_url: the CA file runners verify it with ("": the system's CAs).
+  std::string ca_file;
   // Runner scratch folders are created under it, one per run.
   fs::path runs_dir;
   // How often runners are checked when nothing else wakes the scheduler.

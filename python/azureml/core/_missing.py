@@ -2,20 +2,10 @@
 
 _DATASTORE = ("datastores are not part of it. Dataset.File.from_files(path=...) takes local "
               "files, folders and globs and http(s)/file URLs instead of datastore paths")
-_ENVIRONMENT = ("registered environments arrive with step 2. Meanwhile pass "
-                "environment='python:/path/to/python' to ScriptRunConfig, or leave it out to "
-                "use the runner's python")
-_RUNCONFIG = ("RunConfiguration arrives with step 2. ScriptRunConfig takes environment, "
-              "compute_target, max_run_duration_seconds, environment_variables and "
-              "distributed_job_config directly")
-
 #: Names in azureml.core, and its submodules, that Gantry does not have yet -> why and what now.
 LATER = {
     "Datastore": _DATASTORE,
-    "RunConfiguration": _RUNCONFIG,
-    "azureml.core.conda_dependencies": _ENVIRONMENT,
     "azureml.core.datastore": _DATASTORE,
-    "azureml.core.runconfig.RunConfiguration": _RUNCONFIG,
 }
 
 

@@ -1,5 +1,5 @@
-"""azureml.core.conda_dependencies does not exist in Gantry yet; importing it says when it arrives."""
+"""azureml.core.conda_dependencies: CondaDependencies (see gantry.conda_dependencies)."""
 
-from ._missing import unavailable
+from gantry.conda_dependencies import CondaDependencies
 
-raise unavailable(__name__)
+__all__ = ["CondaDependencies"]

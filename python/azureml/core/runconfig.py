@@ -1,16 +1,9 @@
-"""azureml.core.runconfig: Gantry's distributed job configurations (see gantry.distributed).
+"""azureml.core.runconfig: RunConfiguration, CondaDependencies and the distributed job
+configurations (see gantry.run_config, gantry.conda_dependencies, gantry.distributed)."""
 
-RunConfiguration is not there yet: importing it raises an ImportError that says so.
-"""
-
+from gantry.conda_dependencies import CondaDependencies
 from gantry.distributed import MpiConfiguration, PyTorchConfiguration, TensorflowConfiguration
+from gantry.run_config import RunConfiguration
 
-from ._missing import unavailable as _unavailable
-
-__all__ = ["MpiConfiguration", "PyTorchConfiguration", "TensorflowConfiguration"]
-
-
-def __getattr__(name):
-    if name == "RunConfiguration":
-        raise _unavailable(__name__ + "." + name)
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+__all__ = ["RunConfiguration", "CondaDependencies", "MpiConfiguration", "PyTorchConfiguration",
+           "TensorflowConfiguration"]
