@@ -486,6 +486,21 @@ def test_no_code_deployment_of_a_tensorflow_model(server, models, tmp_path):
     v2 = scored("/v2/models/tf-basic/infer", {"inputs": [{"name": "x", "shape": [2, 3],
                                                           "datatype": "FP32", "data": ex["x"]}]})
     assert close(v2["outputs"][0]["data"], flat(ex["y"]))
+    # The binary tensor data extension goes through the endpoint too (its length header is
+    # forwarded both ways).
+    import struct
+    head = json.dumps({"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32",
+                                   "parameters": {"binary_data_size": 24}}],
+                       "parameters": {"binary_data_output": True}}).encode()
+    req = urllib.request.Request(base + "/v2/models/tf-basic/infer", method="POST",
+                                 data=head + struct.pack("<6f", *flat(ex["x"])),
+                                 headers={"Authorization": "Bearer " + key,
+                                          "Inference-Header-Content-Length": str(len(head))})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        length = int(r.headers["Inference-Header-Content-Length"])
+        answer = r.read()
+    assert json.loads(answer[:length])["outputs"][0]["parameters"]["binary_data_size"] == 16
+    assert close(list(struct.unpack("<4f", answer[length:])), flat(ex["y"]))
     # In an environment without TensorFlow (Debian's python3), the deployment fails, saying so.
     yml.write_text("name: green\nendpoint_name: tf-ep\nmodel: azureml:tf-basic:1\n"
                    "environment: azureml:Gantry-Python3@latest\ninstance_count: 1\n")

@@ -1227,9 +1227,14 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
       }
       path += q;
     }
+    // The inference protocols' own headers go to the model server and back.
+    std::map<std::string, std::string> headers;
+    for (const char* name : workspace::kForwardedHeaders) {
+      if (std::string value = req.Header(name); !value.empty()) headers[name] = value;
+    }
     auto result = endpoints_->Score(req.Param("name"), req.BearerToken(),
                                     req.Header("azureml-model-deployment"), req.method, path,
-                                    req.body, req.Header("content-type"));
+                                    req.body, req.Header("content-type"), headers);
     if (!result.has_value()) {
       Response err = Error(result.error());
       if (result.error().code() == StatusCode::kUnauthenticated) {
@@ -1243,6 +1248,7 @@ void Api::AddEndpointRoutes(workspace::EndpointService* endpoints) {
     out.content_type = result->response.content_type.empty() ? "application/json"
                                                              : result->response.content_type;
     out.headers.emplace_back("azureml-model-deployment", result->deployment);
+    for (const auto& [name, value] : result->response.headers) out.headers.emplace_back(name, value);
     return out;
   };
   Add("POST", "/endpoints/{name}/{path...}", RouteAccess::Open(), score);

@@ -2,6 +2,7 @@
 
 
 #include <boost/asio.hpp>
+#include <cctype>
 #include <limits>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -158,7 +159,8 @@ HttpClient::~HttpClient() = default;
 Result<ClientResponse> HttpClient::Send(const std::string& method,
                                         const std::string& path_and_query,
                                         const std::string& body,
-                                        const std::string& content_type) {
+                                        const std::string& content_type,
+                                        const std::map<std::string, std::string>& headers) {
   // A kept-alive connection may have been closed by the server: retry once on a fresh one.
   // A signal interrupts a socket read that has a timeout with EINTR even under SA_RESTART
   // (socket(7)), so an interrupted request is retried too.
@@ -197,6 +199,7 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
     req.set(bhttp::field::host, host_ + ":" + port_);
     req.set(bhttp::field::user_agent, "gantry");
     for (const auto& [name, value] : options_.extra_headers) req.set(name, value);
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (!options_.bearer_token.empty()) {
       req.set(bhttp::field::authorization, "Bearer " + options_.bearer_token);
     }
@@ -228,6 +231,11 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
     out.status = static_cast<int>(res.result_int());
     out.content_type = std::string(res[bhttp::field::content_type]);
     out.body = std::move(res.body());
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers[name] = std::string(field.value());
+    }
     if (!res.keep_alive()) {
       conn_->stream.reset();
       conn_->socket.close(ec);

@@ -19,6 +19,7 @@ struct ClientResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::map<std::string, std::string> headers;  // every response header, by lowercase name
 };
 
 struct HttpClientOptions {
@@ -44,9 +45,11 @@ class HttpClient {
 
   // Sends one request. Transport failures are Unavailable naming the URL; any HTTP status
   // comes back as a ClientResponse.
+  // `headers` go with this request only.
   Result<ClientResponse> Send(const std::string& method, const std::string& path_and_query,
                               const std::string& body = "",
-                              const std::string& content_type = "application/json");
+                              const std::string& content_type = "application/json",
+                              const std::map<std::string, std::string>& headers = {});
 
   // JSON convenience: sends `body` (unless null), parses the answer, and turns a non-2xx
   // answer into the Status carried in the server's error body.

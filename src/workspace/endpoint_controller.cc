@@ -592,7 +592,8 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
                                                       const std::string& method,
                                                       const std::string& path,
                                                       const std::string& body,
-                                                      const std::string& content_type) {
+                                                      const std::string& content_type,
+                                                      const std::map<std::string, std::string>& headers) {
   std::shared_ptr<Incarnation> target;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -637,7 +638,7 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
                                  "http://127.0.0.1:" + std::to_string(target->port),
                                  {.timeout_ms = 300'000}));
   }
-  auto answer = client->Send(method, path, body, content_type);
+  auto answer = client->Send(method, path, body, content_type, headers);
   if (!answer.has_value()) {
     return Err(UnavailableError("the model server of deployment '" + deployment +
                                 "' did not answer: " + answer.error().message()));
@@ -646,8 +647,13 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
     std::lock_guard<std::mutex> lock(target->mu);
     if (target->idle.size() < 64) target->idle.push_back(std::move(client));
   }
-  return ForwardedResponse{answer->status, std::move(answer->body),
-                           std::move(answer->content_type)};
+  ForwardedResponse out{answer->status, std::move(answer->body), std::move(answer->content_type), {}};
+  for (const char* name : kForwardedHeaders) {
+    if (auto it = answer->headers.find(name); it != answer->headers.end()) {
+      out.headers[name] = it->second;
+    }
+  }
+  return out;
 }
 
 }  // namespace gantry::workspace

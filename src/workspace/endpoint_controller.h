@@ -56,7 +56,13 @@ struct ForwardedResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  // The protocol headers passed back (kForwardedHeaders), by lowercase name.
+  std::map<std::string, std::string> headers;
 };
+
+// Headers of the inference protocols that a forwarded request and its answer keep: the
+// length of the JSON part of an Open Inference request or answer with binary tensor data.
+inline constexpr const char* kForwardedHeaders[] = {"inference-header-content-length"};
 
 class EndpointController {
  public:
@@ -81,10 +87,12 @@ class EndpointController {
   Result<std::string> Logs(const std::string& endpoint, const std::string& deployment,
                            int64_t lines);
   // Sends a request to a ready replica of the deployment, in turn. Unavailable when none is
-  // ready (naming why) or the replica's connection fails.
+  // ready (naming why) or the replica's connection fails. `headers` (lowercase names) are
+  // sent on as they are; only kForwardedHeaders of the answer come back.
   Result<ForwardedResponse> Forward(const std::string& endpoint, const std::string& deployment,
                                     const std::string& method, const std::string& path,
-                                    const std::string& body, const std::string& content_type);
+                                    const std::string& body, const std::string& content_type,
+                                    const std::map<std::string, std::string>& headers = {});
 
   struct Deployment;
   struct Replica;

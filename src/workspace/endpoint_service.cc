@@ -385,7 +385,8 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
                                            const std::string& deployment,
                                            const std::string& method, const std::string& path,
                                            const std::string& body,
-                                           const std::string& content_type) {
+                                           const std::string& content_type,
+                                           const std::map<std::string, std::string>& headers) {
   ASSIGN_OR_RETURN(auto e, store_->GetEndpoint(endpoint));
   if (e.auth_mode == "key" &&
       !(KeyMatches(bearer_key, e.primary_key) || KeyMatches(bearer_key, e.secondary_key))) {
@@ -410,7 +411,8 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
   }
   if (!controller_) return Err(UnavailableError("no endpoint controller is running"));
   ASSIGN_OR_RETURN(auto answer,
-                   controller_->Forward(endpoint, chosen, method, path, body, content_type));
+                   controller_->Forward(endpoint, chosen, method, path, body, content_type,
+                                        headers));
   return ScoreResult{chosen, std::move(answer)};
 }
 

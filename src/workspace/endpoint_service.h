@@ -103,7 +103,8 @@ class EndpointService {
   Result<ScoreResult> Score(const std::string& endpoint, const std::string& bearer_key,
                             const std::string& deployment, const std::string& method,
                             const std::string& path, const std::string& body,
-                            const std::string& content_type);
+                            const std::string& content_type,
+                            const std::map<std::string, std::string>& headers = {});
 
   // Endpoint and deployment names: a letter, then letters, digits and '-', 3 to 32 long.
   static Status ValidateName(const std::string& kind, const std::string& name);
