@@ -115,3 +115,85 @@ def test_tensorflow_walkthrough(tf_server, tmp_path):
         assert expected in p.stdout, expected + "\n" + p.stdout[-6000:]
     assert "saved_model.pb" in os.listdir(tmp_path / "model")
     assert (tmp_path / "AzureML-TensorFlow-2.2-GPU" / "azureml_environment.json").exists()
+
+
+SCORE_PY = '''
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from azureml.core.model import Model  # as the notebook's score.py imports it
+
+
+def init():
+    global model
+    model = tf.saved_model.load(os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model"))
+
+
+def run(raw_data):
+    data = np.array(json.loads(raw_data)["data"], dtype=np.float32)
+    out = model.signatures["serving_default"](images=tf.constant(data))
+    return np.argmax(out["logits"].numpy(), axis=1).tolist()
+'''
+
+
+def test_notebook_deployment_pin_fails_clearly_then_serves_with_a_current_pin(tf_server, tmp_path, monkeypatch):
+    """The notebook's entry-script deployment: a conda environment made with
+    CondaDependencies asking for tensorflow==2.0.0 (which no current Python installs) and
+    azureml-defaults. Verbatim it ends Failed naming the pin; with the pin changed to the
+    current tensorflow-cpu it serves score.py's predictions."""
+    for k in [k for k in os.environ if k.startswith("GANTRY_")]:
+        monkeypatch.delenv(k)
+    sys.path.insert(0, str(ROOT / "python"))
+    from azureml.core import Environment, Experiment, ScriptRunConfig, Workspace
+    from azureml.core.conda_dependencies import CondaDependencies
+    from azureml.core.model import InferenceConfig, Model
+    from azureml.core.webservice import AciWebservice
+    from azureml.exceptions import WebserviceException
+
+    ws = Workspace(tf_server.url, token=tf_server.token)
+    src = ScriptRunConfig(source_directory=str(ROOT / "examples/tf_mnist/src"), script="tf_mnist.py",
+                          arguments=["--data-folder", DATA, "--epochs", 1, "--limit", 2000],
+                          environment=Environment.get(ws, TF_ENV))
+    run = Experiment(ws, "tf-notebook").submit(src)
+    run.wait_for_completion()
+    assert run.get_status() == "Completed"
+    model = run.register_model(model_name="tf-dnn-mnist", model_path="outputs/model")
+
+    (tmp_path / "score.py").write_text(SCORE_PY)
+    aciconfig = AciWebservice.deploy_configuration(cpu_cores=1, memory_gb=1,
+                                                   tags={"name": "mnist", "framework": "TensorFlow DNN"},
+                                                   description="Tensorflow DNN on MNIST")
+    for pin, works in [("tensorflow==2.0.0", False), ("tensorflow-cpu==2.21.0", True)]:
+        cd = CondaDependencies.create()
+        cd.add_conda_package("numpy")
+        cd.add_pip_package(pin)
+        cd.add_pip_package("azureml-defaults")
+        cd.save_to_file(base_directory=str(tmp_path), conda_file_path="myenv.yml")
+        myenv = Environment.from_conda_specification(name="myenv", file_path=str(tmp_path / "myenv.yml"))
+        inference_config = InferenceConfig(entry_script=str(tmp_path / "score.py"), environment=myenv)
+        service = Model.deploy(workspace=ws, name="tf-mnist-svc", models=[model],
+                               inference_config=inference_config, deployment_config=aciconfig,
+                               overwrite=True)
+        if not works:
+            with pytest.raises(WebserviceException):
+                service.wait_for_deployment(True)
+            assert service.state == "Failed"
+            logs = service.get_logs()
+            assert "tensorflow==2.0.0" in logs and "change the pin" in logs, logs[-3000:]
+            assert "azureml-defaults: satisfied by Gantry's own SDK" in logs, logs[-3000:]
+            continue
+        service.wait_for_deployment(True)
+        assert service.state == "Healthy"
+        import gzip
+        import numpy as np
+        with gzip.open(f"{DATA}/t10k-images-idx3-ubyte.gz") as f:
+            images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:200] / 255.0
+        predicted = service.run(json.dumps({"data": images.tolist()}))
+        assert len(predicted) == 200 and set(predicted) <= set(range(10))
+        # The ACI default: no key needed, as in Azure.
+        status, body = tf_server.request("POST", "/endpoints/tf-mnist-svc/score",
+                                         {"data": images[:3].tolist()}, token="")
+        assert status == 200 and body == predicted[:3], body
+        service.delete()
