@@ -7,10 +7,10 @@ packages=(
   libboost-dev libboost-system-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libssl-dev libsqlite3-dev libsimdjson-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-yaml python3-venv python3-torch python3-numpy libopenblas0-pthread
+  python3 python3-pytest python3-yaml python3-torch python3-numpy libopenblas0-pthread python3-venv
   openmpi-bin python3-mpi4py
   dataset-fashion-mnist libtorch-dev
-  wrk hyperfine sqlite3 procps curl
+  wrk hyperfine sqlite3 procps curl openssl
   slurmd slurmctld slurm-client munge iproute2 util-linux
 )
 missing=()

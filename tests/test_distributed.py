@@ -187,14 +187,15 @@ def test_tensorflow_workers_and_parameter_server_get_tf_config(make_server, tmp_
     """)
     name = submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
     assert server.wait_terminal(name)["status"] == "Completed"
-    configs = tf_configs(server, name, 3)
+    # ParameterServerStrategy's cluster: a chief (the coordinator, rank 0) besides them.
+    configs = tf_configs(server, name, 4)
     cluster = configs[0]["cluster"]
-    assert set(cluster) == {"worker", "ps"}
-    assert len(cluster["worker"]) == 2 and len(cluster["ps"]) == 1
-    addresses = cluster["worker"] + cluster["ps"]
-    assert len(set(addresses)) == 3 and all(a.startswith("127.0.0.1:") for a in addresses)
-    expected_tasks = [{"type": "worker", "index": 0}, {"type": "worker", "index": 1},
-                      {"type": "ps", "index": 0}]
+    assert set(cluster) == {"chief", "worker", "ps"}
+    assert len(cluster["chief"]) == 1 and len(cluster["worker"]) == 2 and len(cluster["ps"]) == 1
+    addresses = cluster["chief"] + cluster["worker"] + cluster["ps"]
+    assert len(set(addresses)) == 4 and all(a.startswith("127.0.0.1:") for a in addresses)
+    expected_tasks = [{"type": "chief", "index": 0}, {"type": "worker", "index": 0},
+                      {"type": "worker", "index": 1}, {"type": "ps", "index": 0}]
     for config, task in zip(configs, expected_tasks):
         assert config["cluster"] == cluster
         assert config["task"] == task

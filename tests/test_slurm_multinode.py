@@ -250,3 +250,31 @@ def test_mnist_trained_with_ddp_on_two_nodes_reaches_the_single_process_accuracy
     assert single_acc > 0.7, single_acc
     assert abs(ddp_acc - single_acc) <= TOLERANCE, (single_acc, ddp_acc)
     assert "DDP: rank 3 of 4 (gloo)" in run_log(server, ddp, "std_log_process_3.txt")
+
+
+def test_tensorflow_multiworker_on_two_nodes_matches_one_worker(server, tmp_path):
+    # MultiWorkerMirroredStrategy across the network hop between the two nodes, against the
+    # same script as one worker on one node. The nodes build the curated TensorFlow
+    # environment into their work folder's gantry-envs; pointing it at the cache that
+    # tests/test_tensorflow.py fills saves a second build (builds are named by content).
+    from test_tensorflow import ENV_CACHE, last_value, tf_job
+    ENV_CACHE.mkdir(exist_ok=True)
+    (tmp_path / "node" / "gantry-envs").symlink_to(ENV_CACHE)
+    names = {}
+    for label, extra in [("one", "resources:\n  instance_count: 1\n"),
+                         ("two", "resources:\n  instance_count: 2\ndistribution:\n"
+                                 "  type: tensorflow\n  worker_count: 2\n")]:
+        yml = tf_job(tmp_path / label, label, "--epochs 1 --limit 6000", extra)
+        yml.write_text(yml.read_text().replace("compute: local\n", "compute: hpc\n"))
+        names[label] = submitted_name(server.cli("job", "create", "--file", str(yml), check=True))
+    acc = {}
+    for label, name in names.items():
+        run = server.wait_terminal(name)
+        assert run["status"] == "Completed", f"{label}: {run['error']}"
+        status, metrics = server.request("GET", f"/api/v1/runs/{name}/metrics")
+        assert status == 200, metrics
+        acc[label] = last_value(metrics["metrics"]["final_acc"])
+    print(f"final_acc: one worker {acc['one']}, two workers on two nodes {acc['two']}")
+    assert acc["one"] > 0.6
+    assert abs(acc["two"] - acc["one"]) <= 0.002, acc
+    assert "2 worker(s)" in run_log(server, names["two"], "std_log_process_0.txt")

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--max-fetch-bytes", server.max_fetch_bytes,
                          "Largest file a dataset URL may bring in")->capture_default_str();
   bool background = false;
+  server_cmd->add_option("--env-cache", server.env_cache,
+                         "Folder where environments are built (default: WORKSPACE/envs; "
+                         "builds are named by content, so workspaces may share one)");
   server_cmd->add_option("--tls-cert", server.tls_cert,
                          "Serve HTTPS with this PEM certificate (chain); needs --tls-key");
   server_cmd->add_option("--tls-key", server.tls_key, "PEM private key of --tls-cert");

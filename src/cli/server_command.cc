@@ -109,6 +109,7 @@ int RunServer(const ServerFlags& flags) {
     return ReportError(InvalidArgumentError("cannot read --ca-file " + ca_file));
   }
   if (Status st = MakeDirs(dir); !st.ok()) return ReportError(st);
+  const fs::path env_cache = flags.env_cache.empty() ? dir / "envs" : fs::absolute(flags.env_cache);
   auto lock = LockWorkspace(dir);
   if (!lock.has_value()) return ReportError(lock.error());
 
@@ -161,7 +162,7 @@ int RunServer(const ServerFlags& flags) {
   const char* path_env = std::getenv("PATH");
   workspace::EndpointController controller(
       {.root = dir / "deployments",
-       .env_cache = dir / "envs",
+       .env_cache = env_cache,
        .gantry = SelfExecutable(),
        .path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin",
        .python_sdk_dir = FindPythonSdk()},
@@ -205,7 +206,7 @@ int RunServer(const ServerFlags& flags) {
   auto slurm = compute::NewSlurmBackend({});
   workspace::Scheduler scheduler(&runs, &computes, backend.get(),
                                  {.server_url = url, .ca_file = ca_file, .runs_dir = dir / "runs",
-                                  .env_cache_dir = dir / "envs",
+                                  .env_cache_dir = env_cache,
                                   .blob_cache_dir = dir / "node-cache" / "blobs"},
                                  slurm.get());
   scheduler.Start();

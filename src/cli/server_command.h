@@ -23,6 +23,9 @@ struct ServerFlags {
   std::vector<std::string> allow_file_roots;
   // --max-fetch-bytes: the largest file a dataset URL may bring in.
   int64_t max_fetch_bytes = int64_t{64} << 30;
+  // --env-cache: where environments are built (default: WORKSPACE/envs). Builds are named by
+  // content, so several workspaces may share one folder.
+  std::string env_cache;
   // --tls-cert / --tls-key: serve HTTPS with this PEM certificate chain and key.
   std::string tls_cert;
   std::string tls_key;

@@ -55,7 +55,9 @@ std::string TypeName(DistributionPlan::Type type) {
 }
 
 int64_t DistributionPlan::world_size() const {
-  if (type == Type::kTensorFlow) return worker_count + parameter_server_count;
+  if (type == Type::kTensorFlow) {
+    return worker_count + parameter_server_count + (parameter_server_count > 0 ? 1 : 0);
+  }
   return instance_count * processes_per_instance;
 }
 
@@ -96,7 +98,7 @@ Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& dis
                      PositiveCount(distribution, "distribution", "worker_count", plan.instance_count));
     ASSIGN_OR_RETURN(plan.parameter_server_count,
                      PositiveCount(distribution, "distribution", "parameter_server_count", 0, true));
-    int64_t tasks = plan.worker_count + plan.parameter_server_count;
+    int64_t tasks = plan.world_size();
     plan.processes_per_instance = (tasks + plan.instance_count - 1) / plan.instance_count;
     if (tasks < plan.instance_count) {
       return Err(InvalidArgumentError(
@@ -120,8 +122,17 @@ std::vector<ProcessSlot> Processes(const DistributionPlan& plan) {
       s.rank = k;
       s.node_rank = k % plan.instance_count;
       s.local_rank = on_node[static_cast<size_t>(s.node_rank)]++;
-      s.task_type = k < plan.worker_count ? "worker" : "ps";
-      s.task_index = k < plan.worker_count ? k : k - plan.worker_count;
+      const int64_t chiefs = plan.parameter_server_count > 0 ? 1 : 0;
+      if (k < chiefs) {
+        s.task_type = "chief";
+        s.task_index = 0;
+      } else if (k < chiefs + plan.worker_count) {
+        s.task_type = "worker";
+        s.task_index = k - chiefs;
+      } else {
+        s.task_type = "ps";
+        s.task_index = k - chiefs - plan.worker_count;
+      }
       out.push_back(s);
     }
     return out;
@@ -132,6 +143,10 @@ std::vector<ProcessSlot> Processes(const DistributionPlan& plan) {
     }
   }
   return out;
+}
+
+bool EndsWithChief(const DistributionPlan& plan) {
+  return plan.type == DistributionPlan::Type::kTensorFlow && plan.parameter_server_count > 0;
 }
 
 int64_t ProcessesOnNode(const DistributionPlan& plan, int64_t node_rank) {
@@ -165,12 +180,13 @@ std::map<std::string, std::string> ProcessEnvironment(const DistributionPlan& pl
       env["LOCAL_WORLD_SIZE"] = std::to_string(ProcessesOnNode(plan, p.node_rank));
       break;
     case DistributionPlan::Type::kTensorFlow: {
-      Json workers = Json::array(), ps = Json::array();
+      Json chief = Json::array(), workers = Json::array(), ps = Json::array();
       for (const auto& q : Processes(plan)) {
         std::string addr = host(q.node_rank) + ":" + std::to_string(base_port + q.rank);
-        (q.task_type == "worker" ? workers : ps).push_back(addr);
+        (q.task_type == "chief" ? chief : q.task_type == "worker" ? workers : ps).push_back(addr);
       }
       Json cluster = {{"worker", workers}};
+      if (!chief.empty()) cluster["chief"] = chief;
       if (!ps.empty()) cluster["ps"] = ps;
       Json config = {{"cluster", cluster},
                      {"task", {{"type", p.task_type}, {"index", p.task_index}}},

@@ -52,7 +52,7 @@ struct ProcessSlot {
   int64_t rank = 0;        // global, 0 .. world_size-1
   int64_t node_rank = 0;   // which instance runs it
   int64_t local_rank = 0;  // index among that instance's processes
-  std::string task_type;   // tensorflow: "worker" or "ps"; else ""
+  std::string task_type;   // tensorflow: "chief", "worker" or "ps"; else ""
   int64_t task_index = 0;  // tensorflow: index within its task type
   bool operator==(const ProcessSlot&) const = default;
 };
@@ -60,7 +60,14 @@ struct ProcessSlot {
 // Every process in rank order. PyTorch/MPI/none: node n runs ranks n*P .. n*P+P-1.
 // TensorFlow: workers first, then parameter servers, one task per instance while they last,
 // then wrapping round (so instance_count = W + S gives one task per node, as Azure does).
+// With parameter servers, a chief task comes first (rank 0): TensorFlow 2's
+// ParameterServerStrategy runs the training program on a chief (its coordinator) that drives
+// the W workers and S servers, so such a job has 1 + W + S tasks.
 std::vector<ProcessSlot> Processes(const DistributionPlan& plan);
+
+// Whether the job is over once rank 0 ends well: a TensorFlow job with parameter servers,
+// whose worker and ps tasks serve until they are stopped (tf.distribute.Server.join()).
+bool EndsWithChief(const DistributionPlan& plan);
 
 // How many processes node `node_rank` runs.
 int64_t ProcessesOnNode(const DistributionPlan& plan, int64_t node_rank);

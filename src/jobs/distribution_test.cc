@@ -44,22 +44,30 @@ TEST(DistributionTest, TensorFlowWorkersAndParameterServersGetTheirOwnTasks) {
                                     {"parameter_server_count", 1}});
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   auto procs = Processes(*plan);
-  ASSERT_EQ(procs.size(), 3u);
+  // ParameterServerStrategy needs a chief (its coordinator) besides the workers and servers.
+  ASSERT_EQ(procs.size(), 4u);
+  EXPECT_EQ(plan->world_size(), 4);
+  EXPECT_TRUE(EndsWithChief(*plan));
   std::vector<std::string> hosts = {"h0", "h1", "h2"};
-  Json w1 = Json::parse(ProcessEnvironment(*plan, procs[1], hosts, 2222)["TF_CONFIG"]);
-  EXPECT_EQ(w1["cluster"]["worker"], Json({"h0:2222", "h1:2223"}));
-  EXPECT_EQ(w1["cluster"]["ps"], Json({"h2:2224"}));
+  Json chief = Json::parse(ProcessEnvironment(*plan, procs[0], hosts, 2222)["TF_CONFIG"]);
+  EXPECT_EQ(chief["cluster"]["chief"], Json({"h0:2222"}));
+  EXPECT_EQ(chief["task"], Json({{"type", "chief"}, {"index", 0}}));
+  Json w1 = Json::parse(ProcessEnvironment(*plan, procs[2], hosts, 2222)["TF_CONFIG"]);
+  EXPECT_EQ(w1["cluster"]["worker"], Json({"h1:2223", "h2:2224"}));
+  EXPECT_EQ(w1["cluster"]["ps"], Json({"h0:2225"}));  // wraps round to the first instance
   EXPECT_EQ(w1["task"], Json({{"type", "worker"}, {"index", 1}}));
   EXPECT_EQ(w1["environment"], "cloud");
-  Json ps = Json::parse(ProcessEnvironment(*plan, procs[2], hosts, 2222)["TF_CONFIG"]);
+  Json ps = Json::parse(ProcessEnvironment(*plan, procs[3], hosts, 2222)["TF_CONFIG"]);
   EXPECT_EQ(ps["task"], Json({{"type", "ps"}, {"index", 0}}));
-  EXPECT_EQ(procs[2].node_rank, 2);
+  EXPECT_EQ(procs[3].node_rank, 0);
 
   // Worker-only: no "ps" key; worker_count defaults to instance_count.
   auto workers = PlanDistribution(Json{{"instance_count", 2}}, Json{{"type", "tensorflow"}});
   ASSERT_TRUE(workers.has_value());
   Json w0 = Json::parse(ProcessEnvironment(*workers, Processes(*workers)[0], {"a", "b"}, 100)["TF_CONFIG"]);
   EXPECT_FALSE(w0["cluster"].contains("ps"));
+  EXPECT_FALSE(w0["cluster"].contains("chief"));
+  EXPECT_FALSE(EndsWithChief(*workers));
   EXPECT_EQ(w0["cluster"]["worker"].size(), 2u);
 }
 

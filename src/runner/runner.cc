@@ -402,6 +402,12 @@ class JobRun {
     Result<jobs::DistributionPlan> plan = jobs::PlanDistribution(spec_.resources, spec_.distribution);
     if (!plan) return plan.error();
     plan_ = *plan;
+    if (multi_node() && jobs::EndsWithChief(plan_)) {
+      return FailedPreconditionError(
+          "a TensorFlow job with parameter servers runs all its tasks on one node (local "
+          "compute, or a one-node Slurm job); this one was started on " +
+          std::to_string(options_.node_count) + " nodes");
+    }
     if (multi_node() && plan_.instance_count != options_.node_count) {
       return FailedPreconditionError(
           "the job has resources.instance_count " + std::to_string(plan_.instance_count) +
@@ -862,7 +868,7 @@ class JobRun {
         all = false;
         continue;
       }
-      const bool failed = p.exit->code != 0 || p.exit->signal != 0;
+      const bool failed = (p.exit->code != 0 || p.exit->signal != 0) && !StoppedServer(p.rank);
       if (failed && !failed_ && kill_reason_ == KillReason::kNone) failed_ = &p;
     }
     if (all) {
@@ -870,7 +876,7 @@ class JobRun {
       exit_ = failed_ != nullptr ? *failed_->exit : ExitInfo{};
       if (failed_ == nullptr) {
         for (const auto& p : procs_) {
-          if (p.exit->code != 0 || p.exit->signal != 0) {
+          if ((p.exit->code != 0 || p.exit->signal != 0) && !StoppedServer(p.rank)) {
             exit_ = *p.exit;
             break;
           }
@@ -909,6 +915,35 @@ class JobRun {
   }
 
   static bool IsStoppedCode(int code) { return code == 128 + SIGTERM || code == 128 + SIGKILL; }
+
+  // A worker or ps task the runner stopped because the chief of a parameter-server job ended
+  // well: its exit is no failure.
+  bool StoppedServer(int64_t rank) const { return servers_stopped_ && rank != 0; }
+
+  // A parameter-server job is over once its chief ends well: its worker and ps tasks serve
+  // until stopped, so they get SIGTERM, then SIGKILL after the grace period.
+  void StopServersAfterChief(int64_t now) {
+    if (!servers_stopped_ && jobs::EndsWithChief(plan_) && kill_reason_ == KillReason::kNone) {
+      for (const auto& chief : procs_) {
+        if (chief.rank != 0 || !chief.exit || chief.exit->code != 0 || chief.exit->signal != 0) {
+          continue;
+        }
+        GLOG(Info) << "run '" << options_.run_name
+                   << "': the chief ended; stopping the worker and parameter-server tasks";
+        servers_stopped_ = true;
+        servers_kill_at_ms_ = now + static_cast<int64_t>(std::max(options_.grace_seconds, 0)) * 1000;
+        for (const auto& p : procs_) {
+          if (p.rank != 0 && !p.exit && p.pid > 0) (void)SignalGroup(p.pid, SIGTERM);
+        }
+      }
+    }
+    if (servers_stopped_ && !servers_killed_ && now >= servers_kill_at_ms_) {
+      servers_killed_ = true;
+      for (const auto& p : procs_) {
+        if (p.rank != 0 && !p.exit && p.pid > 0) (void)SignalGroup(p.pid, SIGKILL);
+      }
+    }
+  }
 
   // "rank 2 (node 1)".
   std::string RankName(int64_t rank) const {
@@ -1150,6 +1185,7 @@ class JobRun {
         if (!wait) break;
       }
       const int64_t now = Now();
+      StopServersAfterChief(now);
       if (failed_ != nullptr && kill_reason_ == KillReason::kNone) {
         GLOG(Warning) << "run '" << options_.run_name << "': " << RankName(failed_->rank) << " "
                       << ExitText(*failed_->exit) << "; stopping the other ranks";
@@ -1670,6 +1706,9 @@ class JobRun {
   std::vector<JobProcess> procs_;
   std::vector<std::unique_ptr<OutputPump>> rank_pumps_;
   const JobProcess* failed_ = nullptr;  // the first process that failed on its own
+  bool servers_stopped_ = false;        // a parameter-server job's chief ended: tasks stopped
+  bool servers_killed_ = false;
+  int64_t servers_kill_at_ms_ = 0;
   std::unique_ptr<RankLogs> rank_logs_;
   std::vector<std::unique_ptr<RunLogStream>> rank_sinks_;
   std::vector<std::unique_ptr<LogShipper>> rank_shippers_;
