@@ -1,7 +1,9 @@
-// The bare forward pass under `gantry serve`: the TorchScript backend's Infer on batches of
-// 1 and 32 rows of the model's input, no HTTP and no JSON, so that serve_throughput.py can
+// The bare forward pass under `gantry serve`: a backend's Infer on batches of 1 and 32 rows of
+// the model's input, no HTTP and no JSON, so that serve_throughput.py and serve_tf.py can
 // show where a request's time goes.
 // Usage: forward_bench MODEL_DIR [ROWS...]   (default rows: 1 32)
+// The TorchScript backend, or with BENCH_BACKEND=tensorflow a SavedModel through TensorFlow's
+// C API (BENCH_PYTHON: the environment's interpreter whose wheel provides it).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,8 +22,14 @@ int main(int argc, char** argv) {
   std::vector<int64_t> batches;
   for (int i = 2; i < argc; ++i) batches.push_back(std::atoll(argv[i]));
   if (batches.empty()) batches = {1, 32};
-  auto backend = gantry::serving::NewModelBackend("torchscript");
-  if (!backend.has_value()) return 2;
+  const char* kind = std::getenv("BENCH_BACKEND");
+  gantry::serving::ModelBackendOptions options;
+  if (const char* python = std::getenv("BENCH_PYTHON")) options.python = python;
+  auto backend = gantry::serving::NewModelBackend(kind && *kind ? kind : "torchscript", options);
+  if (!backend.has_value()) {
+    std::fprintf(stderr, "%s\n", backend.error().ToString().c_str());
+    return 2;
+  }
   if (auto st = (*backend)->Load(argv[1]); !st.ok()) {
     std::fprintf(stderr, "%s\n", st.ToString().c_str());
     return 2;

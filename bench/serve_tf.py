@@ -4,8 +4,9 @@
 like Azure ML's inference server (Flask under gunicorn, 2 workers, the notebook's
 tf.saved_model.load score.py) and the floor (nginx answering `return 200`), with wrk posting
 one 784-float instance. BENCH_ROUNDS rounds (default 3), interleaved; each row's median.
-Then the bare forward of one instance through TensorFlow (the SavedModel's signature called
-from Python, in a tight loop: what the model itself costs plus TensorFlow's eager dispatch).
+Then the bare forward of one instance: the tensorflow backend's Infer through TensorFlow's C
+API with no HTTP and no JSON (build/bench/forward_bench, BENCH_BACKEND=tensorflow), and, for
+comparison, the SavedModel's signature called from Python in a tight loop.
 
 Needs the model (./examples/tf_mnist/run.sh writes examples/tf_mnist/model) and the
 TensorFlow environment's interpreter: BENCH_PYTHON, else the build the walkthrough's
@@ -13,6 +14,7 @@ workspace made. Flask and gunicorn come from scripts/install-bench-deps.sh (Debi
 by the environment's venv through its system site-packages)."""
 import glob
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -124,8 +126,12 @@ def main():
                 p.terminate()
                 p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    bare = float(subprocess.run([python, "-c", BARE_FORWARD, str(MODEL)], capture_output=True,
-                                text=True, check=True).stdout.split()[-1])
+    py_forward = float(subprocess.run([python, "-c", BARE_FORWARD, str(MODEL)], capture_output=True,
+                                      text=True, check=True).stdout.split()[-1])
+    out = subprocess.run([str(Path(GANTRY).parent / "bench" / "forward_bench"), str(MODEL), "1", "32"],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "BENCH_BACKEND": "tensorflow", "BENCH_PYTHON": python}).stdout
+    bare = float(re.search(r"batch 1: ([\d.]+) us per forward", out).group(1))
     med = {label: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v))
            for label, v in runs.items()}
     base = med["Flask + gunicorn (2 workers)"]
@@ -134,7 +140,9 @@ def main():
     print(f"{'':36}{'req/s @32':>12}{'p50 @1 (us)':>14}{'x baseline':>12}{'p50 / (nginx+fwd)':>20}")
     for label, (rps, p50) in med.items():
         print(f"{label:36}{rps:>12,.0f}{p50:>14,.0f}{rps / base[0]:>11.1f}x{p50 / (floor + bare):>19.2f}")
-    print(f"bare forward, one instance through the signature from Python: p50 {bare:.0f} us")
+    print("bare forward through the C API (forward_bench, BENCH_BACKEND=tensorflow):")
+    print("".join("  " + line + "\n" for line in out.splitlines()), end="")
+    print(f"for comparison, the signature called from Python: p50 {py_forward:.0f} us")
     print("rounds (req/s @32 / p50 @1 us):")
     for label, v in runs.items():
         print(f"  {label:36}" + "  ".join(f"{r:>7,.0f} /{p:>6,.0f}" for r, p in v))
