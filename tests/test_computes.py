@@ -35,3 +35,16 @@ def test_cluster_lifecycle_and_capacity(server, tmp_path):
     server.cli("compute", "delete", "-n", "gpu-cluster", check=True)
     gone = server.cli("job", "create", "--file", str(yml))
     assert gone.returncode == 3 and "gpu-cluster" in gone.stderr
+
+
+def test_slurm_target_keeps_the_nodes_view_of_an_https_server(server):
+    # Where the nodes reach an HTTPS server and find its CA file: both stored on the target.
+    p = server.cli("compute", "create", "--name", "hpc", "--type", "slurm",
+                   "--server-url", "https://gantry.lab:8765", "--node-ca-file", "/shared/gantry/ca.pem",
+                   "-o", "json", check=True)
+    target = json.loads(p.stdout)
+    assert target["properties"]["server_url"] == "https://gantry.lab:8765"
+    assert target["properties"]["ca_file"] == "/shared/gantry/ca.pem"
+    bad = server.cli("compute", "create", "--name", "hpc2", "--type", "slurm",
+                     "--node-ca-file", "relative/ca.pem")
+    assert bad.returncode == 2 and "ca_file must be an absolute path" in bad.stderr, bad.stderr

@@ -260,7 +260,7 @@ void Api::AddComputeRoutes() {
     c.max_nodes = *max;
     c.idle_seconds_before_scaledown = *idle;
     for (const char* key : {"partition", "account", "qos", "sbatch_args", "cpus", "gpus",
-                            "memory_gb", "server_url", "node_work_dir"}) {
+                            "memory_gb", "server_url", "ca_file", "node_work_dir"}) {
       if (body->contains(key) && !(*body)[key].is_null()) c.properties[key] = (*body)[key];
     }
     auto created = computes_->Create(c);

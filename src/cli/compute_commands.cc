@@ -30,6 +30,7 @@ int ComputeCreate(const GlobalFlags& g, const ComputeFlags& f) {
   put("account", f.account);
   put("qos", f.qos);
   put("server_url", f.server_url);
+  put("ca_file", f.node_ca_file);
   put("node_work_dir", f.node_work_dir);
   if (!f.sbatch_args.empty()) body["sbatch_args"] = f.sbatch_args;
   if (f.cpus >= 0) body["cpus"] = f.cpus;

@@ -19,6 +19,7 @@ struct ComputeFlags {
   std::string output;
   // slurm targets (negative numbers: not given)
   std::string partition, account, qos, server_url, node_work_dir;
+  std::string node_ca_file;  // slurm: the CA file of an https:// server, as the nodes see it
   std::vector<std::string> sbatch_args;
   int64_t cpus = -1, gpus = -1;
   double memory_gb = -1;

@@ -158,6 +158,9 @@ int main(int argc, char** argv) {
   ccreate->add_option("--memory-gb", compute.memory_gb, "slurm: memory per node (--mem)");
   ccreate->add_option("--server-url", compute.server_url,
                       "slurm: the workspace server's URL as the nodes reach it");
+  ccreate->add_option("--node-ca-file", compute.node_ca_file,
+                      "slurm: the CA file that verifies an https:// server, as a path on the nodes "
+                      "(default: the server's)");
   ccreate->add_option("--node-work-dir", compute.node_work_dir,
                       "slurm: folder on the nodes for runs' scratch, caches, Slurm output (default /tmp)");
   add_compute("list", "List compute targets", ComputeList, false);
