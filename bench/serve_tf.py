@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import GANTRY, ROOT  # noqa: E402
-from serve_throughput import measure, wait_up  # noqa: E402
+from serve_throughput import measure, nginx_floor, wait_up  # noqa: E402
 
 MODEL = Path(os.environ.get("BENCH_MODEL", ROOT / "examples/tf_mnist/model"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -72,19 +72,7 @@ def one_round(tmp, python, bodies, procs):
     g.terminate()
     g.wait()
 
-    conf = tmp / "nginx.conf"
-    conf.write_text(f"""worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
-  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
-  server {{ listen 127.0.0.1:18242; location / {{ return 200 '{{}}'; }} }} }}
-""")
-    n = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
-    procs.append(n)
-    wait_up("http://127.0.0.1:18242/")
-    results["nginx return 200 (floor)"] = measure("http://127.0.0.1:18242/", bodies["predict"][1])
-    n.terminate()
-    n.wait()
+    results["nginx return 200 (floor)"] = nginx_floor(tmp, 18242, bodies["predict"][1], procs)
     return results
 
 

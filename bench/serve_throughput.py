@@ -88,6 +88,25 @@ def main():
             print("".join("  " + line + "\n" for line in out.splitlines()), end="")
 
 
+def nginx_floor(tmp, port, lua, procs):
+    """(req/s @32, p50 @1) of nginx answering `return 200` on 127.0.0.1:port: the floor."""
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
+  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 '{{}}'; }} }} }}
+""")
+    n = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    procs.append(n)
+    url = f"http://127.0.0.1:{port}/"
+    wait_up(url)
+    result = measure(url, lua)
+    n.terminate()
+    n.wait()
+    return result
+
+
 def one_round(tmp, body, lua, procs):
     results = {}
     for label, extra in [("gantry serve", []),
@@ -111,19 +130,7 @@ def one_round(tmp, body, lua, procs):
     g.terminate()
     g.wait()
 
-    conf = tmp / "nginx.conf"
-    conf.write_text(f"""worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
-  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
-  server {{ listen 127.0.0.1:18232; location / {{ return 200 '{{}}'; }} }} }}
-""")
-    n = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
-    procs.append(n)
-    wait_up("http://127.0.0.1:18232/")
-    results["nginx return 200 (floor)"] = measure("http://127.0.0.1:18232/", lua)
-    n.terminate()
-    n.wait()
+    results["nginx return 200 (floor)"] = nginx_floor(tmp, 18232, lua, procs)
     return results
 
 

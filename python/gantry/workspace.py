@@ -53,17 +53,29 @@ def _resolve_token(url: str, explicit: Optional[str], config: Dict[str, Any]) ->
     env = os.environ.get(ENV_TOKEN, "").strip()
     if env:
         return env
-    token = config.get("token")
-    if isinstance(token, str) and token and str(config.get("server", "")).rstrip("/") == url:
+    token = _config_field(config, url, "token")
+    if token:
         return token
+    return _stored_credential_field(url, "token") or os.environ.get(ENV_RUN_TOKEN) or None
+
+
+def _config_field(config: Dict[str, Any], url: str, field: str) -> Optional[str]:
+    """``field`` of a config file, when that file names the server ``url``."""
+    value = config.get(field)
+    if isinstance(value, str) and value and str(config.get("server", "")).rstrip("/") == url:
+        return value
+    return None
+
+
+def _stored_credential_field(url: str, field: str) -> Optional[str]:
+    """``field`` of what ``gantry login`` stored for ``url``, or None."""
     try:
         with open(_credentials_file(), "r", encoding="utf-8") as f:
             stored = (json.load(f).get("servers") or {}).get(url) or {}
-        if isinstance(stored.get("token"), str) and stored["token"]:
-            return stored["token"]
+        value = stored.get(field)
+        return value if isinstance(value, str) and value else None
     except (OSError, ValueError, AttributeError):
-        pass
-    return os.environ.get(ENV_RUN_TOKEN) or None
+        return None
 
 
 def _resolve_ca_file(url: str, explicit: Optional[str], config: Dict[str, Any]) -> Optional[str]:
@@ -75,17 +87,7 @@ def _resolve_ca_file(url: str, explicit: Optional[str], config: Dict[str, Any]) 
     env = os.environ.get(ENV_CA_FILE, "").strip()
     if env:
         return env
-    configured = config.get("ca_file")
-    if isinstance(configured, str) and configured and str(config.get("server", "")).rstrip("/") == url:
-        return configured
-    try:
-        with open(_credentials_file(), "r", encoding="utf-8") as f:
-            stored = (json.load(f).get("servers") or {}).get(url) or {}
-        if isinstance(stored.get("ca_file"), str) and stored["ca_file"]:
-            return stored["ca_file"]
-    except (OSError, ValueError, AttributeError):
-        pass
-    return None
+    return _config_field(config, url, "ca_file") or _stored_credential_field(url, "ca_file")
 
 
 #: Looked for in each folder, in this order, from the start folder up to the root. The first

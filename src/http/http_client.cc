@@ -9,6 +9,7 @@
 
 #include "http/http_types.h"
 #include "http/socket_io.h"
+#include "http/socket_io_beast.h"
 
 namespace gantry::http {
 
@@ -27,31 +28,21 @@ class TimedStream {
 
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
-    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
-         ++it) {
-      asio::mutable_buffer b = *it;
-      if (b.size() == 0) continue;
-      SocketIo::Outcome o = io_.Read(static_cast<char*>(b.data()), b.size(), Until());
-      ec = ErrorFor(o);
-      return o.bytes;
-    }
     ec = {};
-    return 0;
+    asio::mutable_buffer into = FirstNonEmpty(buffers);
+    if (into.size() == 0) return 0;
+    SocketIo::Outcome o = io_.Read(static_cast<char*>(into.data()), into.size(), Until());
+    ec = ErrorFor(o, asio::error::timed_out);
+    return o.bytes;
   }
   template <class ConstBuffers>
   size_t write_some(const ConstBuffers& buffers, beast::error_code& ec) {
-    constexpr int kMaxIov = 16;
-    iovec iov[kMaxIov];
-    int count = 0;
-    for (auto it = asio::buffer_sequence_begin(buffers);
-         it != asio::buffer_sequence_end(buffers) && count < kMaxIov; ++it) {
-      asio::const_buffer b = *it;
-      if (b.size() > 0) iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
-    }
     ec = {};
+    iovec iov[kMaxIov];
+    int count = GatherIovec(buffers, iov);
     if (count == 0) return 0;
     SocketIo::Outcome o = io_.Write(iov, count, Until());
-    ec = ErrorFor(o);
+    ec = ErrorFor(o, asio::error::timed_out);
     return o.bytes;
   }
   template <class MutableBuffers>
@@ -74,21 +65,6 @@ class TimedStream {
     if (timeout_.count() <= 0) return std::nullopt;
     return std::chrono::steady_clock::now() + timeout_;
   }
-  static beast::error_code ErrorFor(const SocketIo::Outcome& o) {
-    switch (o.kind) {
-      case SocketIo::Kind::kOk:
-        return {};
-      case SocketIo::Kind::kTimeout:
-        return asio::error::timed_out;
-      case SocketIo::Kind::kEof:
-        return asio::error::eof;
-      case SocketIo::Kind::kFailed:
-        break;
-    }
-    return o.error != 0 ? beast::error_code(o.error, boost::system::system_category())
-                        : asio::error::connection_reset;
-  }
-
   SocketIo& io_;
   const std::chrono::milliseconds timeout_;
 };

@@ -25,6 +25,7 @@
 
 #include "common/logging.h"
 #include "http/socket_io.h"
+#include "http/socket_io_beast.h"
 
 namespace gantry::http {
 
@@ -51,8 +52,6 @@ Deadline After(std::chrono::milliseconds d) {
   if (d.count() <= 0) return std::nullopt;
   return Clock::now() + d;
 }
-
-beast::error_code SystemError(int e) { return {e, boost::system::system_category()}; }
 
 // The connection's socket, read and written with deadlines, as the SyncReadStream and
 // SyncWriteStream that Beast's synchronous algorithms use. In front of a request a read
@@ -82,12 +81,7 @@ class DeadlineSocket {
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
     ec = {};
-    asio::mutable_buffer into;
-    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
-         ++it) {
-      into = *it;
-      if (into.size() > 0) break;
-    }
+    asio::mutable_buffer into = FirstNonEmpty(buffers);
     if (into.size() == 0) return 0;
     Deadline deadline;
     if (stall_) {
@@ -99,25 +93,18 @@ class DeadlineSocket {
     }
     SocketIo::Outcome o = io_.Read(static_cast<char*>(into.data()), into.size(), deadline);
     if (o.kind == SocketIo::Kind::kOk && !started_) started_ = Clock::now();
-    ec = ErrorFor(o);
+    ec = ErrorFor(o, beast::error::timeout);
     return o.bytes;
   }
 
   template <class ConstBuffers>
   size_t write_some(const ConstBuffers& buffers, beast::error_code& ec) {
     ec = {};
-    constexpr int kMaxIov = 16;
     iovec iov[kMaxIov];
-    int count = 0;
-    for (auto it = asio::buffer_sequence_begin(buffers);
-         it != asio::buffer_sequence_end(buffers) && count < kMaxIov; ++it) {
-      asio::const_buffer b = *it;
-      if (b.size() == 0) continue;
-      iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
-    }
+    int count = GatherIovec(buffers, iov);
     if (count == 0) return 0;
     SocketIo::Outcome o = io_.Write(iov, count, After(idle_));
-    ec = ErrorFor(o);
+    ec = ErrorFor(o, beast::error::timeout);
     return o.bytes;
   }
 
@@ -138,20 +125,6 @@ class DeadlineSocket {
   }
 
  private:
-  static beast::error_code ErrorFor(const SocketIo::Outcome& o) {
-    switch (o.kind) {
-      case SocketIo::Kind::kOk:
-        return {};
-      case SocketIo::Kind::kTimeout:
-        return beast::error::timeout;
-      case SocketIo::Kind::kEof:
-        return asio::error::eof;
-      case SocketIo::Kind::kFailed:
-        break;
-    }
-    return o.error != 0 ? SystemError(o.error) : asio::error::connection_reset;
-  }
-
   SocketIo io_;
   const std::chrono::milliseconds idle_, request_;
   std::optional<Clock::time_point> idle_deadline_;
