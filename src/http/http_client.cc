@@ -22,8 +22,10 @@ namespace {
 
 // A connection's SocketIo as Beast's SyncReadStream and SyncWriteStream, every call bounded
 // by the client's timeout.
-class TimedStream {
+class TimedStream : public ThrowingStreamForms<TimedStream> {
  public:
+  using ThrowingStreamForms::read_some;
+  using ThrowingStreamForms::write_some;
   TimedStream(SocketIo& io, int timeout_ms) : io_(io), timeout_(timeout_ms) {}
 
   template <class MutableBuffers>
@@ -44,20 +46,6 @@ class TimedStream {
     SocketIo::Outcome o = io_.Write(iov, count, Until());
     ec = ErrorFor(o, asio::error::timed_out);
     return o.bytes;
-  }
-  template <class MutableBuffers>
-  size_t read_some(const MutableBuffers& buffers) {
-    beast::error_code ec;
-    size_t n = read_some(buffers, ec);
-    if (ec) throw beast::system_error(ec);
-    return n;
-  }
-  template <class ConstBuffers>
-  size_t write_some(const ConstBuffers& buffers) {
-    beast::error_code ec;
-    size_t n = write_some(buffers, ec);
-    if (ec) throw beast::system_error(ec);
-    return n;
   }
 
  private:

@@ -59,8 +59,10 @@ Deadline After(std::chrono::milliseconds d) {
 // byte's time plus request_timeout; in a body, request_timeout from the previous read. A
 // write waits up to idle_timeout for progress. Running out of time is beast::error::timeout.
 // Used by its connection's thread only.
-class DeadlineSocket {
+class DeadlineSocket : public ThrowingStreamForms<DeadlineSocket> {
  public:
+  using ThrowingStreamForms::read_some;
+  using ThrowingStreamForms::write_some;
   DeadlineSocket(int fd, std::chrono::milliseconds idle, std::chrono::milliseconds request)
       : io_(fd), idle_(idle), request_(request) {}
 
@@ -108,21 +110,6 @@ class DeadlineSocket {
     return o.bytes;
   }
 
-  // The throwing forms complete the stream concepts; the server only uses the ones above.
-  template <class MutableBuffers>
-  size_t read_some(const MutableBuffers& buffers) {
-    beast::error_code ec;
-    size_t n = read_some(buffers, ec);
-    if (ec) throw beast::system_error(ec);
-    return n;
-  }
-  template <class ConstBuffers>
-  size_t write_some(const ConstBuffers& buffers) {
-    beast::error_code ec;
-    size_t n = write_some(buffers, ec);
-    if (ec) throw beast::system_error(ec);
-    return n;
-  }
 
  private:
   SocketIo io_;

@@ -55,4 +55,26 @@ inline boost::beast::error_code ErrorFor(const SocketIo::Outcome& o,
                       : boost::beast::error_code(boost::asio::error::connection_reset);
 }
 
+// The throwing read_some/write_some that Beast's stream concepts also ask for, from a
+// Derived's error_code forms. Derived says `using ThrowingStreamForms::read_some;` (and
+// write_some) so that its own overloads do not hide these.
+template <class Derived>
+class ThrowingStreamForms {
+ public:
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    boost::beast::error_code ec;
+    size_t n = static_cast<Derived*>(this)->read_some(buffers, ec);
+    if (ec) throw boost::beast::system_error(ec);
+    return n;
+  }
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers) {
+    boost::beast::error_code ec;
+    size_t n = static_cast<Derived*>(this)->write_some(buffers, ec);
+    if (ec) throw boost::beast::system_error(ec);
+    return n;
+  }
+};
+
 }  // namespace gantry::http
