@@ -9,13 +9,16 @@
 #
 # Integration suites: by default those that drive the workspace server's HTTP layer (every
 # REST route, blob uploads, long polls), the runner (jobs, cancel, timeout, daemonised
-# processes), restart recovery and the SDK: GANTRY_SANITIZE_SUITES="jobs security_processes
-# rest snapshot sdk restart". GANTRY_SANITIZE_SUITES=all runs every suite but Slurm's. The
-# default leaves out, to keep CI's time in bounds (the sanitized build is a second, slower
-# build of the whole tree): the model-server suites (serve, serve_python, endpoints, sdk_endpoints), whose time
-# goes to libtorch and Python workers; distributed, distributed_mnist and walkthrough, whose
-# time goes to PyTorch and TensorFlow training; environments (pip and venv builds); models,
-# datasets, computes, sdk_assets. Never run here: the Slurm suites (root, a Slurm
+# processes), restart recovery, the SDK, every attack of the security suites (credentials,
+# file roots and hostile trees, limits and slow clients, TLS) and the model server's HTTP
+# layer and protocols: GANTRY_SANITIZE_SUITES="jobs security_auth security_files
+# security_limits security_processes security_tls rest snapshot sdk restart serve".
+# GANTRY_SANITIZE_SUITES=all runs every suite but Slurm's. The default leaves out, to keep
+# its time in bounds (the sanitized build is a second, slower build of the whole tree): the
+# other model-server suites (serve_python, serve_tensorflow, endpoints, sdk_endpoints), whose
+# time goes to Python workers, TensorFlow and libtorch; distributed, distributed_mnist,
+# tensorflow, notebook_compat and walkthrough, whose time goes to PyTorch and TensorFlow
+# training; environments (pip and venv builds); models, datasets, computes, sdk_assets. Never run here: the Slurm suites (root, a Slurm
 # installation, time in slurmctld/slurmd rather than in our code). The torchscript plugin is
 # instrumented, libtorch (a prebuilt library) is not, so ASan checks only our side of it.
 # bench/ is not built (benchmarks measure the normal build).
@@ -56,7 +59,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 
 cd build-asan
 status=0
-suites=${GANTRY_SANITIZE_SUITES:-jobs security_processes rest snapshot sdk restart}
+suites=${GANTRY_SANITIZE_SUITES:-jobs security_auth security_files security_limits security_processes security_tls rest snapshot sdk restart serve}
 if [[ "$suites" == all ]]; then
   integration='^integration_'
   exclude='^integration_slurm'

@@ -7,6 +7,7 @@ errors, the load failures, and a no-code deployment of a model registered as Ten
 Nothing here skips: without the venv these tests fail, saying how to make it."""
 import json
 import signal
+import struct
 import subprocess
 import threading
 import urllib.error
@@ -53,6 +54,21 @@ b = np.array([10, 20], np.int64)
 r = multi.serve(a, b)
 expected["multi"] = {"a": a.tolist(), "b": b.tolist(), "total": r["total"].numpy().tolist(),
                      "twice": r["twice"].numpy().tolist()}
+
+# One input of rows, two outputs of different types: the shape of the walkthrough's MNIST
+# SavedModel (classes and logits).
+class Classifier(tf.Module):
+    def __init__(self):
+        self.w = tf.Variable([[1.0, -1.0], [0.5, 2.0], [-3.0, 0.25]])
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def serve(self, x):
+        logits = tf.matmul(x, self.w) / 3.0
+        return {"classes": tf.argmax(logits, axis=1), "logits": logits}
+classifier = Classifier()
+tf.saved_model.save(classifier, out + "/classifier", signatures={"serving_default": classifier.serve})
+r = classifier.serve(x)
+expected["classifier"] = {"x": x.tolist(), "classes": r["classes"].numpy().tolist(),
+                          "logits": r["logits"].numpy().tolist()}
 
 class AnyShape(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
@@ -387,6 +403,62 @@ def test_several_inputs_and_outputs(models):
         ]:
             status, err = call(s.url + url, "POST", body)
             assert status == 400 and "needs input 'b'" in err["error"], err
+    finally:
+        s.stop()
+
+
+def as_f32(v):
+    """Every float of a JSON answer rounded to float32: the answers written straight from the
+    outputs give a float32's shortest digits, the general ones its double's; both are the
+    same float32."""
+    if isinstance(v, dict):
+        return {k: as_f32(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [as_f32(x) for x in v]
+    if isinstance(v, float):
+        return struct.unpack("f", struct.pack("f", v))[0]
+    return v
+
+
+@pytest.mark.parametrize("args", [[], ["--max-batch-size", "8"]], ids=["unbatched", "batched"])
+def test_the_common_requests_of_a_two_output_model_answer_as_the_general_ones(models, args):
+    """The MNIST shape (rows in; classes and logits out) in every protocol: the common request
+    (read and answered on the fast path) gives the document the general path gives for the
+    same rows asked another way (an explicit signature, a named input, an output selection)."""
+    root, expected = models
+    ex = expected["classifier"]
+    s = Served(root / "classifier", *args)
+    try:
+        rows = [{"classes": c, "logits": lg} for c, lg in zip(ex["classes"], ex["logits"])]
+        status, fast = call(s.url + "/v1/models/classifier:predict", "POST", {"instances": ex["x"]})
+        assert status == 200 and [p["classes"] for p in fast["predictions"]] == ex["classes"], fast
+        assert close([p["logits"] for p in fast["predictions"]], ex["logits"])
+        status, general = call(s.url + "/v1/models/classifier:predict", "POST",
+                               {"instances": ex["x"], "signature_name": "serving_default"})
+        assert status == 200 and as_f32(fast) == as_f32(general) == as_f32({"predictions": rows})
+
+        status, fast = call(s.url + "/score", "POST", {"data": ex["x"]})
+        assert status == 200 and fast["classes"] == ex["classes"] and close(fast["logits"], ex["logits"])
+        status, general = call(s.url + "/score", "POST", {"data": {"x": ex["x"]}})
+        assert status == 200 and as_f32(fast) == as_f32(general)
+
+        request = {"id": "q1", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32",
+                                           "data": flat(ex["x"])}]}
+        status, fast = call(s.url + "/v2/models/classifier/infer", "POST", request)
+        assert status == 200 and fast["id"] == "q1", fast
+        by_name = {o["name"]: o for o in fast["outputs"]}
+        assert by_name["classes"] == {"name": "classes", "datatype": "INT64", "shape": [2],
+                                      "data": ex["classes"]}
+        assert by_name["logits"]["shape"] == [2, 2] and close(by_name["logits"]["data"], flat(ex["logits"]))
+        status, general = call(s.url + "/v2/models/classifier/versions/1/infer", "POST",
+                               {**request, "outputs": [{"name": "classes"}, {"name": "logits"}]})
+        assert status == 200 and as_f32(fast) == as_f32(general)
+        # The backend's refusals keep their protocol's shape on the fast path too.
+        status, err = call(s.url + "/v2/models/classifier/infer", "POST", {"inputs": [
+            {"name": "y", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]})
+        assert status == 400 and "has no input 'y'" in err["error"], err
+        status, err = call(s.url + "/v1/models/classifier:predict", "POST", {"instances": [[1, 2]]})
+        assert status == 400 and "[1,2]" in err["error"].replace(" ", ""), err
     finally:
         s.stop()
 

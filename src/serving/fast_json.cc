@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common/json.h"
 
@@ -48,9 +49,8 @@ Status Walk(simdjson::dom::element e, NumberArray& out, size_t depth) {
   }
 }
 
-}  // namespace
-
-Result<NumberArray> ParseNumberArray(std::string_view body, std::string_view field) {
+// The body's document, parsed by this thread's parser (valid until its next parse).
+Result<simdjson::dom::element> Parse(std::string_view body) {
   thread_local simdjson::dom::parser parser;
   // simdjson counts the document itself as a level; the cap is checked while parsing, so a
   // deep body costs no extra pass and Walk's recursion stays within kMaxJsonDepth.
@@ -69,6 +69,89 @@ Result<NumberArray> ParseNumberArray(std::string_view body, std::string_view fie
     return Err(InvalidArgumentError(std::string("malformed JSON: ") +
                                     simdjson::error_message(error)));
   }
+  return root;
+}
+
+// One v2 input object, or false when it is not the common shape.
+bool ReadV2Input(simdjson::dom::element e, V2Input& in) {
+  simdjson::dom::object obj;
+  if (e.get_object().get(obj) != simdjson::SUCCESS) return false;
+  bool has_name = false, has_datatype = false, has_shape = false, has_data = false;
+  // A key given twice is the general parser's to decide (its rule: the last one wins).
+  const auto first = [](bool& seen) { return !std::exchange(seen, true); };
+  for (auto field : obj) {
+    std::string_view s;
+    if (field.key == "name" || field.key == "datatype") {
+      const bool name = field.key == "name";
+      if (!first(name ? has_name : has_datatype)) return false;
+      if (field.value.get_string().get(s) != simdjson::SUCCESS) return false;
+      (name ? in.name : in.datatype) = std::string(s);
+    } else if (field.key == "shape") {
+      if (!first(has_shape)) return false;
+      simdjson::dom::array dims;
+      if (field.value.get_array().get(dims) != simdjson::SUCCESS) return false;
+      for (simdjson::dom::element d : dims) {
+        int64_t v;
+        if (d.get_int64().get(v) != simdjson::SUCCESS || v < 0) return false;
+        in.shape.push_back(v);
+      }
+    } else if (field.key == "data") {
+      if (!first(has_data)) return false;
+      NumberArray flat;
+      if (!Walk(field.value, flat, 0).ok()) return false;
+      in.data = std::move(flat.data);
+    } else {
+      return false;  // "parameters" (binary data among them) and anything unknown
+    }
+  }
+  if (!has_shape || !has_data) return false;
+  // The product of the dimensions, saturated (no overflow on hostile shapes).
+  constexpr uint64_t kCap = uint64_t{1} << 53;
+  uint64_t count = 1;
+  for (int64_t d : in.shape) {
+    if (d == 0) return in.data.empty();
+    count = count > kCap / static_cast<uint64_t>(d) ? kCap : count * static_cast<uint64_t>(d);
+  }
+  return count == in.data.size();
+}
+
+}  // namespace
+
+Result<V2Request> ParseV2Request(std::string_view body) {
+  const auto not_common = [] { return Err(NotFoundError("not the common v2 request")); };
+  auto root = Parse(body);
+  if (!root.has_value()) return not_common();
+  simdjson::dom::object obj;
+  if (root->get_object().get(obj) != simdjson::SUCCESS) return not_common();
+  V2Request out;
+  bool has_id = false, has_inputs = false;
+  for (auto field : obj) {
+    if (field.key == "id") {
+      if (has_id) return not_common();
+      has_id = true;
+      std::string_view id;
+      if (field.value.get_string().get(id) != simdjson::SUCCESS) return not_common();
+      out.id = std::string(id);
+    } else if (field.key == "inputs") {
+      if (has_inputs) return not_common();
+      simdjson::dom::array inputs;
+      if (field.value.get_array().get(inputs) != simdjson::SUCCESS) return not_common();
+      for (simdjson::dom::element e : inputs) {
+        V2Input in;
+        if (!ReadV2Input(e, in)) return not_common();
+        out.inputs.push_back(std::move(in));
+      }
+      has_inputs = true;
+    } else {
+      return not_common();  // "outputs", "parameters", anything unknown
+    }
+  }
+  if (out.inputs.empty()) return not_common();
+  return out;
+}
+
+Result<NumberArray> ParseNumberArray(std::string_view body, std::string_view field) {
+  ASSIGN_OR_RETURN(simdjson::dom::element root, Parse(body));
   simdjson::dom::element value = root;
   if (!field.empty()) {
     if (!root.is_object()) return Err(InvalidArgumentError("the request must be a JSON object"));

@@ -61,5 +61,39 @@ TEST(FastJsonTest, RefusesANumberTooLargeForADouble) {
   EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(FastJsonTest, ReadsTheCommonV2Request) {
+  auto r = ParseV2Request(R"({"id": "r1", "inputs": [
+      {"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [[1, 2], [3, 4.5]]},
+      {"shape": [3], "data": [7, 8, 9]}]})");
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->id, "r1");
+  ASSERT_EQ(r->inputs.size(), 2u);
+  EXPECT_EQ(r->inputs[0].name, "x");
+  EXPECT_EQ(r->inputs[0].datatype, "FP32");
+  EXPECT_EQ(r->inputs[0].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(r->inputs[0].data, (std::vector<float>{1, 2, 3, 4.5f}));
+  // Left out: the caller's defaults apply.
+  EXPECT_EQ(r->inputs[1].name, "");
+  EXPECT_EQ(r->inputs[1].datatype, "");
+  EXPECT_FALSE(ParseV2Request(R"({"inputs": [{"shape": [0], "data": []}]})")->id.has_value());
+}
+
+TEST(FastJsonTest, LeavesEveryOtherV2RequestToTheGeneralParser) {
+  for (const char* body : {
+           R"({"inputs": [{"shape": [1], "data": [1]}], "outputs": [{"name": "y"}]})",
+           R"({"inputs": [{"shape": [1], "data": [1]}], "parameters": {"binary_data_output": true}})",
+           R"({"inputs": [{"shape": [4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}]})",
+           R"({"inputs": [{"shape": [3], "data": [1, 2]}]})",         // data does not fill the shape
+           R"({"inputs": [{"shape": [-1], "data": [1]}]})",
+           R"({"inputs": [{"shape": [1], "data": [true]}]})",
+           R"({"inputs": [{"shape": [1], "data": [1], "data": [2]}]})",  // a key twice
+           R"({"inputs": [{"shape": [1], "data": [1]}], "id": 5})",
+           R"({"inputs": []})", R"({"inputs": [{"shape": [1]}]})", R"([1, 2])", R"({"inputs": [)"}) {
+    auto r = ParseV2Request(body);
+    ASSERT_FALSE(r.has_value()) << body;
+    EXPECT_EQ(r.error().code(), StatusCode::kNotFound) << body;
+  }
+}
+
 }  // namespace
 }  // namespace gantry::serving

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/json.h"
+#include "serving/answer_text.h"
 #include "serving/batcher.h"
 #include "serving/tensor_bytes.h"
 #include "serving/tf_signature.h"
@@ -43,10 +44,6 @@ Status Flatten(const Json& value, std::vector<float>& out, std::vector<int64_t>&
   }
   for (const auto& v : value) RETURN_IF_ERROR(Flatten(v, out, shape, depth + 1));
   return Status::Ok();
-}
-
-bool IsIntegerDatatype(const std::string& datatype) {
-  return datatype.starts_with("INT") || datatype.starts_with("UINT");
 }
 
 // One value as JSON: integers and bools as such (the backends hand every value over as a
@@ -128,40 +125,6 @@ Result<Json> ColumnsOfOutputs(const std::vector<Tensor>& outputs) {
   return columns;
 }
 
-// The answers HandleAsync writes itself: TF Serving `{"predictions": rows}` or `/score`'s
-// bare rows.
-enum class RowsAnswer { kNone, kPredictions, kScore };
-
-// Rows(t) as JSON text, written straight from the floats (shortest round-trip form; JSON has
-// no NaN or infinity, so those are null, as the JSON library writes them).
-std::string RowsText(const Tensor& t, RowsAnswer answer) {
-  std::string out;
-  out.reserve(24 + t.data.size() * 14);
-  if (answer == RowsAnswer::kPredictions) out += "{\"predictions\":";
-  out += '[';
-  if (!t.shape.empty()) {
-    size_t n = static_cast<size_t>(t.shape[0]);
-    size_t per = n ? t.data.size() / n : 0;
-    char num[32];
-    for (size_t i = 0; i < n; ++i) {
-      out += i ? ",[" : "[";
-      for (size_t j = 0; j < per; ++j) {
-        if (j) out += ',';
-        float v = t.data[i * per + j];
-        if (std::isfinite(v)) {
-          out.append(num, std::to_chars(num, num + sizeof(num), v).ptr);
-        } else {
-          out += "null";
-        }
-      }
-      out += ']';
-    }
-  }
-  out += ']';
-  if (answer == RowsAnswer::kPredictions) out += '}';
-  return out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions options) {
@@ -202,13 +165,11 @@ ModelServer::ModelServer(ModelServerOptions options, std::unique_ptr<ModelBacken
   if (scorer_) {
     AddScorerRoutes();
   } else {
-    // The simdjson fast paths read one tensor of rows and write one of rows of floats: for
-    // models with one input and one float output that takes and gives rows.
+    // The simdjson fast paths of `:predict` and `/score` read one tensor of rows: for models
+    // with one input that takes rows (any outputs).
     const ModelInfo& info = backend_->info();
-    auto rows = [](const TensorSpec& s) { return !s.unknown_rank && s.shape.size() == 2; };
-    fast_rows_ = info.inputs.size() == 1 && info.outputs.size() == 1 && rows(info.inputs[0]) &&
-                 rows(info.outputs[0]) &&
-                 (info.outputs[0].datatype == "FP32" || info.outputs[0].datatype == "FP64");
+    fast_rows_ = info.inputs.size() == 1 && !info.inputs[0].unknown_rank &&
+                 info.inputs[0].shape.size() == 2;
     AddRoutes();
   }
 }
@@ -252,67 +213,101 @@ void ModelServer::Record(std::chrono::steady_clock::time_point start, int status
 
 void ModelServer::HandleAsync(Request& request, http::Responder responder) {
   auto start = std::chrono::steady_clock::now();
-  // The same requests the `:predict` and `/score` routes send down their fast paths, found
-  // without the router. Whatever this does not read (other shapes, errors) goes to Handle,
-  // so every answer but these successes comes from the route handlers.
-  RowsAnswer answer = RowsAnswer::kNone;
-  if (request.method == "POST" && fast_rows_) {
-    constexpr std::string_view kPrefix = "/v1/models/", kPredict = ":predict";
-    std::string_view path = request.path;
-    if (path == "/score") {
-      answer = RowsAnswer::kScore;
-    } else if (path.starts_with(kPrefix) && path.ends_with(kPredict)) {
-      path = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kPredict.size());
-      std::string_view version = options_.version;
-      if (auto slash = path.find('/'); slash != std::string_view::npos) {
-        version = path.substr(slash + 1);
-        path = path.substr(0, slash);
-        if (!version.starts_with("versions/")) version = {};
-        version.remove_prefix(std::min(version.size(), std::string_view("versions/").size()));
+  // The requests the `:predict`, `/score` and v2 `/infer` routes would read the common way,
+  // found without the router and parsed with simdjson. Whatever this does not read (other
+  // shapes, errors) goes to Handle, so every answer but these successes and the backend's
+  // refusals comes from the route handlers.
+  const FastAnswer answer = request.method == "POST" && backend_ ? FastAnswerFor(request)
+                                                                 : FastAnswer::kNone;
+  std::vector<Tensor> inputs;
+  std::optional<std::string> id;
+  if (answer == FastAnswer::kV2) {
+    auto v2 = ParseV2Request(request.body);
+    if (v2.has_value()) {
+      id = std::move(v2->id);
+      for (V2Input& in : v2->inputs) {
+        Tensor t;
+        t.name = in.name.empty() ? backend_->info().inputs[0].name : std::move(in.name);
+        t.datatype = in.datatype.empty() ? "FP32" : std::move(in.datatype);
+        t.shape = std::move(in.shape);
+        t.data = std::move(in.data);
+        inputs.push_back(std::move(t));
       }
-      if (path == options_.name && version == options_.version) answer = RowsAnswer::kPredictions;
+    }
+  } else if (answer != FastAnswer::kNone) {
+    Result<NumberArray> rows = Err(NotFoundError(""));
+    if (answer == FastAnswer::kScore) {
+      // {"data": rows} or a bare list of rows, as the /score route accepts.
+      auto first = request.body.find_first_not_of(" \t\r\n");
+      bool bare = first != std::string::npos && request.body[first] == '[';
+      rows = ParseNumberArray(request.body, bare ? "" : "data");
+      if (!bare && !rows.has_value() && rows.error().code() == StatusCode::kNotFound) {
+        rows = ParseNumberArray(request.body, "");
+      }
+    } else if (request.body.find("\"inputs\"") == std::string::npos &&
+               request.body.find("\"signature_name\"") == std::string::npos) {
+      rows = ParseNumberArray(request.body, "instances");
+    }
+    if (rows.has_value()) {
+      inputs.push_back(NewInput("", std::move(rows->data), std::move(rows->shape), true));
     }
   }
-  Result<NumberArray> rows = Err(NotFoundError(""));
-  if (answer == RowsAnswer::kScore) {
-    // {"data": rows} or a bare list of rows, as the /score route accepts.
-    auto first = request.body.find_first_not_of(" \t\r\n");
-    bool bare = first != std::string::npos && request.body[first] == '[';
-    rows = ParseNumberArray(request.body, bare ? "" : "data");
-    if (!bare && !rows.has_value() && rows.error().code() == StatusCode::kNotFound) {
-      rows = ParseNumberArray(request.body, "");
-    }
-  } else if (answer == RowsAnswer::kPredictions &&
-             request.body.find("\"inputs\"") == std::string::npos &&
-             request.body.find("\"signature_name\"") == std::string::npos) {
-    rows = ParseNumberArray(request.body, "instances");
-  }
-  if (!rows.has_value()) {
+  if (inputs.empty()) {
     responder.Send(Handle(request));
     return;
   }
-  std::vector<Tensor> inputs;
-  inputs.push_back(NewInput("", std::move(rows->data), std::move(rows->shape), true));
   backend_->Submit(
-      std::move(inputs), [this, start, answer, responder = std::move(responder)](
-                             Result<std::vector<Tensor>> out) mutable {
+      std::move(inputs), [this, start, answer, id = std::move(id),
+                          responder = std::move(responder)](Result<std::vector<Tensor>> out) mutable {
         Response r;
         if (!out.has_value()) {
           r = Response::FromJson(400, {{"error", out.error().message()}});
-        } else if (out->size() == 1 && out->front().shape.size() == 2 &&
-                   out->front().datatype != "BOOL" && !IsIntegerDatatype(out->front().datatype)) {
-          r.body = RowsText(out->front(), answer);
+        } else if (answer == FastAnswer::kV2) {
+          r.body = V2AnswerText(options_.name, options_.version, *out, id);
+        } else if (auto text = answer == FastAnswer::kPredictions ? PredictionsText(*out)
+                                                                  : ColumnsText(*out)) {
+          r.body = std::move(*text);
         } else {
-          // Not rows of floats after all: the general answer, as the route would give it.
-          auto json = answer == RowsAnswer::kPredictions ? RowsOfOutputs(*out) : ColumnsOfOutputs(*out);
+          // Not an answer these write (say, a scalar output as rows): the route's answer,
+          // which says what is wrong.
+          auto json = answer == FastAnswer::kPredictions ? RowsOfOutputs(*out) : ColumnsOfOutputs(*out);
           r = !json.has_value() ? Response::FromJson(400, {{"error", json.error().message()}})
-              : answer == RowsAnswer::kPredictions
+              : answer == FastAnswer::kPredictions
                   ? Response::FromJson(200, {{"predictions", std::move(*json)}})
                   : Response::FromJson(200, std::move(*json));
         }
         Record(start, r.status);
         responder.Send(std::move(r));
       });
+}
+
+ModelServer::FastAnswer ModelServer::FastAnswerFor(const Request& request) const {
+  std::string_view path = request.path;
+  if (path == "/score") return fast_rows_ ? FastAnswer::kScore : FastAnswer::kNone;
+  // NAME, or NAME/versions/VERSION, when they are this model's; nullopt otherwise.
+  const auto this_model = [this](std::string_view p) {
+    std::string_view version = options_.version;
+    if (auto slash = p.find('/'); slash != std::string_view::npos) {
+      version = p.substr(slash + 1);
+      p = p.substr(0, slash);
+      if (!version.starts_with("versions/")) return false;
+      version.remove_prefix(std::string_view("versions/").size());
+    }
+    return p == options_.name && version == options_.version;
+  };
+  constexpr std::string_view kTfPrefix = "/v1/models/", kPredict = ":predict";
+  if (fast_rows_ && path.starts_with(kTfPrefix) && path.ends_with(kPredict)) {
+    path = path.substr(kTfPrefix.size(), path.size() - kTfPrefix.size() - kPredict.size());
+    return this_model(path) ? FastAnswer::kPredictions : FastAnswer::kNone;
+  }
+  constexpr std::string_view kV2Prefix = "/v2/models/", kInfer = "/infer";
+  if (path.starts_with(kV2Prefix) && path.ends_with(kInfer) &&
+      path.size() > kV2Prefix.size() + kInfer.size() &&
+      request.Header("inference-header-content-length").empty()) {
+    path = path.substr(kV2Prefix.size(), path.size() - kV2Prefix.size() - kInfer.size());
+    return this_model(path) ? FastAnswer::kV2 : FastAnswer::kNone;
+  }
+  return FastAnswer::kNone;
 }
 
 Tensor ModelServer::NewInput(const std::string& name, std::vector<float> data,

@@ -43,9 +43,10 @@ class ModelServer {
   static Result<std::unique_ptr<ModelServer>> Create(ModelServerOptions options,
                                                      std::unique_ptr<RawScorer> scorer);
   http::Response Handle(http::Request& request);
-  // Answers through `responder`: TF Serving `:predict` with row `instances` and `/score` with
-  // rows, when the simdjson fast path reads them, go to InferAsync and their answers are
-  // written straight from the output floats; any other request gets Handle's answer.
+  // Answers through `responder`: TF Serving `:predict` with row `instances`, `/score` with
+  // rows and Open Inference v2 `/infer` in JSON (no binary data, no output selection), when
+  // the simdjson fast paths read them, go to the backend's Submit and their answers are
+  // written straight from the outputs (answer_text.h); any other request gets Handle's answer.
   // They may wait for the next Flush() on any thread: call it after each round of
   // HandleAsync calls (EpollHttpServerOptions::after_round).
   void HandleAsync(http::Request& request, http::Responder responder);
@@ -72,13 +73,18 @@ class ModelServer {
   // The input tensors of a TF Serving `instances` (rows: true) or `inputs` value, or of
   // /score's data: one tensor of rows, {name: tensor}, or (rows) [{name: row}, ...].
   Result<std::vector<Tensor>> InputsFromJson(const Json& value, bool rows) const;
+  // The requests HandleAsync reads and answers itself: TF Serving `:predict` with row
+  // instances, `/score` with rows, Open Inference v2 `/infer` in its common form.
+  enum class FastAnswer { kNone, kPredictions, kScore, kV2 };
+  // Which of them this request may be (by its path).
+  FastAnswer FastAnswerFor(const http::Request& request) const;
   // Runs the model on rows already flattened (the simdjson fast path).
   Result<std::vector<Tensor>> InferArray(NumberArray rows);
 
   ModelServerOptions options_;
   std::unique_ptr<ModelBackend> backend_;  // null when scorer_ serves
   std::unique_ptr<RawScorer> scorer_;
-  // One input and one float output, both rows: the simdjson fast paths apply.
+  // One input, of rows: the simdjson fast paths of `:predict` and `/score` apply.
   bool fast_rows_ = false;
   http::Router router_;
   std::atomic<int64_t> in_flight_{0};
