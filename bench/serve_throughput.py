@@ -1,8 +1,10 @@
 """Serving the MNIST DNN: `gantry serve` (torchscript backend) against the baseline built
 like Azure ML's inference server (Flask under gunicorn, 2 workers, Debian's python3-torch)
 and the floor (nginx answering `return 200`), with wrk posting one 784-float instance.
-Runs BENCH_ROUNDS rounds (default 3) of all four, interleaved, and reports each row's median
-(and the ratio of medians); then the bare forward pass (build/bench/forward_bench).
+gantry serve in its default configuration answers through each protocol (TF Serving REST
+:predict, Open Inference v2 /infer, /score), and with batching on through :predict. Runs
+BENCH_ROUNDS rounds (default 3) of all rows, interleaved, and reports each row's median (and
+the ratio of medians); then the bare forward pass (build/bench/forward_bench).
 Needs a trained model: ./examples/mnist/run.sh writes examples/mnist/model."""
 import os
 import re
@@ -53,16 +55,21 @@ def main():
     if not (MODEL / "model.pt").exists():
         sys.exit(f"no model at {MODEL}: run ./examples/mnist/run.sh first")
     tmp = Path(tempfile.mkdtemp(prefix="gantry-bench-serve-"))
-    body = '{"instances": [[' + ",".join(["0.5"] * 784) + "]]}"
-    (tmp / "body.json").write_text(body)
-    lua = tmp / "post.lua"
-    lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/body.json", "rb"); '
-                   f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
+    row = "[" + ",".join(["0.5"] * 784) + "]"
+    bodies = {}
+    for name, body in [("predict", '{"instances": [' + row + "]}"),
+                       ("v2", '{"inputs": [{"shape": [1, 784], "datatype": "FP32", "data": ' + row + "}]}"),
+                       ("score", '{"data": [' + row + "]}")]:
+        (tmp / f"{name}.json").write_text(body)
+        lua = tmp / f"{name}.lua"
+        lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/{name}.json", "rb"); '
+                       f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
+        bodies[name] = (body, str(lua))
     runs = {}  # label -> [(rps @32, p50 @1 in us)] one per round
     procs = []
     try:
         for _ in range(ROUNDS):
-            for label, (rps, p50) in one_round(tmp, body, str(lua), procs).items():
+            for label, (rps, p50) in one_round(tmp, bodies, procs).items():
                 runs.setdefault(label, []).append((rps, p50))
     finally:
         for p in procs:
@@ -73,19 +80,23 @@ def main():
     med = {label: (statistics.median(r for r, _ in v), statistics.median(p for _, p in v))
            for label, v in runs.items()}
     base = med["Flask + gunicorn (2 workers)"]
-    print(f"one 784-float instance per request, wrk {SECONDS}s per load, median of {ROUNDS} rounds")
-    print(f"{'':34}{'req/s @32':>12}{'p50 @1 (us)':>14}{'x baseline':>12}")
-    for label, (rps, p50) in med.items():
-        print(f"{label:34}{rps:>12,.0f}{p50:>14,.0f}{rps / base[0]:>11.1f}x")
-    print("rounds (req/s @32 / p50 @1 us):")
-    for label, v in runs.items():
-        print(f"  {label:34}" + "  ".join(f"{r:>7,.0f} /{p:>6,.0f}" for r, p in v))
+    floor = med["nginx return 200 (floor)"][1]
+    forwards = {}
     for tool in ("forward_bench", "forward_bench_gemm"):
         exe = Path(GANTRY).parent / "bench" / tool
         if exe.exists():
-            out = subprocess.run([str(exe), str(MODEL)], capture_output=True, text=True).stdout
-            print(f"bare forward ({tool}):")
-            print("".join("  " + line + "\n" for line in out.splitlines()), end="")
+            forwards[tool] = subprocess.run([str(exe), str(MODEL)], capture_output=True, text=True).stdout
+    bare = float(re.search(r"batch 1: ([\d.]+) us per forward", forwards["forward_bench"]).group(1))
+    print(f"one 784-float instance per request, wrk {SECONDS}s per load, median of {ROUNDS} rounds")
+    print(f"{'':40}{'req/s @32':>12}{'p50 @1 (us)':>14}{'x baseline':>12}{'p50 / (nginx+fwd)':>20}")
+    for label, (rps, p50) in med.items():
+        print(f"{label:40}{rps:>12,.0f}{p50:>14,.0f}{rps / base[0]:>11.1f}x{p50 / (floor + bare):>19.2f}")
+    print("rounds (req/s @32 / p50 @1 us):")
+    for label, v in runs.items():
+        print(f"  {label:40}" + "  ".join(f"{r:>7,.0f} /{p:>6,.0f}" for r, p in v))
+    for tool, out in forwards.items():
+        print(f"bare forward ({tool}):")
+        print("".join("  " + line + "\n" for line in out.splitlines()), end="")
 
 
 def nginx_floor(tmp, port, lua, procs):
@@ -107,16 +118,21 @@ http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp};
     return result
 
 
-def one_round(tmp, body, lua, procs):
+def one_round(tmp, bodies, procs):
     results = {}
-    for label, extra in [("gantry serve", []),
-                         ("gantry serve --max-batch-size 32", ["--max-batch-size", "32"])]:
+    for label, extra, protocols in [
+            ("gantry serve", [], [(": TF Serving :predict", "/v1/models/mnist:predict", "predict"),
+                                  (": Open Inference v2", "/v2/models/mnist/infer", "v2"),
+                                  (": /score", "/score", "score")]),
+            ("gantry serve --max-batch-size 32", ["--max-batch-size", "32"],
+             [(": :predict", "/v1/models/mnist:predict", "predict")])]:
         p = subprocess.Popen([GANTRY, "serve", "--model", str(MODEL), "--name", "mnist", "--port", "0", *extra],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         procs.append(p)
-        url = p.stdout.readline().strip().split()[-1] + "/v1/models/mnist:predict"
-        wait_up(url, body.encode())
-        results[label] = measure(url, lua)
+        base = p.stdout.readline().strip().split()[-1]
+        for suffix, path, body in protocols:
+            wait_up(base + path, bodies[body][0].encode())
+            results[label + suffix] = measure(base + path, bodies[body][1])
         p.terminate()
         p.wait()
 
@@ -125,12 +141,12 @@ def one_round(tmp, body, lua, procs):
                           "score_app:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(g)
     url = "http://127.0.0.1:18231/v1/models/mnist:predict"
-    wait_up(url, body.encode())
-    results["Flask + gunicorn (2 workers)"] = measure(url, lua)
+    wait_up(url, bodies["predict"][0].encode())
+    results["Flask + gunicorn (2 workers)"] = measure(url, bodies["predict"][1])
     g.terminate()
     g.wait()
 
-    results["nginx return 200 (floor)"] = nginx_floor(tmp, 18232, lua, procs)
+    results["nginx return 200 (floor)"] = nginx_floor(tmp, 18232, bodies["predict"][1], procs)
     return results
 
 
