@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import GANTRY, ROOT, GantryServer  # noqa: E402
-from serve_throughput import measure, wait_up  # noqa: E402
+from serve_throughput import measure, post_lua, wait_up  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
@@ -42,16 +42,6 @@ def model_dir(tmp):
     script.write_text(MAKE_DNN)
     subprocess.run(["/usr/bin/python3", str(script), str(model)], check=True)
     return model, "784-256-128-10 DNN, random weights"
-
-
-def lua_file(tmp, name, body, key=None):
-    (tmp / f"{name}.json").write_text(body)
-    lua = tmp / f"{name}.lua"
-    auth = f'wrk.headers["Authorization"] = "Bearer {key}"\n' if key else ""
-    lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/{name}.json", "rb"); '
-                   f'wrk.body = f:read("*a"); f:close()\n'
-                   f'wrk.headers["Content-Type"] = "application/json"\n{auth}')
-    return str(lua)
 
 
 def deploy(server, tmp, model_name, endpoint, auth_mode):
@@ -79,8 +69,8 @@ def main():
         server.cli("model", "create", "--name", "mnist", "--path", str(model), "--framework", "PyTorch")
         keyed_url, key = deploy(server, tmp, "mnist", "mnist-key", "key")
         open_url, _ = deploy(server, tmp, "mnist", "mnist-open", "none")
-        keyed_lua = lua_file(tmp, "keyed", body, key)
-        open_lua = lua_file(tmp, "open", body)
+        keyed_lua = post_lua(tmp, "keyed", body, {"Authorization": "Bearer " + key})
+        open_lua = post_lua(tmp, "open", body)
         # The keyed endpoint refuses the request without its key: the check is really on.
         no_key = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
                                  "-H", "Content-Type: application/json", "--data", body, keyed_url],

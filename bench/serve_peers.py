@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import GANTRY, ROOT  # noqa: E402
-from serve_throughput import measure  # noqa: E402
+from serve_throughput import measure, post_lua  # noqa: E402
 
 MODEL = Path(os.environ.get("BENCH_MODEL", ROOT / "examples/mnist/model"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -30,14 +30,6 @@ PEERS = ROOT / "bench/baselines/peers"
 ROW = "[" + ",".join(["0.5"] * 784) + "]"
 ROWS_BODY = '{"instances": [' + ROW + "]}"
 V2_BODY = '{"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": ' + ROW + "}]}"
-
-
-def lua_for(tmp, name, body):
-    (tmp / f"{name}.json").write_text(body)
-    lua = tmp / f"{name}.lua"
-    lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/{name}.json", "rb"); '
-                   f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
-    return str(lua)
 
 
 def wait_up(url, body, tries=600):
@@ -149,7 +141,7 @@ def main():
     if not (VENV / "bin/python").exists():
         sys.exit(f"no peers venv at {VENV}: run ./scripts/install-bench-deps.sh")
     tmp = Path(tempfile.mkdtemp(prefix="gantry-bench-peers-"))
-    rows_lua, v2_lua = lua_for(tmp, "rows", ROWS_BODY), lua_for(tmp, "v2", V2_BODY)
+    rows_lua, v2_lua = post_lua(tmp, "rows", ROWS_BODY), post_lua(tmp, "v2", V2_BODY)
     runs, procs = {}, []
     plan = [("gantry serve: TF Serving :predict", lambda: gantry(tmp, procs, "/v1/models/mnist:predict", rows_lua)),
             ("gantry serve: Open Inference v2", lambda: gantry(tmp, procs, "/v2/models/mnist/infer", v2_lua)),

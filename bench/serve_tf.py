@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import GANTRY, ROOT  # noqa: E402
-from serve_throughput import measure, nginx_floor, wait_up  # noqa: E402
+from serve_throughput import measure, nginx_floor, post_lua, wait_up  # noqa: E402
 
 MODEL = Path(os.environ.get("BENCH_MODEL", ROOT / "examples/tf_mnist/model"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -37,14 +37,6 @@ def tf_python():
         if subprocess.run([python, "-c", "import tensorflow"], capture_output=True).returncode == 0:
             return python
     sys.exit("no TensorFlow environment found: run ./examples/tf_mnist/run.sh or set BENCH_PYTHON")
-
-
-def lua_for(tmp, name, body):
-    (tmp / f"{name}.json").write_text(body)
-    lua = tmp / f"{name}.lua"
-    lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/{name}.json", "rb"); '
-                   f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
-    return str(lua)
 
 
 def one_round(tmp, python, bodies, procs):
@@ -102,7 +94,7 @@ def main():
                        ("v2", '{"inputs": [{"name": "images", "shape": [1, 784], "datatype": "FP32", '
                               '"data": ' + row + "}]}"),
                        ("score", '{"data": [' + row + "]}")]:
-        bodies[name] = (body, lua_for(tmp, name, body))
+        bodies[name] = (body, post_lua(tmp, name, body))
     runs, procs = {}, []
     try:
         for _ in range(ROUNDS):

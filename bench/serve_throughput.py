@@ -45,6 +45,17 @@ def wrk(url, lua, connections, threads):
     return rps, float(p50.group(1)) * scale
 
 
+def post_lua(tmp, name, body, headers=None):
+    """A wrk script posting `body` (kept in tmp/NAME.json) as JSON, with `headers` besides."""
+    (tmp / f"{name}.json").write_text(body)
+    lua = tmp / f"{name}.lua"
+    extra = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
+    lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/{name}.json", "rb"); '
+                   f'wrk.body = f:read("*a"); f:close()\n'
+                   f'wrk.headers["Content-Type"] = "application/json"\n{extra}')
+    return str(lua)
+
+
 def measure(url, lua):
     rps32, _ = wrk(url, lua, 32, 2)
     _, p50_1 = wrk(url, lua, 1, 1)
@@ -60,11 +71,7 @@ def main():
     for name, body in [("predict", '{"instances": [' + row + "]}"),
                        ("v2", '{"inputs": [{"shape": [1, 784], "datatype": "FP32", "data": ' + row + "}]}"),
                        ("score", '{"data": [' + row + "]}")]:
-        (tmp / f"{name}.json").write_text(body)
-        lua = tmp / f"{name}.lua"
-        lua.write_text(f'wrk.method = "POST"\nlocal f = io.open("{tmp}/{name}.json", "rb"); '
-                       f'wrk.body = f:read("*a"); f:close()\nwrk.headers["Content-Type"] = "application/json"\n')
-        bodies[name] = (body, str(lua))
+        bodies[name] = (body, post_lua(tmp, name, body))
     runs = {}  # label -> [(rps @32, p50 @1 in us)] one per round
     procs = []
     try:
