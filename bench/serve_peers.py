@@ -11,6 +11,7 @@ against it, on the protocol they share (TF Serving-shaped rows or Open Inference
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,12 +50,23 @@ def wait_up(url, body, tries=600):
 
 
 def stop(p):
-    p.terminate()
+    """Ends `p` and, for a peer (started in its own process group), everything it started:
+    TorchServe's Java front-end and Python workers, MLServer's and LitServe's workers."""
+    group = getattr(p, "peer", False)
+
+    def send(sig):
+        try:
+            os.killpg(p.pid, sig) if group else p.send_signal(sig)
+        except ProcessLookupError:
+            pass
+    send(signal.SIGTERM)
     try:
         p.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        p.kill()
+        send(signal.SIGKILL)
         p.wait()
+    if group:
+        send(signal.SIGKILL)  # members that outlived the leader
 
 
 class Peer:
@@ -66,6 +78,7 @@ class Peer:
     def spawn(self, args, cwd=None, env=None):
         p = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                              stderr=open(self.tmp / "peer.log", "a"), start_new_session=True)
+        p.peer = True
         self.procs.append(p)
         return p
 
@@ -155,11 +168,7 @@ def main():
     finally:
         for p in procs:
             if p.poll() is None:
-                try:
-                    os.killpg(p.pid, 15)
-                except (ProcessLookupError, PermissionError):
-                    p.terminate()
-                p.wait()
+                stop(p)
         log = tmp / "peer.log"
         if log.exists() and os.environ.get("BENCH_KEEP_LOG"):
             shutil.copy(log, "/tmp/serve_peers.log")
