@@ -13,23 +13,22 @@ namespace {
 // A JSON string literal (quotes and escapes), as the JSON library writes it.
 std::string Quoted(const std::string& s) { return Json(s).dump(); }
 
-// One value, as the tree-building answer writes it: bools as such, integers (the backends
-// hand every value over as a float) as integers below 2^63, floats in their shortest form,
-// NaN and infinities as null (JSON has neither).
+// One value, in the form FormOf gives it; floats in their shortest form.
 void AppendValue(std::string& out, float v, bool is_bool, bool is_integer) {
-  if (is_bool) {
-    out += v != 0.0f ? "true" : "false";
-    return;
-  }
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
   char num[32];
-  if (is_integer && std::fabs(v) < 9.2e18f) {
-    out.append(num, std::to_chars(num, num + sizeof(num), static_cast<int64_t>(v)).ptr);
-  } else {
-    out.append(num, std::to_chars(num, num + sizeof(num), v).ptr);
+  switch (FormOf(v, is_bool, is_integer)) {
+    case ValueForm::kBool:
+      out += v != 0.0f ? "true" : "false";
+      return;
+    case ValueForm::kNull:
+      out += "null";
+      return;
+    case ValueForm::kInteger:
+      out.append(num, std::to_chars(num, num + sizeof(num), static_cast<int64_t>(v)).ptr);
+      return;
+    case ValueForm::kFloat:
+      out.append(num, std::to_chars(num, num + sizeof(num), v).ptr);
+      return;
   }
 }
 
@@ -95,6 +94,14 @@ size_t SizeHint(const std::vector<Tensor>& outputs) {
 }
 
 }  // namespace
+
+ValueForm FormOf(float v, bool is_bool, bool is_integer) {
+  if (is_bool) return ValueForm::kBool;
+  if (!std::isfinite(v)) return ValueForm::kNull;
+  // 2^63 and beyond (a UINT64's) have no int64: written as a float.
+  if (is_integer && std::fabs(v) < 9.2e18f) return ValueForm::kInteger;
+  return ValueForm::kFloat;
+}
 
 bool IsIntegerDatatype(const std::string& datatype) {
   return datatype.starts_with("INT") || datatype.starts_with("UINT");

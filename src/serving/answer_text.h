@@ -18,6 +18,13 @@ namespace gantry::serving {
 // INT8 ... INT64 and UINT8 ... UINT64.
 bool IsIntegerDatatype(const std::string& datatype);
 
+// How every answer, these and the tree-building ones (tensor_json.h), writes one output value
+// (the backends hand every value over as a float): a BOOL as true or false; an integer
+// datatype's finite value below 2^63 as an integer; NaN and infinities as null (JSON has
+// neither); anything else as a float.
+enum class ValueForm { kBool, kInteger, kFloat, kNull };
+ValueForm FormOf(float v, bool is_bool, bool is_integer);
+
 // TF Serving's row answer, `{"predictions": ROWS}`: one output's rows, or, for several, one
 // object per row, {output name: that output's row} (TF Serving's multi-output row format).
 std::optional<std::string> PredictionsText(const std::vector<Tensor>& outputs);

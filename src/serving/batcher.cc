@@ -41,8 +41,8 @@ int64_t RowsOf(const std::vector<Tensor>& inputs) {
 }
 }  // namespace
 
-Batcher::Batcher(std::unique_ptr<ModelBackend> backend, BatcherOptions options)
-    : backend_(std::move(backend)), options_(options) {
+Batcher::Batcher(ModelBackend& backend, BatcherOptions options)
+    : backend_(backend), options_(options) {
   worker_ = std::thread([this] { Loop(); });
   ::pthread_setname_np(worker_.native_handle(), "batcher");
 }
@@ -57,7 +57,7 @@ Batcher::~Batcher() {
 }
 
 Result<std::vector<Tensor>> Batcher::Infer(const std::vector<Tensor>& inputs) {
-  if (RowsOf(inputs) < 0) return backend_->Infer(inputs);
+  if (RowsOf(inputs) < 0) return backend_.Infer(inputs);
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Result<std::vector<Tensor>>> result;
@@ -71,15 +71,10 @@ Result<std::vector<Tensor>> Batcher::Infer(const std::vector<Tensor>& inputs) {
   return std::move(*result);
 }
 
-void Batcher::InferAsync(std::vector<Tensor> inputs, InferDone done) {
-  Submit(std::move(inputs), std::move(done));
-  Flush();
-}
-
 void Batcher::Submit(std::vector<Tensor> inputs, InferDone done) {
   const int64_t rows = RowsOf(inputs);
   if (rows < 0) {
-    done(backend_->Infer(inputs));
+    done(backend_.Infer(inputs));
     return;
   }
   {
@@ -184,7 +179,7 @@ void Batcher::RunBatch(std::vector<Pending>& batch) {
   ++batches_;
   requests_batched_ += static_cast<int64_t>(batch.size());
   if (batch.size() == 1) {
-    batch[0].done(backend_->Infer(batch[0].inputs));
+    batch[0].done(backend_.Infer(batch[0].inputs));
     return;
   }
   int64_t total = 0;
@@ -204,7 +199,7 @@ void Batcher::RunBatch(std::vector<Pending>& batch) {
     }
     stacked.push_back(std::move(s));
   }
-  auto outputs = backend_->Infer(stacked);
+  auto outputs = backend_.Infer(stacked);
   bool split = outputs.has_value() && !outputs->empty() && total > 0;
   if (split) {
     for (const Tensor& out : *outputs) {
@@ -217,7 +212,7 @@ void Batcher::RunBatch(std::vector<Pending>& batch) {
   if (!split) {
     // A batch the model refused (or whose outputs are not rows): answer each request on its
     // own, so one bad input cannot fail its neighbours.
-    for (auto& p : batch) p.done(backend_->Infer(p.inputs));
+    for (auto& p : batch) p.done(backend_.Infer(p.inputs));
     return;
   }
   std::vector<size_t> per_row, offset(outputs->size(), 0);

@@ -1,8 +1,8 @@
 // Batcher: dynamic batching in front of a ModelBackend. Concurrent requests whose inputs
 // share everything but the first dimension (the rows; a request with several inputs has the
 // same number of rows in each) are stacked into one forward of at most `max_batch_size` rows,
-// then every output is split back along its first dimension. It is itself a ModelBackend, so
-// front-ends do not know whether batching is on.
+// then every output is split back along its first dimension. It is an InferScheduler in
+// front of the backend (scheduler.h), so front-ends do not know whether batching is on.
 //
 // One forward runs at a time. With no queue delay (the default), batches form only under
 // load and nothing waits on purpose. Flush (and InferAsync, which is Submit + Flush) runs a
@@ -13,18 +13,19 @@
 // forward) when it ends. With a delay, every request goes through the worker, which waits
 // up to `max_queue_delay_us` after the first queued request for the batch to fill.
 //
-// Thread-safe: Infer/InferAsync/Submit/Flush from any thread; `done` callbacks run on the
+// Thread-safe: Infer/Submit/Flush from any thread; `done` callbacks run on the
 // thread that ran the batch. The destructor runs what is queued, then stops and joins the
 // worker.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 
-#include "serving/model_backend.h"
+#include "serving/scheduler.h"
 
 namespace gantry::serving {
 
@@ -33,19 +34,20 @@ struct BatcherOptions {
   int64_t max_queue_delay_us = 0;  // how long the first queued request waits for company
 };
 
-class Batcher : public ModelBackend {
+class Batcher final : public InferScheduler {
  public:
-  Batcher(std::unique_ptr<ModelBackend> backend, BatcherOptions options);
+  // `backend` outlives the Batcher.
+  Batcher(ModelBackend& backend, BatcherOptions options);
   ~Batcher() override;
 
-  Status Load(const fs::path& dir) override { return backend_->Load(dir); }
   // Blocks until the request's batch has run.
   Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override;
   // Unavailable once the Batcher is being destroyed.
-  void InferAsync(std::vector<Tensor> inputs, InferDone done) override;
   void Submit(std::vector<Tensor> inputs, InferDone done) override;
   void Flush() override;
-  const ModelInfo& info() const override { return backend_->info(); }
+  std::optional<BatchStats> batch_stats() override {
+    return BatchStats{batches_run(), requests_batched(), queue_depth()};
+  }
 
   // Forwards run so far (for metrics and tests).
   int64_t batches_run() const { return batches_.load(); }
@@ -65,7 +67,7 @@ class Batcher : public ModelBackend {
   std::vector<Pending> TakeBatch();
   void RunBatch(std::vector<Pending>& batch);
 
-  std::unique_ptr<ModelBackend> backend_;
+  ModelBackend& backend_;
   BatcherOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -34,7 +34,7 @@ TEST(BatcherTest, ConcurrentRequestsShareAForwardAndGetTheirOwnRows) {
   auto backend = std::make_unique<Doubler>();
   Doubler* raw = backend.get();
   // A long delay and a batch of exactly 8: the forward runs when all 8 have arrived.
-  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 10'000'000});
+  Batcher batcher(*backend, {.max_batch_size = 8, .max_queue_delay_us = 10'000'000});
   std::vector<std::thread> threads;
   std::vector<std::vector<float>> results(8);
   for (int i = 0; i < 8; ++i) {
@@ -80,7 +80,7 @@ class TwoInTwoOut : public ModelBackend {
 TEST(BatcherTest, SeveralInputsAndOutputsAreStackedAndSplitTogether) {
   auto backend = std::make_unique<TwoInTwoOut>();
   TwoInTwoOut* raw = backend.get();
-  Batcher batcher(std::move(backend), {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
+  Batcher batcher(*backend, {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
   std::vector<std::thread> threads;
   std::vector<std::vector<Tensor>> results(3);
   for (int i = 0; i < 3; ++i) {
@@ -116,7 +116,7 @@ TEST(BatcherTest, SeveralInputsAndOutputsAreStackedAndSplitTogether) {
 TEST(BatcherTest, InputsOfDifferentLengthsRunAlone) {
   auto backend = std::make_unique<TwoInTwoOut>();
   TwoInTwoOut* raw = backend.get();
-  Batcher batcher(std::move(backend), {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
+  Batcher batcher(*backend, {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
   // a has one row, b two: not rows of one batch, so it goes straight to the model.
   auto out = batcher.Infer({Tensor{"a", {1, 2}, "FP32", {1, 2}}, Tensor{"b", {2}, "INT64", {5, 6}}});
   ASSERT_TRUE(out.has_value());
@@ -126,7 +126,8 @@ TEST(BatcherTest, InputsOfDifferentLengthsRunAlone) {
 }
 
 TEST(BatcherTest, ALoneRequestGoesAfterTheDelay) {
-  Batcher batcher(std::make_unique<Doubler>(), {.max_batch_size = 8, .max_queue_delay_us = 100});
+  Doubler doubler;
+  Batcher batcher(doubler, {.max_batch_size = 8, .max_queue_delay_us = 100});
   auto out = batcher.Infer({Row(3, 4)});
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ((*out)[0].data, (std::vector<float>{6, 8}));
@@ -134,7 +135,7 @@ TEST(BatcherTest, ALoneRequestGoesAfterTheDelay) {
 
 TEST(BatcherTest, ABadInputFailsAloneAndShapesDoNotMix) {
   auto backend = std::make_unique<Doubler>();
-  Batcher batcher(std::move(backend), {.max_batch_size = 2, .max_queue_delay_us = 1000});
+  Batcher batcher(*backend, {.max_batch_size = 2, .max_queue_delay_us = 1000});
   Result<std::vector<Tensor>> good = Err(InternalError("unset")), bad = good;
   std::thread a([&] { good = batcher.Infer({Row(1, 1)}); });
   std::thread b([&] { bad = batcher.Infer({Tensor{"x", {1, 3}, "FP32", {1, 2, 3}}}); });
@@ -181,7 +182,7 @@ TEST(BatcherTest, WithoutDelayALoneRequestRunsAtOnceOnTheCallersThread) {
   auto backend = std::make_unique<GatedDoubler>();
   GatedDoubler* raw = backend.get();
   raw->Open();
-  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 0});
+  Batcher batcher(*backend, {.max_batch_size = 8, .max_queue_delay_us = 0});
   bool answered = false;
   batcher.InferAsync({Row(3, 4)}, [&](Result<std::vector<Tensor>> out) {
     ASSERT_TRUE(out.has_value());
@@ -195,7 +196,7 @@ TEST(BatcherTest, WithoutDelayALoneRequestRunsAtOnceOnTheCallersThread) {
 TEST(BatcherTest, RequestsArrivingDuringAForwardBecomeTheNextBatch) {
   auto backend = std::make_unique<GatedDoubler>();
   GatedDoubler* raw = backend.get();
-  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 0});
+  Batcher batcher(*backend, {.max_batch_size = 8, .max_queue_delay_us = 0});
   std::thread first([&] {
     auto out = batcher.Infer({Row(1, 1)});
     ASSERT_TRUE(out.has_value());
@@ -227,7 +228,7 @@ TEST(BatcherTest, SubmittedRequestsWaitForFlushThenShareOneForwardOnTheWorker) {
   auto backend = std::make_unique<GatedDoubler>();
   GatedDoubler* raw = backend.get();
   raw->Open();
-  Batcher batcher(std::move(backend), {.max_batch_size = 8, .max_queue_delay_us = 0});
+  Batcher batcher(*backend, {.max_batch_size = 8, .max_queue_delay_us = 0});
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::vector<float>> results(3);
@@ -248,6 +249,35 @@ TEST(BatcherTest, SubmittedRequestsWaitForFlushThenShareOneForwardOnTheWorker) {
   EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{3}));
   ASSERT_EQ(raw->threads_seen.size(), 1u);
   EXPECT_NE(raw->threads_seen[0], std::this_thread::get_id());  // the worker ran it
+}
+
+TEST(SchedulerTest, WithoutABatchSizeEachRequestRunsAtOnceAndNothingIsCountedAsBatches) {
+  Doubler doubler;
+  auto scheduler = NewScheduler(doubler, 0, 0);
+  bool answered = false;
+  scheduler->Submit({Row(1, 2)}, [&](Result<std::vector<Tensor>> out) {
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ((*out)[0].data, (std::vector<float>{2, 4}));
+    answered = true;
+  });
+  EXPECT_TRUE(answered);  // before Flush, on this thread
+  EXPECT_FALSE(scheduler->batch_stats().has_value());
+  auto bad = scheduler->Infer({Tensor{"x", {1, 3}, "FP32", {1, 2, 3}}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message(), "expects [N, 2]");
+}
+
+TEST(SchedulerTest, WithABatchSizeRequestsAreBatchedAndCounted) {
+  Doubler doubler;
+  auto scheduler = NewScheduler(doubler, 8, 0);
+  auto out = scheduler->Infer({Row(3, 4)});
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ((*out)[0].data, (std::vector<float>{6, 8}));
+  auto stats = scheduler->batch_stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->batches_run, 1);
+  EXPECT_EQ(stats->requests_batched, 1);
+  EXPECT_EQ(stats->queue_depth, 0);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // ModelBackend: runs one model. The model server's protocol front-ends parse requests into
-// Tensors and call Infer; backends know nothing of HTTP. Chosen by NewModelBackend().
+// Tensors and hand them to a scheduler (scheduler.h), which calls Infer, with one request's
+// tensors or with several requests stacked into a batch; backends know nothing of HTTP or of
+// batching. Chosen by NewModelBackend().
 // Implementations are thread-safe for concurrent Infer calls after Load.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,9 +53,6 @@ struct ModelBackendOptions {
   std::string signature = "serving_default";
 };
 
-// Receives what an asynchronous Infer returns.
-using InferDone = std::move_only_function<void(Result<std::vector<Tensor>>)>;
-
 class ModelBackend {
  public:
   virtual ~ModelBackend() = default;
@@ -62,17 +60,6 @@ class ModelBackend {
   virtual Status Load(const fs::path& dir) = 0;
   // Runs the model. InvalidArgument naming the input for a wrong shape or datatype.
   virtual Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) = 0;
-  // The same, answering through `done`: on this thread before returning, or later on another
-  // one (the Batcher's). Default: Infer, then `done`, on this thread.
-  virtual void InferAsync(std::vector<Tensor> inputs, InferDone done) { done(Infer(inputs)); }
-  // Like InferAsync, but the request may wait until the caller's next Flush(): an event loop
-  // submits the requests that arrived together, then flushes once, so that they can share a
-  // forward. Default: InferAsync.
-  virtual void Submit(std::vector<Tensor> inputs, InferDone done) {
-    InferAsync(std::move(inputs), std::move(done));
-  }
-  // Starts what Submit calls have left waiting. Default: nothing waits.
-  virtual void Flush() {}
   virtual const ModelInfo& info() const = 0;
 };
 

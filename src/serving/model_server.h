@@ -1,6 +1,8 @@
-// ModelServer: `gantry serve`'s protocol front-ends over one loaded model, all on one port:
-// the Open Inference Protocol v2 REST, TensorFlow Serving REST, Azure ML style (`GET /`,
-// `POST /score`) and Prometheus `/metrics`. Each protocol answers errors in its own shape.
+// ModelServer: `gantry serve` over one loaded model, all protocols on one port. It owns the
+// model's backend, the scheduler in front of it (scheduler.h: each request at once, or
+// dynamic batching) and the protocol front-ends (frontend.h: Open Inference v2 REST,
+// TensorFlow Serving REST, Azure ML's `GET /` and `POST /score`), plus Prometheus `/metrics`
+// and the request counters, and the drain. Each protocol answers errors in its own shape.
 // Over a RawScorer (the python backend) only `/score`, health and metrics serve; the tensor
 // protocols answer that. Thread-safe: requests are served concurrently.
 #pragma once
@@ -11,12 +13,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "http/responder.h"
 #include "http/router.h"
-#include "serving/fast_json.h"
+#include "serving/frontend.h"
 #include "serving/model_backend.h"
 #include "serving/raw_scorer.h"
+#include "serving/scheduler.h"
+#include "serving/served_model.h"
 
 namespace gantry::serving {
 
@@ -45,13 +50,15 @@ class ModelServer {
   http::Response Handle(http::Request& request);
   // Answers through `responder`: TF Serving `:predict` with row `instances`, `/score` with
   // rows and Open Inference v2 `/infer` in JSON (no binary data, no output selection), when
-  // the simdjson fast paths read them, go to the backend's Submit and their answers are
+  // their front-ends' fast paths read them, go to the scheduler's Submit and their answers are
   // written straight from the outputs (answer_text.h); any other request gets Handle's answer.
   // They may wait for the next Flush() on any thread: call it after each round of
   // HandleAsync calls (EpollHttpServerOptions::after_round).
   void HandleAsync(http::Request& request, http::Responder responder);
   // Starts the forwards HandleAsync has queued.
-  void Flush() { backend_->Flush(); }
+  void Flush() {
+    if (scheduler_) scheduler_->Flush();
+  }
   const std::string& name() const { return options_.name; }
   // For a graceful stop: from now on requests are answered 503, and this waits until those
   // already running have their answers. False when some still ran after `max_wait`.
@@ -60,32 +67,15 @@ class ModelServer {
  private:
   ModelServer(ModelServerOptions options, std::unique_ptr<ModelBackend> backend,
               std::unique_ptr<RawScorer> scorer);
-  void AddRoutes();
-  void AddScorerRoutes();
-  std::string MetricsText() const;
+  std::string MetricsText();
   // Counts a served request in the metrics.
   void Record(std::chrono::steady_clock::time_point start, int status);
-  // The request tensor for input `name` ("" = the first) with the model's datatype (the
-  // JSON protocols carry none); with `one_instance`, a single row where the model takes rows
-  // becomes a batch of one.
-  Tensor NewInput(const std::string& name, std::vector<float> data, std::vector<int64_t> shape,
-                  bool one_instance) const;
-  // The input tensors of a TF Serving `instances` (rows: true) or `inputs` value, or of
-  // /score's data: one tensor of rows, {name: tensor}, or (rows) [{name: row}, ...].
-  Result<std::vector<Tensor>> InputsFromJson(const Json& value, bool rows) const;
-  // The requests HandleAsync reads and answers itself: TF Serving `:predict` with row
-  // instances, `/score` with rows, Open Inference v2 `/infer` in its common form.
-  enum class FastAnswer { kNone, kPredictions, kScore, kV2 };
-  // Which of them this request may be (by its path).
-  FastAnswer FastAnswerFor(const http::Request& request) const;
-  // Runs the model on rows already flattened (the simdjson fast path).
-  Result<std::vector<Tensor>> InferArray(NumberArray rows);
 
   ModelServerOptions options_;
-  std::unique_ptr<ModelBackend> backend_;  // null when scorer_ serves
+  std::unique_ptr<ModelBackend> backend_;      // null when scorer_ serves
   std::unique_ptr<RawScorer> scorer_;
-  // One input, of rows: the simdjson fast paths of `:predict` and `/score` apply.
-  bool fast_rows_ = false;
+  ServedModel model_;  // what the front-ends know of the above
+  std::vector<std::unique_ptr<Frontend>> frontends_;
   http::Router router_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> draining_{false};
@@ -93,6 +83,9 @@ class ModelServer {
   std::condition_variable drained_;
   std::atomic<int64_t> requests_{0}, failures_{0}, latency_us_total_{0};
   std::atomic<int64_t> latency_buckets_[8] = {};
+  // In front of backend_. Declared last, so destroyed first: a Batcher answers what is still
+  // queued when it stops, through the front-ends and counters above.
+  std::unique_ptr<InferScheduler> scheduler_;
 };
 
 }  // namespace gantry::serving
