@@ -26,7 +26,7 @@
 #include "jobs/run_status.h"
 #include "artifacts/local_blob_store.h"
 #include "runner/artifact_transfer.h"
-#include "runner/environment_builder.h"
+#include "env/environment_builder.h"
 #include "runner/job_environment.h"
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
@@ -360,9 +360,9 @@ class JobRun {
     std::map<std::string, std::string> variables;
     const Json environment = run.contains("environment") ? run["environment"] : Json();
     if (environment.is_object()) {
-      EnvironmentBuildOptions build{EnvironmentCacheRoot(), path_env,
-                                    [this](const std::string& line) { AppendToLog(line); }};
-      ASSIGN_OR_RETURN(BuiltEnvironment built, BuildEnvironment(environment, build));
+      env::EnvironmentBuildOptions build{EnvironmentCacheRoot(), path_env,
+                                         [this](const std::string& line) { AppendToLog(line); }};
+      ASSIGN_OR_RETURN(env::BuiltEnvironment built, env::BuildEnvironment(environment, build));
       if (!built.interpreter.empty()) interpreter = built.interpreter;
       variables = std::move(built.variables);
       container_engine_ = built.container_engine;

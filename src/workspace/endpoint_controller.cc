@@ -14,7 +14,7 @@
 #include "common/process.h"
 #include "http/http_client.h"
 #include "http/http_types.h"
-#include "runner/environment_builder.h"
+#include "env/environment_builder.h"
 
 namespace gantry::workspace {
 
@@ -304,7 +304,7 @@ void EndpointController::Provision(Deployment& d) {
   fs::path python = "/usr/bin/python3";
   const Json environment = spec.value("environment", Json());
   if ((backend == "python" || backend == "tensorflow") && environment.is_object()) {
-    auto built = runner::BuildEnvironment(
+    auto built = env::BuildEnvironment(
         environment, {.cache_root = options_.env_cache,
                       .path_env = options_.path_env,
                       .log = [&](const std::string& line) { Log(d, "environment: " + line); }});

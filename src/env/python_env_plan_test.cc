@@ -1,8 +1,8 @@
-#include "runner/python_env_plan.h"
+#include "env/python_env_plan.h"
 
 #include <gtest/gtest.h>
 
-namespace gantry::runner {
+namespace gantry::env {
 namespace {
 
 using Kind = PythonEnvPlan::Kind;
@@ -154,4 +154,4 @@ TEST(PythonEnvPlanTest, PipFailureSummaryNamesThePinAndWhatIsThere) {
 }
 
 }  // namespace
-}  // namespace gantry::runner
+}  // namespace gantry::env

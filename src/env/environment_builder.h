@@ -24,7 +24,7 @@
 #include "common/json.h"
 #include "common/status.h"
 
-namespace gantry::runner {
+namespace gantry::env {
 
 struct BuiltEnvironment {
   fs::path interpreter;                          // absolute; empty for a container
@@ -48,4 +48,4 @@ struct EnvironmentBuildOptions {
 Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
                                           const EnvironmentBuildOptions& options);
 
-}  // namespace gantry::runner
+}  // namespace gantry::env

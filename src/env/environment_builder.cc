@@ -1,13 +1,13 @@
-#include "runner/environment_builder.h"
+#include "env/environment_builder.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "common/process.h"
-#include "runner/python_env_plan.h"
+#include "env/python_env_plan.h"
 
-namespace gantry::runner {
+namespace gantry::env {
 namespace {
 
 // Runs a command, feeding its output to `log` line by line; keeps the last 4000 bytes.
@@ -227,4 +227,4 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
   return built;
 }
 
-}  // namespace gantry::runner
+}  // namespace gantry::env

@@ -1,11 +1,11 @@
-#include "runner/python_env_plan.h"
+#include "env/python_env_plan.h"
 
 #include <algorithm>
 #include <cctype>
 
 #include "common/hashing.h"
 
-namespace gantry::runner {
+namespace gantry::env {
 
 namespace {
 
@@ -231,4 +231,4 @@ std::string PipFailureSummary(const std::string& pip_output, const std::string& 
   return out + "; change the pin";
 }
 
-}  // namespace gantry::runner
+}  // namespace gantry::env

@@ -25,7 +25,7 @@
 #include "common/json.h"
 #include "common/status.h"
 
-namespace gantry::runner {
+namespace gantry::env {
 
 struct PythonEnvPlan {
   enum class Kind { kInterpreter, kVenv, kConda };
@@ -70,4 +70,4 @@ std::string BuildKey(const Json& spec);
 // names no requirement.
 std::string PipFailureSummary(const std::string& pip_output, const std::string& python_version);
 
-}  // namespace gantry::runner
+}  // namespace gantry::env
