@@ -1027,7 +1027,21 @@ Json EndpointToJson(const store::EndpointRecord& e, const std::string& base_url)
               {"updated_at", FormatIsoTime(e.updated_at)}};
 }
 
-Json DeploymentToJson(const store::DeploymentRecord& d, const Json& replicas) {
+Json ReplicasToJson(const std::vector<workspace::ReplicaStatus>& replicas) {
+  Json out = Json::array();
+  for (const auto& r : replicas) {
+    out.push_back({{"index", r.index},
+                   {"pid", r.pid},
+                   {"port", r.port},
+                   {"state", r.state},
+                   {"restarts", r.restarts},
+                   {"last_exit", r.last_exit}});
+  }
+  return out;
+}
+
+Json DeploymentToJson(const store::DeploymentRecord& d,
+                      const std::vector<workspace::ReplicaStatus>& replicas) {
   const Json& spec = d.spec;
   Json model = spec.value("model", Json::object());
   return Json{{"name", d.name},
@@ -1046,7 +1060,7 @@ Json DeploymentToJson(const store::DeploymentRecord& d, const Json& replicas) {
               {"instance_type", spec.value("instance_type", "")},
               {"instance_count", spec.value("instance_count", 1)},
               {"request_settings", spec.value("request_settings", Json::object())},
-              {"replicas", replicas},
+              {"replicas", ReplicasToJson(replicas)},
               {"created_at", FormatIsoTime(d.created_at)},
               {"updated_at", FormatIsoTime(d.updated_at)}};
 }

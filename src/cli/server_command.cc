@@ -16,10 +16,10 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "compute/compute_backend.h"
+#include "deploy/endpoint_controller.h"
 #include "http/http_server.h"
 #include "store/metadata_store.h"
 #include "workspace/access_service.h"
-#include "workspace/endpoint_controller.h"
 #include "workspace/endpoint_service.h"
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
@@ -160,7 +160,7 @@ int RunServer(const ServerFlags& flags) {
                                .upload_dir = (*blobs)->temp_dir().string()});
   // Online endpoints: the controller runs the model servers of every deployment.
   const char* path_env = std::getenv("PATH");
-  workspace::EndpointController controller(
+  deploy::EndpointController controller(
       {.root = dir / "deployments",
        .env_cache = env_cache,
        .gantry = SelfExecutable(),

@@ -11,6 +11,7 @@
 
 #include "common/json.h"
 #include "common/status.h"
+#include "common/url.h"
 
 namespace gantry::http {
 
@@ -66,7 +67,7 @@ StatusCode StatusCodeForHttp(int http_status);
 void ParseTarget(std::string_view target, Request& req);
 
 // Percent-decoding for paths and query strings ('+' is a space only in queries).
-std::string UrlDecode(std::string_view in, bool plus_is_space);
-std::string UrlEncode(std::string_view in);
+using gantry::UrlDecode;
+using gantry::UrlEncode;
 
 }  // namespace gantry::http

@@ -2,7 +2,7 @@
 
 #include "artifacts/tree.h"
 #include "common/names.h"
-#include "http/http_types.h"
+#include "common/url.h"
 
 namespace gantry::workspace {
 
@@ -39,7 +39,7 @@ DatasetService::DatasetService(store::MetadataStore* store, artifacts::BlobStore
 
 Status DatasetService::CheckFileUrl(const std::string& url) const {
   if (!url.starts_with("file://")) return Status::Ok();
-  std::string path = http::UrlDecode(url.substr(7), false);
+  std::string path = UrlDecode(url.substr(7), false);
   if (!path.starts_with("/")) {
     return InvalidArgumentError("file URL '" + url + "' must name an absolute path: file:///PATH");
   }

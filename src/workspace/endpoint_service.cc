@@ -10,10 +10,13 @@
 #include "common/ids.h"
 #include "common/names.h"
 #include "common/process.h"
+#include "deploy/deployment_state.h"
 
 namespace gantry::workspace {
 
 namespace {
+
+const std::string kDeleting = deploy::DeploymentStateName(deploy::DeploymentState::kDeleting);
 
 bool KeyMatches(const std::string& given, const std::string& key) {
   return !key.empty() && given.size() == key.size() &&
@@ -34,13 +37,13 @@ int64_t TrafficOf(const Json& traffic, const std::string& deployment) {
 
 EndpointService::EndpointService(store::MetadataStore* store, artifacts::BlobStore* blobs,
                                  ModelService* models, EnvironmentService* environments,
-                                 EndpointController* controller, Clock* clock,
+                                 DeploymentRuntime* runtime, Clock* clock,
                                  std::string path_env)
     : store_(store),
       blobs_(blobs),
       models_(models),
       environments_(environments),
-      controller_(controller),
+      runtime_(runtime),
       clock_(clock),
       path_env_(std::move(path_env)) {}
 
@@ -161,9 +164,10 @@ Status EndpointService::DeleteEndpoint(const std::string& name) {
   ASSIGN_OR_RETURN(auto deployments, store_->ListDeployments(name));
   RETURN_IF_ERROR(store_->GetEndpoint(name));
   for (const auto& d : deployments) {
-    (void)store_->SetDeploymentState(d.endpoint, d.name, d.generation, "Deleting", "",
+    // Best effort: the record is deleted below whatever this says.
+    (void)store_->SetDeploymentState(d.endpoint, d.name, d.generation, kDeleting, "",
                                      clock_->NowMillis());
-    if (controller_) controller_->Remove(d.endpoint, d.name);
+    if (runtime_) runtime_->Remove(d.endpoint, d.name);
   }
   std::lock_guard<std::mutex> lock(mu_);
   return store_->DeleteEndpoint(name);
@@ -317,7 +321,7 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
   if (auto old = store_->GetDeployment(r.endpoint, r.name); old.has_value()) {
     d.created_at = old->created_at;
     d.generation = old->generation + 1;
-    d.state = "Updating";
+    d.state = deploy::DeploymentStateName(deploy::DeploymentState::kUpdating);
   } else if (old.error().code() != StatusCode::kNotFound) {
     return Err(old.error());
   }
@@ -332,7 +336,7 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
     endpoint.updated_at = clock_->NowMillis();
     RETURN_IF_ERROR(store_->UpdateEndpoint(endpoint));
   }
-  if (controller_) controller_->Apply(d.endpoint, d.name);
+  if (runtime_) runtime_->Apply(d.endpoint, d.name);
   return d;
 }
 
@@ -356,9 +360,10 @@ Status EndpointService::DeleteDeployment(const std::string& endpoint, const std:
                                    std::to_string(share) + "% of endpoint '" + endpoint +
                                    "''s traffic; set its traffic to 0 first");
   }
-  (void)store_->SetDeploymentState(endpoint, name, d.generation, "Deleting", "",
+  // Best effort: the record is deleted below whatever this says.
+  (void)store_->SetDeploymentState(endpoint, name, d.generation, kDeleting, "",
                                    clock_->NowMillis());
-  if (controller_) controller_->Remove(endpoint, name);
+  if (runtime_) runtime_->Remove(endpoint, name);
   std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(store_->DeleteDeployment(endpoint, name));
   if (auto fresh = store_->GetEndpoint(endpoint); fresh.has_value() && fresh->traffic.contains(name)) {
@@ -372,12 +377,14 @@ Status EndpointService::DeleteDeployment(const std::string& endpoint, const std:
 Result<std::string> EndpointService::DeploymentLogs(const std::string& endpoint,
                                                     const std::string& name, int64_t lines) {
   RETURN_IF_ERROR(GetDeployment(endpoint, name));
-  if (!controller_) return std::string();
-  return controller_->Logs(endpoint, name, lines);
+  if (!runtime_) return std::string();
+  return runtime_->Logs(endpoint, name, lines);
 }
 
-Json EndpointService::Replicas(const std::string& endpoint, const std::string& name) {
-  return controller_ ? controller_->Replicas(endpoint, name) : Json::array();
+std::vector<ReplicaStatus> EndpointService::Replicas(const std::string& endpoint,
+                                                    const std::string& name) {
+  if (!runtime_) return {};
+  return runtime_->Replicas(endpoint, name);
 }
 
 Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
@@ -409,9 +416,9 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
   } else {
     RETURN_IF_ERROR(store_->GetDeployment(endpoint, chosen));
   }
-  if (!controller_) return Err(UnavailableError("no endpoint controller is running"));
+  if (!runtime_) return Err(UnavailableError("no endpoint controller is running"));
   ASSIGN_OR_RETURN(auto answer,
-                   controller_->Forward(endpoint, chosen, method, path, body, content_type,
+                   runtime_->Forward(endpoint, chosen, method, path, body, content_type,
                                         headers));
   return ScoreResult{chosen, std::move(answer)};
 }

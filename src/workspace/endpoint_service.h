@@ -1,20 +1,23 @@
 // EndpointService: online endpoints and their deployments (Azure ML's managed online
 // endpoints). An endpoint is a stable scoring URI with two keys and a traffic split; a
 // deployment binds a registered model, and optionally scoring code and an environment, to
-// model-server replicas that the EndpointController runs. Every rule lives here: names,
+// model-server replicas that a DeploymentRuntime (deploy::EndpointController) runs. Every rule lives here: names,
 // model and environment references, which backend serves a model, traffic that names real
 // deployments and sums to 100 (or 0), key checks and the weighted choice of a deployment for
 // each scoring request. Thread-safe.
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "store/metadata_store.h"
-#include "workspace/endpoint_controller.h"
+#include "artifacts/blob_store.h"
+#include "workspace/deployment_runtime.h"
 #include "workspace/environment_service.h"
 #include "workspace/model_service.h"
 
@@ -62,10 +65,10 @@ struct ScoreResult {
 
 class EndpointService {
  public:
-  // `controller` may be null (nothing is run; for tests of the rules). `path_env` is where
+  // `runtime` may be null (nothing is run; for tests of the rules). `path_env` is where
   // tools such as tensorflow_model_server are looked up.
   EndpointService(store::MetadataStore* store, artifacts::BlobStore* blobs, ModelService* models,
-                  EnvironmentService* environments, EndpointController* controller, Clock* clock,
+                  EnvironmentService* environments, DeploymentRuntime* runtime, Clock* clock,
                   std::string path_env);
 
   // InvalidArgument naming a bad field; AlreadyExists.
@@ -95,8 +98,8 @@ class EndpointService {
   Status DeleteDeployment(const std::string& endpoint, const std::string& name);
   Result<std::string> DeploymentLogs(const std::string& endpoint, const std::string& name,
                                      int64_t lines);
-  // Live replica states (empty without a controller).
-  Json Replicas(const std::string& endpoint, const std::string& name);
+  // Live replica states (empty without a runtime).
+  std::vector<ReplicaStatus> Replicas(const std::string& endpoint, const std::string& name);
 
   // Checks the key (Unauthenticated without a valid one), picks the deployment (the
   // `deployment` header's when given, else by traffic weight) and forwards the request.
@@ -119,7 +122,7 @@ class EndpointService {
   artifacts::BlobStore* blobs_;
   ModelService* models_;
   EnvironmentService* environments_;
-  EndpointController* controller_;
+  DeploymentRuntime* runtime_;
   Clock* clock_;
   std::string path_env_;
   std::mutex mu_;  // serializes read-modify-write of endpoint records

@@ -32,9 +32,15 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "deploy/deployment_state.h"
+#include "deploy/rollout_policy.h"
 #include "store/metadata_store.h"
+#include "workspace/deployment_runtime.h"
 
-namespace gantry::workspace {
+namespace gantry::deploy {
+
+using workspace::ForwardedResponse;
+using workspace::ReplicaStatus;
 
 struct EndpointControllerOptions {
   fs::path root;          // deployments live under root/ENDPOINT/DEPLOYMENT/
@@ -51,48 +57,28 @@ struct EndpointControllerOptions {
   int64_t max_backoff_ms = 30'000;
 };
 
-// The answer of a replica to a forwarded request.
-struct ForwardedResponse {
-  int status = 0;
-  std::string body;
-  std::string content_type;
-  // The protocol headers passed back (kForwardedHeaders), by lowercase name.
-  std::map<std::string, std::string> headers;
-};
-
-// Headers of the inference protocols that a forwarded request and its answer keep: the
-// length of the JSON part of an Open Inference request or answer with binary tensor data.
-inline constexpr const char* kForwardedHeaders[] = {"inference-header-content-length"};
-
-class EndpointController {
+class EndpointController final : public workspace::DeploymentRuntime {
  public:
   EndpointController(EndpointControllerOptions options, store::MetadataStore* store,
                      artifacts::BlobStore* blobs, Clock* clock);
-  ~EndpointController();
+  ~EndpointController() override;
 
   // Brings back every stored deployment that is not Failed, then keeps watching.
   void Start();
   // Stops every model server (SIGTERM, then SIGKILL after 10 s) and the watcher thread.
   void Stop();
 
-  // Picks up a created or updated deployment record from the store: (re)provisions it when
-  // its generation changed. Returns at once; progress shows in the record's state.
-  void Apply(const std::string& endpoint, const std::string& deployment);
-  // Stops the deployment's model servers and removes its folder; returns when they are gone.
-  void Remove(const std::string& endpoint, const std::string& deployment);
-
-  // Live state of the replicas: [{"index", "pid", "port", "state", "restarts", "last_exit"}].
-  Json Replicas(const std::string& endpoint, const std::string& deployment);
-  // The last `lines` lines of the deployment's log (model servers and controller events).
+  // DeploymentRuntime. Forward picks the ready replicas in turn.
+  void Apply(const std::string& endpoint, const std::string& deployment) override;
+  void Remove(const std::string& endpoint, const std::string& deployment) override;
+  std::vector<ReplicaStatus> Replicas(const std::string& endpoint,
+                                      const std::string& deployment) override;
   Result<std::string> Logs(const std::string& endpoint, const std::string& deployment,
-                           int64_t lines);
-  // Sends a request to a ready replica of the deployment, in turn. Unavailable when none is
-  // ready (naming why) or the replica's connection fails. `headers` (lowercase names) are
-  // sent on as they are; only kForwardedHeaders of the answer come back.
+                           int64_t lines) override;
   Result<ForwardedResponse> Forward(const std::string& endpoint, const std::string& deployment,
                                     const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& content_type,
-                                    const std::map<std::string, std::string>& headers = {});
+                                    const std::map<std::string, std::string>& headers) override;
 
   struct Deployment;
   struct Replica;
@@ -117,10 +103,12 @@ class EndpointController {
   // Reaps previous-generation replicas that exited on their own (they are not restarted).
   void ReapPrevious(Deployment& d);
   void Check(Deployment& d);
-  void SetState(Deployment& d, const std::string& state, const std::string& error);
+  // Writes the generation's state (checked against the one it had) to the store and the log.
+  void SetState(Deployment& d, DeploymentState state, const std::string& error);
   void Log(const Deployment& d, const std::string& line);
 
   EndpointControllerOptions options_;
+  RolloutRules rules_;
   store::MetadataStore* store_;
   artifacts::BlobStore* blobs_;
   Clock* clock_;
@@ -138,4 +126,4 @@ class EndpointController {
 // "outputs/model" keeps "model/").
 fs::path NoCodeModelDir(const fs::path& materialized);
 
-}  // namespace gantry::workspace
+}  // namespace gantry::deploy

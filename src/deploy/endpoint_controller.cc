@@ -1,4 +1,4 @@
-#include "workspace/endpoint_controller.h"
+#include "deploy/endpoint_controller.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,12 +16,10 @@
 #include "http/http_types.h"
 #include "env/environment_builder.h"
 
-namespace gantry::workspace {
+namespace gantry::deploy {
 
 namespace {
 
-constexpr int kHealthFailuresBeforeRestart = 3;
-constexpr int64_t kStableAfterMs = 60'000;  // ready this long → the crash streak resets
 constexpr int64_t kStopGraceMs = 10'000;
 
 std::string DescribeExit(const ExitInfo& e) {
@@ -62,7 +60,7 @@ struct EndpointController::Replica {
   int index = 0;
   // Written by the controller thread under mu_; read under mu_ elsewhere.
   pid_t pid = 0;
-  std::string state = "Starting";  // Starting, Ready, Restarting, Stopped
+  ReplicaPhase phase = ReplicaPhase::kStarting;
   int64_t restarts = 0;
   std::string last_exit;
   std::shared_ptr<Incarnation> incarnation;
@@ -78,6 +76,7 @@ struct EndpointController::Deployment {
   std::string endpoint, name;
   int64_t generation = 0;
   store::DeploymentRecord record;
+  DeploymentState state = DeploymentState::kCreating;  // the record's, as last read or written
   fs::path dir;
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;
@@ -107,7 +106,13 @@ fs::path NoCodeModelDir(const fs::path& materialized) {
 EndpointController::EndpointController(EndpointControllerOptions options,
                                        store::MetadataStore* store, artifacts::BlobStore* blobs,
                                        Clock* clock)
-    : options_(std::move(options)), store_(store), blobs_(blobs), clock_(clock) {}
+    : options_(std::move(options)),
+      rules_{.ready_timeout_ms = options_.ready_timeout_ms,
+             .health_interval_ms = options_.health_interval_ms,
+             .max_backoff_ms = options_.max_backoff_ms},
+      store_(store),
+      blobs_(blobs),
+      clock_(clock) {}
 
 EndpointController::~EndpointController() { Stop(); }
 
@@ -117,7 +122,8 @@ void EndpointController::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     if (deployments.has_value()) {
       for (const auto& d : *deployments) {
-        if (d.state == "Failed" || d.state == "Deleting") continue;
+        auto state = ParseDeploymentState(d.state);
+        if (state == DeploymentState::kFailed || state == DeploymentState::kDeleting) continue;
         commands_.push_back({Command::kApply, {d.endpoint, d.name}, nullptr});
       }
     } else {
@@ -216,6 +222,7 @@ void EndpointController::Loop() {
         deployments_[c.key] = d;
       }
       d->record = *record;
+      d->state = ParseDeploymentState(record->state).value_or(DeploymentState::kCreating);
       d->generation = record->generation;
       d->ever_ready = false;
       d->failed = false;
@@ -252,8 +259,13 @@ void EndpointController::Log(const Deployment& d, const std::string& line) {
   out << FormatIsoTime(clock_->NowMillis()) << " [controller] " << line << "\n";
 }
 
-void EndpointController::SetState(Deployment& d, const std::string& state,
-                                  const std::string& error) {
+void EndpointController::SetState(Deployment& d, DeploymentState to, const std::string& error) {
+  if (Status allowed = CheckDeploymentTransition(d.state, to); !allowed.ok()) {
+    GLOG(Error) << "deployment " << d.endpoint << "/" << d.name << ": " << allowed.message();
+    return;
+  }
+  d.state = to;
+  const std::string state = DeploymentStateName(to);
   Status s = store_->SetDeploymentState(d.endpoint, d.name, d.generation, state, error,
                                         clock_->NowMillis());
   if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
@@ -266,7 +278,7 @@ void EndpointController::Provision(Deployment& d) {
   const Json& spec = d.record.spec;
   auto fail = [&](const std::string& why) {
     d.failed = true;
-    SetState(d, "Failed", why);
+    SetState(d, DeploymentState::kFailed, why);
   };
   Log(d, "provisioning generation " + std::to_string(d.generation));
   fs::path gen = d.dir / ("g" + std::to_string(d.generation));
@@ -385,12 +397,12 @@ void EndpointController::StartReplica(Deployment& d, Replica& r) {
   r.incarnation = nullptr;
   if (!pid.has_value()) {
     r.pid = 0;
-    r.state = "Stopped";
+    r.phase = ReplicaPhase::kStopped;
     r.last_exit = "could not start: " + pid.error().message();
     return;
   }
   r.pid = *pid;
-  r.state = "Starting";
+  r.phase = ReplicaPhase::kStarting;
 }
 
 void EndpointController::StopReplicas(Deployment& d) {
@@ -421,7 +433,7 @@ void EndpointController::Terminate(const std::vector<std::shared_ptr<Replica>>& 
     (void)SignalGroup(r->pid, SIGKILL);
     std::lock_guard<std::mutex> lock(mu_);
     r->pid = 0;
-    r->state = "Stopped";
+    r->phase = ReplicaPhase::kStopped;
     r->incarnation = nullptr;
   }
 }
@@ -447,7 +459,7 @@ void EndpointController::ReapPrevious(Deployment& d) {
     if (r->pid <= 0) continue;
     if (auto exit = TryWait(r->pid)) {
       r->pid = 0;
-      r->state = "Stopped";
+      r->phase = ReplicaPhase::kStopped;
       r->last_exit = DescribeExit(*exit);
       r->incarnation = nullptr;
     }
@@ -461,18 +473,18 @@ void EndpointController::Check(Deployment& d) {
     replicas = d.replicas;
   }
   int64_t now = clock_->NowMillis();
-  int ready = 0;
+  std::vector<ReplicaPhase> phases;
   for (auto& rp : replicas) {
     Replica& r = *rp;
-    if (r.state == "Restarting" && now >= r.next_start_at) {
+    if (r.phase == ReplicaPhase::kRestarting && now >= r.next_start_at) {
       Log(d, "replica " + std::to_string(r.index) + ": starting again (restart " +
                  std::to_string(r.restarts) + ")");
       StartReplica(d, r);
     }
     if (r.pid <= 0) {
-      if (r.state == "Stopped" && !d.ever_ready) {
+      if (r.phase == ReplicaPhase::kStopped && OnReplicaExit(d.ever_ready) == ExitAction::kFailDeployment) {
         d.failed = true;
-        SetState(d, "Failed", "replica " + std::to_string(r.index) + " " + r.last_exit);
+        SetState(d, DeploymentState::kFailed, "replica " + std::to_string(r.index) + " " + r.last_exit);
         StopReplicas(d);
         return;
       }
@@ -487,28 +499,27 @@ void EndpointController::Check(Deployment& d) {
         r.last_exit = what;
         r.incarnation = nullptr;
       }
-      if (!d.ever_ready) {
+      if (OnReplicaExit(d.ever_ready) == ExitAction::kFailDeployment) {
         std::string tail = TailLines(d.dir / "deployment.log", 15);
         d.failed = true;
-        SetState(d, "Failed",
+        SetState(d, DeploymentState::kFailed,
                  "the model server " + what + " before it was ready; its log ends:\n" + tail);
         StopReplicas(d);
         return;
       }
       r.crash_streak += 1;
-      int64_t backoff = std::min<int64_t>(options_.max_backoff_ms,
-                                          1000LL << std::min<int64_t>(r.crash_streak - 1, 20));
+      const int64_t backoff = RestartDelayMs(r.crash_streak, rules_);
       r.next_start_at = now + backoff;
       {
         std::lock_guard<std::mutex> lock(mu_);
         r.restarts += 1;
-        r.state = "Restarting";
+        r.phase = ReplicaPhase::kRestarting;
       }
       Log(d, "replica " + std::to_string(r.index) + ": restarting in " +
                  std::to_string(backoff) + " ms");
       continue;
     }
-    if (r.state == "Starting") {
+    if (r.phase == ReplicaPhase::kStarting) {
       std::error_code ec;
       if (fs::exists(r.port_file, ec)) {
         auto text = ReadFile(r.port_file);
@@ -527,7 +538,7 @@ void EndpointController::Check(Deployment& d) {
             {
               std::lock_guard<std::mutex> lock(mu_);
               r.incarnation = inc;
-              r.state = "Ready";
+              r.phase = ReplicaPhase::kReady;
             }
             r.ready_at = now;
             r.last_health_at = now;
@@ -535,46 +546,47 @@ void EndpointController::Check(Deployment& d) {
           }
         }
       }
-      if (r.state == "Starting" && now - r.started_at > options_.ready_timeout_ms) {
+      if (r.phase == ReplicaPhase::kStarting && StartTimedOut(now, r.started_at, rules_)) {
         Log(d, "replica " + std::to_string(r.index) + " not ready after " +
                    std::to_string(options_.ready_timeout_ms) + " ms; stopping it");
         (void)SignalGroup(r.pid, SIGKILL);
       }
-    } else if (r.state == "Ready") {
-      if (now - r.ready_at > kStableAfterMs) r.crash_streak = 0;
-      if (now - r.last_health_at >= options_.health_interval_ms) {
+    } else if (r.phase == ReplicaPhase::kReady) {
+      if (CrashStreakResets(now, r.ready_at, rules_)) r.crash_streak = 0;
+      if (HealthCheckDue(now, r.last_health_at, rules_)) {
         r.last_health_at = now;
         auto answer = r.health ? r.health->Send("GET", d.ready_path) : Err(UnavailableError(""));
         if (answer.has_value() && answer->status == 200) {
           r.health_failures = 0;
-        } else if (++r.health_failures >= kHealthFailuresBeforeRestart) {
+        } else if (TooManyHealthFailures(++r.health_failures, rules_)) {
           Log(d, "replica " + std::to_string(r.index) + " failed " +
                      std::to_string(r.health_failures) + " health checks; killing it");
           (void)SignalGroup(r.pid, SIGKILL);
         }
       }
     }
-    if (r.state == "Ready") ++ready;
+    phases.push_back(r.phase);
   }
-  if (!d.ever_ready && !replicas.empty() && ready == static_cast<int>(replicas.size())) {
+  if (NextRolloutStep(phases, d.ever_ready) == RolloutStep::kSucceed) {
     d.ever_ready = true;
-    SetState(d, "Succeeded", "");
+    SetState(d, DeploymentState::kSucceeded, "");
     StopPrevious(d);  // an update is complete: the old generation goes
   }
 }
 
-Json EndpointController::Replicas(const std::string& endpoint, const std::string& deployment) {
+std::vector<ReplicaStatus> EndpointController::Replicas(const std::string& endpoint,
+                                                        const std::string& deployment) {
   std::lock_guard<std::mutex> lock(mu_);
-  Json out = Json::array();
+  std::vector<ReplicaStatus> out;
   auto it = deployments_.find({endpoint, deployment});
   if (it == deployments_.end()) return out;
   for (const auto& r : it->second->replicas) {
-    out.push_back({{"index", r->index},
-                   {"pid", r->pid},
-                   {"port", r->incarnation ? r->incarnation->port : 0},
-                   {"state", r->state},
-                   {"restarts", r->restarts},
-                   {"last_exit", r->last_exit}});
+    out.push_back({.index = r->index,
+                   .pid = r->pid,
+                   .port = r->incarnation ? r->incarnation->port : 0,
+                   .state = ReplicaPhaseName(r->phase),
+                   .restarts = r->restarts,
+                   .last_exit = r->last_exit});
   }
   return out;
 }
@@ -606,16 +618,16 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
     std::vector<std::shared_ptr<Incarnation>> ready;
     std::string states;
     for (const auto& r : d.replicas) {
-      if (r->state == "Ready" && r->incarnation) ready.push_back(r->incarnation);
+      if (r->phase == ReplicaPhase::kReady && r->incarnation) ready.push_back(r->incarnation);
       states += (states.empty() ? "" : ", ") + std::string("replica ") +
-                std::to_string(r->index) + " " + r->state +
+                std::to_string(r->index) + " " + ReplicaPhaseName(r->phase) +
                 (r->last_exit.empty() ? "" : " (last " + r->last_exit + ")");
     }
     // During an update (or after a failed one), the previous generation answers until the
     // new one has a ready replica.
     if (ready.empty()) {
       for (const auto& r : d.previous) {
-        if (r->state == "Ready" && r->incarnation) ready.push_back(r->incarnation);
+        if (r->phase == ReplicaPhase::kReady && r->incarnation) ready.push_back(r->incarnation);
       }
     }
     if (ready.empty()) {
@@ -648,7 +660,7 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
     if (target->idle.size() < 64) target->idle.push_back(std::move(client));
   }
   ForwardedResponse out{answer->status, std::move(answer->body), std::move(answer->content_type), {}};
-  for (const char* name : kForwardedHeaders) {
+  for (const char* name : workspace::kForwardedHeaders) {
     if (auto it = answer->headers.find(name); it != answer->headers.end()) {
       out.headers[name] = it->second;
     }
@@ -656,4 +668,4 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
   return out;
 }
 
-}  // namespace gantry::workspace
+}  // namespace gantry::deploy
