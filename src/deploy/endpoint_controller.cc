@@ -12,6 +12,7 @@
 #include "artifacts/tree.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "deploy/replica_link.h"
 #include "http/http_client.h"
 #include "http/http_types.h"
 #include "env/environment_builder.h"
@@ -48,14 +49,6 @@ std::string TailLines(const fs::path& path, int64_t lines) {
 
 }  // namespace
 
-// One start of a replica: its port and the connections to it. A restart makes a new one, so
-// connections never outlive the process they were opened to.
-struct Incarnation {
-  int port = 0;
-  std::mutex mu;
-  std::vector<std::unique_ptr<http::HttpClient>> idle;
-};
-
 struct EndpointController::Replica {
   int index = 0;
   // Written by the controller thread under mu_; read under mu_ elsewhere.
@@ -63,7 +56,7 @@ struct EndpointController::Replica {
   ReplicaPhase phase = ReplicaPhase::kStarting;
   int64_t restarts = 0;
   std::string last_exit;
-  std::shared_ptr<Incarnation> incarnation;
+  std::shared_ptr<ReplicaLink> link;  // set while Ready
   // Controller thread only.
   int64_t started_at = 0, ready_at = 0, next_start_at = 0, last_health_at = 0;
   int64_t crash_streak = 0;
@@ -394,7 +387,7 @@ void EndpointController::StartReplica(Deployment& d, Replica& r) {
   r.health_failures = 0;
   r.health.reset();
   std::lock_guard<std::mutex> lock(mu_);
-  r.incarnation = nullptr;
+  r.link = nullptr;
   if (!pid.has_value()) {
     r.pid = 0;
     r.phase = ReplicaPhase::kStopped;
@@ -434,7 +427,7 @@ void EndpointController::Terminate(const std::vector<std::shared_ptr<Replica>>& 
     std::lock_guard<std::mutex> lock(mu_);
     r->pid = 0;
     r->phase = ReplicaPhase::kStopped;
-    r->incarnation = nullptr;
+    r->link = nullptr;
   }
 }
 
@@ -461,7 +454,7 @@ void EndpointController::ReapPrevious(Deployment& d) {
       r->pid = 0;
       r->phase = ReplicaPhase::kStopped;
       r->last_exit = DescribeExit(*exit);
-      r->incarnation = nullptr;
+      r->link = nullptr;
     }
   }
 }
@@ -497,7 +490,7 @@ void EndpointController::Check(Deployment& d) {
         std::lock_guard<std::mutex> lock(mu_);
         r.pid = 0;
         r.last_exit = what;
-        r.incarnation = nullptr;
+        r.link = nullptr;
       }
       if (OnReplicaExit(d.ever_ready) == ExitAction::kFailDeployment) {
         std::string tail = TailLines(d.dir / "deployment.log", 15);
@@ -533,11 +526,10 @@ void EndpointController::Check(Deployment& d) {
           }
           auto answer = r.health ? r.health->Send("GET", d.ready_path) : Err(UnavailableError(""));
           if (answer.has_value() && answer->status == 200) {
-            auto inc = std::make_shared<Incarnation>();
-            inc->port = port;
+            auto inc = std::make_shared<ReplicaLink>(port);
             {
               std::lock_guard<std::mutex> lock(mu_);
-              r.incarnation = inc;
+              r.link = inc;
               r.phase = ReplicaPhase::kReady;
             }
             r.ready_at = now;
@@ -583,7 +575,7 @@ std::vector<ReplicaStatus> EndpointController::Replicas(const std::string& endpo
   for (const auto& r : it->second->replicas) {
     out.push_back({.index = r->index,
                    .pid = r->pid,
-                   .port = r->incarnation ? r->incarnation->port : 0,
+                   .port = r->link ? r->link->port() : 0,
                    .state = ReplicaPhaseName(r->phase),
                    .restarts = r->restarts,
                    .last_exit = r->last_exit});
@@ -606,7 +598,7 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
                                                       const std::string& body,
                                                       const std::string& content_type,
                                                       const std::map<std::string, std::string>& headers) {
-  std::shared_ptr<Incarnation> target;
+  std::shared_ptr<ReplicaLink> target;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = deployments_.find({endpoint, deployment});
@@ -615,10 +607,10 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
                                   "' has no model server running"));
     }
     Deployment& d = *it->second;
-    std::vector<std::shared_ptr<Incarnation>> ready;
+    std::vector<std::shared_ptr<ReplicaLink>> ready;
     std::string states;
     for (const auto& r : d.replicas) {
-      if (r->phase == ReplicaPhase::kReady && r->incarnation) ready.push_back(r->incarnation);
+      if (r->phase == ReplicaPhase::kReady && r->link) ready.push_back(r->link);
       states += (states.empty() ? "" : ", ") + std::string("replica ") +
                 std::to_string(r->index) + " " + ReplicaPhaseName(r->phase) +
                 (r->last_exit.empty() ? "" : " (last " + r->last_exit + ")");
@@ -627,7 +619,7 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
     // new one has a ready replica.
     if (ready.empty()) {
       for (const auto& r : d.previous) {
-        if (r->phase == ReplicaPhase::kReady && r->incarnation) ready.push_back(r->incarnation);
+        if (r->phase == ReplicaPhase::kReady && r->link) ready.push_back(r->link);
       }
     }
     if (ready.empty()) {
@@ -637,35 +629,7 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
     }
     target = ready[d.next++ % ready.size()];
   }
-  std::unique_ptr<http::HttpClient> client;
-  {
-    std::lock_guard<std::mutex> lock(target->mu);
-    if (!target->idle.empty()) {
-      client = std::move(target->idle.back());
-      target->idle.pop_back();
-    }
-  }
-  if (!client) {
-    ASSIGN_OR_RETURN(client, http::HttpClient::Create(
-                                 "http://127.0.0.1:" + std::to_string(target->port),
-                                 {.timeout_ms = 300'000}));
-  }
-  auto answer = client->Send(method, path, body, content_type, headers);
-  if (!answer.has_value()) {
-    return Err(UnavailableError("the model server of deployment '" + deployment +
-                                "' did not answer: " + answer.error().message()));
-  }
-  {
-    std::lock_guard<std::mutex> lock(target->mu);
-    if (target->idle.size() < 64) target->idle.push_back(std::move(client));
-  }
-  ForwardedResponse out{answer->status, std::move(answer->body), std::move(answer->content_type), {}};
-  for (const char* name : workspace::kForwardedHeaders) {
-    if (auto it = answer->headers.find(name); it != answer->headers.end()) {
-      out.headers[name] = it->second;
-    }
-  }
-  return out;
+  return target->Forward(deployment, method, path, body, content_type, headers);
 }
 
 }  // namespace gantry::deploy
