@@ -31,6 +31,7 @@
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
 #include "runner/distributed_launch.h"
+#include "runner/job_outcome.h"
 #include "runner/output_pump.h"
 #include "runner/rank_logs.h"
 #include "runner/run_client.h"
@@ -130,21 +131,6 @@ std::string TextField(const Json& j, const char* key) {
 }
 
 void SleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-std::string SignalName(int sig) {
-  const char* name = ::strsignal(sig);
-  return name != nullptr ? name : "unknown signal";
-}
-
-// How the job ended, as reported to the server.
-struct Outcome {
-  jobs::RunStatus status = jobs::RunStatus::kFailed;
-  std::string error;
-  std::optional<int> exit_code;
-};
-
-// Why the runner is stopping the job's process group.
-enum class KillReason { kNone, kCancel, kTimeout, kRunnerSignal, kServerEnded, kRankFailed, kPeerFailed };
 
 // What a node of a multi-node job last reported (see RunService::ReportNode).
 struct PeerNode {
@@ -1320,52 +1306,27 @@ class JobRun {
     return true;
   }
 
+  // The final status, from what is known now that the job's processes have ended.
   Outcome Decide() const {
-    const int code = exit_->code;
-    Outcome o;
-    o.exit_code = code;
-    // A failure that follows a cancel request is the cancel's doing (e.g. the backend
-    // signalled the group before our heartbeat heard of it).
-    if (kill_reason_ == KillReason::kCancel ||
-        (cancel_requested_ && kill_reason_ == KillReason::kNone && (code != 0 || exit_->signal))) {
-      o.status = jobs::RunStatus::kCanceled;
-      return o;
+    JobEnding e{.exit = *exit_,
+                .kill_reason = kill_reason_,
+                .cancel_requested = cancel_requested_,
+                .timeout_seconds = spec_.timeout_seconds,
+                .runner_signal = runner_signal_,
+                .multi_node = multi_node(),
+                .others_stopped = others_stopped_,
+                .peer_failure = peer_failure_,
+                .peer_exit_code = peer_exit_code_};
+    if (exit_->code != 0 || exit_->signal != 0) {
+      if (plan_.distributed()) {
+        int rank_code = exit_->code;
+        e.distributed_error = DistributedError(&rank_code);
+        e.distributed_exit_code = rank_code;
+      } else {
+        e.stderr_tail = pump_->StderrText();
+      }
     }
-    if (kill_reason_ == KillReason::kTimeout) {
-      o.error = "timed out after " + std::to_string(spec_.timeout_seconds) + " s (limits.timeout)";
-      return o;
-    }
-    if (kill_reason_ == KillReason::kRunnerSignal) {
-      o.error = "the runner was stopped by signal " + std::to_string(runner_signal_) + " (" +
-                SignalName(runner_signal_) + ")";
-      return o;
-    }
-    // Multi-node: the other nodes were stopped by a cancel, or one of them failed.
-    if (multi_node() && cancel_requested_ && others_stopped_ && kill_reason_ != KillReason::kRankFailed) {
-      o.status = jobs::RunStatus::kCanceled;
-      return o;
-    }
-    if (kill_reason_ == KillReason::kPeerFailed || (!peer_failure_.empty() && code == 0 && exit_->signal == 0)) {
-      o.error = peer_failure_;
-      o.exit_code = peer_exit_code_;
-      return o;
-    }
-    if (code == 0 && exit_->signal == 0) {
-      o.status = jobs::RunStatus::kCompleted;
-      return o;
-    }
-    if (plan_.distributed()) {
-      int rank_code = code;
-      o.error = DistributedError(&rank_code);
-      o.exit_code = rank_code;
-      return o;
-    }
-    o.error = exit_->signal != 0 ? "command killed by signal " + std::to_string(exit_->signal) +
-                                       " (" + SignalName(exit_->signal) + ")"
-                                 : "command exited with code " + std::to_string(code);
-    std::string tail = pump_->StderrText();
-    if (!tail.empty()) o.error += ":\n" + tail;
-    return o;
+    return DecideOutcome(e);
   }
 
   // Delivers everything still pending and then the final status. Returns RunJob's exit code.
