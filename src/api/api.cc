@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/hashing.h"
 #include "compute/vm_sizes.h"
+#include "jobs/run_messages.h"
 
 namespace gantry::api {
 
@@ -114,7 +115,7 @@ Result<store::ArtifactRecord> ArtifactFromJson(const Json& j) {
 Json NodesToJson(const workspace::NodesView& view) {
   Json nodes = Json::array();
   for (const auto& n : view.nodes) {
-    Json j = {{"rank", n.rank},       {"state", n.state}, {"address", n.address},
+    Json j = {{"rank", n.rank},       {"state", jobs::NodeStateName(n.state)}, {"address", n.address},
               {"port", n.port},       {"error", n.error}, {"updated_at", n.updated_at}};
     j["exit_code"] = n.exit_code ? Json(*n.exit_code) : Json(nullptr);
     nodes.push_back(std::move(j));
@@ -882,7 +883,9 @@ void Api::AddRoutes() {
     if (!address.has_value()) return Error(address.error());
     if (!error.has_value()) return Error(error.error());
     if (!port.has_value()) return Error(port.error());
-    report.state = *state;
+    auto node_state = jobs::ParseNodeState(*state);
+    if (!node_state.has_value()) return Error(node_state.error());
+    report.state = *node_state;
     report.address = *address;
     report.error = *error;
     report.port = *port;

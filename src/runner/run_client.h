@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "common/status.h"
 #include "http/http_client.h"
+#include "jobs/run_messages.h"
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
 
@@ -35,7 +36,7 @@ struct RunClientOptions {
   // system's CAs).
   std::string ca_file;
   // Log stream that AppendLog writes to.
-  std::string log_stream = "std_log.txt";
+  std::string log_stream = jobs::kMergedLogStream;
   // Names this sender's metric record stream when several send to one run (a multi-node
   // job's nodes: "node_1"); "" for the run's only one.
   std::string metrics_sender;

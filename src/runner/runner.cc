@@ -23,6 +23,7 @@
 #include "common/process.h"
 #include "jobs/distribution.h"
 #include "jobs/job_spec.h"
+#include "jobs/run_messages.h"
 #include "jobs/run_status.h"
 #include "artifacts/local_blob_store.h"
 #include "runner/artifact_transfer.h"
@@ -135,15 +136,13 @@ void SleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds
 // What a node of a multi-node job last reported (see RunService::ReportNode).
 struct PeerNode {
   int64_t rank = 0;
-  std::string state, address, error;
+  // nullopt: a state this runner does not know (a newer server's), taken as not started.
+  std::optional<jobs::NodeState> state;
+  std::string address, error;
   int64_t port = 0;
   std::optional<int> exit_code;
   int64_t updated_at = 0;
 };
-
-bool IsFinalNodeState(const std::string& state) {
-  return state == "succeeded" || state == "failed" || state == "stopped";
-}
 
 // The "nodes" of a nodes answer, by rank.
 std::map<int64_t, PeerNode> ParsePeers(const Json& view) {
@@ -153,7 +152,7 @@ std::map<int64_t, PeerNode> ParsePeers(const Json& view) {
     if (!n.is_object() || !n.contains("rank") || !n["rank"].is_number_integer()) continue;
     PeerNode p;
     p.rank = n["rank"].get<int64_t>();
-    p.state = TextField(n, "state");
+    if (auto state = jobs::ParseNodeState(TextField(n, "state"))) p.state = *state;
     p.address = TextField(n, "address");
     p.error = TextField(n, "error");
     if (n.contains("port") && n["port"].is_number_integer()) p.port = n["port"].get<int64_t>();
@@ -219,7 +218,7 @@ class JobRun {
     if (Status s = Launch(); !s.ok()) return Report(Outcome{.error = s.message()});
     if (multi_node()) {
       // Node 0 reports Running once every node runs (PollNodes).
-      node_state_ = "running";
+      node_state_ = jobs::NodeState::kRunning;
       PollNodes();
     } else {
       EnqueueStatus(jobs::RunStatus::kRunning, {{"process_group", pid_}});
@@ -249,12 +248,12 @@ class JobRun {
     wd_ = work_dir_ / "wd";
     outputs_dir_ = wd_ / "outputs";
     logs_dir_ = wd_ / "logs";
-    log_file_ = work_dir_ / "std_log.txt";
+    log_file_ = work_dir_ / jobs::kMergedLogStream;
     metrics_file_ = work_dir_ / "metrics.jsonl";
     // A reused work folder must not leak an earlier attempt's files, logs or metrics.
     MakeWritable(work_dir_ / "inputs");
     for (const char* name : {"wd", "inputs", "bin"}) fs::remove_all(work_dir_ / name, ec);
-    for (const char* name : {"std_log.txt", "metrics.jsonl", "hostfile"}) {
+    for (const char* name : {jobs::kMergedLogStream, "metrics.jsonl", "hostfile"}) {
       fs::remove(work_dir_ / name, ec);
     }
     fs::remove_all(work_dir_ / "ranks", ec);
@@ -277,7 +276,7 @@ class JobRun {
     if (multi_node()) {
       // The server merges every node's stream into std_log.txt.
       node_log_sink_ = std::make_unique<RunLogStream>(
-          client_.get(), "std_log_node_" + std::to_string(options_.node_rank) + ".txt");
+          client_.get(), jobs::NodeLogStream(options_.node_rank));
       log_shipper_ = std::make_unique<LogShipper>(log_file_, node_log_sink_.get());
     } else {
       log_shipper_ = std::make_unique<LogShipper>(log_file_, client_.get());
@@ -1005,7 +1004,9 @@ class JobRun {
   }
 
   Json NodeReportBody() const {
-    Json body = {{"state", node_state_}, {"address", node_address_}, {"port", leader() ? base_port_ : 0}};
+    Json body = {{"state", jobs::NodeStateName(node_state_)},
+                 {"address", node_address_},
+                 {"port", leader() ? base_port_ : 0}};
     return body;
   }
 
@@ -1032,7 +1033,7 @@ class JobRun {
                             : 1;
       ASSIGN_OR_RETURN(base_port_, FindFreePorts(ports));
     }
-    node_state_ = "ready";
+    node_state_ = jobs::NodeState::kReady;
     GLOG(Info) << "run '" << options_.run_name << "': " << NodeName() << " of "
                << options_.node_count << " is ready at " << node_address_
                << "; waiting for the other nodes";
@@ -1051,7 +1052,7 @@ class JobRun {
         std::string missing;
         for (int64_t n = 0; n < options_.node_count; ++n) {
           auto it = peers.find(n);
-          if (it != peers.end() && it->second.state == "failed") {
+          if (it != peers.end() && it->second.state == jobs::NodeState::kFailed) {
             peer_stopped_ = true;
             return FailedPreconditionError("node " + std::to_string(n) +
                                            " failed before the job started: " + it->second.error);
@@ -1106,9 +1107,11 @@ class JobRun {
     for (int64_t n = 0; n < options_.node_count; ++n) {
       if (n == options_.node_rank) continue;
       auto it = peers.find(n);
-      const std::string state = it == peers.end() ? "" : it->second.state;
-      if (state != "running" && !IsFinalNodeState(state)) all_started = false;
-      if (!IsFinalNodeState(state)) others_ended = false;
+      const std::optional<jobs::NodeState> state =
+          it == peers.end() ? std::nullopt : it->second.state;
+      const bool ended = state && jobs::IsFinalNodeState(*state);
+      if (state != jobs::NodeState::kRunning && !ended) all_started = false;
+      if (!ended) others_ended = false;
       std::string failure;
       std::optional<int> code;
       if (it == peers.end()) {
@@ -1120,11 +1123,11 @@ class JobRun {
       } else {
         missing_since_ms_.erase(n);
       }
-      if (state == "stopped") others_stopped_ = true;
-      if (state == "failed") {
+      if (state == jobs::NodeState::kStopped) others_stopped_ = true;
+      if (state == jobs::NodeState::kFailed) {
         failure = it->second.error.empty() ? "node " + std::to_string(n) + " failed" : it->second.error;
         code = it->second.exit_code;
-      } else if (leader() && it != peers.end() && !IsFinalNodeState(state) && server_now > 0 &&
+      } else if (leader() && it != peers.end() && !ended && server_now > 0 &&
                  server_now - it->second.updated_at > kNodeSilentMs) {
         failure = "node " + std::to_string(n) + " stopped reporting " +
                   std::to_string((server_now - it->second.updated_at) / 1000) +
@@ -1488,11 +1491,12 @@ class JobRun {
     if (!leader()) {
       // Another node reports only how it ended; node 0 speaks for the run.
       if (!jobs::IsTerminal(status)) return;
-      node_state_ = status == jobs::RunStatus::kCompleted ? "succeeded"
-                    : status == jobs::RunStatus::kFailed && !peer_stopped_ ? "failed"
-                                                                           : "stopped";
+      node_state_ = status == jobs::RunStatus::kCompleted ? jobs::NodeState::kSucceeded
+                    : status == jobs::RunStatus::kFailed && !peer_stopped_
+                        ? jobs::NodeState::kFailed
+                        : jobs::NodeState::kStopped;
       Json node = NodeReportBody();
-      if (body.contains("error") && node_state_ == "failed") {
+      if (body.contains("error") && node_state_ == jobs::NodeState::kFailed) {
         std::string error = body["error"].get<std::string>();
         node["error"] = error.find("(node ") != std::string::npos ? error : NodeName() + ": " + error;
       }
@@ -1684,7 +1688,7 @@ class JobRun {
   // Multi-node jobs.
   std::unique_ptr<RunLogStream> node_log_sink_;  // std_log_node_RANK.txt
   std::string node_address_;
-  std::string node_state_ = "ready";
+  jobs::NodeState node_state_ = jobs::NodeState::kReady;
   std::vector<std::string> node_hosts_;  // every node's address, by node rank
   int base_port_ = 0;                    // node 0's MASTER_PORT / first TensorFlow port
   bool running_reported_ = false;        // node 0: Running was reported

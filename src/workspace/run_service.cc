@@ -278,30 +278,6 @@ Result<HeartbeatReply> RunService::Heartbeat(const std::string& name, const std:
   return HeartbeatReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
 }
 
-bool IsFinalNodeState(const std::string& state) {
-  return state == "succeeded" || state == "failed" || state == "stopped";
-}
-
-std::string NodeLogStream(int64_t rank) { return "std_log_node_" + std::to_string(rank) + ".txt"; }
-
-namespace {
-
-// The node of a per-node log stream name, or -1.
-int64_t NodeOfLogStream(const std::string& stream) {
-  constexpr std::string_view kPrefix = "std_log_node_", kSuffix = ".txt";
-  if (stream.size() <= kPrefix.size() + kSuffix.size() || !stream.starts_with(kPrefix) ||
-      !stream.ends_with(kSuffix)) {
-    return -1;
-  }
-  std::string digits = stream.substr(kPrefix.size(), stream.size() - kPrefix.size() - kSuffix.size());
-  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) {
-    return -1;
-  }
-  return std::stoll(digits);
-}
-
-}  // namespace
-
 Result<NodesView> RunService::NodesOf(const RunRecord& run) {
   NodesView view;
   view.status = run.status;
@@ -319,12 +295,6 @@ Result<NodesView> RunService::NodesOf(const RunRecord& run) {
 Result<NodesView> RunService::ReportNode(const std::string& name, const std::string& token,
                                          NodeReport report) {
   RETURN_IF_ERROR(CheckToken(name, token));
-  static const std::set<std::string> kStates = {"ready", "running", "succeeded", "failed",
-                                                "stopped"};
-  if (!kStates.count(report.state)) {
-    return Err(InvalidArgumentError("node state '" + report.state +
-                                    "' is not one of ready, running, succeeded, failed, stopped"));
-  }
   if (report.port < 0 || report.port > 65535) {
     return Err(InvalidArgumentError("port " + std::to_string(report.port) + " is not a TCP port"));
   }
@@ -365,9 +335,9 @@ void RunService::MergeNodeLog(const std::string& name, const std::string& stream
   if (!logs.has_value()) return;
   int64_t merged_length = 0;
   for (const auto& [s, len] : *logs) {
-    if (s == kStdLog) merged_length = len;
+    if (s == jobs::kMergedLogStream) merged_length = len;
   }
-  if (store_->AppendLog(name, kStdLog, merged_length, std::string_view(*text).substr(0, end + 1))
+  if (store_->AppendLog(name, jobs::kMergedLogStream, merged_length, std::string_view(*text).substr(0, end + 1))
           .has_value()) {
     through += static_cast<int64_t>(end + 1);
   }
@@ -382,7 +352,7 @@ Result<int64_t> RunService::AppendLog(const std::string& name, const std::string
   }
   if (offset < 0) return Err(InvalidArgumentError("offset must not be negative"));
   ASSIGN_OR_RETURN(int64_t length, store_->AppendLog(name, stream, offset, data));
-  if (NodeOfLogStream(stream) >= 0) MergeNodeLog(name, stream, offset, length);
+  if (jobs::NodeOfLogStream(stream)) MergeNodeLog(name, stream, offset, length);
   Notify();
   return length;
 }
@@ -477,7 +447,7 @@ Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t sinc
     uint64_t seen = change_count();
     ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
     ASSIGN_OR_RETURN(auto history, store_->GetStatusHistory(name));
-    ASSIGN_OR_RETURN(std::string log, store_->ReadLog(name, kStdLog, offset, 1 << 20));
+    ASSIGN_OR_RETURN(std::string log, store_->ReadLog(name, jobs::kMergedLogStream, offset, 1 << 20));
     RunEvents ev;
     ev.status = run.status;
     auto status = jobs::ParseRunStatus(run.status);

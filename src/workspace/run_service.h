@@ -16,6 +16,7 @@
 #include "artifacts/blob_store.h"
 #include "common/clock.h"
 #include "jobs/job_spec.h"
+#include "jobs/run_messages.h"
 #include "jobs/run_status.h"
 #include "store/metadata_store.h"
 #include "workspace/compute_service.h"
@@ -57,16 +58,11 @@ struct HeartbeatReply {
   bool cancel_requested = false;
 };
 
-// The log stream that holds a run's merged stdout and stderr.
-inline constexpr char kStdLog[] = "std_log.txt";
-
 // One node of a multi-node job (one runner per node, e.g. on Slurm), as its runner last
-// reported it. States, in order: "ready" (prepared, waiting for the others), "running" (its
-// ranks started), then one of "succeeded", "failed", "stopped" (ended because another node
-// failed, a cancel or a signal).
+// reported it (jobs::NodeState: ready, running, then succeeded, failed or stopped).
 struct NodeReport {
   int64_t rank = 0;
-  std::string state;
+  jobs::NodeState state = jobs::NodeState::kReady;
   std::string address;  // where the node's processes listen (MASTER_ADDR for node 0)
   int64_t port = 0;     // node 0: MASTER_PORT / the first TensorFlow port; else 0
   std::string error;    // "failed": what failed, naming the rank
@@ -81,13 +77,6 @@ struct NodesView {
   int64_t node_count = 1;
   std::vector<NodeReport> nodes;  // those that reported, by rank
 };
-
-// True for the node states a runner ends in.
-bool IsFinalNodeState(const std::string& state);
-
-// The per-node log stream of node `rank` of a multi-node job: "std_log_node_RANK.txt". The
-// server merges the complete lines of every node's stream into std_log.txt as they arrive.
-std::string NodeLogStream(int64_t rank);
 
 class RunService {
  public:

@@ -99,7 +99,7 @@ TEST_F(RunServiceTest, WaitForEventsWakesOnLogData) {
   EXPECT_EQ(first.events.size(), 3u);  // NotStarted, Queued, Preparing
   std::thread writer([&] {
     // The waiter may or may not be waiting yet; either way it must see the line.
-    ASSERT_TRUE(runs_->AppendLog(run.name, token, kStdLog, 0, "line 1\n").has_value());
+    ASSERT_TRUE(runs_->AppendLog(run.name, token, jobs::kMergedLogStream, 0, "line 1\n").has_value());
   });
   auto next = *runs_->WaitForEvents(run.name, first.next, 0, 30000);
   writer.join();
