@@ -248,6 +248,7 @@ Result<Snapshot> TakeSnapshot(const SnapshotOptions& options) {
   if (!options.cache_file.empty() && new_cache != old_cache) {
     // Best effort: a cache that cannot be written only costs time on the next snapshot.
     if (MakeDirs(options.cache_file.parent_path()).ok()) {
+      // The hash cache only saves time: without it the next snapshot hashes again.
       (void)WriteFileAtomic(options.cache_file, SerializeCache(new_cache));
     }
   }

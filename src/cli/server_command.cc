@@ -215,6 +215,7 @@ int RunServer(const ServerFlags& flags) {
   if (Status st = WriteConfig(dir, config, url, flags.name, owner_token, ca_file); !st.ok()) {
     return ReportError(st);
   }
+  // Informational (error messages point to it); the lock is what counts.
   (void)WriteFileAtomic(dir / "server.pid", std::to_string(::getpid()) + "\n");
   GLOG(Info) << "workspace '" << flags.name << "' in " << dir.string() << " serving on " << url
              << " with " << slots << " local slot(s)";

@@ -115,6 +115,7 @@ fs::path SnapshotCacheFile(const fs::path& root) {
 Result<std::string> UploadFolder(http::HttpClient& client, const fs::path& root,
                                  const std::string& what, UploadStats* stats) {
   fs::path cache = SnapshotCacheFile(root);
+  // A failure shows when the cache file is written, which is checked.
   (void)MakeDirs(cache.parent_path());
   ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({root, cache}));
   if (stats) stats->hashed_files += snapshot.hashed_files;
@@ -147,6 +148,7 @@ Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector
     std::string prefix = p.filename().string() + "/";
     if (fs::is_directory(p)) {
       fs::path cache = SnapshotCacheFile(p);
+      // A failure shows when the cache file is written, which is checked.
       (void)MakeDirs(cache.parent_path());
       ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({p, cache}));
       if (stats) stats->hashed_files += snapshot.hashed_files;

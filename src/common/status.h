@@ -86,9 +86,29 @@ inline Status DeadlineExceededError(std::string m) {
 inline Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
 inline Status CancelledError(std::string m) { return Status(StatusCode::kCancelled, std::move(m)); }
 
-// Result<T> holds either a T or a non-OK Status.
+// Result<T> holds either a T or a non-OK Status. [[nodiscard]], as Status is: a dropped
+// Result is a dropped error (the build fails on one; `(void)` with a comment says why not).
+namespace internal {
+// What RETURN_IF_ERROR and ASSIGN_OR_RETURN return: converts to the Status or the
+// Result<T> (holding the error) that the enclosing function returns.
+struct Propagated {
+  Status status;
+  operator Status() const { return status; }  // NOLINT: implicit by design
+};
+}  // namespace internal
+
 template <typename T>
-using Result = std::expected<T, Status>;
+class [[nodiscard]] Result : public std::expected<T, Status> {
+  using Base = std::expected<T, Status>;
+
+ public:
+  using Base::Base;
+  Result(const Base& b) : Base(b) {}  // NOLINT: implicit, from std::expected's own operations
+  Result(Base&& b) : Base(std::move(b)) {}  // NOLINT: implicit by design
+  // An error passed up by RETURN_IF_ERROR / ASSIGN_OR_RETURN.
+  Result(internal::Propagated p)  // NOLINT: implicit by design
+      : Base(std::unexpected<Status>(std::move(p.status))) {}
+};
 
 // Lets `return SomeError(...)` work in functions that return Result<T>.
 inline std::unexpected<Status> Err(Status s) { return std::unexpected<Status>(std::move(s)); }
@@ -123,14 +143,5 @@ Status AsStatus(const Result<T>& r) {
   lhs = std::move(*tmp)
 
 namespace gantry::internal {
-// Converts to either Status or std::unexpected<Status> as the enclosing return type needs.
-struct Propagated {
-  Status status;
-  operator Status() const { return status; }  // NOLINT: implicit by design
-  template <typename T>
-  operator Result<T>() const {  // NOLINT: implicit by design
-    return std::unexpected<Status>(status);
-  }
-};
 inline Propagated Propagate(const Status& s) { return Propagated{s}; }
 }  // namespace gantry::internal

@@ -409,6 +409,7 @@ void EndpointController::StopReplicas(Deployment& d) {
 
 void EndpointController::Terminate(const std::vector<std::shared_ptr<Replica>>& replicas) {
   for (auto& r : replicas) {
+    // It may have exited already; nothing else to do then.
     if (r->pid > 0) (void)SignalGroup(r->pid, SIGTERM);
   }
   int64_t deadline = clock_->NowMillis() + kStopGraceMs;
@@ -416,6 +417,7 @@ void EndpointController::Terminate(const std::vector<std::shared_ptr<Replica>>& 
     if (r->pid <= 0) continue;
     while (!TryWait(r->pid).has_value()) {
       if (clock_->NowMillis() >= deadline) {
+        // It may have exited already; nothing else to do then.
         (void)SignalGroup(r->pid, SIGKILL);
         WaitFor(r->pid);
         break;
@@ -541,6 +543,7 @@ void EndpointController::Check(Deployment& d) {
       if (r.phase == ReplicaPhase::kStarting && StartTimedOut(now, r.started_at, rules_)) {
         Log(d, "replica " + std::to_string(r.index) + " not ready after " +
                    std::to_string(options_.ready_timeout_ms) + " ms; stopping it");
+        // It may have exited already; nothing else to do then.
         (void)SignalGroup(r.pid, SIGKILL);
       }
     } else if (r.phase == ReplicaPhase::kReady) {
@@ -553,6 +556,7 @@ void EndpointController::Check(Deployment& d) {
         } else if (TooManyHealthFailures(++r.health_failures, rules_)) {
           Log(d, "replica " + std::to_string(r.index) + " failed " +
                      std::to_string(r.health_failures) + " health checks; killing it");
+          // It may have exited already; nothing else to do then.
           (void)SignalGroup(r.pid, SIGKILL);
         }
       }

@@ -816,10 +816,12 @@ class JobRun {
   // Sends `sig` to every process group of the job.
   void SignalAll(int sig) {
     if (!plan_.distributed()) {
+      // It may have exited already; nothing else to do then.
       (void)SignalGroup(pid_, sig);
       return;
     }
     for (const auto& p : procs_) {
+      // It may have exited already; nothing else to do then.
       if (p.pid > 0) (void)SignalGroup(p.pid, sig);
     }
     // What left its group (mpirun's ranks lead groups of their own) but not the session.
@@ -918,6 +920,7 @@ class JobRun {
         servers_stopped_ = true;
         servers_kill_at_ms_ = now + static_cast<int64_t>(std::max(options_.grace_seconds, 0)) * 1000;
         for (const auto& p : procs_) {
+          // It may have exited already; nothing else to do then.
           if (p.rank != 0 && !p.exit && p.pid > 0) (void)SignalGroup(p.pid, SIGTERM);
         }
       }
@@ -925,6 +928,7 @@ class JobRun {
     if (servers_stopped_ && !servers_killed_ && now >= servers_kill_at_ms_) {
       servers_killed_ = true;
       for (const auto& p : procs_) {
+        // It may have exited already; nothing else to do then.
         if (p.rank != 0 && !p.exit && p.pid > 0) (void)SignalGroup(p.pid, SIGKILL);
       }
     }
@@ -1303,6 +1307,7 @@ class JobRun {
   // every process of the job), so any signal the runner got counts, not only kRunnerSignal.
   bool LeaveVerdictToBatchSystem() {
     if (!options_.no_report_on_signal || g_runner_signal.load() == 0) return false;
+    // Best effort: the batch system decides how the run ended.
     if (ServerUsable()) (void)ShipAllLogs();
     GLOG(Warning) << "run '" << options_.run_name << "': the runner was stopped by signal "
                   << g_runner_signal.load() << "; leaving the final status to the batch system";

@@ -583,6 +583,7 @@ void PythonWorkerPool::ShutDownWorkers() {
       // Idle workers leave their loop when the request pipe closes; one still in init()
       // has nothing to finish.
       CloseFd(w->to_worker);
+      // It may have exited already; nothing else to do then.
       if (w->state == State::kStarting) (void)SignalGroup(w->pid, SIGTERM);
       w->state = State::kDead;
     }

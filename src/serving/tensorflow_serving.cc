@@ -138,6 +138,7 @@ Result<std::unique_ptr<TensorFlowServing>> TensorFlowServing::Start(
 
 TensorFlowServing::~TensorFlowServing() {
   if (pid_ > 0 && !exit_.has_value()) {
+    // It may have exited already; nothing else to do then.
     (void)SignalGroup(pid_, SIGKILL);
     exit_ = WaitFor(pid_);
   }
@@ -166,6 +167,7 @@ Result<bool> TensorFlowServing::Ready() {
 
 ExitInfo TensorFlowServing::StopWith(int sig) {
   if (!TryWait().has_value()) {
+    // It may have exited already; nothing else to do then.
     (void)SignalGroup(pid_, sig);
     exit_ = WaitFor(pid_);
   }

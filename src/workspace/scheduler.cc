@@ -110,6 +110,7 @@ void Scheduler::RunOnce() {
     if (!fresh.has_value()) continue;
     auto status = jobs::ParseRunStatus(fresh->status);
     if (status.has_value() && jobs::IsTerminal(*status)) continue;
+    // It may have ended already; the run is failed below either way.
     (void)backend_->Kill(handle, fresh->process_group);
     std::string reason = "the runner (pid " + std::to_string(run.runner_pid) +
                          ") exited without reporting a final status; see " +
@@ -183,6 +184,7 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
   }
   auto handle = backend_->Submit(request);
   if (!handle.has_value()) {
+    // Refused only when the run ended meanwhile (a cancel): that end stands.
     (void)runs_->Fail(run.name, "cannot start the runner: " + handle.error().message());
     return;
   }
@@ -234,6 +236,7 @@ void Scheduler::ScheduleSlurm(const ComputeTarget& target) {
   if (!queued.has_value()) return;
   for (const auto& run : *queued) {
     if (slurm_ == nullptr) {
+      // A detail line only, refused when the run moved on meanwhile.
       (void)runs_->SetQueuedDetail(run.name, "this server has no Slurm backend");
       continue;
     }
@@ -307,6 +310,7 @@ void Scheduler::SubmitToSlurm(const store::RunRecord& run, const ComputeTarget& 
   request.env["GANTRY_NODE_GPUS"] = std::to_string(target.shape.gpus);
   auto handle = slurm_->Submit(request);
   if (!handle.has_value()) {
+    // Refused only when the run ended meanwhile (a cancel): that end stands.
     (void)runs_->Fail(run.name, "cannot submit to Slurm: " + handle.error().message());
     return;
   }
@@ -314,9 +318,11 @@ void Scheduler::SubmitToSlurm(const store::RunRecord& run, const ComputeTarget& 
     // Canceled while sbatch ran: the job must not run.
     GLOG(Warning) << "run " << run.name << ": " << st.ToString() << "; cancelling Slurm job "
                   << handle->job_id;
+    // Best effort: a job that does not exist (or ended) needs no cancel.
     (void)slurm_->Kill(*handle, 0);
     return;
   }
+  // A detail line only, refused when the run moved on meanwhile.
   (void)runs_->SetQueuedDetail(run.name, "submitted to Slurm as job " + handle->job_id);
 }
 

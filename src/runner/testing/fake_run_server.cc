@@ -229,6 +229,7 @@ std::string FakeRunServer::PutBlob(const std::string& data) {
 std::string FakeRunServer::PutTree(const std::map<std::string, std::string>& files) {
   artifacts::Tree tree;
   for (const auto& [path, content] : files) {
+    // A test fake: the tests name valid paths.
     (void)tree.Add({.path = path,
                     .blob = PutBlob(content),
                     .size = static_cast<int64_t>(content.size()),
