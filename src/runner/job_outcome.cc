@@ -1,5 +1,6 @@
 #include "runner/job_outcome.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace gantry::runner {
@@ -7,6 +8,14 @@ namespace gantry::runner {
 std::string SignalName(int sig) {
   const char* name = ::strsignal(sig);
   return name != nullptr ? name : "unknown signal";
+}
+
+bool TimedOut(int64_t now_ms, int64_t started_ms, int64_t timeout_seconds) {
+  return timeout_seconds > 0 && now_ms - started_ms >= timeout_seconds * 1000;
+}
+
+int64_t SigkillAtMs(int64_t sigterm_ms, int grace_seconds) {
+  return sigterm_ms + static_cast<int64_t>(std::max(grace_seconds, 0)) * 1000;
 }
 
 Outcome DecideOutcome(const JobEnding& e) {

@@ -5,6 +5,7 @@
 // gathers the facts (the failed rank's text comes from its logs) and reports the outcome.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -55,6 +56,13 @@ struct JobEnding {
 // Failed naming the timeout, the runner's signal, a peer's failure or the failed rank or
 // command (with its stderr tail); Completed when everything exited 0.
 Outcome DecideOutcome(const JobEnding& ending);
+
+// The time rules while the job runs. limits.timeout: the job has run `timeout_seconds` (0 =
+// no limit) or longer since it started, so the runner stops it (KillReason::kTimeout).
+bool TimedOut(int64_t now_ms, int64_t started_ms, int64_t timeout_seconds);
+// When the runner sends SIGKILL after stopping the job with SIGTERM at `sigterm_ms`: after the
+// grace period (--grace-seconds; a negative one counts as none).
+int64_t SigkillAtMs(int64_t sigterm_ms, int grace_seconds);
 
 // "Terminated", "Killed", ... (strsignal's name of the signal).
 std::string SignalName(int sig);

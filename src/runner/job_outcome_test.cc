@@ -113,5 +113,17 @@ TEST(JobOutcomeTest, MultiNodeACancelThatStoppedTheOtherNodesIsACancel) {
   EXPECT_EQ(o.error, "rank 0 exited with code 1");
 }
 
+TEST(JobOutcomeTest, TheTimeoutCountsFromTheStartAndZeroMeansNone) {
+  EXPECT_FALSE(TimedOut(14'999, 10'000, 5));
+  EXPECT_TRUE(TimedOut(15'000, 10'000, 5));  // exactly the limit: stopped
+  EXPECT_FALSE(TimedOut(1'000'000'000, 0, 0));
+}
+
+TEST(JobOutcomeTest, SigkillFollowsSigtermAfterTheGracePeriod) {
+  EXPECT_EQ(SigkillAtMs(10'000, 30), 40'000);
+  EXPECT_EQ(SigkillAtMs(10'000, 0), 10'000);
+  EXPECT_EQ(SigkillAtMs(10'000, -5), 10'000);  // a negative grace is none
+}
+
 }  // namespace
 }  // namespace gantry::runner

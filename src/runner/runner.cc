@@ -918,7 +918,7 @@ class JobRun {
         GLOG(Info) << "run '" << options_.run_name
                    << "': the chief ended; stopping the worker and parameter-server tasks";
         servers_stopped_ = true;
-        servers_kill_at_ms_ = now + static_cast<int64_t>(std::max(options_.grace_seconds, 0)) * 1000;
+        servers_kill_at_ms_ = SigkillAtMs(now, options_.grace_seconds);
         for (const auto& p : procs_) {
           // It may have exited already; nothing else to do then.
           if (p.rank != 0 && !p.exit && p.pid > 0) (void)SignalGroup(p.pid, SIGTERM);
@@ -1190,8 +1190,7 @@ class JobRun {
         runner_signal_ = sig;
         BeginKill(KillReason::kRunnerSignal);
       }
-      if (spec_.timeout_seconds > 0 && kill_reason_ == KillReason::kNone &&
-          now - started_ms_ >= spec_.timeout_seconds * 1000) {
+      if (kill_reason_ == KillReason::kNone && TimedOut(now, started_ms_, spec_.timeout_seconds)) {
         GLOG(Warning) << "run '" << options_.run_name << "' exceeded limits.timeout ("
                       << spec_.timeout_seconds << " s); stopping it";
         BeginKill(KillReason::kTimeout);
@@ -1214,7 +1213,7 @@ class JobRun {
   void BeginKill(KillReason reason) {
     kill_reason_ = reason;
     SignalAll(SIGTERM);
-    sigkill_at_ms_ = Now() + static_cast<int64_t>(std::max(options_.grace_seconds, 0)) * 1000;
+    sigkill_at_ms_ = SigkillAtMs(Now(), options_.grace_seconds);
   }
 
   // One pass of the periodic work while the job runs.
