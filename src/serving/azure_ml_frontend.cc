@@ -30,13 +30,7 @@ Response AzureMlFrontend::HandleScoreRaw(const Request& req) const {
 }
 
 Response AzureMlFrontend::HandleScore(const Request& req) const {
-  if (auto fast = ReadFast(req)) {
-    auto out = model_.scheduler->Infer(fast->inputs);
-    if (!out.has_value()) return Error(400, out.error().message());
-    auto answer = ColumnsOfOutputs(*out);
-    if (!answer.has_value()) return Error(400, answer.error().message());
-    return Response::FromJson(200, std::move(*answer));
-  }
+  // The general path: the requests ReadFast reads went the fast way before reaching here.
   auto body = ParseJson(req.body);
   if (!body.has_value()) return Error(400, body.error().message());
   const Json rows = body->is_object() && body->contains("data") ? (*body)["data"] : *body;

@@ -62,14 +62,7 @@ Response TfServingFrontend::HandleModel(const Request& req, bool versioned) cons
 }
 
 Response TfServingFrontend::HandlePredict(const Request& req) const {
-  // Row instances of a one-input model, parsed straight into floats.
-  if (auto fast = ReadFast(req)) {
-    auto out = model_.scheduler->Infer(fast->inputs);
-    if (!out.has_value()) return Error(400, out.error().message());
-    auto predictions = RowsOfOutputs(*out);
-    if (!predictions.has_value()) return Error(400, predictions.error().message());
-    return Response::FromJson(200, {{"predictions", std::move(*predictions)}});
-  }
+  // The general path: the requests ReadFast reads went the fast way before reaching here.
   auto body = ParseJson(req.body);
   if (!body.has_value()) return Error(400, body.error().message());
   if (!body->is_object()) return Error(400, "the request must be a JSON object");
