@@ -144,10 +144,22 @@ def test_pytorch_ddp_all_reduce_over_two_instances_of_two(server, tmp_path):
         "std_log.txt", *[f"std_log_process_{r}.txt" for r in RANKS]]
 
 
+# Every task prints its TF_CONFIG. A parameter-server job is over once its chief is (the
+# runner then stops the others), so the chief waits, bounded, until every task has printed:
+# otherwise a task that starts late is stopped before it prints. The tasks share the job's
+# working folder on local compute.
 TF_SCRIPT = {"tf.py": """
-    import json, os
+    import json, os, time
     config = json.loads(os.environ["TF_CONFIG"])
     print("TF_CONFIG " + json.dumps(config), flush=True)
+    task = config["task"]
+    open("printed_%s_%d" % (task["type"], task["index"]), "w").close()
+    if task["type"] == "chief":
+        tasks = sum(len(v) for v in config["cluster"].values())
+        for _ in range(600):
+            if len([f for f in os.listdir(".") if f.startswith("printed_")]) >= tasks:
+                break
+            time.sleep(0.05)
 """}
 
 
