@@ -111,21 +111,6 @@ Result<store::ArtifactRecord> ArtifactFromJson(const Json& j) {
   return a;
 }
 
-// The body of the nodes endpoints (docs/rest-api.md).
-Json NodesToJson(const workspace::NodesView& view) {
-  Json nodes = Json::array();
-  for (const auto& n : view.nodes) {
-    Json j = {{"rank", n.rank},       {"state", jobs::NodeStateName(n.state)}, {"address", n.address},
-              {"port", n.port},       {"error", n.error}, {"updated_at", n.updated_at}};
-    j["exit_code"] = n.exit_code ? Json(*n.exit_code) : Json(nullptr);
-    nodes.push_back(std::move(j));
-  }
-  return Json{{"status", view.status},
-              {"cancel_requested", view.cancel_requested},
-              {"node_count", view.node_count},
-              {"nodes", nodes}};
-}
-
 }  // namespace
 
 Json RunToJson(const store::RunRecord& run) {
@@ -837,71 +822,34 @@ void Api::AddRoutes() {
   Add("POST", p + "/runs/{name}/status", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
-    auto status_name = GetString(*body, "status");
-    if (!status_name.has_value()) return Error(status_name.error());
-    auto status = jobs::ParseRunStatus(*status_name);
-    if (!status.has_value()) return Error(status.error());
-    workspace::StatusReport report{*status};
-    auto detail = GetString(*body, "detail");
-    auto error = GetString(*body, "error");
-    auto pgid = GetInt(*body, "process_group");
-    if (!detail.has_value()) return Error(detail.error());
-    if (!error.has_value()) return Error(error.error());
-    if (!pgid.has_value()) return Error(pgid.error());
-    report.detail = *detail;
-    report.error = *error;
-    report.process_group = *pgid;
-    if (body->contains("exit_code") && !(*body)["exit_code"].is_null()) {
-      auto code = GetInt(*body, "exit_code");
-      if (!code.has_value()) return Error(code.error());
-      report.exit_code = static_cast<int>(*code);
-    }
-    auto run = runs_->ReportStatus(req.Param("name"), req.BearerToken(), report);
+    auto report = jobs::StatusReportFromJson(*body);
+    if (!report.has_value()) return Error(report.error());
+    auto run = runs_->ReportStatus(req.Param("name"), req.BearerToken(), *report);
     if (!run.has_value()) return Error(run.error());
     return Response::FromJson(200, RunToJson(*run));
   });
   Add("POST", p + "/runs/{name}/heartbeat", RouteAccess::RunReport(), [this](Request& req) {
     auto reply = runs_->Heartbeat(req.Param("name"), req.BearerToken());
     if (!reply.has_value()) return Error(reply.error());
-    return Response::FromJson(
-        200, {{"status", reply->status}, {"cancel_requested", reply->cancel_requested}});
+    return Response::FromJson(200, jobs::RunControlReplyToJson(*reply));
   });
   Add("POST", p + "/runs/{name}/nodes/{rank}", RouteAccess::RunReport(), [this](Request& req) {
     auto body = JsonBody(req);
     if (!body.has_value()) return Error(body.error());
-    workspace::NodeReport report;
     const std::string& rank = req.Param("rank");
     if (rank.empty() || rank.size() > 6 || rank.find_first_not_of("0123456789") != std::string::npos) {
       return Error(InvalidArgumentError("node rank '" + rank + "' is not a non-negative integer"));
     }
-    report.rank = std::stoll(rank);
-    auto state = GetString(*body, "state");
-    auto address = GetString(*body, "address");
-    auto error = GetString(*body, "error");
-    auto port = GetInt(*body, "port");
-    if (!state.has_value()) return Error(state.error());
-    if (!address.has_value()) return Error(address.error());
-    if (!error.has_value()) return Error(error.error());
-    if (!port.has_value()) return Error(port.error());
-    auto node_state = jobs::ParseNodeState(*state);
-    if (!node_state.has_value()) return Error(node_state.error());
-    report.state = *node_state;
-    report.address = *address;
-    report.error = *error;
-    report.port = *port;
-    if (body->contains("exit_code") && !(*body)["exit_code"].is_null()) {
-      auto code = GetInt(*body, "exit_code");
-      if (!code.has_value()) return Error(code.error());
-      report.exit_code = static_cast<int>(*code);
-    }
-    auto view = runs_->ReportNode(req.Param("name"), req.BearerToken(), std::move(report));
+    auto report = jobs::NodeReportFromJson(*body, std::stoll(rank));
+    if (!report.has_value()) return Error(report.error());
+    auto view = runs_->ReportNode(req.Param("name"), req.BearerToken(), std::move(*report));
     if (!view.has_value()) return Error(view.error());
-    return Response::FromJson(200, NodesToJson(*view));
+    return Response::FromJson(200, jobs::NodesViewToJson(*view));
   });
   Add("GET", p + "/runs/{name}/nodes", RouteAccess::Read(RunAccess::kOwnRun), [this](Request& req) {
     auto view = runs_->Nodes(req.Param("name"));
     if (!view.has_value()) return Error(view.error());
-    return Response::FromJson(200, NodesToJson(*view));
+    return Response::FromJson(200, jobs::NodesViewToJson(*view));
   });
   Add("POST", p + "/runs/{name}/logs/{stream...}", RouteAccess::RunReport(), [this](Request& req) {
     auto offset = QueryInt(req, "offset", 0);

@@ -269,19 +269,19 @@ Result<RunRecord> RunService::ReportStatus(const std::string& name, const std::s
   return run;
 }
 
-Result<HeartbeatReply> RunService::Heartbeat(const std::string& name, const std::string& token) {
+Result<RunControlReply> RunService::Heartbeat(const std::string& name, const std::string& token) {
   RETURN_IF_ERROR(CheckToken(name, token));
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
   run.last_heartbeat = clock_->NowMillis();
   RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
-  return HeartbeatReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
+  return RunControlReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
 }
 
 Result<NodesView> RunService::NodesOf(const RunRecord& run) {
   NodesView view;
-  view.status = run.status;
-  view.cancel_requested = run.status == jobs::RunStatusName(RunStatus::kCancelRequested);
+  view.run.status = run.status;
+  view.run.cancel_requested = run.status == jobs::RunStatusName(RunStatus::kCancelRequested);
   const Json job = run.spec.is_object() ? run.spec.value("job", Json::object()) : Json::object();
   auto plan = jobs::PlanDistribution(job.value("resources", Json()), job.value("distribution", Json()));
   view.node_count = plan.has_value() ? plan->instance_count : 1;

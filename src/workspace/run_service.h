@@ -31,13 +31,12 @@ struct SubmitRequest {
   std::map<std::string, std::string> input_trees;  // uri input name → tree id
 };
 
-struct StatusReport {
-  jobs::RunStatus status;
-  std::string detail;
-  std::string error;
-  std::optional<int> exit_code;
-  int64_t process_group = 0;
-};
+// What runners report and are told (jobs/run_messages.h): one shape for the API, the runner
+// and the test fakes.
+using jobs::NodeReport;
+using jobs::NodesView;
+using jobs::RunControlReply;
+using jobs::StatusReport;
 
 struct RunEvents {
   std::string status;
@@ -51,31 +50,6 @@ struct RunEvents {
 struct RunTokenOwner {
   std::string run;
   bool ended = false;  // Completed, Failed or Canceled
-};
-
-struct HeartbeatReply {
-  std::string status;
-  bool cancel_requested = false;
-};
-
-// One node of a multi-node job (one runner per node, e.g. on Slurm), as its runner last
-// reported it (jobs::NodeState: ready, running, then succeeded, failed or stopped).
-struct NodeReport {
-  int64_t rank = 0;
-  jobs::NodeState state = jobs::NodeState::kReady;
-  std::string address;  // where the node's processes listen (MASTER_ADDR for node 0)
-  int64_t port = 0;     // node 0: MASTER_PORT / the first TensorFlow port; else 0
-  std::string error;    // "failed": what failed, naming the rank
-  std::optional<int> exit_code;
-  int64_t updated_at = 0;  // server clock, ms
-};
-
-// The nodes of a multi-node run, with the run's own status, for the runners' rendezvous.
-struct NodesView {
-  std::string status;
-  bool cancel_requested = false;
-  int64_t node_count = 1;
-  std::vector<NodeReport> nodes;  // those that reported, by rank
 };
 
 class RunService {
@@ -120,7 +94,7 @@ class RunService {
   // Runner reports; each checks the run-scoped token (Unauthenticated/PermissionDenied).
   Result<store::RunRecord> ReportStatus(const std::string& name, const std::string& token,
                                         const StatusReport& report);
-  Result<HeartbeatReply> Heartbeat(const std::string& name, const std::string& token);
+  Result<RunControlReply> Heartbeat(const std::string& name, const std::string& token);
   // A node runner's report (multi-node jobs): records it and answers every node's last
   // report. InvalidArgument naming the field for an unknown state or a rank outside the job's
   // resources.instance_count. Node reports live in this process's memory (a restarted server

@@ -2,6 +2,7 @@
 
 #include "artifacts/tree.h"
 #include "common/hashing.h"
+#include "jobs/run_messages.h"
 #include "jobs/run_status.h"
 
 namespace gantry::runner::testing {
@@ -81,8 +82,9 @@ void FakeRunServer::Route() {
                   if (!run) return error;
                   Result<Json> body = ParseJson(r.body);
                   if (!body) return Response::FromStatus(body.error());
-                  Result<jobs::RunStatus> to = jobs::ParseRunStatus(body->value("status", ""));
-                  if (!to) return Response::FromStatus(to.error());
+                  Result<jobs::StatusReport> report = jobs::StatusReportFromJson(*body);
+                  if (!report) return Response::FromStatus(report.error());
+                  const jobs::RunStatus* to = &report->status;
                   Result<jobs::RunStatus> from =
                       jobs::ParseRunStatus(run->run["status"].get<std::string>());
                   if (quiet_while_cancel_requested_ && *from == jobs::RunStatus::kCancelRequested &&
@@ -115,8 +117,9 @@ void FakeRunServer::Route() {
                 RunState* run = FindRun(r, &error);
                 if (!run) return error;
                 ++run->heartbeats;
-                return Response::FromJson(200, {{"status", run->run["status"]},
-                                                {"cancel_requested", run->cancel_requested}});
+                return Response::FromJson(
+                    200, jobs::RunControlReplyToJson({.status = run->run["status"].get<std::string>(),
+                                                      .cancel_requested = run->cancel_requested}));
               }));
 
   router_.Add("POST", api + "/runs/{name}/logs/{stream}", runner_only([this](Request& r) {
