@@ -52,19 +52,35 @@ Result<Json> RunClient::CallJson(const std::string& method, const std::string& p
 
 Result<Json> RunClient::GetRun() { return CallJson("GET", RunPath(""), nullptr); }
 
-Result<Json> RunClient::PostStatus(const Json& body) {
-  return CallJson("POST", RunPath("/status"), body);
+namespace {
+
+// A server answer in its typed shape; Internal naming the call when it is malformed.
+template <typename T>
+Result<T> Decoded(Result<Json> answer, Result<T> (*decode)(const Json&), const char* call) {
+  if (!answer) return Err(answer.error());
+  Result<T> typed = decode(*answer);
+  if (!typed) return Err(InternalError(std::string("the server's answer to ") + call +
+                                       " is malformed: " + typed.error().message()));
+  return typed;
 }
 
-Result<Json> RunClient::Heartbeat() {
-  return CallJson("POST", RunPath("/heartbeat"), Json::object());
+}  // namespace
+
+Result<jobs::RunControlReply> RunClient::PostStatus(const jobs::StatusReport& report) {
+  return Decoded(CallJson("POST", RunPath("/status"), jobs::StatusReportToJson(report)),
+                 &jobs::RunControlReplyFromJson, "a status report");
 }
 
-Result<Json> RunClient::PostNode(int64_t node_rank, const Json& body) {
-  return CallJson("POST", RunPath("/nodes/" + std::to_string(node_rank)), body);
+Result<jobs::RunControlReply> RunClient::Heartbeat() {
+  return Decoded(CallJson("POST", RunPath("/heartbeat"), Json::object()),
+                 &jobs::RunControlReplyFromJson, "a heartbeat");
 }
 
-Result<Json> RunClient::GetNodes() { return CallJson("GET", RunPath("/nodes"), Json()); }
+Result<jobs::NodesView> RunClient::PostNode(const jobs::NodeReport& report) {
+  return Decoded(CallJson("POST", RunPath("/nodes/" + std::to_string(report.rank)),
+                          jobs::NodeReportToJson(report)),
+                 &jobs::NodesViewFromJson, "a node report");
+}
 
 Result<int64_t> RunClient::AppendLog(int64_t offset, std::string_view data) {
   return AppendLogTo(options_.log_stream, offset, data);

@@ -1,5 +1,6 @@
 // RunClient: the runner's typed view of the workspace server's REST API for one run
-// (docs/rest-api.md): the run itself, its status, heartbeat, logs, metrics, tags, artifacts,
+// (docs/rest-api.md): the run itself, its status, heartbeat and node reports (in the typed
+// shapes of jobs/run_messages.h), logs, metrics, tags, artifacts,
 // and the blob and tree endpoints it needs to download inputs and upload outputs.
 //
 // Every call carries the run's bearer token. Errors: Unavailable when the server cannot be
@@ -23,6 +24,7 @@
 #include "jobs/run_messages.h"
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
+#include "runner/server_link.h"
 
 namespace gantry::runner {
 
@@ -44,23 +46,17 @@ struct RunClientOptions {
   int timeout_ms = 20'000;
 };
 
-class RunClient : public LogSink, public MetricsSink {
+class RunClient : public LogSink, public MetricsSink, public RunControl {
  public:
   // InvalidArgument for a malformed server URL.
   static Result<std::unique_ptr<RunClient>> Create(const RunClientOptions& options);
 
-  // GET /runs/{name}: the run object.
-  Result<Json> GetRun();
-  // POST /runs/{name}/status with `body` ({"status", ...}). FailedPrecondition when the
-  // state machine forbids the move.
-  Result<Json> PostStatus(const Json& body);
-  // POST /runs/{name}/heartbeat: {"status", "cancel_requested"}.
-  Result<Json> Heartbeat();
-  // Multi-node jobs: POST /runs/{name}/nodes/{rank} with this node's report ({"state",
-  // "address", "port", "error", "exit_code"}); GET /runs/{name}/nodes. Both answer
-  // {"status", "cancel_requested", "node_count", "nodes": [...]}.
-  Result<Json> PostNode(int64_t node_rank, const Json& body);
-  Result<Json> GetNodes();
+  // RunControl (server_link.h): the run, its status, heartbeat and, for multi-node jobs,
+  // the node reports (POST /runs/{name}/nodes/{rank}). A malformed answer is Internal.
+  Result<Json> GetRun() override;
+  Result<jobs::RunControlReply> PostStatus(const jobs::StatusReport& report) override;
+  Result<jobs::RunControlReply> Heartbeat() override;
+  Result<jobs::NodesView> PostNode(const jobs::NodeReport& report) override;
 
   // LogSink: POST /runs/{name}/logs/{stream}?offset=N, to options.log_stream.
   Result<int64_t> AppendLog(int64_t offset, std::string_view data) override;

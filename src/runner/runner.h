@@ -44,13 +44,21 @@
 // node ships its per-rank logs and its merged log as std_log_node_RANK.txt, which the server
 // merges into std_log.txt; every rank's metrics go to the run.
 //
+// The code: RunJob's JobRun orders the steps; the state lives with its owners: JobFolder
+// (the folder's layout, inputs, blob cache), ServerLink (reachability, the ordered reports,
+// heartbeats, cancel), JobProcesses (the processes, their signals and drain), NodeGroup (the
+// other nodes) and DecideOutcome (job_outcome.h: how the job ended).
+//
 // Thread-safety: RunJob runs one job and blocks until it is over; it installs handlers for
 // SIGTERM/SIGINT/SIGHUP (the job is stopped and the run fails) and ignores SIGPIPE while it
 // runs, so call it from a program's main thread, once at a time.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+
+#include "runner/runner_system.h"
 
 namespace gantry::runner {
 
@@ -92,6 +100,14 @@ struct RunnerOptions {
   std::string node_address;
   // How long the nodes of a multi-node job wait for each other before it fails.
   int rendezvous_seconds = 600;
+
+  // The runner's seams (runner_system.h); null or nullopt: the real ones. Time and waiting,
+  // the job's processes, and the environment the runner reads GANTRY_BLOB_CACHE,
+  // GANTRY_ENV_CACHE and HOME from and the job's environment starts from (nullopt: this
+  // process's, read when RunJob starts).
+  RunnerClock* clock = nullptr;
+  ProcessLauncher* launcher = nullptr;
+  std::optional<EnvironmentMap> environment;
 };
 
 // Runs the job. Returns the exit code for `gantry runner`: 0 when the run ended Completed
