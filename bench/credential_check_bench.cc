@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "artifacts/local_blob_store.h"
 #include "common/files.h"
+#include "workspace/testing/fake_deployment_runtime.h"
 
 using namespace gantry;
 
@@ -28,7 +29,22 @@ int main() {
   auto blobs = std::move(*artifacts::LocalBlobStore::Open(dir / "blobs"));
   workspace::RunService runs(store.get(), blobs.get(), &clock);
   workspace::AccessService access(store.get(), &clock);
-  api::Api api(&access, &runs, nullptr, nullptr, nullptr, nullptr, blobs.get(), {});
+  workspace::ModelService models(store.get(), blobs.get(), &clock);
+  workspace::DatasetService datasets(store.get(), blobs.get(), nullptr, &clock);
+  workspace::ComputeService computes(store.get(), &clock, 1);
+  workspace::EnvironmentService environments(store.get(), &clock);
+  workspace::testing::FakeDeploymentRuntime runtime;  // no endpoints are scored here
+  workspace::EndpointService endpoints(store.get(), blobs.get(), &models, &environments, runtime,
+                                       &clock, "/usr/bin");
+  api::Api api(api::ApiServices{.access = access,
+                                .runs = runs,
+                                .models = models,
+                                .datasets = datasets,
+                                .computes = computes,
+                                .environments = environments,
+                                .endpoints = endpoints,
+                                .blobs = *blobs},
+               {});
   std::string pat = access.CreateToken(workspace::Role::kContributor, "bench", 0, "")->secret;
   workspace::SubmitRequest submit;
   submit.spec.command = "true";

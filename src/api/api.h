@@ -1,11 +1,23 @@
-// Api: the REST resources of the workspace server (docs/rest-api.md). Each handler parses
-// the request, calls one service method and renders the answer; rules live in the services.
-// Thread-safe: handlers are called concurrently; all state is in the services.
+// Api: the REST resources of the workspace server (docs/rest-api.md). Each handler reads the
+// request (request_fields.h), calls one service method and renders the answer (views.h);
+// rules live in the services. Thread-safe: handlers are called concurrently; all state is in
+// the services.
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "api/access_resource.h"
+#include "api/blob_resource.h"
+#include "api/compute_resource.h"
+#include "api/dataset_resource.h"
+#include "api/endpoint_resource.h"
+#include "api/environment_resource.h"
+#include "api/model_resource.h"
+#include "api/routes.h"
+#include "api/run_resource.h"
+#include "api/runner_resource.h"
+#include "api/views.h"
 #include "artifacts/blob_store.h"
 #include "http/router.h"
 #include "workspace/access_policy.h"
@@ -33,18 +45,24 @@ struct ApiOptions {
   std::string upload_dir;
 };
 
-class Api {
- public:
-  // `access` and `runs` must not be null; any other service may be, and its routes then
-  // answer 404.
-  Api(workspace::AccessService* access, workspace::RunService* runs,
-      workspace::ModelService* models, workspace::DatasetService* datasets,
-      workspace::ComputeService* computes, workspace::EnvironmentService* environments,
-      artifacts::BlobStore* blobs, ApiOptions options);
+// Every service the API serves; none may be missing.
+struct ApiServices {
+  workspace::AccessService& access;
+  workspace::RunService& runs;
+  workspace::ModelService& models;
+  workspace::DatasetService& datasets;
+  workspace::ComputeService& computes;
+  workspace::EnvironmentService& environments;
+  workspace::EndpointService& endpoints;
+  artifacts::BlobStore& blobs;
+};
 
-  // Adds the online-endpoint resources under /api/v1/endpoints and the scoring routes
-  // /endpoints/NAME/... (forwarded to a deployment's model server). Call before serving.
-  void AddEndpointRoutes(workspace::EndpointService* endpoints);
+// The REST API: one resource class per noun (blob_resource.h, run_resource.h, ...) adds its
+// named handlers through Routes; Api puts each behind the one credential check (Guarded) and
+// dispatches requests.
+class Api final : private Routes {
+ public:
+  Api(ApiServices services, ApiOptions options);
 
   // Dispatches one request.
   http::Response Handle(http::Request& request) const;
@@ -58,49 +76,31 @@ class Api {
   std::optional<http::Response> BeforeBody(const http::Request& head) const;
 
  private:
-  using AddRoute = std::function<void(const std::string&, const std::string&,
-                                      workspace::RouteAccess, http::Handler)>;
-  // Registers a route behind the credential check (Guarded): the only way routes are added.
+  // Routes: registers a route behind the credential check (Guarded), the only way routes are
+  // added; Caller tells who sent a request.
   void Add(const std::string& method, const std::string& pattern, workspace::RouteAccess access,
-           http::Handler handler);
-  AddRoute Adder();
+           http::Handler handler) override;
+  Result<workspace::Principal> Caller(const http::Request& request) const override;
+
   http::Response Guarded(const workspace::RouteAccess& access, const http::Handler& handler,
                          http::Request& request) const;
   // Origin, credential and role for `access`; fills `who` once the caller is known.
   Status Check(const workspace::RouteAccess& access, const http::Request& request,
                workspace::Principal& who) const;
-  // Who sent the request: a person's token, a run's token, or nobody. Unauthenticated for a
-  // credential that is not valid.
-  Result<workspace::Principal> Caller(const http::Request& request) const;
+  http::Response Health(http::Request& request) const;
 
-  void AddRoutes();
-  void AddAccessRoutes();
-  void AddModelRoutes();
-  void AddDatasetRoutes();
-  void AddComputeRoutes();
-  void AddEnvironmentRoutes();
-
-  workspace::AccessService* access_;
-  workspace::RunService* runs_;
-  workspace::ModelService* models_;
-  workspace::DatasetService* datasets_;
-  workspace::ComputeService* computes_;
-  workspace::EnvironmentService* environments_;
-  workspace::EndpointService* endpoints_ = nullptr;
-  artifacts::BlobStore* blobs_;
+  ApiServices services_;
   ApiOptions options_;
   http::Router router_;
+  BlobResource blob_resource_;
+  RunResource run_resource_;
+  RunnerResource runner_resource_;
+  ModelResource model_resource_;
+  DatasetResource dataset_resource_;
+  EnvironmentResource environment_resource_;
+  ComputeResource compute_resource_;
+  AccessResource access_resource_;
+  EndpointResource endpoint_resource_;
 };
-
-// The JSON shape of a run (see docs/rest-api.md).
-Json RunToJson(const store::RunRecord& run);
-// The JSON shape of a dataset version.
-Json DatasetToJson(const store::DatasetRecord& dataset);
-// The JSON shape of an endpoint; `base_url` ("http://HOST:PORT") makes its scoring URI.
-Json EndpointToJson(const store::EndpointRecord& endpoint, const std::string& base_url);
-// The JSON shape of a deployment, with its replicas' live state.
-Json DeploymentToJson(const store::DeploymentRecord& deployment, const Json& replicas);
-// The JSON shape of a model version.
-Json ModelToJson(const store::ModelRecord& model);
 
 }  // namespace gantry::api

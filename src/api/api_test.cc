@@ -5,6 +5,7 @@
 #include "artifacts/local_blob_store.h"
 #include "common/files.h"
 #include "common/hashing.h"
+#include "workspace/testing/fake_deployment_runtime.h"
 
 namespace gantry::api {
 namespace {
@@ -19,10 +20,26 @@ class ApiTest : public ::testing::Test {
     models_ = std::make_unique<workspace::ModelService>(store_.get(), blobs_.get(), &clock_);
     access_ = std::make_unique<workspace::AccessService>(store_.get(), &clock_);
     owner_ = access_->CreateToken(workspace::Role::kOwner, "owner", 0, "")->secret;
-    api_ = std::make_unique<Api>(access_.get(), runs_.get(), models_.get(), nullptr, nullptr,
-                                 nullptr, blobs_.get(), ApiOptions{});
+    datasets_ = std::make_unique<workspace::DatasetService>(store_.get(), blobs_.get(), nullptr,
+                                                            &clock_);
+    computes_ = std::make_unique<workspace::ComputeService>(store_.get(), &clock_, 1);
+    environments_ = std::make_unique<workspace::EnvironmentService>(store_.get(), &clock_);
+    endpoints_ = std::make_unique<workspace::EndpointService>(
+        store_.get(), blobs_.get(), models_.get(), environments_.get(), runtime_, &clock_, "/usr/bin");
+    api_ = std::make_unique<Api>(Services(), ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }
+
+  ApiServices Services() {
+    return ApiServices{.access = *access_,
+                       .runs = *runs_,
+                       .models = *models_,
+                       .datasets = *datasets_,
+                       .computes = *computes_,
+                       .environments = *environments_,
+                       .endpoints = *endpoints_,
+                       .blobs = *blobs_};
+  }
 
   // Sends as the owner unless another token is given ("-" for none).
   http::Response Call(const std::string& method, const std::string& path, std::string body = "",
@@ -52,6 +69,11 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<workspace::RunService> runs_;
   std::unique_ptr<workspace::ModelService> models_;
   std::unique_ptr<workspace::AccessService> access_;
+  std::unique_ptr<workspace::DatasetService> datasets_;
+  std::unique_ptr<workspace::ComputeService> computes_;
+  std::unique_ptr<workspace::EnvironmentService> environments_;
+  workspace::testing::FakeDeploymentRuntime runtime_;
+  std::unique_ptr<workspace::EndpointService> endpoints_;
   std::string owner_;
   std::unique_ptr<Api> api_;
 };
@@ -291,8 +313,7 @@ TEST_F(ApiTest, ALargeUploadIsRefusedBeforeItsBodyIsRead) {
 
 TEST_F(ApiTest, BlobUploadStreamedToAFileIsMovedIntoTheStore) {
   auto* local = static_cast<artifacts::LocalBlobStore*>(blobs_.get());
-  Api streaming(access_.get(), runs_.get(), models_.get(), nullptr, nullptr, nullptr,
-                blobs_.get(), ApiOptions{.upload_dir = local->temp_dir().string()});
+  Api streaming(Services(), ApiOptions{.upload_dir = local->temp_dir().string()});
   EXPECT_EQ(streaming.BodyToFile("PUT", "/api/v1/blobs/" + std::string(64, 'a')),
             local->temp_dir().string());
   EXPECT_EQ(streaming.BodyToFile("POST", "/api/v1/runs"), "");

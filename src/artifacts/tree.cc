@@ -318,6 +318,15 @@ Result<std::string> StoreTree(BlobStore& store, const Tree& tree) {
   return store.Put(tree.ToJson());
 }
 
+Result<std::string> StoreUploadedTree(BlobStore& store, const Tree& tree) {
+  for (const auto& e : tree.entries()) {
+    if (!store.Has(e.blob)) {
+      return Err(FailedPreconditionError("blob " + e.blob + " of '" + e.path + "' is not uploaded"));
+    }
+  }
+  return StoreTree(store, tree);
+}
+
 Result<Tree> LoadTree(BlobStore& store, std::string_view id) {
   Result<std::string> manifest = store.Get(id);
   if (!manifest) {

@@ -88,6 +88,9 @@ class Tree {
 
 // Stores the tree's manifest as a blob and returns its SHA-256: the tree id.
 Result<std::string> StoreTree(BlobStore& store, const Tree& tree);
+// StoreTree for a tree a client uploaded: FailedPrecondition naming the first entry whose blob
+// is not in the store yet.
+Result<std::string> StoreUploadedTree(BlobStore& store, const Tree& tree);
 // Loads the tree with id `id`. NotFound when no such blob, InvalidArgument when the blob is
 // not a valid manifest.
 Result<Tree> LoadTree(BlobStore& store, std::string_view id);

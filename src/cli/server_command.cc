@@ -154,10 +154,6 @@ int RunServer(const ServerFlags& flags) {
     if (!token.has_value()) return ReportError(token.error());
     owner_token = *token;
   }
-  api::Api api(&access, &runs, &models, &datasets, &computes, &environments, blobs->get(),
-               api::ApiOptions{.workspace_name = flags.name,
-                               .require_auth = !flags.no_auth,
-                               .upload_dir = (*blobs)->temp_dir().string()});
   // Online endpoints: the controller runs the model servers of every deployment.
   const char* path_env = std::getenv("PATH");
   deploy::EndpointController controller(
@@ -168,9 +164,19 @@ int RunServer(const ServerFlags& flags) {
        .python_sdk_dir = FindPythonSdk()},
       store->get(), blobs->get(), RealClock::Get());
   workspace::EndpointService endpoints(store->get(), blobs->get(), &models, &environments,
-                                       &controller, RealClock::Get(),
+                                       controller, RealClock::Get(),
                                        path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
-  api.AddEndpointRoutes(&endpoints);
+  api::Api api(api::ApiServices{.access = access,
+                                .runs = runs,
+                                .models = models,
+                                .datasets = datasets,
+                                .computes = computes,
+                                .environments = environments,
+                                .endpoints = endpoints,
+                                .blobs = **blobs},
+               api::ApiOptions{.workspace_name = flags.name,
+                               .require_auth = !flags.no_auth,
+                               .upload_dir = (*blobs)->temp_dir().string()});
 
   http::HttpServerOptions http_options;
   http_options.host = flags.host;

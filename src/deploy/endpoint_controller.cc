@@ -81,7 +81,6 @@ struct EndpointController::Deployment {
   int64_t previous_generation = 0;
   bool ever_ready = false;  // this generation reached Succeeded
   bool failed = false;
-  uint64_t next = 0;        // round-robin cursor, under mu_
 };
 
 fs::path NoCodeModelDir(const fs::path& materialized) {
@@ -179,6 +178,7 @@ void EndpointController::Loop() {
         if (d) {
           StopReplicas(*d);
           StopPrevious(*d);
+          router_.Withdraw(c.key.first, c.key.second);
           std::lock_guard<std::mutex> lock(mu_);
           deployments_.erase(c.key);
         }
@@ -201,6 +201,7 @@ void EndpointController::Loop() {
         d->previous.swap(d->replicas);
         d->replicas.clear();
         d->previous_generation = d->generation;
+        PublishLocked(*d);
       } else if (d) {
         Log(*d, "update to generation " + std::to_string(record->generation) +
                     ": stopping the model servers of generation " +
@@ -363,6 +364,7 @@ void EndpointController::Provision(Deployment& d) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     d.replicas = replicas;
+    PublishLocked(d);
   }
   for (auto& r : replicas) StartReplica(d, *r);
 }
@@ -392,10 +394,11 @@ void EndpointController::StartReplica(Deployment& d, Replica& r) {
     r.pid = 0;
     r.phase = ReplicaPhase::kStopped;
     r.last_exit = "could not start: " + pid.error().message();
-    return;
+  } else {
+    r.pid = *pid;
+    r.phase = ReplicaPhase::kStarting;
   }
-  r.pid = *pid;
-  r.phase = ReplicaPhase::kStarting;
+  PublishLocked(d);
 }
 
 void EndpointController::StopReplicas(Deployment& d) {
@@ -403,6 +406,7 @@ void EndpointController::StopReplicas(Deployment& d) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     replicas.swap(d.replicas);
+    PublishLocked(d);
   }
   Terminate(replicas);
 }
@@ -438,6 +442,7 @@ void EndpointController::StopPrevious(Deployment& d) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     previous.swap(d.previous);
+    PublishLocked(d);
   }
   if (previous.empty()) return;
   Log(d, "stopping the model servers of generation " + std::to_string(d.previous_generation));
@@ -459,6 +464,7 @@ void EndpointController::ReapPrevious(Deployment& d) {
       r->link = nullptr;
     }
   }
+  PublishLocked(d);
 }
 
 void EndpointController::Check(Deployment& d) {
@@ -493,6 +499,7 @@ void EndpointController::Check(Deployment& d) {
         r.pid = 0;
         r.last_exit = what;
         r.link = nullptr;
+        PublishLocked(d);
       }
       if (OnReplicaExit(d.ever_ready) == ExitAction::kFailDeployment) {
         std::string tail = TailLines(d.dir / "deployment.log", 15);
@@ -509,6 +516,7 @@ void EndpointController::Check(Deployment& d) {
         std::lock_guard<std::mutex> lock(mu_);
         r.restarts += 1;
         r.phase = ReplicaPhase::kRestarting;
+        PublishLocked(d);
       }
       Log(d, "replica " + std::to_string(r.index) + ": restarting in " +
                  std::to_string(backoff) + " ms");
@@ -533,6 +541,7 @@ void EndpointController::Check(Deployment& d) {
               std::lock_guard<std::mutex> lock(mu_);
               r.link = inc;
               r.phase = ReplicaPhase::kReady;
+              PublishLocked(d);
             }
             r.ready_at = now;
             r.last_health_at = now;
@@ -602,38 +611,23 @@ Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoin
                                                       const std::string& body,
                                                       const std::string& content_type,
                                                       const std::map<std::string, std::string>& headers) {
-  std::shared_ptr<ReplicaLink> target;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = deployments_.find({endpoint, deployment});
-    if (it == deployments_.end()) {
-      return Err(UnavailableError("deployment '" + deployment + "' of endpoint '" + endpoint +
-                                  "' has no model server running"));
-    }
-    Deployment& d = *it->second;
-    std::vector<std::shared_ptr<ReplicaLink>> ready;
-    std::string states;
-    for (const auto& r : d.replicas) {
-      if (r->phase == ReplicaPhase::kReady && r->link) ready.push_back(r->link);
-      states += (states.empty() ? "" : ", ") + std::string("replica ") +
-                std::to_string(r->index) + " " + ReplicaPhaseName(r->phase) +
-                (r->last_exit.empty() ? "" : " (last " + r->last_exit + ")");
-    }
-    // During an update (or after a failed one), the previous generation answers until the
-    // new one has a ready replica.
-    if (ready.empty()) {
-      for (const auto& r : d.previous) {
-        if (r->phase == ReplicaPhase::kReady && r->link) ready.push_back(r->link);
-      }
-    }
-    if (ready.empty()) {
-      return Err(UnavailableError("deployment '" + deployment + "' of endpoint '" + endpoint +
-                                  "' has no ready model server" +
-                                  (states.empty() ? "" : ": " + states)));
-    }
-    target = ready[d.next++ % ready.size()];
+  return router_.Forward(endpoint, deployment, method, path, body, content_type, headers);
+}
+
+void EndpointController::PublishLocked(const Deployment& d) {
+  DeploymentRoutes routes;
+  for (const auto& r : d.replicas) {
+    if (r->phase == ReplicaPhase::kReady && r->link) routes.ready.push_back(r->link);
+    routes.states += (routes.states.empty() ? "" : ", ") + std::string("replica ") +
+                     std::to_string(r->index) + " " + ReplicaPhaseName(r->phase) +
+                     (r->last_exit.empty() ? "" : " (last " + r->last_exit + ")");
   }
-  return target->Forward(deployment, method, path, body, content_type, headers);
+  // During an update (or after a failed one), the previous generation answers until the new
+  // one has a ready replica.
+  for (const auto& r : d.previous) {
+    if (r->phase == ReplicaPhase::kReady && r->link) routes.previous.push_back(r->link);
+  }
+  router_.Publish(d.endpoint, d.name, std::move(routes));
 }
 
 }  // namespace gantry::deploy

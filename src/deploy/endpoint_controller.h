@@ -9,7 +9,9 @@
 // An update (a new generation of a deployment that is serving) is rolled: the old replicas
 // keep answering until every replica of the new generation is ready, and are stopped then;
 // if the new generation fails, the old one keeps serving (the deployment shows Failed with
-// the new generation's error).
+// the new generation's error). The controller is the replica supervisor; forwarding is the
+// ReplicaRouter's (replica_router.h), which the controller tells what is ready after every
+// change.
 //
 // All processes are started from the controller's one thread (they get SIGTERM if it ends,
 // so model servers never outlive the server). The deployment records in the store are the
@@ -33,6 +35,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "deploy/deployment_state.h"
+#include "deploy/replica_router.h"
 #include "deploy/rollout_policy.h"
 #include "store/metadata_store.h"
 #include "workspace/deployment_runtime.h"
@@ -106,6 +109,9 @@ class EndpointController final : public workspace::DeploymentRuntime {
   // Writes the generation's state (checked against the one it had) to the store and the log.
   void SetState(Deployment& d, DeploymentState state, const std::string& error);
   void Log(const Deployment& d, const std::string& line);
+  // Tells the router which of the deployment's replicas are ready now; called under mu_
+  // wherever a replica's phase or link changes.
+  void PublishLocked(const Deployment& d);
 
   EndpointControllerOptions options_;
   RolloutRules rules_;
@@ -119,6 +125,8 @@ class EndpointController final : public workspace::DeploymentRuntime {
   std::deque<Command> commands_;
   bool stopping_ = false;
   std::thread thread_;
+  // Forwarding: what PublishLocked last said, read by Forward without taking mu_.
+  ReplicaRouter router_;
 };
 
 // The folder with a no-code model's files inside a materialized model tree: the tree's root,

@@ -98,4 +98,16 @@ Result<RunStatus> CancelTarget(RunStatus current) {
                                      std::string(RunStatusName(current))));
 }
 
+const std::vector<std::string>& ActiveRunStatusNames() {
+  static const std::vector<std::string> kActive = [] {
+    std::vector<std::string> names;
+    for (RunStatus s : {RunStatus::kQueued, RunStatus::kPreparing, RunStatus::kStarting,
+                        RunStatus::kRunning, RunStatus::kFinalizing, RunStatus::kCancelRequested}) {
+      names.emplace_back(RunStatusName(s));
+    }
+    return names;
+  }();
+  return kActive;
+}
+
 }  // namespace gantry::jobs

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -41,6 +43,9 @@ std::string_view RunStatusName(RunStatus status);
 Result<RunStatus> ParseRunStatus(std::string_view name);
 // Completed, Failed and Canceled: the run will never change again.
 bool IsTerminal(RunStatus status);
+// The names of the statuses of a run that holds or waits for compute: Queued, Preparing,
+// Starting, Running, Finalizing, CancelRequested.
+const std::vector<std::string>& ActiveRunStatusNames();
 // OK when a run may move from `from` to `to`; FailedPrecondition
 // "cannot move run from X to Y" otherwise (including from == to).
 Status CheckTransition(RunStatus from, RunStatus to);

@@ -17,6 +17,7 @@
 #include "jobs/distribution.h"
 #include "jobs/job_spec.h"
 #include "jobs/run_messages.h"
+#include "jobs/run_spec.h"
 #include "jobs/run_status.h"
 #include "runner/artifact_transfer.h"
 #include "runner/job_environment.h"
@@ -246,10 +247,9 @@ class JobRun {
   }
 
   Status Prepare(const Json& run) {
-    Result<jobs::JobSpec> parsed =
-        jobs::JobSpec::FromJson(run.contains("spec") ? run["spec"] : Json());
-    if (!parsed) return parsed.error().WithPrefix("the run's job spec is invalid");
-    spec_ = std::move(*parsed);
+    Result<jobs::RunSpec> resolved = jobs::RunSpecFromJson(run, jobs::RunSpecForm::kRest);
+    if (!resolved) return resolved.error().WithPrefix("the run's job spec is invalid");
+    spec_ = std::move(resolved->job);
     std::string experiment = TextField(run, "experiment_name");
     if (experiment.empty()) experiment = spec_.experiment_name;
 
@@ -259,12 +259,10 @@ class JobRun {
     }
 
     std::map<std::string, std::string> input_values;
-    const Json input_trees = run.contains("input_trees") && run["input_trees"].is_object()
-                                 ? run["input_trees"]
-                                 : Json::object();
     auto fetch = [this](const std::string& id, const fs::path& dest) { return FetchTree(id, dest); };
     for (const auto& [name, input] : spec_.inputs) {
-      std::string tree_id = TextField(input_trees, name.c_str());
+      auto tree = resolved->input_trees.find(name);
+      const std::string tree_id = tree != resolved->input_trees.end() ? tree->second : "";
       ASSIGN_OR_RETURN(input_values[name], folder_->MaterializeInput(name, input, tree_id, fetch));
     }
     ASSIGN_OR_RETURN(auto output_values, folder_->MakeOutputs(spec_.outputs));
@@ -278,11 +276,12 @@ class JobRun {
     EnvironmentMap variables;
     fs::path container_engine;
     std::string container_image;
-    const Json environment = run.contains("environment") ? run["environment"] : Json();
-    if (environment.is_object()) {
+    if (resolved->environment) {
       env::EnvironmentBuildOptions build{folder_->environment_cache(), path_env,
                                          [this](const std::string& line) { AppendToLog(line); }};
-      ASSIGN_OR_RETURN(env::BuiltEnvironment built, env::BuildEnvironment(environment, build));
+      ASSIGN_OR_RETURN(env::BuiltEnvironment built,
+                       env::BuildEnvironment(jobs::PinnedEnvironmentToJson(*resolved->environment),
+                                             build));
       if (!built.interpreter.empty()) interpreter = built.interpreter;
       variables = std::move(built.variables);
       container_engine = built.container_engine;
@@ -313,7 +312,8 @@ class JobRun {
       context.python_sdk_dir = fs::absolute(context.python_sdk_dir, ec);
     }
     EnvironmentMap job_env = BuildJobEnvironment(std::move(base), context);
-    ASSIGN_OR_RETURN(fs::path mpirun, PlanDistribution(job_env, container_image));
+    plan_ = resolved->plan;
+    ASSIGN_OR_RETURN(fs::path mpirun, CheckDistribution(job_env, container_image));
     processes_ = std::make_unique<JobProcesses>(JobProcessesOptions{
         .run_name = options_.run_name,
         .work_dir = folder_->root(),
@@ -335,10 +335,9 @@ class JobRun {
     return Status::Ok();
   }
 
-  // Plans a distributed job's processes and checks what its launch needs, before Starting.
-  // Returns mpirun's path for distribution type mpi ("" otherwise).
-  Result<fs::path> PlanDistribution(const EnvironmentMap& job_env, const std::string& image) {
-    ASSIGN_OR_RETURN(plan_, jobs::PlanDistribution(spec_.resources, spec_.distribution));
+  // Checks what a distributed job's launch needs on this node, before Starting. Returns
+  // mpirun's path for distribution type mpi ("" otherwise).
+  Result<fs::path> CheckDistribution(const EnvironmentMap& job_env, const std::string& image) {
     if (multi_node() && jobs::EndsWithChief(plan_)) {
       return Err(FailedPreconditionError(
           "a TensorFlow job with parameter servers runs all its tasks on one node (local "

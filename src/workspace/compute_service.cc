@@ -1,5 +1,7 @@
 #include "workspace/compute_service.h"
 
+#include "jobs/run_status.h"
+
 #include <unistd.h>
 
 #include <thread>
@@ -157,9 +159,11 @@ Result<std::vector<ComputeTarget>> ComputeService::List() {
   return out;
 }
 
-Status ComputeService::Delete(const std::string& name, bool has_active_runs) {
+Status ComputeService::Delete(const std::string& name) {
   if (name == kLocalCompute) return FailedPreconditionError("the built-in 'local' target cannot be deleted");
-  if (has_active_runs) {
+  ASSIGN_OR_RETURN(std::vector<store::RunRecord> active,
+                   store_->ListRuns({.statuses = jobs::ActiveRunStatusNames(), .compute = name, .limit = 1}));
+  if (!active.empty()) {
     return FailedPreconditionError("compute target '" + name +
                                    "' has queued or running jobs; cancel them first");
   }

@@ -42,8 +42,8 @@ class ComputeService {
   Result<ComputeTarget> Get(const std::string& name);
   // "local" first, then the clusters by name.
   Result<std::vector<ComputeTarget>> List();
-  // FailedPrecondition for "local" or while runs are active on it.
-  Status Delete(const std::string& name, bool has_active_runs);
+  // FailedPrecondition for "local" or while runs are queued or active on it.
+  Status Delete(const std::string& name);
 
  private:
   ComputeTarget Local() const;

@@ -1,5 +1,7 @@
 #include "workspace/endpoint_service.h"
 
+#include "deploy/traffic.h"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -37,7 +39,7 @@ int64_t TrafficOf(const Json& traffic, const std::string& deployment) {
 
 EndpointService::EndpointService(store::MetadataStore* store, artifacts::BlobStore* blobs,
                                  ModelService* models, EnvironmentService* environments,
-                                 DeploymentRuntime* runtime, Clock* clock,
+                                 DeploymentRuntime& runtime, Clock* clock,
                                  std::string path_env)
     : store_(store),
       blobs_(blobs),
@@ -60,16 +62,6 @@ Status EndpointService::ValidateName(const std::string& kind, const std::string&
                                 "or '-'");
   }
   return Status::Ok();
-}
-
-std::string EndpointService::PickByTraffic(const Json& traffic, int64_t draw) {
-  int64_t acc = 0;
-  for (const auto& [name, weight] : traffic.items()) {  // nlohmann orders keys by name
-    if (!weight.is_number_integer() || weight.get<int64_t>() <= 0) continue;
-    acc += weight.get<int64_t>();
-    if (draw < acc) return name;
-  }
-  return "";
 }
 
 Result<store::EndpointRecord> EndpointService::CreateEndpoint(const EndpointRequest& request) {
@@ -167,7 +159,7 @@ Status EndpointService::DeleteEndpoint(const std::string& name) {
     // Best effort: the record is deleted below whatever this says.
     (void)store_->SetDeploymentState(d.endpoint, d.name, d.generation, kDeleting, "",
                                      clock_->NowMillis());
-    if (runtime_) runtime_->Remove(d.endpoint, d.name);
+    runtime_.Remove(d.endpoint, d.name);
   }
   std::lock_guard<std::mutex> lock(mu_);
   return store_->DeleteEndpoint(name);
@@ -336,7 +328,7 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
     endpoint.updated_at = clock_->NowMillis();
     RETURN_IF_ERROR(store_->UpdateEndpoint(endpoint));
   }
-  if (runtime_) runtime_->Apply(d.endpoint, d.name);
+  runtime_.Apply(d.endpoint, d.name);
   return d;
 }
 
@@ -363,7 +355,7 @@ Status EndpointService::DeleteDeployment(const std::string& endpoint, const std:
   // Best effort: the record is deleted below whatever this says.
   (void)store_->SetDeploymentState(endpoint, name, d.generation, kDeleting, "",
                                    clock_->NowMillis());
-  if (runtime_) runtime_->Remove(endpoint, name);
+  runtime_.Remove(endpoint, name);
   std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(store_->DeleteDeployment(endpoint, name));
   if (auto fresh = store_->GetEndpoint(endpoint); fresh.has_value() && fresh->traffic.contains(name)) {
@@ -377,14 +369,12 @@ Status EndpointService::DeleteDeployment(const std::string& endpoint, const std:
 Result<std::string> EndpointService::DeploymentLogs(const std::string& endpoint,
                                                     const std::string& name, int64_t lines) {
   RETURN_IF_ERROR(GetDeployment(endpoint, name));
-  if (!runtime_) return std::string();
-  return runtime_->Logs(endpoint, name, lines);
+  return runtime_.Logs(endpoint, name, lines);
 }
 
 std::vector<ReplicaStatus> EndpointService::Replicas(const std::string& endpoint,
                                                     const std::string& name) {
-  if (!runtime_) return {};
-  return runtime_->Replicas(endpoint, name);
+  return runtime_.Replicas(endpoint, name);
 }
 
 Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
@@ -406,7 +396,7 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
   std::string chosen = deployment;
   if (chosen.empty()) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
-    chosen = PickByTraffic(e.traffic, static_cast<int64_t>(rng() % 100));
+    chosen = deploy::PickByTraffic(e.traffic, static_cast<int64_t>(rng() % 100));
     if (chosen.empty()) {
       return Err(UnavailableError("endpoint '" + endpoint +
                                   "' routes no traffic to any deployment; set it with "
@@ -416,10 +406,8 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
   } else {
     RETURN_IF_ERROR(store_->GetDeployment(endpoint, chosen));
   }
-  if (!runtime_) return Err(UnavailableError("no endpoint controller is running"));
   ASSIGN_OR_RETURN(auto answer,
-                   runtime_->Forward(endpoint, chosen, method, path, body, content_type,
-                                        headers));
+                   runtime_.Forward(endpoint, chosen, method, path, body, content_type, headers));
   return ScoreResult{chosen, std::move(answer)};
 }
 

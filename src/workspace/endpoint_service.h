@@ -65,10 +65,10 @@ struct ScoreResult {
 
 class EndpointService {
  public:
-  // `runtime` may be null (nothing is run; for tests of the rules). `path_env` is where
-  // tools such as tensorflow_model_server are looked up.
+  // `runtime` runs the deployments (deploy::EndpointController; a fake in tests of the rules).
+  // `path_env` is where tools such as tensorflow_model_server are looked up.
   EndpointService(store::MetadataStore* store, artifacts::BlobStore* blobs, ModelService* models,
-                  EnvironmentService* environments, DeploymentRuntime* runtime, Clock* clock,
+                  EnvironmentService* environments, DeploymentRuntime& runtime, Clock* clock,
                   std::string path_env);
 
   // InvalidArgument naming a bad field; AlreadyExists.
@@ -111,9 +111,6 @@ class EndpointService {
 
   // Endpoint and deployment names: a letter, then letters, digits and '-', 3 to 32 long.
   static Status ValidateName(const std::string& kind, const std::string& name);
-  // The deployment that `draw` (uniform in [0, 100)) falls on, walking `traffic` in name
-  // order; "" when every weight is 0.
-  static std::string PickByTraffic(const Json& traffic, int64_t draw);
 
  private:
   Result<Json> ResolveModel(const std::string& reference, const std::string& field);
@@ -122,7 +119,7 @@ class EndpointService {
   artifacts::BlobStore* blobs_;
   ModelService* models_;
   EnvironmentService* environments_;
-  DeploymentRuntime* runtime_;
+  DeploymentRuntime& runtime_;
   Clock* clock_;
   std::string path_env_;
   std::mutex mu_;  // serializes read-modify-write of endpoint records

@@ -1,4 +1,5 @@
 #include "workspace/endpoint_service.h"
+#include "workspace/testing/fake_deployment_runtime.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +21,7 @@ class EndpointServiceTest : public ::testing::Test {
     models_ = std::make_unique<ModelService>(store_.get(), blobs_.get(), &clock_);
     environments_ = std::make_unique<EnvironmentService>(store_.get(), &clock_);
     service_ = std::make_unique<EndpointService>(store_.get(), blobs_.get(), models_.get(),
-                                                 environments_.get(), nullptr, &clock_,
+                                                 environments_.get(), runtime_, &clock_,
                                                  "/nonexistent-bin");
     RegisterModel("mnist", "PyTorch", "model/model.pt");
     RegisterModel("tf-mnist", "TensorFlow", "model/saved_model.pb");
@@ -54,6 +55,7 @@ class EndpointServiceTest : public ::testing::Test {
   std::unique_ptr<artifacts::BlobStore> blobs_;
   std::unique_ptr<ModelService> models_;
   std::unique_ptr<EnvironmentService> environments_;
+  testing::FakeDeploymentRuntime runtime_;
   std::unique_ptr<EndpointService> service_;
 };
 
@@ -194,16 +196,6 @@ TEST_F(EndpointServiceTest, TrafficMustNameDeploymentsAndAddUpTo100) {
   EXPECT_EQ(e.traffic["blue"], 0);
 }
 
-TEST_F(EndpointServiceTest, PickByTrafficFollowsTheWeights) {
-  Json traffic = {{"blue", 90}, {"green", 10}, {"red", 0}};
-  std::map<std::string, int> seen;
-  for (int draw = 0; draw < 100; ++draw) ++seen[EndpointService::PickByTraffic(traffic, draw)];
-  EXPECT_EQ(seen["blue"], 90);
-  EXPECT_EQ(seen["green"], 10);
-  EXPECT_EQ(seen.count("red"), 0u);
-  EXPECT_EQ(EndpointService::PickByTraffic(Json{{"blue", 0}}, 0), "");
-}
-
 TEST_F(EndpointServiceTest, ScoringChecksTheKeyFirst) {
   auto e = *service_->GetEndpoint("mnist-ep");
   auto none = service_->Score("mnist-ep", "", "", "POST", "/score", "{}", "application/json");
@@ -217,6 +209,39 @@ TEST_F(EndpointServiceTest, ScoringChecksTheKeyFirst) {
   EXPECT_EQ(good.error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(service_->Score("ghost", "", "", "POST", "/score", "{}", "").error().code(),
             StatusCode::kNotFound);
+}
+
+TEST_F(EndpointServiceTest, TheRuntimeRunsWhatTheRecordsSayAndScoringFollowsTheTraffic) {
+  auto e = *service_->GetEndpoint("mnist-ep");
+  ASSERT_TRUE(service_->PutDeployment({.endpoint = "mnist-ep", .name = "blue", .model = "mnist:1",
+                                       .all_traffic = true})
+                  .has_value());
+  ASSERT_TRUE(
+      service_->PutDeployment({.endpoint = "mnist-ep", .name = "green", .model = "mnist:1"}).has_value());
+  EXPECT_EQ(runtime_.applied(), (std::vector<std::string>{"mnist-ep/blue", "mnist-ep/green"}));
+
+  // All traffic goes to blue; a request naming green goes there.
+  auto scored = service_->Score("mnist-ep", e.primary_key, "", "POST", "/score", "{\"x\": 1}",
+                                "application/json");
+  ASSERT_TRUE(scored.has_value()) << scored.error().ToString();
+  EXPECT_EQ(scored->deployment, "blue");
+  EXPECT_EQ(scored->response.body, "{\"from\": \"blue\"}");
+  auto named = service_->Score("mnist-ep", e.primary_key, "green", "POST", "/score", "{}", "");
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(named->deployment, "green");
+  auto forwarded = runtime_.forwarded();
+  ASSERT_EQ(forwarded.size(), 2u);
+  EXPECT_EQ(forwarded[0].body, "{\"x\": 1}");
+  EXPECT_EQ(forwarded[1].deployment, "green");
+  EXPECT_EQ(service_->Replicas("mnist-ep", "blue").front().state, "Ready");
+  EXPECT_EQ(*service_->DeploymentLogs("mnist-ep", "green", 7), "mnist-ep/green: last 7 lines\n");
+
+  // A deployment that still takes traffic stays; one without is stopped, then deleted.
+  EXPECT_EQ(service_->DeleteDeployment("mnist-ep", "blue").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(service_->DeleteDeployment("mnist-ep", "green").ok());
+  EXPECT_EQ(runtime_.removed(), (std::vector<std::string>{"mnist-ep/green"}));
+  ASSERT_TRUE(service_->DeleteEndpoint("mnist-ep").ok());
+  EXPECT_EQ(runtime_.removed(), (std::vector<std::string>{"mnist-ep/green", "mnist-ep/blue"}));
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "workspace/run_service.h"
 
+#include "common/files.h"
+#include "jobs/run_spec.h"
+
 #include <chrono>
 #include <set>
 
@@ -35,7 +38,7 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   }
   // Dataset references in inputs become the dataset version's pinned tree; the run records
   // which versions it used (lineage).
-  Json used_datasets = Json::array();
+  jobs::RunSpec resolved;
   for (const auto& [name, input] : spec.inputs) {
     if (input.kind == jobs::InputSpec::Kind::kLiteral || !jobs::IsAssetReference(input.path)) {
       continue;
@@ -46,8 +49,7 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     auto dataset = datasets_->Resolve(input.path);
     if (!dataset.has_value()) return Err(dataset.error().WithPrefix("input '" + name + "'"));
     request.input_trees[name] = dataset->tree_id;
-    used_datasets.push_back(
-        {{"input", name}, {"name", dataset->name}, {"version", dataset->version}});
+    resolved.datasets.push_back({.input = name, .name = dataset->name, .version = dataset->version});
   }
   if (spec.command.empty()) return Err(InvalidArgumentError("field 'command' is required"));
   RETURN_IF_ERROR(jobs::ValidatePlaceholders(spec));
@@ -70,7 +72,6 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   }
   // A registered or curated environment is pinned at submission: the run keeps the exact
   // spec (and its build hash) it was submitted with.
-  Json environment = nullptr;
   if (jobs::IsAssetReference(spec.environment)) {
     if (environments_ == nullptr) {
       return Err(InvalidArgumentError("environment '" + spec.environment +
@@ -78,8 +79,8 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     }
     auto env = environments_->Resolve(spec.environment);
     if (!env.has_value()) return Err(env.error().WithPrefix("environment"));
-    environment = Json{{"name", env->name}, {"version", env->version}, {"hash", env->hash},
-                       {"spec", env->spec}};
+    resolved.environment = jobs::PinnedEnvironment{
+        .name = env->name, .version = env->version, .hash = env->hash, .spec = env->spec};
   }
   RunRecord run;
   run.name = spec.name.empty() ? NewRunName() : spec.name;
@@ -91,18 +92,16 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     if (!target.has_value()) {
       return Err(target.error().WithPrefix("compute"));
     }
-    ASSIGN_OR_RETURN(jobs::DistributionPlan plan,
-                     jobs::PlanDistribution(spec.resources, spec.distribution));
-    RETURN_IF_ERROR(CheckNodesFit(*target, plan.instance_count));
+    ASSIGN_OR_RETURN(resolved.plan, jobs::PlanDistribution(spec.resources, spec.distribution));
+    RETURN_IF_ERROR(CheckNodesFit(*target, resolved.plan.instance_count));
   } else if (run.compute != kLocalCompute) {
     return Err(InvalidArgumentError("compute '" + run.compute +
                                     "' does not exist; this workspace has: local"));
   }
   run.status = std::string(jobs::RunStatusName(RunStatus::kNotStarted));
-  run.spec = Json{{"job", spec.ToJson()},
-                  {"input_trees", request.input_trees},
-                  {"datasets", used_datasets},
-                  {"environment", environment}};
+  resolved.job = spec;
+  resolved.input_trees = request.input_trees;
+  run.spec = jobs::RunSpecToJson(resolved);
   run.snapshot_id = request.snapshot_id;
   run.tags = Json::object();
   for (const auto& [k, v] : spec.tags) run.tags[k] = v;
@@ -117,6 +116,26 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
 }
 
 Result<RunRecord> RunService::Get(const std::string& name) { return store_->GetRun(name); }
+
+Result<RunDescription> RunService::Describe(const std::string& name) {
+  RunDescription d;
+  ASSIGN_OR_RETURN(d.run, store_->GetRun(name));
+  d.history = History(name).value_or(std::vector<store::StatusEvent>{});
+  d.latest_metrics = LatestMetrics(name).value_or(std::vector<store::MetricPoint>{});
+  d.logs = Logs(name).value_or(std::vector<std::pair<std::string, int64_t>>{});
+  return d;
+}
+
+Result<std::string> RunService::ReadArtifact(const std::string& name, const std::string& path) {
+  if (!IsSafeRelativePath(path)) {
+    return Err(InvalidArgumentError("artifact path '" + path + "' must stay inside the run"));
+  }
+  ASSIGN_OR_RETURN(std::vector<store::ArtifactRecord> list, Artifacts(name, path));
+  for (const auto& a : list) {
+    if (a.path == path) return blobs_->Get(a.blob);
+  }
+  return Err(NotFoundError("run '" + name + "' has no artifact '" + path + "'"));
+}
 
 Result<std::vector<RunRecord>> RunService::List(const store::RunFilter& filter) {
   return store_->ListRuns(filter);
@@ -282,9 +301,8 @@ Result<NodesView> RunService::NodesOf(const RunRecord& run) {
   NodesView view;
   view.run.status = run.status;
   view.run.cancel_requested = run.status == jobs::RunStatusName(RunStatus::kCancelRequested);
-  const Json job = run.spec.is_object() ? run.spec.value("job", Json::object()) : Json::object();
-  auto plan = jobs::PlanDistribution(job.value("resources", Json()), job.value("distribution", Json()));
-  view.node_count = plan.has_value() ? plan->instance_count : 1;
+  Result<jobs::RunSpec> spec = jobs::RunSpecFromJson(run.spec);
+  view.node_count = spec.has_value() ? spec->plan.instance_count : 1;
   std::lock_guard<std::mutex> lock(nodes_mu_);
   if (auto it = nodes_.find(run.name); it != nodes_.end()) {
     for (const auto& [rank, report] : it->second) view.nodes.push_back(report);
@@ -488,7 +506,11 @@ Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid,
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
   run.runner_pid = runner_pid;
-  if (!gpus.empty()) run.spec["gpus"] = gpus;
+  if (!gpus.empty()) {
+    ASSIGN_OR_RETURN(jobs::RunSpec spec, jobs::RunSpecFromJson(run.spec));
+    spec.gpus = gpus;
+    run.spec = jobs::RunSpecToJson(spec);
+  }
   return store_->UpdateRun(run, std::nullopt);
 }
 

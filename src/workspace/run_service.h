@@ -38,6 +38,15 @@ using jobs::NodesView;
 using jobs::RunControlReply;
 using jobs::StatusReport;
 
+// What GET /runs/NAME shows: the run, its status history, the latest value of each metric and
+// its log streams with their sizes.
+struct RunDescription {
+  store::RunRecord run;
+  std::vector<store::StatusEvent> history;
+  std::vector<store::MetricPoint> latest_metrics;
+  std::vector<std::pair<std::string, int64_t>> logs;  // stream → size
+};
+
 struct RunEvents {
   std::string status;
   std::vector<store::StatusEvent> events;  // history from the requested index on
@@ -73,6 +82,11 @@ class RunService {
   Result<std::vector<store::MetricPoint>> Metrics(const std::string& name,
                                                   const std::string& key = "");
   Result<std::vector<store::MetricPoint>> LatestMetrics(const std::string& name);
+  // NotFound for an unknown run; the history, metrics and logs it cannot read are left empty.
+  Result<RunDescription> Describe(const std::string& name);
+  // The bytes of artifact `path` of the run: InvalidArgument for a path that leaves the run,
+  // NotFound naming the artifact when the run has none at that path.
+  Result<std::string> ReadArtifact(const std::string& name, const std::string& path);
   Result<std::vector<store::ArtifactRecord>> Artifacts(const std::string& name,
                                                        const std::string& prefix = "");
   // Queued → Canceled; active → CancelRequested (the runner stops the job); finished →

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "common/logging.h"
-#include "jobs/distribution.h"
+#include "jobs/run_spec.h"
 
 namespace gantry::workspace {
 
@@ -20,10 +20,14 @@ const std::vector<std::string>& ActiveStatuses() {
 // The nodes a run occupies at once: its resources.instance_count (1 when absent; the spec
 // was validated at submission).
 int NodesOf(const store::RunRecord& run) {
-  const Json job = run.spec.is_object() ? run.spec.value("job", Json::object()) : Json::object();
-  if (!job.is_object()) return 1;
-  auto plan = jobs::PlanDistribution(job.value("resources", Json()), job.value("distribution", Json()));
-  return plan.has_value() ? static_cast<int>(plan->instance_count) : 1;
+  Result<jobs::RunSpec> spec = jobs::RunSpecFromJson(run.spec);
+  return spec.has_value() ? static_cast<int>(spec->plan.instance_count) : 1;
+}
+
+// The GPUs a run's runner was given (none when it has none or its spec is unreadable).
+std::vector<int> GpusOf(const store::RunRecord& run) {
+  Result<jobs::RunSpec> spec = jobs::RunSpecFromJson(run.spec);
+  return spec.has_value() ? spec->gpus : std::vector<int>{};
 }
 
 std::string Join(const std::vector<int>& v) {
@@ -102,7 +106,7 @@ void Scheduler::RunOnce() {
     compute::LaunchHandle handle{run.runner_pid, ""};
     if (backend_->Poll(handle).state == compute::RunnerState::kRunning) {
       busy[run.compute] += NodesOf(run);
-      for (const auto& g : run.spec.value("gpus", Json::array())) gpus_in_use.insert(g.get<int>());
+      for (int g : GpusOf(run)) gpus_in_use.insert(g);
       continue;
     }
     // The runner is gone. Re-read: it may have reported its final status just now.
