@@ -1,19 +1,19 @@
-// SqliteMetadataStore: the embedded default MetadataStore, one SQLite file in WAL mode.
-// Thread-safe: one connection guarded by a mutex; SQLite's WAL keeps readers in other
-// processes (backups, sqlite3 shell) unblocked. Committed rows survive a kill -9 of the
-// process (WAL with synchronous=NORMAL loses nothing on a process crash).
+// SqliteMetadataStore: the embedded default MetadataStore, one SQLite file in WAL mode, over
+// the narrow SqliteDb client; the schema is sqlite_migrations'. Thread-safe: one connection
+// guarded by a mutex; SQLite's WAL keeps readers in other processes (backups, sqlite3 shell)
+// unblocked. Committed rows survive a kill -9 of the process (WAL with synchronous=NORMAL
+// loses nothing on a process crash).
 #pragma once
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "store/metadata_store.h"
 
-struct sqlite3;
-
 namespace gantry::store {
+
+class SqliteDb;
 
 class SqliteMetadataStore : public MetadataStore {
  public:
@@ -73,20 +73,12 @@ class SqliteMetadataStore : public MetadataStore {
   Status AppendAudit(AuditRecord& record) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t after_id, int limit) override;
 
-  class Statement;
-
  private:
-  explicit SqliteMetadataStore(sqlite3* db);
-  Status Exec(const char* sql);
-  Status Migrate();
-  Result<Statement*> Prepare(const char* sql);  // cached per SQL text; requires mu_
-  Result<bool> RunExists(const std::string& name);
-  Result<int64_t> LogLength(const std::string& run, const std::string& stream);
+  explicit SqliteMetadataStore(std::unique_ptr<SqliteDb> db);
 
-  std::mutex mu_;
-  sqlite3* db_;  // guarded by mu_
-  std::map<const char*, std::unique_ptr<Statement>> statements_;  // guarded by mu_
-  // (run, key) → (series id, next step); a cache of the metric_series table.
+  std::unique_ptr<SqliteDb> db_;
+  // (run, key) → (series id, next step); a cache of the metric_series table, guarded by the
+  // connection's lock (it must agree with what the transactions committed).
   std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> series_;
 };
 
