@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "store/metadata_store.h"
+#include "store/metric_table.h"
 
 namespace gantry::store {
 
