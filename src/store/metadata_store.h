@@ -1,12 +1,15 @@
 // MetadataStore: the workspace's metadata, one table interface per entity — runs and their
 // status history, metrics, logs, the artifact index, models, datasets, environments, compute
-// targets, endpoints and their deployments, access tokens, the audit log (X_table.h, each with
-// its records). One store, chosen by OpenMetadataStore(); SQLite is the embedded default and
-// PostgreSQL the team-server option (to come).
+// targets, endpoints and their deployments, access tokens, the audit log. The store hands out
+// its tables (`store.runs().CreateRun(...)`) and owns what they share (for SQLite, the one
+// connection); it is chosen by OpenMetadataStore(). SQLite is the embedded default and
+// PostgreSQL the team-server option (to come): a new backend implements the table interfaces
+// one at a time, each checked by that table's conformance suite (X_table_conformance_test.cc).
 //
 // The tables know rows, not rules: which status may follow which is the job state machine's
-// business (src/jobs), and callers serialize read-modify-write sequences per run.
-// Implementations are thread-safe.
+// business (src/jobs), and callers serialize read-modify-write sequences per run. No
+// operation spans two tables. Implementations are thread-safe, and the tables they hand out
+// live as long as the store.
 #pragma once
 
 #include <memory>
@@ -28,20 +31,21 @@
 
 namespace gantry::store {
 
-// For now the store is every table at once; MetadataStore will hand them out one by one.
-class MetadataStore : public RunTable,
-                      public MetricTable,
-                      public LogTable,
-                      public ArtifactTable,
-                      public ModelTable,
-                      public DatasetTable,
-                      public EnvironmentTable,
-                      public ComputeTable,
-                      public EndpointTable,
-                      public AccessTokenTable,
-                      public AuditTable {
+class MetadataStore {
  public:
-  ~MetadataStore() override = default;
+  virtual ~MetadataStore() = default;
+
+  virtual RunTable& runs() = 0;
+  virtual MetricTable& metrics() = 0;
+  virtual LogTable& logs() = 0;
+  virtual ArtifactTable& artifacts() = 0;
+  virtual ModelTable& models() = 0;
+  virtual DatasetTable& datasets() = 0;
+  virtual EnvironmentTable& environments() = 0;
+  virtual ComputeTable& computes() = 0;
+  virtual EndpointTable& endpoints() = 0;
+  virtual AccessTokenTable& access_tokens() = 0;
+  virtual AuditTable& audit() = 0;
 };
 
 struct MetadataStoreOptions {

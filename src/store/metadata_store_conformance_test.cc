@@ -47,45 +47,45 @@ class MetadataStoreConformanceTest : public ::testing::TestWithParam<StoreFactor
 TEST_P(MetadataStoreConformanceTest, RunsKeepSubmissionOrderAndRejectDuplicates) {
   for (auto name : {"a", "b", "c"}) {
     RunRecord r = NewRun(name);
-    ASSERT_TRUE(store_->CreateRun(r).ok());
+    ASSERT_TRUE(store_->runs().CreateRun(r).ok());
   }
   RunRecord dup = NewRun("b");
-  EXPECT_EQ(store_->CreateRun(dup).code(), StatusCode::kAlreadyExists);
-  auto oldest = store_->ListRuns({.oldest_first = true});
+  EXPECT_EQ(store_->runs().CreateRun(dup).code(), StatusCode::kAlreadyExists);
+  auto oldest = store_->runs().ListRuns({.oldest_first = true});
   ASSERT_TRUE(oldest.has_value());
   ASSERT_EQ(oldest->size(), 3u);
   EXPECT_EQ((*oldest)[0].name, "a");
   EXPECT_LT((*oldest)[0].seq, (*oldest)[2].seq);
-  auto newest = store_->ListRuns({.limit = 1});
+  auto newest = store_->runs().ListRuns({.limit = 1});
   EXPECT_EQ((*newest)[0].name, "c");
-  EXPECT_EQ(store_->GetRun("zzz").error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetRun("a")->spec["command"], "echo hi");
+  EXPECT_EQ(store_->runs().GetRun("zzz").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->runs().GetRun("a")->spec["command"], "echo hi");
 }
 
 TEST_P(MetadataStoreConformanceTest, UpdateRecordsStatusHistory) {
   RunRecord r = NewRun("r1");
-  ASSERT_TRUE(store_->CreateRun(r).ok());
+  ASSERT_TRUE(store_->runs().CreateRun(r).ok());
   r.status = "Running";
   r.exit_code = 0;
   r.tags = Json{{"k", "v"}};
   r.token_hash = "abc";
   r.runner_pid = 77;
-  ASSERT_TRUE(store_->UpdateRun(r, StatusEvent{"Running", 2000, "pid 5"}).ok());
-  auto got = store_->GetRun("r1");
+  ASSERT_TRUE(store_->runs().UpdateRun(r, StatusEvent{"Running", 2000, "pid 5"}).ok());
+  auto got = store_->runs().GetRun("r1");
   EXPECT_EQ(got->status, "Running");
   EXPECT_EQ(got->exit_code, 0);
   EXPECT_EQ(got->tags["k"], "v");
   EXPECT_EQ(got->token_hash, "abc");
   EXPECT_EQ(got->runner_pid, 77);
-  auto history = store_->GetStatusHistory("r1");
+  auto history = store_->runs().GetStatusHistory("r1");
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].status, "Queued");
   EXPECT_EQ((*history)[1].status, "Running");
   EXPECT_EQ((*history)[1].time, 2000);
-  auto filtered = store_->ListRuns({.statuses = {"Running"}});
+  auto filtered = store_->runs().ListRuns({.statuses = {"Running"}});
   EXPECT_EQ(filtered->size(), 1u);
   RunRecord ghost = NewRun("ghost");
-  EXPECT_EQ(store_->UpdateRun(ghost, std::nullopt).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->runs().UpdateRun(ghost, std::nullopt).code(), StatusCode::kNotFound);
 }
 
 TEST_P(MetadataStoreConformanceTest, MetricsGetStepsPerSeries) {
@@ -93,18 +93,18 @@ TEST_P(MetadataStoreConformanceTest, MetricsGetStepsPerSeries) {
   for (int i = 0; i < 5; ++i) batch.push_back({"loss", 1.0 / (i + 1), "", -1, 10});
   batch.push_back({"acc", 0.5, "", -1, 10});
   batch.push_back({"row", 0, R"({"a":1})", -1, 10});
-  ASSERT_TRUE(store_->AppendMetrics("r", batch).ok());
-  ASSERT_TRUE(store_->AppendMetrics("r", {{"loss", 0.1, "", -1, 11}}).ok());
-  auto loss = store_->GetMetrics("r", "loss");
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", batch).ok());
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {{"loss", 0.1, "", -1, 11}}).ok());
+  auto loss = store_->metrics().GetMetrics("r", "loss");
   ASSERT_EQ(loss->size(), 6u);
   EXPECT_EQ((*loss)[5].step, 5);
   EXPECT_DOUBLE_EQ((*loss)[5].value, 0.1);
-  auto latest = store_->LatestMetrics("r");
+  auto latest = store_->metrics().LatestMetrics("r");
   ASSERT_EQ(latest->size(), 3u);
   EXPECT_EQ((*latest)[0].key, "acc");
   EXPECT_EQ((*latest)[2].key, "row");
   EXPECT_EQ((*latest)[2].value_json, R"({"a":1})");
-  EXPECT_EQ(store_->GetMetrics("other", "")->size(), 0u);
+  EXPECT_EQ(store_->metrics().GetMetrics("other", "")->size(), 0u);
 }
 
 TEST_P(MetadataStoreConformanceTest, MetricsKeepTheRankThatLoggedThem) {
@@ -115,8 +115,8 @@ TEST_P(MetadataStoreConformanceTest, MetricsKeepTheRankThatLoggedThem) {
   store::MetricPoint c{"loss", 0, R"("text")", 1, 3};
   c.rank = 2;
   store::MetricPoint d{"loss", 0.9, "", 2, 4};  // no rank
-  ASSERT_TRUE(store_->AppendMetrics("r", {a, b, c, d}).ok());
-  auto points = *store_->GetMetrics("r", "loss");
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {a, b, c, d}).ok());
+  auto points = *store_->metrics().GetMetrics("r", "loss");
   ASSERT_EQ(points.size(), 4u);
   EXPECT_EQ(points[0].rank, 0);
   EXPECT_EQ(points[1].rank, 3);
@@ -128,45 +128,45 @@ TEST_P(MetadataStoreConformanceTest, MetricsKeepTheRankThatLoggedThem) {
 }
 
 TEST_P(MetadataStoreConformanceTest, ResentMetricBatchesAreStoredOnce) {
-  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
   // The answer was lost and the sender resends the same batch: nothing new is stored.
-  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
-  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 2, "", -1, 2}}, 80).ok());
-  auto points = *store_->GetMetrics("r", "m");
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {{"m", 1, "", -1, 1}}, 40).ok());
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {{"m", 2, "", -1, 2}}, 80).ok());
+  auto points = *store_->metrics().GetMetrics("r", "m");
   ASSERT_EQ(points.size(), 2u);
   EXPECT_DOUBLE_EQ(points[1].value, 2);
   // Cursors are per run, and per sender within a run.
-  ASSERT_TRUE(store_->AppendMetrics("other", {{"m", 5, "", -1, 1}}, 40).ok());
-  EXPECT_EQ(store_->GetMetrics("other", "m")->size(), 1u);
-  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 3, "", -1, 3}}, 40, "node_1").ok());
-  ASSERT_TRUE(store_->AppendMetrics("r", {{"m", 3, "", -1, 3}}, 40, "node_1").ok());
-  EXPECT_EQ(store_->GetMetrics("r", "m")->size(), 3u);
+  ASSERT_TRUE(store_->metrics().AppendMetrics("other", {{"m", 5, "", -1, 1}}, 40).ok());
+  EXPECT_EQ(store_->metrics().GetMetrics("other", "m")->size(), 1u);
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {{"m", 3, "", -1, 3}}, 40, "node_1").ok());
+  ASSERT_TRUE(store_->metrics().AppendMetrics("r", {{"m", 3, "", -1, 3}}, 40, "node_1").ok());
+  EXPECT_EQ(store_->metrics().GetMetrics("r", "m")->size(), 3u);
 }
 
 TEST_P(MetadataStoreConformanceTest, LogsAppendIdempotentlyAndRejectGaps) {
-  EXPECT_EQ(*store_->AppendLog("r", "std_log.txt", 0, "hello "), 6);
+  EXPECT_EQ(*store_->logs().AppendLog("r", "std_log.txt", 0, "hello "), 6);
   // A resend of bytes already stored is absorbed.
-  EXPECT_EQ(*store_->AppendLog("r", "std_log.txt", 0, "hello world\n"), 12);
-  EXPECT_EQ(store_->AppendLog("r", "std_log.txt", 20, "x").error().code(),
+  EXPECT_EQ(*store_->logs().AppendLog("r", "std_log.txt", 0, "hello world\n"), 12);
+  EXPECT_EQ(store_->logs().AppendLog("r", "std_log.txt", 20, "x").error().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(*store_->ReadLog("r", "std_log.txt", 0, 100), "hello world\n");
-  EXPECT_EQ(*store_->ReadLog("r", "std_log.txt", 3, 4), "lo w");
-  EXPECT_EQ(*store_->ReadLog("r", "std_log.txt", 12, 100), "");
-  auto logs = store_->ListLogs("r");
+  EXPECT_EQ(*store_->logs().ReadLog("r", "std_log.txt", 0, 100), "hello world\n");
+  EXPECT_EQ(*store_->logs().ReadLog("r", "std_log.txt", 3, 4), "lo w");
+  EXPECT_EQ(*store_->logs().ReadLog("r", "std_log.txt", 12, 100), "");
+  auto logs = store_->logs().ListLogs("r");
   ASSERT_EQ(logs->size(), 1u);
   EXPECT_EQ((*logs)[0].second, 12);
 }
 
 TEST_P(MetadataStoreConformanceTest, ArtifactsListByPrefix) {
-  ASSERT_TRUE(store_->PutArtifacts("r", {{"outputs/a.txt", std::string(64, 'a'), 3, 0644},
+  ASSERT_TRUE(store_->artifacts().PutArtifacts("r", {{"outputs/a.txt", std::string(64, 'a'), 3, 0644},
                                          {"logs/b.txt", std::string(64, 'b'), 4, 0644},
                                          {"outputs/m/c", std::string(64, 'c'), 5, 0755}})
                   .ok());
-  auto outputs = store_->ListArtifacts("r", "outputs/");
+  auto outputs = store_->artifacts().ListArtifacts("r", "outputs/");
   ASSERT_EQ(outputs->size(), 2u);
   EXPECT_EQ((*outputs)[1].path, "outputs/m/c");
   EXPECT_EQ((*outputs)[1].mode, 0755u);
-  EXPECT_EQ(store_->ListArtifacts("r", "")->size(), 3u);
+  EXPECT_EQ(store_->artifacts().ListArtifacts("r", "")->size(), 3u);
 }
 
 TEST_P(MetadataStoreConformanceTest, ModelVersionsCountUpPerName) {
@@ -175,19 +175,19 @@ TEST_P(MetadataStoreConformanceTest, ModelVersionsCountUpPerName) {
     m.name = i < 2 ? "mnist" : "other";
     m.tree_id = std::string(64, 'a');
     m.properties = Json{{"accuracy", "0.9"}};
-    ASSERT_TRUE(store_->CreateModel(m).ok());
+    ASSERT_TRUE(store_->models().CreateModel(m).ok());
     EXPECT_EQ(m.version, i < 2 ? i + 1 : 1);
   }
-  EXPECT_EQ(store_->GetModel("mnist", 0)->version, 2);
-  EXPECT_EQ(store_->GetModel("mnist", 1)->properties["accuracy"], "0.9");
-  EXPECT_EQ(store_->GetModel("mnist", 7).error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetModel("nope", 0).error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->ListModels("")->size(), 3u);
-  EXPECT_EQ(store_->ListModels("mnist")->size(), 2u);
-  ModelRecord m = *store_->GetModel("mnist", 1);
+  EXPECT_EQ(store_->models().GetModel("mnist", 0)->version, 2);
+  EXPECT_EQ(store_->models().GetModel("mnist", 1)->properties["accuracy"], "0.9");
+  EXPECT_EQ(store_->models().GetModel("mnist", 7).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->models().GetModel("nope", 0).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->models().ListModels("")->size(), 3u);
+  EXPECT_EQ(store_->models().ListModels("mnist")->size(), 2u);
+  ModelRecord m = *store_->models().GetModel("mnist", 1);
   m.tags["stage"] = "prod";
-  ASSERT_TRUE(store_->UpdateModel(m).ok());
-  EXPECT_EQ(store_->GetModel("mnist", 1)->tags["stage"], "prod");
+  ASSERT_TRUE(store_->models().UpdateModel(m).ok());
+  EXPECT_EQ(store_->models().GetModel("mnist", 1)->tags["stage"], "prod");
 }
 
 TEST_P(MetadataStoreConformanceTest, DatasetVersions) {
@@ -195,43 +195,43 @@ TEST_P(MetadataStoreConformanceTest, DatasetVersions) {
   d.name = "mnist";
   d.tree_id = std::string(64, 'a');
   d.sources = Json::array({"http://x/a.gz"});
-  ASSERT_TRUE(store_->CreateDataset(d).ok());
+  ASSERT_TRUE(store_->datasets().CreateDataset(d).ok());
   EXPECT_EQ(d.version, 1);
   DatasetRecord explicit_version = d;
   explicit_version.version = 5;
-  ASSERT_TRUE(store_->CreateDataset(explicit_version).ok());
-  EXPECT_EQ(store_->CreateDataset(explicit_version).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->datasets().CreateDataset(explicit_version).ok());
+  EXPECT_EQ(store_->datasets().CreateDataset(explicit_version).code(), StatusCode::kAlreadyExists);
   d.version = 0;
-  ASSERT_TRUE(store_->CreateDataset(d).ok());
+  ASSERT_TRUE(store_->datasets().CreateDataset(d).ok());
   EXPECT_EQ(d.version, 6);
-  EXPECT_EQ(store_->GetDataset("mnist", 0)->version, 6);
-  EXPECT_EQ(store_->GetDataset("mnist", 1)->sources[0], "http://x/a.gz");
-  EXPECT_EQ(store_->GetDataset("mnist", 2).error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->ListDatasets("")->size(), 3u);
+  EXPECT_EQ(store_->datasets().GetDataset("mnist", 0)->version, 6);
+  EXPECT_EQ(store_->datasets().GetDataset("mnist", 1)->sources[0], "http://x/a.gz");
+  EXPECT_EQ(store_->datasets().GetDataset("mnist", 2).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->datasets().ListDatasets("")->size(), 3u);
 }
 
 TEST_P(MetadataStoreConformanceTest, EnvironmentVersions) {
   EnvironmentRecord e{"tf", 0, "", Json{{"pip", {"numpy"}}}, "h1", 1};
-  ASSERT_TRUE(store_->CreateEnvironment(e).ok());
+  ASSERT_TRUE(store_->environments().CreateEnvironment(e).ok());
   EXPECT_EQ(e.version, 1);
   e.hash = "h2";
-  ASSERT_TRUE(store_->CreateEnvironment(e).ok());
+  ASSERT_TRUE(store_->environments().CreateEnvironment(e).ok());
   EXPECT_EQ(e.version, 2);
-  EXPECT_EQ(store_->GetEnvironment("tf", 0)->hash, "h2");
-  EXPECT_EQ(store_->GetEnvironment("tf", 1)->spec["pip"][0], "numpy");
-  EXPECT_EQ(store_->GetEnvironment("tf", 3).error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->ListEnvironments()->size(), 2u);
+  EXPECT_EQ(store_->environments().GetEnvironment("tf", 0)->hash, "h2");
+  EXPECT_EQ(store_->environments().GetEnvironment("tf", 1)->spec["pip"][0], "numpy");
+  EXPECT_EQ(store_->environments().GetEnvironment("tf", 3).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->environments().ListEnvironments()->size(), 2u);
 }
 
 TEST_P(MetadataStoreConformanceTest, ComputeTargets) {
   ComputeRecord c{"gpu-cluster", "amlcompute", "STANDARD_NC6", 0, 4, 120, 1};
-  ASSERT_TRUE(store_->CreateCompute(c).ok());
-  EXPECT_EQ(store_->CreateCompute(c).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->GetCompute("gpu-cluster")->max_nodes, 4);
-  EXPECT_EQ(store_->ListComputes()->size(), 1u);
-  ASSERT_TRUE(store_->DeleteCompute("gpu-cluster").ok());
-  EXPECT_EQ(store_->DeleteCompute("gpu-cluster").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetCompute("gpu-cluster").error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->computes().CreateCompute(c).ok());
+  EXPECT_EQ(store_->computes().CreateCompute(c).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->computes().GetCompute("gpu-cluster")->max_nodes, 4);
+  EXPECT_EQ(store_->computes().ListComputes()->size(), 1u);
+  ASSERT_TRUE(store_->computes().DeleteCompute("gpu-cluster").ok());
+  EXPECT_EQ(store_->computes().DeleteCompute("gpu-cluster").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->computes().GetCompute("gpu-cluster").error().code(), StatusCode::kNotFound);
 }
 
 TEST_P(MetadataStoreConformanceTest, EndpointsAndDeployments) {
@@ -239,44 +239,44 @@ TEST_P(MetadataStoreConformanceTest, EndpointsAndDeployments) {
   e.name = "mnist";
   e.primary_key = "p";
   e.secondary_key = "s";
-  ASSERT_TRUE(store_->CreateEndpoint(e).ok());
-  EXPECT_EQ(store_->CreateEndpoint(e).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->endpoints().CreateEndpoint(e).ok());
+  EXPECT_EQ(store_->endpoints().CreateEndpoint(e).code(), StatusCode::kAlreadyExists);
   DeploymentRecord d;
   d.endpoint = "mnist";
   d.name = "blue";
   d.spec = {{"instance_count", 2}};
-  ASSERT_TRUE(store_->PutDeployment(d).ok());
+  ASSERT_TRUE(store_->endpoints().PutDeployment(d).ok());
   d.state = "Succeeded";
   d.generation = 2;
-  ASSERT_TRUE(store_->PutDeployment(d).ok());  // replaces
-  auto got = store_->GetDeployment("mnist", "blue");
+  ASSERT_TRUE(store_->endpoints().PutDeployment(d).ok());  // replaces
+  auto got = store_->endpoints().GetDeployment("mnist", "blue");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->state, "Succeeded");
   EXPECT_EQ(got->generation, 2);
   EXPECT_EQ(got->spec["instance_count"], 2);
   // A state change for an older generation loses to the update.
-  EXPECT_EQ(store_->SetDeploymentState("mnist", "blue", 1, "Failed", "old", 5).code(),
+  EXPECT_EQ(store_->endpoints().SetDeploymentState("mnist", "blue", 1, "Failed", "old", 5).code(),
             StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(store_->SetDeploymentState("mnist", "blue", 2, "Failed", "boom", 5).ok());
-  EXPECT_EQ(store_->GetDeployment("mnist", "blue")->error, "boom");
+  ASSERT_TRUE(store_->endpoints().SetDeploymentState("mnist", "blue", 2, "Failed", "boom", 5).ok());
+  EXPECT_EQ(store_->endpoints().GetDeployment("mnist", "blue")->error, "boom");
   d.endpoint = "nope";
-  EXPECT_EQ(store_->PutDeployment(d).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->endpoints().PutDeployment(d).code(), StatusCode::kFailedPrecondition);
 
   e.traffic = {{"blue", 100}};
   e.primary_key = "p2";
-  ASSERT_TRUE(store_->UpdateEndpoint(e).ok());
-  EXPECT_EQ(store_->GetEndpoint("mnist")->traffic["blue"], 100);
-  EXPECT_EQ(store_->GetEndpoint("mnist")->primary_key, "p2");
-  EXPECT_EQ(store_->ListDeployments("mnist")->size(), 1u);
-  EXPECT_EQ(store_->ListDeployments("")->size(), 1u);
-  EXPECT_EQ(store_->ListDeployments("other")->size(), 0u);
+  ASSERT_TRUE(store_->endpoints().UpdateEndpoint(e).ok());
+  EXPECT_EQ(store_->endpoints().GetEndpoint("mnist")->traffic["blue"], 100);
+  EXPECT_EQ(store_->endpoints().GetEndpoint("mnist")->primary_key, "p2");
+  EXPECT_EQ(store_->endpoints().ListDeployments("mnist")->size(), 1u);
+  EXPECT_EQ(store_->endpoints().ListDeployments("")->size(), 1u);
+  EXPECT_EQ(store_->endpoints().ListDeployments("other")->size(), 0u);
 
   // Deleting the endpoint takes its deployments with it.
-  ASSERT_TRUE(store_->DeleteEndpoint("mnist").ok());
-  EXPECT_EQ(store_->GetEndpoint("mnist").error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->ListDeployments("")->size(), 0u);
-  EXPECT_EQ(store_->DeleteEndpoint("mnist").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->DeleteDeployment("mnist", "blue").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->endpoints().DeleteEndpoint("mnist").ok());
+  EXPECT_EQ(store_->endpoints().GetEndpoint("mnist").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->endpoints().ListDeployments("")->size(), 0u);
+  EXPECT_EQ(store_->endpoints().DeleteEndpoint("mnist").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->endpoints().DeleteDeployment("mnist", "blue").code(), StatusCode::kNotFound);
 }
 
 TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
@@ -287,16 +287,16 @@ TEST(SqliteMetadataStoreTest, DataSurvivesReopen) {
     RunRecord r;
     r.name = "kept";
     r.status = "Running";
-    ASSERT_TRUE(store->CreateRun(r).ok());
-    ASSERT_TRUE(store->AppendMetrics("kept", {{"m", 1, "", -1, 1}}).ok());
-    ASSERT_TRUE(store->AppendLog("kept", "s", 0, "abc").has_value());
+    ASSERT_TRUE(store->runs().CreateRun(r).ok());
+    ASSERT_TRUE(store->metrics().AppendMetrics("kept", {{"m", 1, "", -1, 1}}).ok());
+    ASSERT_TRUE(store->logs().AppendLog("kept", "s", 0, "abc").has_value());
   }
   auto store = *OpenMetadataStore({uri});
-  EXPECT_EQ(store->GetRun("kept")->status, "Running");
+  EXPECT_EQ(store->runs().GetRun("kept")->status, "Running");
   // The step counter continues where it was.
-  ASSERT_TRUE(store->AppendMetrics("kept", {{"m", 2, "", -1, 2}}).ok());
-  EXPECT_EQ((*store->GetMetrics("kept", "m"))[1].step, 1);
-  EXPECT_EQ(*store->ReadLog("kept", "s", 0, 10), "abc");
+  ASSERT_TRUE(store->metrics().AppendMetrics("kept", {{"m", 2, "", -1, 2}}).ok());
+  EXPECT_EQ((*store->metrics().GetMetrics("kept", "m"))[1].step, 1);
+  EXPECT_EQ(*store->logs().ReadLog("kept", "s", 0, 10), "abc");
   fs::remove_all(dir);
 }
 
