@@ -98,7 +98,7 @@ class SlurmCluster:
                 # /sys, hiding the cgroup filesystem slurmd needs).
                 cmd = ["nsenter", f"--net=/run/netns/{self._ns(name)}"] + cmd
             self._spawn(cmd, f"slurmd-{name}")
-        self._wait(self._nodes_idle, "every node idle in sinfo", polls=600)
+        self.wait_idle()
         return self
 
     def stop(self):
@@ -140,6 +140,11 @@ class SlurmCluster:
         out = open(self.root / "log" / f"{name}.out", "ab")
         self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                            start_new_session=True))
+
+    def wait_idle(self):
+        """Waits until every node is idle again (a node stays "completing" for a moment after a
+        step ends); raises when they are not after the bounded number of polls."""
+        self._wait(self._nodes_idle, "every node idle in sinfo", polls=600)
 
     def _wait(self, predicate, what, polls=300):
         for _ in range(polls):

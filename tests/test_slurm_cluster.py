@@ -23,4 +23,6 @@ def test_a_two_node_step_runs_one_task_on_each_node(tmp_path):
         ping = cluster.run("srun", "--nodes=1", "-w", "node2", "bash", "-c",
                            "exec 3<>/dev/tcp/%s/%d && echo reached" % (cluster.controller_addr, cluster.ctld_port))
         assert "reached" in ping.stdout
+        # Both nodes are back to idle once the steps are over.
+        cluster.wait_idle()
         assert cluster.run("sinfo", "-h", "-o", "%D %T").stdout.split() == ["2", "idle"]

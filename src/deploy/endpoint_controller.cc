@@ -109,7 +109,7 @@ EndpointController::EndpointController(EndpointControllerOptions options,
 EndpointController::~EndpointController() { Stop(); }
 
 void EndpointController::Start() {
-  auto deployments = store_->ListDeployments("");
+  auto deployments = store_->endpoints().ListDeployments("");
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (deployments.has_value()) {
@@ -188,7 +188,7 @@ void EndpointController::Loop() {
         if (c.done) c.done->set_value();
         continue;
       }
-      auto record = store_->GetDeployment(c.key.first, c.key.second);
+      auto record = store_->endpoints().GetDeployment(c.key.first, c.key.second);
       if (!record.has_value()) continue;  // deleted meanwhile
       if (d && d->generation == record->generation) continue;
       if (d && d->ever_ready && !d->failed) {
@@ -260,8 +260,8 @@ void EndpointController::SetState(Deployment& d, DeploymentState to, const std::
   }
   d.state = to;
   const std::string state = DeploymentStateName(to);
-  Status s = store_->SetDeploymentState(d.endpoint, d.name, d.generation, state, error,
-                                        clock_->NowMillis());
+  Status s = store_->endpoints().SetDeploymentState(d.endpoint, d.name, d.generation, state,
+                                                    error, clock_->NowMillis());
   if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
     GLOG(Error) << "deployment " << d.endpoint << "/" << d.name << ": " << s.ToString();
   }

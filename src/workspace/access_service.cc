@@ -11,7 +11,8 @@ AccessService::AccessService(store::MetadataStore* store, const Clock* clock)
 
 Status AccessService::LoadLocked() {
   if (loaded_) return Status::Ok();
-  ASSIGN_OR_RETURN(std::vector<store::AccessTokenRecord> all, store_->ListAccessTokens());
+  ASSIGN_OR_RETURN(std::vector<store::AccessTokenRecord> all,
+                   store_->access_tokens().ListAccessTokens());
   for (auto& t : all) by_hash_[t.hash] = std::move(t);
   loaded_ = true;
   return Status::Ok();
@@ -36,20 +37,20 @@ Result<CreatedToken> AccessService::CreateToken(Role role, const std::string& na
   t.expires_at = expires_in_ms > 0 ? t.created_at + expires_in_ms : 0;
   std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(LoadLocked());
-  RETURN_IF_ERROR(store_->CreateAccessToken(t));
+  RETURN_IF_ERROR(store_->access_tokens().CreateAccessToken(t));
   by_hash_[t.hash] = t;
   return out;
 }
 
 Result<std::vector<store::AccessTokenRecord>> AccessService::ListTokens() {
-  return store_->ListAccessTokens();
+  return store_->access_tokens().ListAccessTokens();
 }
 
 Status AccessService::RevokeToken(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(LoadLocked());
   int64_t now = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->RevokeAccessToken(id, now));
+  RETURN_IF_ERROR(store_->access_tokens().RevokeAccessToken(id, now));
   for (auto& [hash, t] : by_hash_) {
     if (t.id == id && t.revoked_at == 0) t.revoked_at = now;
   }
@@ -93,13 +94,13 @@ void AccessService::Audit(const Principal& who, const std::string& method,
   store::AuditRecord r{.time = clock_->NowMillis(), .principal = who.Describe(),
                        .method = method, .path = path.substr(0, 1024), .status = status,
                        .remote = remote};
-  if (Status st = store_->AppendAudit(r); !st.ok()) {
+  if (Status st = store_->audit().AppendAudit(r); !st.ok()) {
     GLOG(Warning) << "audit log: " << st.message();
   }
 }
 
 Result<std::vector<store::AuditRecord>> AccessService::ListAudit(int64_t after_id, int limit) {
-  return store_->ListAudit(after_id, limit);
+  return store_->audit().ListAudit(after_id, limit);
 }
 
 }  // namespace gantry::workspace

@@ -20,7 +20,7 @@ TEST_F(AccessServiceTest, ATokenIsShownOnceAndStoredOnlyAsAHash) {
   ASSERT_TRUE(created.has_value()) << created.error().message();
   EXPECT_TRUE(created->secret.starts_with("gtp_"));
   EXPECT_GE(created->secret.size(), 4u + 32u);  // at least 128 random bits as hex
-  auto listed = *store_->ListAccessTokens();
+  auto listed = *store_->access_tokens().ListAccessTokens();
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].hash, Sha256Hex(created->secret));
   EXPECT_EQ(listed[0].hash.find(created->secret.substr(4)), std::string::npos);

@@ -138,20 +138,20 @@ Result<ComputeTarget> ComputeService::Create(store::ComputeRecord record) {
     return Err(InvalidArgumentError("idle_seconds_before_scaledown must not be negative"));
   }
   record.created_at = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->CreateCompute(record));
+  RETURN_IF_ERROR(store_->computes().CreateCompute(record));
   return ComputeTarget{record, shape, static_cast<int>(record.max_nodes)};
 }
 
 Result<ComputeTarget> ComputeService::Get(const std::string& name) {
   if (name == kLocalCompute) return Local();
-  ASSIGN_OR_RETURN(store::ComputeRecord record, store_->GetCompute(name));
+  ASSIGN_OR_RETURN(store::ComputeRecord record, store_->computes().GetCompute(name));
   ASSIGN_OR_RETURN(compute::VmSize shape, ShapeOf(record));
   return ComputeTarget{record, shape, static_cast<int>(record.max_nodes)};
 }
 
 Result<std::vector<ComputeTarget>> ComputeService::List() {
   std::vector<ComputeTarget> out{Local()};
-  ASSIGN_OR_RETURN(auto records, store_->ListComputes());
+  ASSIGN_OR_RETURN(auto records, store_->computes().ListComputes());
   for (const auto& r : records) {
     auto shape = ShapeOf(r);
     if (shape.has_value()) out.push_back(ComputeTarget{r, *shape, static_cast<int>(r.max_nodes)});
@@ -162,12 +162,12 @@ Result<std::vector<ComputeTarget>> ComputeService::List() {
 Status ComputeService::Delete(const std::string& name) {
   if (name == kLocalCompute) return FailedPreconditionError("the built-in 'local' target cannot be deleted");
   ASSIGN_OR_RETURN(std::vector<store::RunRecord> active,
-                   store_->ListRuns({.statuses = jobs::ActiveRunStatusNames(), .compute = name, .limit = 1}));
+                   store_->runs().ListRuns({.statuses = jobs::ActiveRunStatusNames(), .compute = name, .limit = 1}));
   if (!active.empty()) {
     return FailedPreconditionError("compute target '" + name +
                                    "' has queued or running jobs; cancel them first");
   }
-  return store_->DeleteCompute(name);
+  return store_->computes().DeleteCompute(name);
 }
 
 }  // namespace gantry::workspace

@@ -97,7 +97,7 @@ Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& req
   ASSIGN_OR_RETURN(std::string tree_id, artifacts::StoreTree(*blobs_, tree));
 
   std::lock_guard<std::mutex> lock(register_mu_);
-  auto latest = store_->GetDataset(request.name, 0);
+  auto latest = store_->datasets().GetDataset(request.name, 0);
   if (!latest.has_value() && latest.error().code() != StatusCode::kNotFound) {
     return Err(latest.error());
   }
@@ -119,16 +119,16 @@ Result<DatasetRecord> DatasetService::Register(const RegisterDatasetRequest& req
   d.sources = request.sources;
   d.tags = request.tags;
   d.created_at = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->CreateDataset(d));
+  RETURN_IF_ERROR(store_->datasets().CreateDataset(d));
   return d;
 }
 
 Result<DatasetRecord> DatasetService::Get(const std::string& name, int64_t version) {
-  return store_->GetDataset(name, version);
+  return store_->datasets().GetDataset(name, version);
 }
 
 Result<std::vector<DatasetRecord>> DatasetService::List(const std::string& name) {
-  return store_->ListDatasets(name);
+  return store_->datasets().ListDatasets(name);
 }
 
 Result<DatasetRecord> DatasetService::Resolve(const std::string& reference) {
@@ -156,7 +156,7 @@ Result<DatasetRecord> DatasetService::Resolve(const std::string& reference) {
                                       "' has an invalid version '" + v + "'"));
     }
   }
-  return store_->GetDataset(name, version);
+  return store_->datasets().GetDataset(name, version);
 }
 
 }  // namespace gantry::workspace

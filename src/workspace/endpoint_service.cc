@@ -79,28 +79,28 @@ Result<store::EndpointRecord> EndpointService::CreateEndpoint(const EndpointRequ
   e.secondary_key = NewSecretToken();
   e.tags = request.tags;
   e.created_at = e.updated_at = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->CreateEndpoint(e));
+  RETURN_IF_ERROR(store_->endpoints().CreateEndpoint(e));
   return e;
 }
 
 Result<store::EndpointRecord> EndpointService::GetEndpoint(const std::string& name) {
-  return store_->GetEndpoint(name);
+  return store_->endpoints().GetEndpoint(name);
 }
 
 Result<std::vector<store::EndpointRecord>> EndpointService::ListEndpoints() {
-  return store_->ListEndpoints();
+  return store_->endpoints().ListEndpoints();
 }
 
 Result<store::EndpointRecord> EndpointService::UpdateEndpoint(const std::string& name,
                                                               const EndpointUpdate& update) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(auto e, store_->GetEndpoint(name));
+  ASSIGN_OR_RETURN(auto e, store_->endpoints().GetEndpoint(name));
   if (update.traffic) {
     const Json& t = *update.traffic;
     if (!t.is_object()) {
       return Err(InvalidArgumentError("traffic must map deployment names to percentages"));
     }
-    ASSIGN_OR_RETURN(auto deployments, store_->ListDeployments(name));
+    ASSIGN_OR_RETURN(auto deployments, store_->endpoints().ListDeployments(name));
     Json traffic = Json::object();
     int64_t sum = 0;
     for (const auto& [dep, weight] : t.items()) {
@@ -130,14 +130,14 @@ Result<store::EndpointRecord> EndpointService::UpdateEndpoint(const std::string&
     e.tags = *update.tags;
   }
   e.updated_at = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->UpdateEndpoint(e));
+  RETURN_IF_ERROR(store_->endpoints().UpdateEndpoint(e));
   return e;
 }
 
 Result<store::EndpointRecord> EndpointService::RegenerateKey(const std::string& name,
                                                              const std::string& which) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(auto e, store_->GetEndpoint(name));
+  ASSIGN_OR_RETURN(auto e, store_->endpoints().GetEndpoint(name));
   std::string w = Lower(which);
   if (w == "primary") {
     e.primary_key = NewSecretToken();
@@ -148,21 +148,21 @@ Result<store::EndpointRecord> EndpointService::RegenerateKey(const std::string& 
                                     "'"));
   }
   e.updated_at = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->UpdateEndpoint(e));
+  RETURN_IF_ERROR(store_->endpoints().UpdateEndpoint(e));
   return e;
 }
 
 Status EndpointService::DeleteEndpoint(const std::string& name) {
-  ASSIGN_OR_RETURN(auto deployments, store_->ListDeployments(name));
-  RETURN_IF_ERROR(store_->GetEndpoint(name));
+  ASSIGN_OR_RETURN(auto deployments, store_->endpoints().ListDeployments(name));
+  RETURN_IF_ERROR(store_->endpoints().GetEndpoint(name));
   for (const auto& d : deployments) {
     // Best effort: the record is deleted below whatever this says.
-    (void)store_->SetDeploymentState(d.endpoint, d.name, d.generation, kDeleting, "",
-                                     clock_->NowMillis());
+    (void)store_->endpoints().SetDeploymentState(d.endpoint, d.name, d.generation, kDeleting,
+                                                 "", clock_->NowMillis());
     runtime_.Remove(d.endpoint, d.name);
   }
   std::lock_guard<std::mutex> lock(mu_);
-  return store_->DeleteEndpoint(name);
+  return store_->endpoints().DeleteEndpoint(name);
 }
 
 Result<Json> EndpointService::ResolveModel(const std::string& reference,
@@ -195,7 +195,7 @@ Result<Json> EndpointService::ResolveModel(const std::string& reference,
 
 Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentRequest& r) {
   RETURN_IF_ERROR(ValidateName("deployment", r.name));
-  ASSIGN_OR_RETURN(auto endpoint, store_->GetEndpoint(r.endpoint));
+  ASSIGN_OR_RETURN(auto endpoint, store_->endpoints().GetEndpoint(r.endpoint));
   if (r.instance_count < 1 || r.instance_count > 64) {
     return Err(InvalidArgumentError("instance_count must be from 1 to 64, got " +
                                     std::to_string(r.instance_count)));
@@ -310,23 +310,23 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
   d.name = r.name;
   d.spec = spec;
   d.created_at = d.updated_at = clock_->NowMillis();
-  if (auto old = store_->GetDeployment(r.endpoint, r.name); old.has_value()) {
+  if (auto old = store_->endpoints().GetDeployment(r.endpoint, r.name); old.has_value()) {
     d.created_at = old->created_at;
     d.generation = old->generation + 1;
     d.state = deploy::DeploymentStateName(deploy::DeploymentState::kUpdating);
   } else if (old.error().code() != StatusCode::kNotFound) {
     return Err(old.error());
   }
-  RETURN_IF_ERROR(store_->PutDeployment(d));
+  RETURN_IF_ERROR(store_->endpoints().PutDeployment(d));
   if (r.all_traffic) {
     endpoint.traffic = Json::object();
     endpoint.traffic[r.name] = 100;
-    ASSIGN_OR_RETURN(auto all, store_->ListDeployments(r.endpoint));
+    ASSIGN_OR_RETURN(auto all, store_->endpoints().ListDeployments(r.endpoint));
     for (const auto& other : all) {
       if (other.name != r.name) endpoint.traffic[other.name] = 0;
     }
     endpoint.updated_at = clock_->NowMillis();
-    RETURN_IF_ERROR(store_->UpdateEndpoint(endpoint));
+    RETURN_IF_ERROR(store_->endpoints().UpdateEndpoint(endpoint));
   }
   runtime_.Apply(d.endpoint, d.name);
   return d;
@@ -334,34 +334,35 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
 
 Result<store::DeploymentRecord> EndpointService::GetDeployment(const std::string& endpoint,
                                                                const std::string& name) {
-  RETURN_IF_ERROR(store_->GetEndpoint(endpoint));
-  return store_->GetDeployment(endpoint, name);
+  RETURN_IF_ERROR(store_->endpoints().GetEndpoint(endpoint));
+  return store_->endpoints().GetDeployment(endpoint, name);
 }
 
 Result<std::vector<store::DeploymentRecord>> EndpointService::ListDeployments(
     const std::string& endpoint) {
-  RETURN_IF_ERROR(store_->GetEndpoint(endpoint));
-  return store_->ListDeployments(endpoint);
+  RETURN_IF_ERROR(store_->endpoints().GetEndpoint(endpoint));
+  return store_->endpoints().ListDeployments(endpoint);
 }
 
 Status EndpointService::DeleteDeployment(const std::string& endpoint, const std::string& name) {
-  ASSIGN_OR_RETURN(auto e, store_->GetEndpoint(endpoint));
-  ASSIGN_OR_RETURN(auto d, store_->GetDeployment(endpoint, name));
+  ASSIGN_OR_RETURN(auto e, store_->endpoints().GetEndpoint(endpoint));
+  ASSIGN_OR_RETURN(auto d, store_->endpoints().GetDeployment(endpoint, name));
   if (int64_t share = TrafficOf(e.traffic, name); share > 0) {
     return FailedPreconditionError("deployment '" + name + "' still receives " +
                                    std::to_string(share) + "% of endpoint '" + endpoint +
                                    "''s traffic; set its traffic to 0 first");
   }
   // Best effort: the record is deleted below whatever this says.
-  (void)store_->SetDeploymentState(endpoint, name, d.generation, kDeleting, "",
-                                   clock_->NowMillis());
+  (void)store_->endpoints().SetDeploymentState(endpoint, name, d.generation, kDeleting, "",
+                                               clock_->NowMillis());
   runtime_.Remove(endpoint, name);
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(store_->DeleteDeployment(endpoint, name));
-  if (auto fresh = store_->GetEndpoint(endpoint); fresh.has_value() && fresh->traffic.contains(name)) {
+  RETURN_IF_ERROR(store_->endpoints().DeleteDeployment(endpoint, name));
+  if (auto fresh = store_->endpoints().GetEndpoint(endpoint);
+      fresh.has_value() && fresh->traffic.contains(name)) {
     fresh->traffic.erase(name);
     fresh->updated_at = clock_->NowMillis();
-    RETURN_IF_ERROR(store_->UpdateEndpoint(*fresh));
+    RETURN_IF_ERROR(store_->endpoints().UpdateEndpoint(*fresh));
   }
   return Status::Ok();
 }
@@ -384,7 +385,7 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
                                            const std::string& body,
                                            const std::string& content_type,
                                            const std::map<std::string, std::string>& headers) {
-  ASSIGN_OR_RETURN(auto e, store_->GetEndpoint(endpoint));
+  ASSIGN_OR_RETURN(auto e, store_->endpoints().GetEndpoint(endpoint));
   if (e.auth_mode == "key" &&
       !(KeyMatches(bearer_key, e.primary_key) || KeyMatches(bearer_key, e.secondary_key))) {
     return Err(UnauthenticatedError(
@@ -404,7 +405,7 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
                                   " --traffic \"DEPLOYMENT=100\"`"));
     }
   } else {
-    RETURN_IF_ERROR(store_->GetDeployment(endpoint, chosen));
+    RETURN_IF_ERROR(store_->endpoints().GetDeployment(endpoint, chosen));
   }
   ASSIGN_OR_RETURN(auto answer,
                    runtime_.Forward(endpoint, chosen, method, path, body, content_type, headers));

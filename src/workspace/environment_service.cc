@@ -190,10 +190,10 @@ Result<EnvironmentRecord> EnvironmentService::Register(const std::string& name, 
   ASSIGN_OR_RETURN(Json normalized, NormalizeSpec(spec));
   std::string hash = SpecHash(normalized);
   std::lock_guard<std::mutex> lock(register_mu_);
-  auto latest = store_->GetEnvironment(name, 0);
+  auto latest = store_->environments().GetEnvironment(name, 0);
   if (latest.has_value() && latest->hash == hash) return *latest;
   EnvironmentRecord e{name, 0, description, normalized, hash, clock_->NowMillis()};
-  RETURN_IF_ERROR(store_->CreateEnvironment(e));
+  RETURN_IF_ERROR(store_->environments().CreateEnvironment(e));
   return e;
 }
 
@@ -213,7 +213,7 @@ Result<EnvironmentRecord> EnvironmentService::Get(const std::string& name, int64
     }
     return Curated(name, stand_in->reason, spec);
   }
-  auto e = store_->GetEnvironment(name, version);
+  auto e = store_->environments().GetEnvironment(name, version);
   if (!e.has_value() && e.error().code() == StatusCode::kNotFound && IsReservedName(name)) {
     std::string names;
     for (const auto& c : CuratedEnvironments()) names += (names.empty() ? "" : ", ") + c.name;
@@ -225,7 +225,7 @@ Result<EnvironmentRecord> EnvironmentService::Get(const std::string& name, int64
 
 Result<std::vector<EnvironmentRecord>> EnvironmentService::List() {
   std::vector<EnvironmentRecord> out = CuratedEnvironments();
-  ASSIGN_OR_RETURN(auto registered, store_->ListEnvironments());
+  ASSIGN_OR_RETURN(auto registered, store_->environments().ListEnvironments());
   out.insert(out.end(), registered.begin(), registered.end());
   return out;
 }

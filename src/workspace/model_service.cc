@@ -11,13 +11,13 @@ ModelService::ModelService(store::MetadataStore* store, artifacts::BlobStore* bl
     : store_(store), blobs_(blobs), clock_(clock) {}
 
 Result<std::string> ModelService::TreeFromRun(const std::string& run, const std::string& path) {
-  RETURN_IF_ERROR(store_->GetRun(run));
+  RETURN_IF_ERROR(store_->runs().GetRun(run));
   std::string clean = path;
   while (!clean.empty() && clean.back() == '/') clean.pop_back();
   if (!IsSafeRelativePath(clean)) {
     return Err(InvalidArgumentError("model path '" + path + "' must be a path inside the run"));
   }
-  ASSIGN_OR_RETURN(auto artifacts, store_->ListArtifacts(run, clean));
+  ASSIGN_OR_RETURN(auto artifacts, store_->artifacts().ListArtifacts(run, clean));
   std::string base = clean.substr(clean.rfind('/') + 1);
   artifacts::Tree tree;
   for (const auto& a : artifacts) {
@@ -62,31 +62,31 @@ Result<ModelRecord> ModelService::Register(RegisterModelRequest request) {
   }
   if (m.framework.empty()) m.framework = "Custom";
   m.created_at = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->CreateModel(m));
+  RETURN_IF_ERROR(store_->models().CreateModel(m));
   return m;
 }
 
 Result<ModelRecord> ModelService::Get(const std::string& name, int64_t version) {
-  return store_->GetModel(name, version);
+  return store_->models().GetModel(name, version);
 }
 
 Result<std::vector<ModelRecord>> ModelService::List(const std::string& name) {
-  return store_->ListModels(name);
+  return store_->models().ListModels(name);
 }
 
 Result<ModelRecord> ModelService::UpdateTags(const std::string& name, int64_t version,
                                              const std::map<std::string, std::string>& add,
                                              const std::vector<std::string>& remove) {
-  ASSIGN_OR_RETURN(ModelRecord m, store_->GetModel(name, version));
+  ASSIGN_OR_RETURN(ModelRecord m, store_->models().GetModel(name, version));
   for (const auto& [k, v] : add) m.tags[k] = v;
   for (const auto& k : remove) m.tags.erase(k);
-  RETURN_IF_ERROR(store_->UpdateModel(m));
+  RETURN_IF_ERROR(store_->models().UpdateModel(m));
   return m;
 }
 
 Result<ModelRecord> ModelService::AddProperties(const std::string& name, int64_t version,
                                                 const std::map<std::string, std::string>& add) {
-  ASSIGN_OR_RETURN(ModelRecord m, store_->GetModel(name, version));
+  ASSIGN_OR_RETURN(ModelRecord m, store_->models().GetModel(name, version));
   for (const auto& [k, v] : add) {
     if (m.properties.contains(k) && m.properties[k] != v) {
       return Err(FailedPreconditionError("property '" + k + "' of model " + name + ":" +
@@ -95,7 +95,7 @@ Result<ModelRecord> ModelService::AddProperties(const std::string& name, int64_t
     }
     m.properties[k] = v;
   }
-  RETURN_IF_ERROR(store_->UpdateModel(m));
+  RETURN_IF_ERROR(store_->models().UpdateModel(m));
   return m;
 }
 

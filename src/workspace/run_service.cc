@@ -108,18 +108,18 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   run.created_at = run.updated_at = clock_->NowMillis();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(store_->CreateRun(run));
+    RETURN_IF_ERROR(store_->runs().CreateRun(run));
     RETURN_IF_ERROR(Transition(run, RunStatus::kQueued, "waiting for compute '" + run.compute + "'"));
   }
   Notify();
   return run;
 }
 
-Result<RunRecord> RunService::Get(const std::string& name) { return store_->GetRun(name); }
+Result<RunRecord> RunService::Get(const std::string& name) { return store_->runs().GetRun(name); }
 
 Result<RunDescription> RunService::Describe(const std::string& name) {
   RunDescription d;
-  ASSIGN_OR_RETURN(d.run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(d.run, store_->runs().GetRun(name));
   d.history = History(name).value_or(std::vector<store::StatusEvent>{});
   d.latest_metrics = LatestMetrics(name).value_or(std::vector<store::MetricPoint>{});
   d.logs = Logs(name).value_or(std::vector<std::pair<std::string, int64_t>>{});
@@ -138,34 +138,34 @@ Result<std::string> RunService::ReadArtifact(const std::string& name, const std:
 }
 
 Result<std::vector<RunRecord>> RunService::List(const store::RunFilter& filter) {
-  return store_->ListRuns(filter);
+  return store_->runs().ListRuns(filter);
 }
 
 Result<std::vector<store::StatusEvent>> RunService::History(const std::string& name) {
-  return store_->GetStatusHistory(name);
+  return store_->runs().GetStatusHistory(name);
 }
 
 Result<std::vector<std::pair<std::string, int64_t>>> RunService::Logs(const std::string& name) {
-  return store_->ListLogs(name);
+  return store_->logs().ListLogs(name);
 }
 
 Result<std::string> RunService::ReadLog(const std::string& name, const std::string& stream,
                                         int64_t offset, int64_t max_bytes) {
-  return store_->ReadLog(name, stream, offset, max_bytes);
+  return store_->logs().ReadLog(name, stream, offset, max_bytes);
 }
 
 Result<std::vector<store::MetricPoint>> RunService::Metrics(const std::string& name,
                                                             const std::string& key) {
-  return store_->GetMetrics(name, key);
+  return store_->metrics().GetMetrics(name, key);
 }
 
 Result<std::vector<store::MetricPoint>> RunService::LatestMetrics(const std::string& name) {
-  return store_->LatestMetrics(name);
+  return store_->metrics().LatestMetrics(name);
 }
 
 Result<std::vector<store::ArtifactRecord>> RunService::Artifacts(const std::string& name,
                                                                  const std::string& prefix) {
-  return store_->ListArtifacts(name, prefix);
+  return store_->artifacts().ListArtifacts(name, prefix);
 }
 
 Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& detail) {
@@ -178,7 +178,7 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
   run.updated_at = now;
   if (to == RunStatus::kRunning && run.started_at == 0) run.started_at = now;
   if (jobs::IsTerminal(to)) run.ended_at = now;
-  RETURN_IF_ERROR(store_->UpdateRun(run, store::StatusEvent{run.status, now, detail}));
+  RETURN_IF_ERROR(store_->runs().UpdateRun(run, store::StatusEvent{run.status, now, detail}));
   if (jobs::IsTerminal(to)) {
     {
       // Set even when not cached, so that a concurrent TokenOf cannot cache the run as live.
@@ -195,7 +195,7 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
 Result<RunRecord> RunService::Cancel(const std::string& name) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
     ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
     auto target = jobs::CancelTarget(current);
     if (!target.has_value()) {
@@ -211,7 +211,7 @@ Result<RunRecord> RunService::Cancel(const std::string& name) {
     }
   }
   Notify();
-  return store_->GetRun(name);
+  return store_->runs().GetRun(name);
 }
 
 Result<RunService::TokenEntry> RunService::TokenOf(const std::string& name) {
@@ -220,7 +220,7 @@ Result<RunService::TokenEntry> RunService::TokenOf(const std::string& name) {
     auto it = tokens_.find(name);
     if (it != tokens_.end()) return it->second;
   }
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   auto status = jobs::ParseRunStatus(run.status);
   TokenEntry entry{run.token_hash, status.has_value() && jobs::IsTerminal(*status)};
   if (!entry.hash.empty()) {
@@ -264,13 +264,13 @@ Result<RunRecord> RunService::ReportStatus(const std::string& name, const std::s
   RunRecord run;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(run, store_->runs().GetRun(name));
     ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
     RunStatus to = report.status;
     // A run whose cancel was requested finishes as Canceled whatever the runner saw last.
     if (current == RunStatus::kCancelRequested && !jobs::IsTerminal(to)) {
       run.process_group = report.process_group ? report.process_group : run.process_group;
-      RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+      RETURN_IF_ERROR(store_->runs().UpdateRun(run, std::nullopt));
       return run;
     }
     // A batch job's runner may report before the scheduler has seen the job start.
@@ -291,9 +291,9 @@ Result<RunRecord> RunService::ReportStatus(const std::string& name, const std::s
 Result<RunControlReply> RunService::Heartbeat(const std::string& name, const std::string& token) {
   RETURN_IF_ERROR(CheckToken(name, token));
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   run.last_heartbeat = clock_->NowMillis();
-  RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+  RETURN_IF_ERROR(store_->runs().UpdateRun(run, std::nullopt));
   return RunControlReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
 }
 
@@ -316,7 +316,7 @@ Result<NodesView> RunService::ReportNode(const std::string& name, const std::str
   if (report.port < 0 || report.port > 65535) {
     return Err(InvalidArgumentError("port " + std::to_string(report.port) + " is not a TCP port"));
   }
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   ASSIGN_OR_RETURN(NodesView view, NodesOf(run));
   if (report.rank < 0 || report.rank >= view.node_count) {
     return Err(InvalidArgumentError("node rank " + std::to_string(report.rank) + " is outside run '" +
@@ -334,7 +334,7 @@ Result<NodesView> RunService::ReportNode(const std::string& name, const std::str
 }
 
 Result<NodesView> RunService::Nodes(const std::string& name) {
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   return NodesOf(run);
 }
 
@@ -345,17 +345,19 @@ void RunService::MergeNodeLog(const std::string& name, const std::string& stream
   auto [it, inserted] = merged_.try_emplace({name, stream}, offset);
   int64_t& through = it->second;
   if (length <= through) return;
-  auto text = store_->ReadLog(name, stream, through, length - through);
+  auto text = store_->logs().ReadLog(name, stream, through, length - through);
   if (!text.has_value()) return;
   size_t end = text->rfind('\n');
   if (end == std::string::npos) return;  // no complete line yet
-  auto logs = store_->ListLogs(name);
+  auto logs = store_->logs().ListLogs(name);
   if (!logs.has_value()) return;
   int64_t merged_length = 0;
   for (const auto& [s, len] : *logs) {
     if (s == jobs::kMergedLogStream) merged_length = len;
   }
-  if (store_->AppendLog(name, jobs::kMergedLogStream, merged_length, std::string_view(*text).substr(0, end + 1))
+  if (store_->logs()
+          .AppendLog(name, jobs::kMergedLogStream, merged_length,
+                     std::string_view(*text).substr(0, end + 1))
           .has_value()) {
     through += static_cast<int64_t>(end + 1);
   }
@@ -369,7 +371,7 @@ Result<int64_t> RunService::AppendLog(const std::string& name, const std::string
     return Err(InvalidArgumentError("log stream name '" + stream + "' is not a safe path"));
   }
   if (offset < 0) return Err(InvalidArgumentError("offset must not be negative"));
-  ASSIGN_OR_RETURN(int64_t length, store_->AppendLog(name, stream, offset, data));
+  ASSIGN_OR_RETURN(int64_t length, store_->logs().AppendLog(name, stream, offset, data));
   if (jobs::NodeOfLogStream(stream)) MergeNodeLog(name, stream, offset, length);
   Notify();
   return length;
@@ -387,16 +389,16 @@ Status RunService::AppendMetrics(const std::string& name, const std::string& tok
   if (sender.size() > 64 || sender.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos) {
     return InvalidArgumentError("sender '" + sender + "' must be up to 64 letters, digits, '_' or '-'");
   }
-  return store_->AppendMetrics(name, points, through, sender);
+  return store_->metrics().AppendMetrics(name, points, through, sender);
 }
 
 Result<RunRecord> RunService::SetTags(const std::string& name, const std::string& token,
                                       const std::map<std::string, std::string>& tags) {
   RETURN_IF_ERROR(CheckToken(name, token));
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   for (const auto& [k, v] : tags) run.tags[k] = v;
-  RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+  RETURN_IF_ERROR(store_->runs().UpdateRun(run, std::nullopt));
   return run;
 }
 
@@ -412,12 +414,12 @@ Status RunService::AddArtifacts(const std::string& name, const std::string& toke
                                      "' is not in the artifact store; upload it first");
     }
   }
-  return store_->PutArtifacts(name, artifacts);
+  return store_->artifacts().PutArtifacts(name, artifacts);
 }
 
 Status RunService::AddFiles(const std::string& name,
                             const std::vector<store::ArtifactRecord>& files) {
-  if (auto run = store_->GetRun(name); !run.has_value()) return run.error();
+  if (auto run = store_->runs().GetRun(name); !run.has_value()) return run.error();
   std::set<std::string> paths;
   for (const auto& f : files) {
     if (!IsSafeRelativePath(f.path)) {
@@ -434,7 +436,7 @@ Status RunService::AddFiles(const std::string& name,
   // One writer at a time, so that two callers cannot both see a path as free.
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& f : files) {
-    ASSIGN_OR_RETURN(auto existing, store_->ListArtifacts(name, f.path));
+    ASSIGN_OR_RETURN(auto existing, store_->artifacts().ListArtifacts(name, f.path));
     for (const auto& e : existing) {
       // A file of that name, or a folder that the new file would have to replace.
       if (e.path == f.path || e.path.starts_with(f.path + "/")) {
@@ -446,7 +448,7 @@ Status RunService::AddFiles(const std::string& name,
     for (size_t slash = f.path.find('/'); slash != std::string::npos;
          slash = f.path.find('/', slash + 1)) {
       std::string parent = f.path.substr(0, slash);
-      ASSIGN_OR_RETURN(auto above, store_->ListArtifacts(name, parent));
+      ASSIGN_OR_RETURN(auto above, store_->artifacts().ListArtifacts(name, parent));
       for (const auto& e : above) {
         if (e.path == parent) {
           return AlreadyExistsError("run '" + name + "' already has a file '" + parent +
@@ -455,7 +457,7 @@ Status RunService::AddFiles(const std::string& name,
       }
     }
   }
-  return store_->PutArtifacts(name, files);
+  return store_->artifacts().PutArtifacts(name, files);
 }
 
 Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t since,
@@ -463,9 +465,10 @@ Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t sinc
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (true) {
     uint64_t seen = change_count();
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
-    ASSIGN_OR_RETURN(auto history, store_->GetStatusHistory(name));
-    ASSIGN_OR_RETURN(std::string log, store_->ReadLog(name, jobs::kMergedLogStream, offset, 1 << 20));
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
+    ASSIGN_OR_RETURN(auto history, store_->runs().GetStatusHistory(name));
+    ASSIGN_OR_RETURN(std::string log,
+                     store_->logs().ReadLog(name, jobs::kMergedLogStream, offset, 1 << 20));
     RunEvents ev;
     ev.status = run.status;
     auto status = jobs::ParseRunStatus(run.status);
@@ -488,7 +491,7 @@ Result<std::string> RunService::BeginLaunch(const std::string& name) {
   std::string token = NewRunToken(name);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
     run.token_hash = Sha256Hex(token);
     run.last_heartbeat = clock_->NowMillis();
     RETURN_IF_ERROR(Transition(run, RunStatus::kPreparing, "starting the runner"));
@@ -504,27 +507,27 @@ Result<std::string> RunService::BeginLaunch(const std::string& name) {
 Status RunService::SetRunnerPid(const std::string& name, int64_t runner_pid,
                                 const std::vector<int>& gpus) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   run.runner_pid = runner_pid;
   if (!gpus.empty()) {
     ASSIGN_OR_RETURN(jobs::RunSpec spec, jobs::RunSpecFromJson(run.spec));
     spec.gpus = gpus;
     run.spec = jobs::RunSpecToJson(spec);
   }
-  return store_->UpdateRun(run, std::nullopt);
+  return store_->runs().UpdateRun(run, std::nullopt);
 }
 
 Result<std::string> RunService::IssueQueuedToken(const std::string& name) {
   std::string token = NewRunToken(name);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
     if (run.status != jobs::RunStatusName(RunStatus::kQueued)) {
       return Err(FailedPreconditionError("run '" + name + "' is " + run.status + ", not Queued"));
     }
     run.token_hash = Sha256Hex(token);
     run.last_heartbeat = clock_->NowMillis();
-    RETURN_IF_ERROR(store_->UpdateRun(run, std::nullopt));
+    RETURN_IF_ERROR(store_->runs().UpdateRun(run, std::nullopt));
   }
   std::lock_guard<std::mutex> lock(tokens_mu_);
   tokens_[name] = {Sha256Hex(token), false};
@@ -533,30 +536,30 @@ Result<std::string> RunService::IssueQueuedToken(const std::string& name) {
 
 Status RunService::SetLaunchId(const std::string& name, const std::string& launch_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
   if (jobs::IsTerminal(current)) {
     return FailedPreconditionError("run '" + name + "' is already " + run.status);
   }
   run.launch_id = launch_id;
-  return store_->UpdateRun(run, std::nullopt);
+  return store_->runs().UpdateRun(run, std::nullopt);
 }
 
 Status RunService::SetQueuedDetail(const std::string& name, const std::string& detail) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   if (run.status != jobs::RunStatusName(RunStatus::kQueued) || run.status_detail == detail) {
     return Status::Ok();
   }
   run.status_detail = detail;
   run.updated_at = clock_->NowMillis();
-  return store_->UpdateRun(run, std::nullopt);
+  return store_->runs().UpdateRun(run, std::nullopt);
 }
 
 Status RunService::MarkBatchJobStarted(const std::string& name, const std::string& detail) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
     if (run.status != jobs::RunStatusName(RunStatus::kQueued)) return Status::Ok();
     RETURN_IF_ERROR(Transition(run, RunStatus::kPreparing, detail));
   }
@@ -567,7 +570,7 @@ Status RunService::MarkBatchJobStarted(const std::string& name, const std::strin
 Status RunService::Fail(const std::string& name, const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(RunRecord run, store_->GetRun(name));
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
     ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
     if (jobs::IsTerminal(current)) return Status::Ok();
     run.error = reason;
