@@ -5,7 +5,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from conftest import GANTRY, submitted_name, write_job
+from conftest import GANTRY, serve_bytes, submitted_name, write_job
 
 TRAIN = """
     import argparse, os, sys
@@ -194,3 +194,24 @@ def test_bad_job_files_fail_before_upload(server, tmp_path):
     # Nothing reached the server.
     status, body = server.request("GET", "/api/v1/runs")
     assert body["runs"] == []
+
+
+def test_a_malformed_server_answer_is_an_error_message_not_a_crash(tmp_path):
+    # A server (another program, another version) whose answers have the wrong shapes.
+    def answer(handler):
+        body = b'{"runs": 5, "computes": [{"name": 3}], "models": [{"name": 7}]}'
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        return True
+
+    with serve_bytes({}, special=answer) as url:
+        env = dict(os.environ, GANTRY_TOKEN="tk_not_checked_here")
+        for args in (["job", "list"], ["compute", "list", "-o", "table"], ["model", "list"]):
+            p = subprocess.run([GANTRY, *args, "--server", url], capture_output=True, text=True,
+                               timeout=60, env=env, cwd=tmp_path)
+            assert p.returncode == 1, (args, p.returncode, p.stderr)
+            assert "error: the server's answer is not what this gantry expects" in p.stderr, p.stderr
+            assert "terminate called" not in p.stderr

@@ -1,5 +1,7 @@
 #include "cli/access_commands.h"
 
+#include "cli/command_group.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -169,20 +171,20 @@ void AddAccessCommands(CLI::App& app, GlobalFlags& global, int& result) {
   create->add_option("--name", flags.name, "A label, e.g. whose it is");
   create->add_option("--expires-in", flags.expires_in, "Lifetime: 30d, 12h, 90m or seconds");
   create->add_option("-o,--output", flags.output, "Output format: json");
-  create->callback([&] { result = TokenCreate(global, flags); });
+  create->callback([&] { result = RunVerb([&] { return TokenCreate(global, flags); }); });
   auto* list = token->add_subcommand("list", "List tokens (never their secrets)");
   add_global(list);
   list->add_option("-o,--output", flags.output, "Output format: json");
-  list->callback([&] { result = TokenList(global, flags); });
+  list->callback([&] { result = RunVerb([&] { return TokenList(global, flags); }); });
   auto* revoke = token->add_subcommand("revoke", "Revoke a token at once");
   add_global(revoke);
   revoke->add_option("id", flags.id, "The token's id (tk_...)")->required();
-  revoke->callback([&] { result = TokenRevoke(global, flags); });
+  revoke->callback([&] { result = RunVerb([&] { return TokenRevoke(global, flags); }); });
 
   auto* login = app.add_subcommand("login", "Store a token for a remote workspace server");
   add_global(login);
   login->add_option("--token", flags.login_token, "The token (default: read from stdin)");
-  login->callback([&] { result = Login(global, flags); });
+  login->callback([&] { result = RunVerb([&] { return Login(global, flags); }); });
 
   auto* audit = app.add_subcommand("audit", "The audit log of changes (owners)");
   audit->require_subcommand(1);
@@ -191,7 +193,7 @@ void AddAccessCommands(CLI::App& app, GlobalFlags& global, int& result) {
   alist->add_option("--after", flags.audit_after, "Only records after this id");
   alist->add_option("--limit", flags.audit_limit, "How many")->capture_default_str();
   alist->add_option("-o,--output", flags.output, "Output format: json");
-  alist->callback([&] { result = AuditList(global, flags); });
+  alist->callback([&] { result = RunVerb([&] { return AuditList(global, flags); }); });
 }
 
 }  // namespace gantry::cli

@@ -1,5 +1,7 @@
 #include "cli/compute_commands.h"
 
+#include "cli/command_group.h"
+
 #include <cstdio>
 #include <iostream>
 
@@ -95,6 +97,46 @@ int ComputeSizes(const GlobalFlags& g, const ComputeFlags& f) {
            s["memory_gb"].get<double>(), s["gpus"].get<int>());
   }
   return 0;
+}
+
+
+void AddComputeCommands(CLI::App& app, GlobalFlags& global, int& result) {
+  static ComputeFlags compute;
+  auto* group = app.add_subcommand("compute", "Manage compute targets");
+  group->require_subcommand(1);
+  auto add = [&](const char* name, const char* help,
+                 int (*fn)(const GlobalFlags&, const ComputeFlags&), bool needs_name) {
+    std::vector<NameOption> names;
+    if (needs_name) names.push_back({"-n,--name", &compute.name, "Compute target name", true});
+    return AddVerb(group, name, help, global, names, &compute.output,
+                   {{"compute target name", &compute.name}},
+                   [&global, fn] { return fn(global, compute); }, result);
+  };
+  auto* ccreate = add("create", "Create a local cluster of nodes of one VM shape", ComputeCreate, true);
+  ccreate->add_option("--type", compute.type, "amlcompute (default, a local cluster) or slurm");
+  ccreate->add_option("--size", compute.size, "VM size, e.g. STANDARD_NC6 (see `gantry compute sizes`)");
+  ccreate->add_option("--min-instances", compute.min_instances, "Minimum nodes (default 0)");
+  ccreate->add_option("--max-instances", compute.max_instances, "Maximum nodes: jobs at once (default 1)");
+  ccreate->add_option("--idle-time-before-scale-down", compute.idle_seconds, "Seconds (default 120)");
+  ccreate->add_option("--partition", compute.partition, "slurm: sbatch --partition");
+  ccreate->add_option("--account", compute.account, "slurm: sbatch --account");
+  ccreate->add_option("--qos", compute.qos, "slurm: sbatch --qos");
+  ccreate->add_option("--sbatch-arg", compute.sbatch_args,
+                      "slurm: an extra #SBATCH argument, --flag=value (repeatable)");
+  ccreate->add_option("--cpus", compute.cpus, "slurm: CPUs per node (--cpus-per-task)");
+  ccreate->add_option("--gpus", compute.gpus, "slurm: GPUs per node (--gres=gpu:N)");
+  ccreate->add_option("--memory-gb", compute.memory_gb, "slurm: memory per node (--mem)");
+  ccreate->add_option("--server-url", compute.server_url,
+                      "slurm: the workspace server's URL as the nodes reach it");
+  ccreate->add_option("--node-ca-file", compute.node_ca_file,
+                      "slurm: the CA file that verifies an https:// server, as a path on the nodes "
+                      "(default: the server's)");
+  ccreate->add_option("--node-work-dir", compute.node_work_dir,
+                      "slurm: folder on the nodes for runs' scratch, caches, Slurm output (default /tmp)");
+  add("list", "List compute targets", ComputeList, false);
+  add("show", "Show a compute target", ComputeShow, true);
+  add("delete", "Delete a compute target", ComputeDelete, true);
+  add("sizes", "List the VM sizes and their node shapes", ComputeSizes, false);
 }
 
 }  // namespace gantry::cli

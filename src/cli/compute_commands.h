@@ -2,6 +2,8 @@
 // catalogue. Azure CLI v2's `az ml compute` flags.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 #include <vector>
 
@@ -30,5 +32,9 @@ int ComputeList(const GlobalFlags& g, const ComputeFlags& f);
 int ComputeShow(const GlobalFlags& g, const ComputeFlags& f);
 int ComputeDelete(const GlobalFlags& g, const ComputeFlags& f);
 int ComputeSizes(const GlobalFlags& g, const ComputeFlags& f);
+
+
+// Adds `gantry compute ...`; a verb's exit code lands in `result`.
+void AddComputeCommands(CLI::App& app, GlobalFlags& global, int& result);
 
 }  // namespace gantry::cli

@@ -1,5 +1,7 @@
 #include "cli/data_commands.h"
 
+#include "cli/command_group.h"
+
 #include <cstdio>
 #include <iostream>
 
@@ -111,6 +113,35 @@ int DataDownload(const GlobalFlags& g, const DataFlags& f) {
   std::cout << "Downloaded dataset " << f.name << ":" << (*d)["version"] << " (" << *n
             << " files) to " << dest.string() << "\n";
   return 0;
+}
+
+
+void AddDataCommands(CLI::App& app, GlobalFlags& global, int& result) {
+  static DataFlags data;
+  auto* group = app.add_subcommand("data", "Register and fetch datasets");
+  group->require_subcommand(1);
+  auto add = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const DataFlags&),
+                 bool needs_name) {
+    return AddVerb(group, name, help, global, {{"-n,--name", &data.name, "Dataset name", needs_name}},
+                   &data.output, {{"dataset name", &data.name}},
+                   [&global, fn] { return fn(global, data); }, result);
+  };
+  auto* dcreate = add("create", "Register a dataset version from local paths, globs or URLs", DataCreate, true);
+  dcreate->add_option("-p,--path", data.paths, "Local file/folder/glob or http(s)/file URL (repeatable)")->required();
+  dcreate->add_option("-v,--version", data.version, "Explicit version (default: next)");
+  dcreate->add_option("--type", data.type, "uri_folder (default) or uri_file")
+      ->check(CLI::IsMember({"uri_folder", "uri_file"}));
+  dcreate->add_option("--description", data.description);
+  dcreate->add_option("--tag", data.tags, "KEY=VALUE (repeatable)");
+  dcreate->add_flag("!--no-new-version", data.create_new_version,
+                    "Fail instead of adding a version when the content changed");
+  add("list", "List dataset versions", DataList, false);
+  auto* dshow = add("show", "Show a dataset version and its files (default: latest)", DataShow, true);
+  dshow->add_option("-v,--version", data.version);
+  auto* ddl = add("download", "Download a dataset version's files", DataDownload, true);
+  ddl->add_option("-v,--version", data.version);
+  ddl->add_option("--download-path", data.download_path, "Destination (default: current folder)");
+  ddl->add_flag("--overwrite", data.overwrite, "Replace files already there (default: refuse)");
 }
 
 }  // namespace gantry::cli

@@ -2,6 +2,8 @@
 // download. Azure CLI v2's `az ml data` shape.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 #include <vector>
 
@@ -26,5 +28,9 @@ int DataCreate(const GlobalFlags& g, const DataFlags& f);
 int DataList(const GlobalFlags& g, const DataFlags& f);
 int DataShow(const GlobalFlags& g, const DataFlags& f);
 int DataDownload(const GlobalFlags& g, const DataFlags& f);
+
+
+// Adds `gantry data ...`; a verb's exit code lands in `result`.
+void AddDataCommands(CLI::App& app, GlobalFlags& global, int& result);
 
 }  // namespace gantry::cli

@@ -1,5 +1,7 @@
 #include "cli/endpoint_commands.h"
 
+#include "cli/command_group.h"
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -420,6 +422,61 @@ int DeploymentDelete(const GlobalFlags& g, const DeploymentFlags& f) {
   if (!d.has_value()) return ReportError(d.error());
   std::cout << "Deleted deployment " << f.name << " of endpoint " << f.endpoint << "\n";
   return 0;
+}
+
+
+void AddEndpointCommands(CLI::App& app, GlobalFlags& global, int& result) {
+  static EndpointFlags epf;
+  auto* ep_cmd = app.add_subcommand("online-endpoint", "Manage online endpoints (scoring URIs, keys, traffic)");
+  ep_cmd->require_subcommand(1);
+  auto add_ep = [&](const char* name, const char* help,
+                    int (*fn)(const GlobalFlags&, const EndpointFlags&), bool needs_name) {
+    return AddVerb(ep_cmd, name, help, global, {{"-n,--name", &epf.name, "Endpoint name", needs_name}},
+                   &epf.output, {{"endpoint name", &epf.name}},
+                   [&global, fn] { return fn(global, epf); }, result);
+  };
+  auto* epcreate = add_ep("create", "Create an endpoint (key auth by default)", EndpointCreate, false);
+  epcreate->add_option("-f,--file", epf.file, "endpoint.yml (name, auth_mode, description, tags)");
+  epcreate->add_option("--auth-mode", epf.auth_mode, "key (default) or none");
+  epcreate->add_option("--description", epf.description, "Description");
+  add_ep("show", "Show an endpoint", EndpointShow, true);
+  add_ep("list", "List endpoints", EndpointList, false);
+  auto* epupdate = add_ep("update", "Update an endpoint's traffic split or description", EndpointUpdate, true);
+  epupdate->add_option("-t,--traffic", epf.traffic, "e.g. \"blue=90 green=10\"");
+  epupdate->add_option("--description", epf.description, "Description");
+  add_ep("delete", "Delete an endpoint and its deployments", EndpointDelete, true);
+  auto* invoke = add_ep("invoke", "Score a request file through the endpoint", EndpointInvoke, true);
+  invoke->add_option("-r,--request-file", epf.request_file, "JSON request body")->required();
+  invoke->add_option("-d,--deployment-name", epf.deployment, "Send to this deployment, whatever the traffic");
+  add_ep("get-credentials", "Print the endpoint's keys", EndpointGetCredentials, true);
+  auto* regen = add_ep("regenerate-keys", "Replace one of the endpoint's keys", EndpointRegenerateKeys, true);
+  regen->add_option("--key-type", epf.key_type, "primary (default) or secondary");
+
+  static DeploymentFlags depf;
+  auto* dep_cmd = app.add_subcommand("online-deployment", "Manage an endpoint's deployments (model servers)");
+  dep_cmd->require_subcommand(1);
+  auto add_dep = [&](const char* name, const char* help,
+                     int (*fn)(const GlobalFlags&, const DeploymentFlags&), bool needs_names) {
+    return AddVerb(dep_cmd, name, help, global,
+                   {{"-n,--name", &depf.name, "Deployment name", needs_names},
+                    {"-e,--endpoint-name", &depf.endpoint, "Endpoint name", needs_names}},
+                   &depf.output, {{"deployment name", &depf.name}, {"endpoint name", &depf.endpoint}},
+                   [&global, fn] { return fn(global, depf); }, result);
+  };
+  for (const char* verb : {"create", "update"}) {
+    auto* c = add_dep(verb, verb == std::string("create") ? "Create a deployment from deployment.yml and wait until it serves"
+                                                          : "Update a deployment from deployment.yml (a new generation)",
+                      DeploymentCreate, false);
+    c->add_option("-f,--file", depf.file, "deployment.yml")->required();
+    c->add_flag("--all-traffic", depf.all_traffic, "Send all of the endpoint's traffic here once created");
+    c->add_flag("--no-wait", depf.no_wait, "Return once accepted");
+  }
+  add_dep("show", "Show a deployment and its replicas", DeploymentShow, true);
+  auto* dlist = add_dep("list", "List an endpoint's deployments", DeploymentList, false);
+  dlist->get_option("--endpoint-name")->required();
+  auto* logs = add_dep("get-logs", "Print the model servers' logs and the controller's events", DeploymentGetLogs, true);
+  logs->add_option("-l,--lines", depf.lines, "How many lines from the end (default 100)");
+  add_dep("delete", "Delete a deployment (its traffic must be 0)", DeploymentDelete, true);
 }
 
 }  // namespace gantry::cli

@@ -5,6 +5,8 @@
 // instance_count, request_settings, environment_variables).
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 
 #include "cli/client_context.h"
@@ -51,5 +53,10 @@ int DeploymentDelete(const GlobalFlags& g, const DeploymentFlags& f);
 // "blue=90 green=10" (spaces or commas between) → {"blue": 90, "green": 10}. InvalidArgument
 // naming the bad part.
 Result<Json> ParseTraffic(const std::string& text);
+
+
+// Adds `gantry online-endpoint ...` and `gantry online-deployment ...`; a verb's exit code
+// lands in `result`.
+void AddEndpointCommands(CLI::App& app, GlobalFlags& global, int& result);
 
 }  // namespace gantry::cli

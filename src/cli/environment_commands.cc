@@ -1,5 +1,7 @@
 #include "cli/environment_commands.h"
 
+#include "cli/command_group.h"
+
 #include <cstdio>
 #include <iostream>
 
@@ -86,6 +88,32 @@ int EnvironmentShow(const GlobalFlags& g, const EnvironmentFlags& f) {
   if (!e.has_value()) return ReportError(e.error());
   std::cout << e->dump(2) << "\n";
   return 0;
+}
+
+
+void AddEnvironmentCommands(CLI::App& app, GlobalFlags& global, int& result) {
+  static EnvironmentFlags envf;
+  auto* group = app.add_subcommand("environment", "Register and inspect software environments");
+  group->require_subcommand(1);
+  auto add = [&](const char* name, const char* help,
+                 int (*fn)(const GlobalFlags&, const EnvironmentFlags&), bool needs_name) {
+    return AddVerb(group, name, help, global,
+                   {{"-n,--name", &envf.name, "Environment name", needs_name}}, &envf.output,
+                   {{"environment name", &envf.name}}, [&global, fn] { return fn(global, envf); },
+                   result);
+  };
+  auto* ecreate = add("create", "Register an environment version", EnvironmentCreate, true);
+  ecreate->add_option("--conda-file", envf.conda_file, "Conda environment YAML");
+  ecreate->add_option("--pip", envf.pip, "A pip requirement (repeatable): built into a venv");
+  ecreate->add_option("--python", envf.python, "Interpreter path or name (default python3)");
+  ecreate->add_option("--image", envf.image, "Container image");
+  ecreate->add_option("--dockerfile", envf.dockerfile, "Dockerfile to build the image from");
+  ecreate->add_option("--env", envf.variables, "KEY=VALUE environment variable (repeatable)");
+  ecreate->add_option("--description", envf.description);
+  ecreate->add_flag("--user-managed", envf.user_managed, "Use the interpreter as it is; install nothing");
+  add("list", "List curated and registered environments", EnvironmentList, false);
+  auto* eshow = add("show", "Show an environment version (default: latest)", EnvironmentShow, true);
+  eshow->add_option("-v,--version", envf.version);
 }
 
 }  // namespace gantry::cli

@@ -2,6 +2,8 @@
 // interpreter or an image; list; show. Curated environments are listed too.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 #include <vector>
 
@@ -26,5 +28,9 @@ struct EnvironmentFlags {
 int EnvironmentCreate(const GlobalFlags& g, const EnvironmentFlags& f);
 int EnvironmentList(const GlobalFlags& g, const EnvironmentFlags& f);
 int EnvironmentShow(const GlobalFlags& g, const EnvironmentFlags& f);
+
+
+// Adds `gantry environment ...`; a verb's exit code lands in `result`.
+void AddEnvironmentCommands(CLI::App& app, GlobalFlags& global, int& result);
 
 }  // namespace gantry::cli

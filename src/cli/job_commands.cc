@@ -1,5 +1,7 @@
 #include "cli/job_commands.h"
 
+#include "cli/command_group.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -337,6 +339,33 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
   std::cout << "Downloaded " << *written << " files (" << tree.TotalBytes() << " bytes) of run "
             << f.name << " to " << root.string() << "\n";
   return 0;
+}
+
+
+void AddJobCommands(CLI::App& app, GlobalFlags& global, int& result) {
+  static JobFlags job;
+  auto* group = app.add_subcommand("job", "Submit and follow jobs");
+  group->require_subcommand(1);
+  auto add = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const JobFlags&),
+                 bool needs_name) {
+    return AddVerb(group, name, help, global, {{"-n,--name", &job.name, "Run name", needs_name}},
+                   &job.output, {{"run name", &job.name}, {"experiment name", &job.experiment}},
+                   [&global, fn] { return fn(global, job); }, result);
+  };
+  auto* create = add("create", "Submit a job from a command-job YAML file", JobCreate, false);
+  create->add_option("-f,--file", job.file, "Job YAML")->required();
+  create->add_flag("-s,--stream", job.stream, "Follow the run until it ends");
+  auto* list = add("list", "List runs, newest first", JobList, false);
+  list->add_option("--experiment-name", job.experiment, "Only this experiment");
+  list->add_option("--max-results", job.max_results, "How many");
+  add("show", "Show a run: status, times, error, latest metrics", JobShow, true);
+  add("stream", "Follow a run's phases and logs until it ends", JobStream, true);
+  add("cancel", "Cancel a run", JobCancel, true);
+  add("metrics", "Print each metric's history", JobMetrics, true);
+  auto* download = add("download", "Download a run's outputs and logs", JobDownload, true);
+  download->add_option("--output-name", job.output_name, "Only this named output");
+  download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+  download->add_flag("--overwrite", job.overwrite, "Replace files already there (default: refuse)");
 }
 
 }  // namespace gantry::cli

@@ -2,6 +2,8 @@
 // flags, calls the REST API and renders; rules live in the server.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 
 #include "cli/client_context.h"
@@ -27,5 +29,9 @@ int JobStream(const GlobalFlags& g, const JobFlags& f);
 int JobCancel(const GlobalFlags& g, const JobFlags& f);
 int JobDownload(const GlobalFlags& g, const JobFlags& f);
 int JobMetrics(const GlobalFlags& g, const JobFlags& f);
+
+
+// Adds `gantry job ...`; a verb's exit code lands in `result`.
+void AddJobCommands(CLI::App& app, GlobalFlags& global, int& result);
 
 }  // namespace gantry::cli

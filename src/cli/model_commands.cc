@@ -1,5 +1,7 @@
 #include "cli/model_commands.h"
 
+#include "cli/command_group.h"
+
 #include <cstdio>
 #include <iostream>
 
@@ -145,6 +147,36 @@ int ModelDownload(const GlobalFlags& g, const ModelFlags& f) {
   std::cout << "Downloaded model " << f.name << ":" << (*m)["version"] << " (" << *n << " files) to "
             << dest.string() << "\n";
   return 0;
+}
+
+
+void AddModelCommands(CLI::App& app, GlobalFlags& global, int& result) {
+  static ModelFlags model;
+  auto* group = app.add_subcommand("model", "Register and fetch models");
+  group->require_subcommand(1);
+  auto add = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const ModelFlags&),
+                 bool needs_name) {
+    return AddVerb(group, name, help, global, {{"-n,--name", &model.name, "Model name", needs_name}},
+                   &model.output, {{"model name", &model.name}},
+                   [&global, fn] { return fn(global, model); }, result);
+  };
+  auto* mcreate = add("create", "Register a model version from a local path or a run", ModelCreate, true);
+  mcreate->add_option("-p,--path", model.path,
+                      "Local file/folder, runs:/RUN/outputs/model or azureml://jobs/RUN/outputs/artifacts/paths/PATH")
+      ->required();
+  mcreate->add_option("--type", model.type, "custom_model (default), mlflow_model, triton_model");
+  mcreate->add_option("--framework", model.framework, "e.g. PyTorch, TensorFlow");
+  mcreate->add_option("--framework-version", model.framework_version);
+  mcreate->add_option("--description", model.description);
+  mcreate->add_option("--tag", model.tags, "KEY=VALUE (repeatable)");
+  mcreate->add_option("--property", model.properties, "KEY=VALUE (repeatable, immutable)");
+  add("list", "List model versions", ModelList, false);
+  auto* mshow = add("show", "Show a model version (default: latest)", ModelShow, true);
+  mshow->add_option("-v,--version", model.version);
+  auto* mdl = add("download", "Download a model version's files", ModelDownload, true);
+  mdl->add_option("-v,--version", model.version);
+  mdl->add_option("--download-path", model.download_path, "Destination (default: current folder)");
+  mdl->add_flag("--overwrite", model.overwrite, "Replace files already there (default: refuse)");
 }
 
 }  // namespace gantry::cli

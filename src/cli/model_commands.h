@@ -1,6 +1,8 @@
 // `gantry model ...`: create (from a local path or a run's outputs), list, show, download.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 #include <vector>
 
@@ -24,5 +26,9 @@ int ModelCreate(const GlobalFlags& g, const ModelFlags& f);
 int ModelList(const GlobalFlags& g, const ModelFlags& f);
 int ModelShow(const GlobalFlags& g, const ModelFlags& f);
 int ModelDownload(const GlobalFlags& g, const ModelFlags& f);
+
+
+// Adds `gantry model ...`; a verb's exit code lands in `result`.
+void AddModelCommands(CLI::App& app, GlobalFlags& global, int& result);
 
 }  // namespace gantry::cli

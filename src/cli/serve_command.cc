@@ -215,4 +215,49 @@ int RunServe(const ServeFlags& flags) {
   return ServeEpoll(**model, flags, signals);
 }
 
+
+void AddServeCommand(CLI::App& app, int& result) {
+  static ServeFlags serve;
+  // gantry serve --model DIR [--backend torchscript|tensorflow|python|tensorflow-serving]
+  auto* serve_cmd = app.add_subcommand("serve", "Serve one model: Open Inference v2, TF Serving REST, /score");
+  serve_cmd->add_option("--model", serve.model,
+                        "Model folder (e.g. a downloaded model); optional with --backend python");
+  serve_cmd->add_option("--name", serve.name, "Served name (default: the folder's name)");
+  serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
+  serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
+  serve_cmd->add_option("--port-file", serve.port_file, "Write the port here once listening");
+  serve_cmd->add_option("--backend", serve.backend,
+                        "torchscript, tensorflow (SavedModel), python or tensorflow-serving")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
+                        "Dynamic batching: most rows in one forward (default 0: off)");
+  serve_cmd->add_option("--max-queue-delay-us", serve.max_queue_delay_us,
+                        "Dynamic batching: how long a request waits for others (0: batch only "
+                        "what queues while a forward runs)")->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http_threads,
+                        "HTTP event-loop threads (default 0: one per core, at most 4)");
+  serve_cmd->add_option("--entry-script", serve.entry_script,
+                        "python: the Azure ML entry script defining init() and run(raw_data)");
+  serve_cmd->add_option("--source-dir", serve.source_dir,
+                        "python: working folder and sys.path[0] (default: the entry script's folder)");
+  serve_cmd->add_option("--python", serve.python,
+                        "python: the workers' interpreter (default /usr/bin/python3); tensorflow: "
+                        "the environment's interpreter whose tensorflow wheel is used (default "
+                        "python3 on PATH)");
+  serve_cmd->add_option("--tensorflow-lib", serve.tensorflow_lib,
+                        "tensorflow: the folder holding libtensorflow_cc.so.2 "
+                        "(tf.sysconfig.get_lib()), instead of asking --python");
+  serve_cmd->add_option("--signature", serve.signature, "tensorflow: the SignatureDef to serve")
+      ->capture_default_str();
+  serve_cmd->add_option("--workers", serve.workers, "python: worker processes")->capture_default_str();
+  serve_cmd->add_option("--request-timeout-ms", serve.request_timeout_ms,
+                        "python: a request's limit; the worker is restarted past it")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-queued-requests", serve.max_queued_requests,
+                        "python: requests that may wait for a free worker; more get 503")
+      ->capture_default_str();
+  serve_cmd->callback([&] { result = RunServe(serve); });
+
+}
+
 }  // namespace gantry::cli

@@ -4,6 +4,8 @@
 // (TensorFlow Serving's own program as a child).
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -37,5 +39,9 @@ struct ServeFlags {
 };
 
 int RunServe(const ServeFlags& flags);
+
+
+// Adds `gantry serve`; the exit code lands in `result`.
+void AddServeCommand(CLI::App& app, int& result);
 
 }  // namespace gantry::cli

@@ -293,4 +293,54 @@ int StopServer(const fs::path& dir) {
   return 0;
 }
 
+
+void AddServerCommand(CLI::App& app, int& result) {
+  static ServerFlags server;
+  static bool background = false;
+  static std::string stop_workspace;
+  auto* server_cmd = app.add_subcommand("server", "Run the workspace server (REST API, scheduler)");
+  server_cmd->add_option("--workspace", server.workspace, "Workspace folder")->capture_default_str();
+  server_cmd->add_option("--host", server.host, "Address to listen on")->capture_default_str();
+  server_cmd->add_option("--port", server.port, "Port (default: the one in config.json, else a free one)");
+  server_cmd->add_option("--slots", server.slots, "Jobs the local compute runs at once (default: CPUs; 0 queues without starting)");
+  server_cmd->add_option("--ready-fd", server.ready_fd, "Write the URL to this fd when ready")->group("");
+  server_cmd->add_flag("--no-auth", server.no_auth,
+                       "No credentials needed (loopback only; refused with another --host)");
+  server_cmd->add_option("--allow-file-root", server.allow_file_roots,
+                         "A folder whose files dataset file:// URLs may read (repeatable)");
+  server_cmd->add_option("--max-fetch-bytes", server.max_fetch_bytes,
+                         "Largest file a dataset URL may bring in")->capture_default_str();
+  server_cmd->add_option("--env-cache", server.env_cache,
+                         "Folder where environments are built (default: WORKSPACE/envs; "
+                         "builds are named by content, so workspaces may share one)");
+  server_cmd->add_option("--tls-cert", server.tls_cert,
+                         "Serve HTTPS with this PEM certificate (chain); needs --tls-key");
+  server_cmd->add_option("--tls-key", server.tls_key, "PEM private key of --tls-cert");
+  server_cmd->add_option("--ca-file", server.ca_file,
+                         "PEM CA file runners and local clients verify --tls-cert with "
+                         "(default: the --tls-cert file itself)");
+  server_cmd->add_flag("--background", background, "Start in the background and return once it answers");
+  auto* server_stop = server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
+  server_stop->add_option("--workspace", stop_workspace, "Workspace folder");
+  server_stop->callback([&result] {
+    GlobalFlags g;
+    g.workspace = stop_workspace;
+    result = StopServer(ResolveWorkspaceDir(g));
+  });
+  // The callbacks run after this function returned: they hold the commands by value.
+  server_cmd->callback([server_cmd, server_stop, &result] {
+    if (server_cmd->got_subcommand(server_stop)) return;
+    if (background) {
+      auto url = StartBackgroundServer(gantry::fs::absolute(server.workspace), server.port);
+      if (!url.has_value()) {
+        result = ReportError(url.error());
+      } else {
+        std::cout << "Gantry workspace server listening on " << *url << "\n";
+      }
+      return;
+    }
+    result = RunServer(server);
+  });
+}
+
 }  // namespace gantry::cli

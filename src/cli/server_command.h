@@ -2,6 +2,8 @@
 // and serves until SIGINT/SIGTERM; `gantry server stop` stops a background one.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,5 +41,9 @@ bool IsLoopbackHost(const std::string& host);
 
 int RunServer(const ServerFlags& flags);
 int StopServer(const fs::path& workspace_dir);
+
+
+// Adds `gantry server [--background]` and `gantry server stop`; the exit code lands in `result`.
+void AddServerCommand(CLI::App& app, int& result);
 
 }  // namespace gantry::cli
