@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "jobs/bounded_yaml.h"
 #include "jobs/distribution.h"
+#include "jobs/yaml_json.h"
 
 namespace gantry::jobs {
 namespace {
@@ -81,29 +82,6 @@ bool IsIdentifier(std::string_view s) {
                      [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
 }
 
-std::optional<int64_t> ParseInt64(std::string_view s) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<double> ParseDouble(std::string_view s) {
-  double v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  // from_chars also takes "inf" and "nan", which YAML spells differently; require a digit.
-  bool has_digit = std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!has_digit || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// YAML 1.2 core schema booleans.
-std::optional<bool> ParseBool(std::string_view s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  return std::nullopt;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -111,36 +89,6 @@ std::string_view Trim(std::string_view s) {
 }
 
 // --- YAML <-> JSON --------------------------------------------------------------------------
-
-// A scalar the author left unquoted ("?" from the parser, "" when built by NodeFromJson from a
-// JSON number or boolean); quoted and JSON strings carry the "!" tag.
-bool IsPlain(const YAML::Node& n) { return n.Tag() == "?" || n.Tag().empty(); }
-
-Json JsonFromNode(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Sequence: {
-      Json array = Json::array();
-      for (const auto& item : n) array.push_back(JsonFromNode(item));
-      return array;
-    }
-    case YAML::NodeType::Map: {
-      Json object = Json::object();
-      for (const auto& kv : n) object[kv.first.Scalar()] = JsonFromNode(kv.second);
-      return object;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (!IsPlain(n)) return s;
-      if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-      if (auto b = ParseBool(s)) return *b;
-      if (auto i = ParseInt64(s)) return *i;
-      if (auto d = ParseDouble(s)) return *d;
-      return s;
-    }
-    default:
-      return nullptr;
-  }
-}
 
 YAML::Node NodeFromJson(const Json& j) {
   switch (j.type()) {
@@ -235,7 +183,8 @@ class SpecReader {
       if (n == "limits") return ReadLimits(f, &spec.timeout_seconds);
       if (n == "resources" || n == "distribution") {
         if (!distribution_mark || n == "distribution") distribution_mark = f.key.Mark();
-        (n == "resources" ? spec.resources : spec.distribution) = JsonFromNode(f.value);
+        (n == "resources" ? spec.resources : spec.distribution) =
+            YamlNodeToJson(f.value, YamlScalars::kTyped);
       }
       return Status::Ok();
     }));
@@ -334,7 +283,7 @@ class SpecReader {
     RETURN_IF_ERROR(RequireMap(f));
     return ForEachField(f.value, f.path, kLimitsFields, [&](const Field& entry) -> Status {
       std::optional<int64_t> v;
-      if (entry.value.IsScalar()) v = ParseInt64(entry.value.Scalar());
+      if (entry.value.IsScalar()) v = YamlInt64(entry.value.Scalar());
       if (!v || *v <= 0) {
         return Error(entry.key, "field '" + entry.path + "' must be a positive integer");
       }
@@ -402,8 +351,8 @@ class SpecReader {
           if (e.name == "type") return Status::Ok();
           if (!e.value.IsScalar()) return Error(e.key, "field '" + e.path + "' must be a " + type);
           std::string text = LiteralText(e.value);
-          bool valid = type == "string" || (type == "integer" && ParseInt64(text)) ||
-                       (type == "number" && ParseDouble(text)) ||
+          bool valid = type == "string" || (type == "integer" && YamlInt64(text)) ||
+                       (type == "number" && YamlDouble(text)) ||
                        (type == "boolean" && (text == "true" || text == "false"));
           if (!valid) {
             const char* article = type == "integer" ? "an " : "a ";
@@ -419,8 +368,8 @@ class SpecReader {
 
   // A literal's text: as written, but an unquoted boolean is spelled "true"/"false".
   static std::string LiteralText(const YAML::Node& n) {
-    if (IsPlain(n)) {
-      if (auto b = ParseBool(n.Scalar())) return *b ? "true" : "false";
+    if (IsPlainScalar(n)) {
+      if (auto b = YamlBool(n.Scalar())) return *b ? "true" : "false";
     }
     return n.Scalar();
   }
