@@ -37,6 +37,8 @@ import tempfile
 import time
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from . import _paths
+from ._files import write_atomically
 from ._http import Client
 from ._ignore import IGNORE_FILE_NAMES, IgnoreRules
 from ._trees import check_entries, tree_path_problem
@@ -138,21 +140,11 @@ def _read_cache(path: str, root: str) -> Dict[str, Tuple[int, int, str]]:
 
 
 def _write_cache(path: str, root: str, files: Dict[str, Tuple[int, int, str]]) -> None:
+    data = json.dumps({"version": _CACHE_VERSION, "root": root,
+                       "files": {k: list(v) for k, v in files.items()}}, separators=(",", ":"))
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"version": _CACHE_VERSION, "root": root,
-                           "files": {k: list(v) for k, v in files.items()}},
-                          f, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomically(path, lambda f: f.write(data.encode("utf-8")), prefix=".tmp-")
     except OSError as e:  # best effort
         _log.debug("cannot write the snapshot hash cache %s: %s", path, e)
 
@@ -324,13 +316,13 @@ def upload_blobs(client: Client, snapshot: Snapshot) -> Tuple[int, int]:
     shas = sorted(set(snapshot.blob_sources) | set(snapshot.link_blobs or {}))
     missing: List[str] = []
     for i in range(0, len(shas), _MISSING_BATCH):
-        answer = client.post("/api/v1/blobs/missing", {"blobs": shas[i:i + _MISSING_BATCH]}) or {}
+        answer = client.post(_paths.blobs_missing(), {"blobs": shas[i:i + _MISSING_BATCH]}) or {}
         missing.extend(answer.get("missing") or [])
     sent_files = sent_bytes = 0
     link_blobs = snapshot.link_blobs or {}
     for sha in missing:
         if sha in link_blobs:
-            client.put_bytes("/api/v1/blobs/" + sha, link_blobs[sha])
+            client.put_bytes(_paths.blob(sha), link_blobs[sha])
             sent_files += 1
             sent_bytes += len(link_blobs[sha])
             continue
@@ -343,7 +335,7 @@ def upload_blobs(client: Client, snapshot: Snapshot) -> Tuple[int, int]:
         if hashlib.sha256(data).hexdigest() != sha:
             raise FailedPreconditionError(
                 "%s changed while it was being uploaded; submit again" % path)
-        client.put_bytes("/api/v1/blobs/" + sha, data)
+        client.put_bytes(_paths.blob(sha), data)
         sent_files += 1
         sent_bytes += len(data)
     return sent_files, sent_bytes
@@ -352,7 +344,7 @@ def upload_blobs(client: Client, snapshot: Snapshot) -> Tuple[int, int]:
 def upload_snapshot(client: Client, snapshot: Snapshot, stats: Optional[UploadStats] = None) -> str:
     """Sends the blobs the server lacks, then the tree; returns the tree id."""
     sent_files, sent_bytes = upload_blobs(client, snapshot)
-    answer = client.post("/api/v1/trees", tree_json(snapshot.entries)) or {}
+    answer = client.post(_paths.trees(), tree_json(snapshot.entries)) or {}
     tree_id = answer.get("id")
     if not isinstance(tree_id, str) or not tree_id:
         raise InternalError("POST /api/v1/trees answered without a tree id: %r" % (answer,))

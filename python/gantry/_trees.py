@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
-import urllib.parse
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import _paths
+from ._files import link_atomically, write_atomically
 from ._http import Client
 from .errors import AlreadyExistsError, DataLossError, InternalError, InvalidArgumentError
 
@@ -39,6 +39,8 @@ MAX_PART_BYTES = 255
 MAX_ENTRY_BYTES = 1 << 40
 _MAX_HOPS = 40
 _RESERVED = (".git", ".gantry")
+# What a download's temporary files are called until they are renamed into place.
+_TEMP_PREFIX = ".gantry-download-"
 
 
 def tree_path_problem(path: Any) -> Optional[str]:
@@ -185,7 +187,7 @@ def tree_entries(client: Client, tree_id: str) -> List[Dict[str, Any]]:
     by :func:`check_entries`."""
     if not isinstance(tree_id, str) or not tree_id:
         raise InternalError("no tree id to read")
-    body = client.get("/api/v1/trees/" + urllib.parse.quote(tree_id, safe="")) or {}
+    body = client.get(_paths.tree(tree_id)) or {}
     if not isinstance(body.get("entries"), list):
         raise InternalError("GET /api/v1/trees/%s answered without entries" % tree_id)
     return check_entries(body["entries"], "tree %s" % tree_id)
@@ -239,14 +241,6 @@ def plan_download(dest: str, paths: List[str], overwrite: bool, hint: str) -> Li
     return targets
 
 
-
-def _unlink_quietly(name: str, dir_fd: int) -> None:
-    """Removes a temp file left by a failed write; one already gone is fine."""
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except OSError:
-        pass
-
 class SafeFolder:
     """Writes files and links below ``root`` after :func:`plan_download` approved them:
     each folder below the root is opened without following symlinks, each file goes to a
@@ -283,38 +277,28 @@ class SafeFolder:
             raise
         return fd
 
-    def _place(self, dir_fd: int, tmp: str, name: str, rel: str) -> None:
-        target = os.path.join(self.root, *rel.split("/"))
-        try:
-            if not self.overwrite:
-                # Something may have appeared since the plan looked: still never replace it.
-                try:
-                    os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                    raise AlreadyExistsError("%s already exists; pass %s to replace it"
-                                             % (target, self.hint))
-                except FileNotFoundError:
-                    pass
-            os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            _unlink_quietly(tmp, dir_fd)
-            raise
+    def _refuse_existing(self, dir_fd: int, name: str, rel: str) -> Callable[[], None]:
+        """The check before a rename: without overwrite, nothing at ``name`` may be replaced."""
+        def check() -> None:
+            if self.overwrite:
+                return
+            # Something may have appeared since the plan looked: still never replace it.
+            try:
+                os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return
+            raise AlreadyExistsError("%s already exists; pass %s to replace it"
+                                     % (os.path.join(self.root, *rel.split("/")), self.hint))
+        return check
 
     def write(self, rel: str, mode: int, fill: Callable[[Any], None]) -> str:
         """Writes file ``rel``: ``fill(fileobj)`` writes the content (and may raise to abandon
         it). Returns the local path."""
         dir_fd = self._open_parent(rel)
         try:
-            tmp = ".gantry-download-" + secrets.token_hex(8)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
-                         dir_fd=dir_fd)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    fill(f)
-                    os.fchmod(f.fileno(), int(mode) & 0o777)
-            except BaseException:
-                _unlink_quietly(tmp, dir_fd)
-                raise
-            self._place(dir_fd, tmp, rel.rsplit("/", 1)[-1], rel)
+            name = rel.rsplit("/", 1)[-1]
+            write_atomically(name, fill, dir_fd=dir_fd, mode=mode,
+                             check=self._refuse_existing(dir_fd, name, rel), prefix=_TEMP_PREFIX)
         finally:
             os.close(dir_fd)
         return os.path.join(self.root, *rel.split("/"))
@@ -323,9 +307,9 @@ class SafeFolder:
         """Creates ``rel`` as a symlink to ``target``; returns the local path."""
         dir_fd = self._open_parent(rel)
         try:
-            tmp = ".gantry-download-" + secrets.token_hex(8)
-            os.symlink(target, tmp, dir_fd=dir_fd)
-            self._place(dir_fd, tmp, rel.rsplit("/", 1)[-1], rel)
+            name = rel.rsplit("/", 1)[-1]
+            link_atomically(name, target, dir_fd=dir_fd,
+                            check=self._refuse_existing(dir_fd, name, rel), prefix=_TEMP_PREFIX)
         finally:
             os.close(dir_fd)
         return os.path.join(self.root, *rel.split("/"))
@@ -355,7 +339,7 @@ def download_tree(client: Client, tree_id: str, dest: str, overwrite: bool = Fal
         if e.get("link"):
             folder.link(e["path"], e["link"])
             continue
-        blob_path = "/api/v1/blobs/" + urllib.parse.quote(e["blob"], safe="")
+        blob_path = _paths.blob(e["blob"])
         folder.write(e["path"], e["mode"], lambda f, e=e, blob_path=blob_path: fetch_checked(
             client, blob_path, f, e["blob"], e["size"], repr(e["path"])))
     return targets

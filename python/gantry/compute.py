@@ -20,10 +20,11 @@ It is ready as soon as it is created, so ``wait_for_completion`` returns at once
 from __future__ import annotations
 
 import sys
-import urllib.parse
 from typing import Any, Dict, List, Optional
 
+from . import _paths
 from ._names import check_name
+from ._workspace_base import check_workspace
 from .errors import GantryError, InvalidArgumentError, in_family
 
 __all__ = ["ComputeTarget", "AmlCompute", "AmlComputeProvisioningConfiguration",
@@ -44,17 +45,6 @@ class ComputeTargetException(GantryError):
 def _wrap(error: GantryError) -> GantryError:
     """``error`` as a ComputeTargetException of the same code (transport errors as they are)."""
     return in_family(ComputeTargetException, error)
-
-
-def _check_workspace(workspace: Any) -> None:
-    from .workspace import Workspace
-
-    if not isinstance(workspace, Workspace):
-        raise TypeError("workspace must be a gantry Workspace, got %s" % type(workspace).__name__)
-
-
-def _compute_path(name: str) -> str:
-    return "/api/v1/computes/" + urllib.parse.quote(name, safe="")
 
 
 class ScaleSettings:
@@ -89,10 +79,10 @@ class ComputeTarget:
     def __new__(cls, workspace: Any = None, name: Optional[str] = None) -> "ComputeTarget":
         if workspace is None and name is None:
             return super().__new__(cls)
-        _check_workspace(workspace)
+        check_workspace(workspace)
         check_name("compute target name", name)
         try:
-            data = workspace._client().get(_compute_path(name)) or {}
+            data = workspace._client().get(_paths.compute(name)) or {}
         except GantryError as e:
             raise _wrap(e) from None
         target = _class_for(data.get("type"))
@@ -161,7 +151,7 @@ class ComputeTarget:
     def refresh_state(self) -> None:
         """Reads the target again from the server."""
         try:
-            self._data = self._workspace._client().get(_compute_path(self.name)) or self._data
+            self._data = self._workspace._client().get(_paths.compute(self.name)) or self._data
         except GantryError as e:
             raise _wrap(e) from None
 
@@ -184,7 +174,7 @@ class ComputeTarget:
         (:meth:`AmlCompute.provisioning_configuration`) and returns it, ready to use.
         ComputeTargetException (also AlreadyExistsError) when the name is taken, (also
         NotFoundError) for an unknown ``vm_size``."""
-        _check_workspace(workspace)
+        check_workspace(workspace)
         body_of = getattr(provisioning_configuration, "_gantry_body", None)
         if not callable(body_of):
             raise TypeError("provisioning_configuration must come from "
@@ -193,7 +183,7 @@ class ComputeTarget:
         check_name("compute target name", name)
         body = dict(body_of(), name=name)
         try:
-            data = workspace._client().post("/api/v1/computes", body) or {}
+            data = workspace._client().post(_paths.computes(), body) or {}
         except GantryError as e:
             raise _wrap(e) from None
         target = ComputeTarget._from_json(workspace, data)
@@ -203,9 +193,9 @@ class ComputeTarget:
     @staticmethod
     def list(workspace: Any) -> List["ComputeTarget"]:
         """Every compute target of the workspace, the built-in ``local`` first."""
-        _check_workspace(workspace)
+        check_workspace(workspace)
         try:
-            body = workspace._client().get("/api/v1/computes") or {}
+            body = workspace._client().get(_paths.computes()) or {}
         except GantryError as e:
             raise _wrap(e) from None
         return [ComputeTarget._from_json(workspace, d) for d in body.get("computes") or []]
@@ -214,7 +204,7 @@ class ComputeTarget:
         """Deletes the target. ComputeTargetException (also FailedPreconditionError) while
         jobs are queued or running on it."""
         try:
-            self._workspace._client().delete(_compute_path(self.name))
+            self._workspace._client().delete(_paths.compute(self.name))
         except GantryError as e:
             raise _wrap(e) from None
         self._data["provisioning_state"] = "Deleted"
@@ -380,7 +370,7 @@ class AmlComputeStatus:
         client = target._workspace._client()
         counts = {}
         for status in _ACTIVE_STATUSES + ("Queued",):
-            runs = (client.get("/api/v1/runs", {"status": status, "limit": 1000000}) or {}).get("runs") or []
+            runs = (client.get(_paths.runs(), {"status": status, "limit": 1000000}) or {}).get("runs") or []
             counts[status] = sum(1 for r in runs if r.get("compute") == target.name)
         active = sum(counts[st] for st in _ACTIVE_STATUSES)
         s.provisioning_state = data.get("provisioning_state", "")

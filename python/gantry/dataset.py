@@ -29,15 +29,19 @@ a private writable one. ``as_named_input(name)`` picks the input's name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
-import urllib.parse
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from . import _paths
 from ._names import check_name
+from ._snapshot import expand_local_paths, snapshot_local_paths, upload_snapshot
+from ._trees import download_tree, tree_entries
+from ._workspace_base import check_workspace
 from .errors import FailedPreconditionError, InvalidArgumentError, UnimplementedError
 
 __all__ = ["Dataset", "FileDataset", "DatasetConsumptionConfig"]
@@ -56,18 +60,6 @@ def _input_name_for(dataset_name: str) -> str:
     if not name or name[0].isdigit():
         name = "_" + name
     return name
-
-
-def _check_workspace(workspace: Any) -> None:
-    from .workspace import Workspace
-
-    if not isinstance(workspace, Workspace):
-        raise TypeError("workspace must be a gantry Workspace, got %s" % type(workspace).__name__)
-
-
-def _dataset_path(name: str, version: Optional[int] = None) -> str:
-    path = "/api/v1/datasets/" + urllib.parse.quote(name, safe="")
-    return path + ("/versions/%d" % version if version else "")
 
 
 def _parse_version(version: Any) -> Optional[int]:
@@ -121,7 +113,6 @@ class _FileDatasetFactory:
         if not paths:
             raise InvalidArgumentError("give at least one path or URL")
         if validate:
-            from ._snapshot import expand_local_paths
             expand_local_paths([p for p in paths if not _is_url(p)])
         return FileDataset._unregistered(paths, "uri_file" if is_file else "uri_folder")
 
@@ -150,9 +141,9 @@ class Dataset:
     def get_by_name(workspace: Any, name: str, version: Union[str, int] = "latest") -> "FileDataset":
         """The registered dataset ``name``: its latest version, or ``version`` (an int).
         NotFoundError when there is none."""
-        _check_workspace(workspace)
+        check_workspace(workspace)
         check_name("dataset name", name)
-        data = workspace._client().get(_dataset_path(name, _parse_version(version))) or {}
+        data = workspace._client().get(_paths.dataset(name, _parse_version(version))) or {}
         return FileDataset._registered(workspace, data)
 
     @staticmethod
@@ -171,8 +162,8 @@ class Dataset:
     @staticmethod
     def list(workspace: Any) -> List["FileDataset"]:
         """The latest version of every registered dataset, by name."""
-        _check_workspace(workspace)
-        body = workspace._client().get("/api/v1/datasets") or {}
+        check_workspace(workspace)
+        body = workspace._client().get(_paths.datasets()) or {}
         latest: Dict[str, Dict[str, Any]] = {}
         for d in body.get("datasets") or []:
             if d.get("name") not in latest or d.get("version", 0) > latest[d["name"]].get("version", 0):
@@ -291,9 +282,7 @@ class FileDataset(Dataset):
         registered then). Same content as the latest version gives that version back;
         changed content needs ``create_new_version=True``, else AlreadyExistsError.
         """
-        from ._snapshot import snapshot_local_paths, upload_snapshot
-
-        _check_workspace(workspace)
+        check_workspace(workspace)
         check_name("dataset name", name)
         if description is not None and not isinstance(description, str):
             raise TypeError("description must be a str, got %s" % type(description).__name__)
@@ -317,7 +306,7 @@ class FileDataset(Dataset):
                                for p in self._paths]
             if local:
                 body["tree_id"] = upload_snapshot(client, snapshot_local_paths(local, True))
-        data = client.post("/api/v1/datasets", body) or {}
+        data = client.post(_paths.datasets(), body) or {}
         return FileDataset._registered(workspace, data)
 
     # -- files
@@ -335,10 +324,7 @@ class FileDataset(Dataset):
         last segment, local files as they would be uploaded.
         """
         if self._data:
-            from ._trees import tree_entries
             return ["/" + e["path"] for e in tree_entries(self._workspace._client(), self.tree_id)]
-        from ._snapshot import snapshot_local_paths
-
         names = []
         local = [p for p in self._paths if not _is_url(p)]
         if local:
@@ -354,8 +340,6 @@ class FileDataset(Dataset):
         """Downloads the files below ``target_path`` (default: a new temporary folder) and
         returns their local paths. Each file is checked against its SHA-256. Without
         ``overwrite``, AlreadyExistsError before anything is written when a file exists."""
-        from ._trees import download_tree
-
         self._require_registered("download()")
         if target_path is None:
             target_path = tempfile.mkdtemp(prefix="gantry-dataset-")
@@ -388,8 +372,6 @@ class FileDataset(Dataset):
         """The name an unregistered dataset is registered under when a run uses it:
         ``anonymous-`` and 16 hex digits of the hash of its type and sources (local paths
         made absolute), so the same sources always land in the same dataset."""
-        import hashlib
-
         sources = [p if _is_url(p) else os.path.normpath(os.path.abspath(p)) for p in self._paths]
         digest = hashlib.sha256(json.dumps([self._type, sources]).encode("utf-8")).hexdigest()
         return "anonymous-" + digest[:16]

@@ -20,9 +20,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-import urllib.parse
 from typing import Any, Dict, List, Optional
 
+from . import _paths
 from ._names import check_name
 from .errors import FailedPreconditionError, InvalidArgumentError
 
@@ -107,10 +107,7 @@ class Environment:
         An Azure curated name the notebooks use (``AzureML-TensorFlow-2.0-GPU``, ...) gives
         the local environment that stands in for it, under that name; one line says which
         and why (``env.stand_in`` keeps it)."""
-        path = "/api/v1/environments/" + urllib.parse.quote(name, safe="")
-        if version is not None:
-            path += "/versions/%d" % int(version)
-        body = workspace._client().get(path)
+        body = workspace._client().get(_paths.environment(name, version))
         env = Environment._from_server(workspace, body)
         if env.stand_in:
             print(env.stand_in["reason"], flush=True)
@@ -120,7 +117,7 @@ class Environment:
     def list(workspace: Any) -> Dict[str, "Environment"]:
         """Name → latest version, curated ones included (azureml returns a dict too)."""
         out: Dict[str, Environment] = {}
-        for body in workspace._client().get("/api/v1/environments")["environments"]:
+        for body in workspace._client().get(_paths.environments())["environments"]:
             env = Environment._from_server(workspace, body)
             if env.name not in out or (env.version or 0) > (out[env.name].version or 0):
                 out[env.name] = env
@@ -186,7 +183,7 @@ class Environment:
         if not self.name:
             raise InvalidArgumentError("an environment needs a name to be registered")
         check_name("environment name", self.name)
-        body = workspace._client().post("/api/v1/environments", {
+        body = workspace._client().post(_paths.environments(), {
             "name": self.name, "description": self.description, "spec": self._spec()})
         return Environment._from_server(workspace, body)
 

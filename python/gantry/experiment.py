@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterator, Optional
 
+from . import _paths
+from ._workspace_base import check_workspace
 from .errors import InvalidArgumentError
 
 __all__ = ["Experiment"]
@@ -29,10 +31,7 @@ class Experiment:
     starting with a letter or digit, at most 255 characters)."""
 
     def __init__(self, workspace: Any, name: str):
-        from .workspace import Workspace
-
-        if not isinstance(workspace, Workspace):
-            raise TypeError("workspace must be a gantry Workspace, got %s" % type(workspace).__name__)
+        check_workspace(workspace)
         if not isinstance(name, str) or not _NAME.match(name):
             raise InvalidArgumentError(
                 "experiment name %r is not valid: use 1-255 letters, digits, '_' and '-', "
@@ -62,10 +61,11 @@ class Experiment:
 
     def get_runs(self) -> Iterator[Any]:
         """The experiment's runs, newest first."""
+        # script_run.py imports this module: a ScriptRun belongs to an Experiment.
         from .script_run import ScriptRun
 
         body = self._workspace._client().get(
-            "/api/v1/runs", {"experiment": self._name, "limit": 1000000}) or {}
+            _paths.runs(), {"experiment": self._name, "limit": 1000000}) or {}
         for details in body.get("runs") or []:
             yield ScriptRun._from_server(self, details)
 

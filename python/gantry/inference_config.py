@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Tuple
 
+from ._snapshot import snapshot_named, upload_folder, upload_snapshot
 from .errors import InvalidArgumentError, NotFoundError
 
 __all__ = ["InferenceConfig"]
@@ -36,9 +37,16 @@ _NO_IMAGES = ("Gantry runs the entry script in a registered environment and buil
               "from_pip_requirements, or a curated Environment.get(ws, name))")
 
 
-def _refuse(message: str) -> Exception:
+def _webservice_error(cls: Any, message: str) -> Exception:
+    """A WebserviceException that is also a ``cls``. The class lives in webservice.py, which
+    imports this module (a deployment type-checks its InferenceConfig): a real cycle, so the
+    import waits until an error is raised."""
     from .webservice import _error
-    return _error(InvalidArgumentError, message)
+    return _error(cls, message)
+
+
+def _refuse(message: str) -> Exception:
+    return _webservice_error(InvalidArgumentError, message)
 
 
 class InferenceConfig:
@@ -112,8 +120,7 @@ class InferenceConfig:
 
     @staticmethod
     def _missing(message: str) -> Exception:
-        from .webservice import _error
-        return _error(NotFoundError, message)
+        return _webservice_error(NotFoundError, message)
 
     def _environment_reference(self, workspace: Any) -> str:
         """The deployment's ``environment`` field: "" (the server's default), a reference
@@ -127,8 +134,6 @@ class InferenceConfig:
     def _gantry_code(self, workspace: Any) -> Tuple[str, str, str]:
         """Uploads the source directory; returns ``(code_tree, scoring_script, environment)``
         as PUT /endpoints/{name}/deployments/{deployment} takes them."""
-        from ._snapshot import snapshot_named, upload_folder, upload_snapshot
-
         root, script = self._code_location()
         environment = self._environment_reference(workspace)
         client = workspace._client(timeout=600)

@@ -23,37 +23,21 @@ Each registration of a name makes its next version. Tags can be changed later
 
 from __future__ import annotations
 
-import datetime
 import os
-import urllib.parse
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
+from . import _paths
+from ._convert import filter_matches, parse_time, run_relative, strings
 from ._names import check_name
+from ._snapshot import Snapshot, snapshot_named, upload_snapshot
+from ._trees import download_tree, tree_entries
+from ._workspace_base import check_workspace
+from .dataset import DatasetConsumptionConfig, FileDataset
 from .errors import InvalidArgumentError, NotFoundError
 from .inference_config import InferenceConfig
 from .resource_configuration import ResourceConfiguration
 
 __all__ = ["Model", "InferenceConfig"]
-
-
-def _check_workspace(workspace: Any) -> None:
-    from .workspace import Workspace
-
-    if not isinstance(workspace, Workspace):
-        raise TypeError("workspace must be a gantry Workspace, got %s" % type(workspace).__name__)
-
-
-def _model_path(name: str, version: Optional[int] = None, suffix: str = "") -> str:
-    path = "/api/v1/models/" + urllib.parse.quote(name, safe="")
-    return path + ("/versions/%d" % version if version else "") + suffix
-
-
-def _strings(values: Optional[Dict[str, Any]], what: str) -> Dict[str, str]:
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise TypeError("%s must be a dict, got %s" % (what, type(values).__name__))
-    return {str(k): "" if v is None else str(v) for k, v in values.items()}
 
 
 def _version(version: Any) -> Optional[int]:
@@ -70,31 +54,9 @@ def _version(version: Any) -> Optional[int]:
     return n
 
 
-def _filter_matches(values: Dict[str, str], filters: Any) -> bool:
-    """azureml's tag/property filters: a list of ``'key'`` or ``[key, value]`` (a dict works
-    too); every one must match."""
-    if not filters:
-        return True
-    items: Iterable[Any] = filters.items() if isinstance(filters, dict) else filters
-    if isinstance(filters, str):
-        items = [filters]
-    for f in items:
-        if isinstance(f, str):
-            if f not in values:
-                return False
-        elif isinstance(f, (list, tuple)) and len(f) == 2:
-            if values.get(str(f[0])) != str(f[1]):
-                return False
-        else:
-            raise InvalidArgumentError("a filter is 'key' or [key, value], got %r" % (f,))
-    return True
-
-
 def _dataset_refs(datasets: Any, extra: Sequence[Any] = ()) -> List[Dict[str, Any]]:
     """``[{"name", "version"}]`` from a list of datasets, ``(scenario, dataset)`` tuples
     (azureml's shape), consumption configs or ``"NAME:VERSION"`` ids."""
-    from .dataset import DatasetConsumptionConfig, FileDataset
-
     items = list(datasets or []) + [d for d in extra if d is not None]
     refs: List[Dict[str, Any]] = []
     for item in items:
@@ -130,8 +92,8 @@ def _registration_body(name: str, tags: Any, properties: Any, description: Optio
     body: Dict[str, Any] = {"name": name, "description": description or "",
                             "framework": model_framework or Model.Framework.CUSTOM,
                             "framework_version": model_framework_version or "",
-                            "tags": _strings(tags, "tags"),
-                            "properties": _strings(properties, "properties")}
+                            "tags": strings(tags, "tags"),
+                            "properties": strings(properties, "properties")}
     if resource_configuration is not None:
         if isinstance(resource_configuration, dict):
             resource_configuration = ResourceConfiguration.deserialize(resource_configuration)
@@ -143,33 +105,6 @@ def _registration_body(name: str, tags: Any, properties: Any, description: Optio
     if refs:
         body["datasets"] = refs
     return body
-
-
-def _run_relative(path: str) -> str:
-    """A run file path such as ``outputs/model``: '/'-separated, no ``./`` or trailing '/'."""
-    if not isinstance(path, str) or not path.strip():
-        raise InvalidArgumentError("model_path must be a path among the run's files, e.g. outputs/model")
-    rel = path.replace(os.sep, "/").strip()
-    while rel.startswith("./"):
-        rel = rel[2:]
-    rel = rel.rstrip("/")
-    parts = rel.split("/")
-    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise InvalidArgumentError("model_path %r must be a relative path inside the run, e.g. "
-                                   "outputs/model" % (path,))
-    return rel
-
-
-def _parse_time(text: str) -> Optional[datetime.datetime]:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        try:
-            return datetime.datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return None
 
 
 class Model:
@@ -202,7 +137,7 @@ class Model:
                  expand: bool = True, **kwargs: Any):
         dto = kwargs.pop("_model_dto", None)
         if dto is None:
-            _check_workspace(workspace)
+            check_workspace(workspace)
             dto = Model._find(workspace, name, id, tags, properties, version, run_id, model_framework)
         self._set(workspace, dto)
 
@@ -227,7 +162,7 @@ class Model:
             data.get("resource_configuration"))
         self.run_id: Optional[str] = data.get("run") or None
         self.datasets: List[Dict[str, Any]] = list(data.get("datasets") or [])
-        self.created_time = _parse_time(data.get("created_at") or "")
+        self.created_time = parse_time(data.get("created_at") or "")
         self.tree_id: str = data.get("tree_id") or ""
         self.type: str = data.get("type") or ""
 
@@ -244,6 +179,7 @@ class Model:
         """The run the model came from (a ScriptRun), or None."""
         if not self.run_id:
             return None
+        # script_run.py imports this module (a run registers models): a real cycle.
         from .script_run import ScriptRun
         return ScriptRun.get(self.workspace, self.run_id)
 
@@ -289,11 +225,11 @@ class Model:
         version = _version(version)
         client = workspace._client()
         if not (tags or properties or run_id or model_framework):
-            return client.get(_model_path(name, version)) or {}
+            return client.get(_paths.model(name, version)) or {}
         found = [m for m in Model._list_raw(workspace, name)
                  if (version is None or m.get("version") == version)
-                 and _filter_matches(m.get("tags") or {}, tags)
-                 and _filter_matches(m.get("properties") or {}, properties)
+                 and filter_matches(m.get("tags") or {}, tags)
+                 and filter_matches(m.get("properties") or {}, properties)
                  and (run_id is None or m.get("run") == run_id)
                  and (model_framework is None or m.get("framework") == model_framework)]
         if not found:
@@ -304,7 +240,7 @@ class Model:
 
     @staticmethod
     def _list_raw(workspace: Any, name: Optional[str] = None) -> List[Dict[str, Any]]:
-        body = workspace._client().get("/api/v1/models", {"name": name or None}) or {}
+        body = workspace._client().get(_paths.models(), {"name": name or None}) or {}
         return [m for m in body.get("models") or [] if name is None or m.get("name") == name]
 
     @staticmethod
@@ -316,10 +252,10 @@ class Model:
         ``name``, ``tags`` and ``properties`` (lists of ``'key'`` or ``[key, value]``),
         ``run_id``, ``dataset_id`` (``"NAME:VERSION"`` of a dataset the model lists) and
         ``model_framework``; ``latest=True`` keeps only the newest version of each name."""
-        _check_workspace(workspace)
+        check_workspace(workspace)
         models = [m for m in Model._list_raw(workspace, name)
-                  if _filter_matches(m.get("tags") or {}, tags)
-                  and _filter_matches(m.get("properties") or {}, properties)
+                  if filter_matches(m.get("tags") or {}, tags)
+                  and filter_matches(m.get("properties") or {}, properties)
                   and (run_id is None or m.get("run") == run_id)
                   and (model_framework is None or m.get("framework") == model_framework)
                   and (dataset_id is None or any("%s:%s" % (d.get("name"), d.get("version")) == dataset_id
@@ -346,9 +282,7 @@ class Model:
         name inside the model (``./my_model/w.pt`` -> ``my_model/w.pt``); ``child_paths``
         (paths inside the folder) keeps only those files. ``datasets``: registered datasets
         or azureml's ``(scenario, dataset)`` tuples, recorded as lineage."""
-        from ._snapshot import Snapshot, snapshot_named, upload_snapshot
-
-        _check_workspace(workspace)
+        check_workspace(workspace)
         body = _registration_body(model_name, tags, properties, description, model_framework,
                                   model_framework_version, resource_configuration, datasets,
                                   sample_input_dataset, sample_output_dataset)
@@ -362,7 +296,7 @@ class Model:
             if not os.path.isdir(model_path):
                 raise InvalidArgumentError("child_paths needs model_path to be a folder")
             base = os.path.basename(os.path.abspath(model_path))
-            wanted = [base + "/" + _run_relative(c) for c in child_paths]
+            wanted = [base + "/" + run_relative(c) for c in child_paths]
             entries = [e for e in snap.entries
                        if any(e.path == w or e.path.startswith(w + "/") for w in wanted)]
             missing = [c for c, w in zip(child_paths, wanted)
@@ -376,7 +310,7 @@ class Model:
         print("Registering model %s" % model_name)
         client = workspace._client(timeout=600)
         body["tree_id"] = upload_snapshot(client, snap)
-        return Model._from_json(workspace, client.post("/api/v1/models", body) or {})
+        return Model._from_json(workspace, client.post(_paths.models(), body) or {})
 
     @staticmethod
     def _register_from_run(client: Any, workspace: Any, run_id: str, model_name: str,
@@ -384,8 +318,8 @@ class Model:
         """POST /models from a run's files; what run.register_model does."""
         body = _registration_body(model_name, **fields)
         body["run"] = run_id
-        body["path"] = _run_relative(model_path if model_path is not None else model_name)
-        return Model._from_json(workspace, client.post("/api/v1/models", body) or {})
+        body["path"] = run_relative(model_path if model_path is not None else model_name)
+        return Model._from_json(workspace, client.post(_paths.models(), body) or {})
 
     @staticmethod
     def deploy(workspace: Any, name: str, models: Sequence["Model"], inference_config: Any = None,
@@ -409,6 +343,7 @@ class Model:
         in place: a new generation, same keys and scoring URI); InvalidArgument for several
         models or a model no backend serves without code. A deployment the server refuses
         leaves no endpoint behind."""
+        # webservice.py imports this module (a service serves Models): a real cycle.
         from .webservice import deploy
         return deploy(workspace, name, models, inference_config, deployment_config,
                       deployment_target, overwrite, show_output)
@@ -421,8 +356,6 @@ class Model:
         and returns the path of the model's root: ``target_dir/model`` for a model whose files
         all sit in one folder or file ``model``, else ``target_dir``. Without ``exist_ok``,
         AlreadyExistsError before anything is written when a file is there already."""
-        from ._trees import download_tree, tree_entries
-
         if exists_ok is not None:
             exist_ok = exists_ok
         target_dir = os.fspath(target_dir)
@@ -436,18 +369,17 @@ class Model:
 
     def get_file_names(self) -> List[str]:
         """The model's files, as paths inside it (``model/saved_model.pb``)."""
-        from ._trees import tree_entries
         return [e["path"] for e in tree_entries(self.workspace._client(), self.tree_id)]
 
     # -- tags and properties
 
     def _post(self, what: str, body: Dict[str, Any]) -> None:
-        data = self.workspace._client().post(_model_path(self.name, self.version, "/" + what), body)
+        data = self.workspace._client().post(_paths.model(self.name, self.version, "/" + what), body)
         self._set(self.workspace, data or {})
 
     def add_tags(self, tags: Dict[str, Any]) -> None:
         """Adds or changes tags (tags are mutable)."""
-        self._post("tags", {"add": _strings(tags, "tags"), "remove": []})
+        self._post("tags", {"add": strings(tags, "tags"), "remove": []})
 
     def remove_tags(self, tags: Sequence[str]) -> None:
         """Removes the tags named in ``tags`` (a list of keys)."""
@@ -458,14 +390,14 @@ class Model:
     def add_properties(self, properties: Dict[str, Any]) -> None:
         """Adds properties. FailedPreconditionError when one would change an existing
         property: properties are immutable."""
-        self._post("properties", {"add": _strings(properties, "properties")})
+        self._post("properties", {"add": strings(properties, "properties")})
 
     def update_tags_properties(self, add_tags: Optional[Dict[str, Any]] = None,
                                remove_tags: Optional[Sequence[str]] = None,
                                add_properties: Optional[Dict[str, Any]] = None) -> None:
         """Adds and removes tags, and adds properties, in one call."""
         if add_tags or remove_tags:
-            self._post("tags", {"add": _strings(add_tags, "tags"),
+            self._post("tags", {"add": strings(add_tags, "tags"),
                                 "remove": [str(t) for t in (remove_tags or [])]})
         if add_properties:
             self.add_properties(add_properties)

@@ -50,17 +50,23 @@ import math
 import numbers
 import os
 import sys
+import tempfile
 import threading
 import time
 import types
-import urllib.parse
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any, Dict, List, Optional
 
+from . import _paths
+from ._convert import collapse, run_relative
 from ._http import Client
+from ._snapshot import snapshot_named, upload_blobs
+from ._trees import tree_path_problem
 from .errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from .model import Model
+from .workspace import Workspace
 
 __all__ = ["Run"]
 
@@ -160,6 +166,7 @@ class Run:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Run":
         if cls is Run:  # Run(experiment, run_id): azureml's way to reach a submitted run
+            # ScriptRun derives from Run, so script_run.py imports this module: a real cycle.
             from .script_run import ScriptRun
             cls = ScriptRun
         return super().__new__(cls)
@@ -171,7 +178,7 @@ class Run:
     @staticmethod
     def get(workspace: Any, run_id: str) -> "Run":
         """The submitted run called ``run_id`` in ``workspace`` (NotFoundError if none)."""
-        from .script_run import ScriptRun
+        from .script_run import ScriptRun  # a real cycle, as in __new__
         return ScriptRun.get(workspace, run_id)
 
     @classmethod
@@ -300,8 +307,6 @@ class Run:
         as the file ``name`` (a relative path such as ``notes/summary.txt``).
         AlreadyExistsError when the run already has a file of that name."""
         _check_name(name, "file name")
-        from ._trees import tree_path_problem
-
         problem = tree_path_problem(name)
         if problem:
             raise InvalidArgumentError("file name %r cannot be a run file: %s" % (name, problem))
@@ -380,8 +385,6 @@ _IMAGE_FOLDER = "images"
 
 def _temp_file_with(data: bytes, suffix: str = "") -> Any:
     """``(path, cleanup)`` of a new temporary file holding ``data``."""
-    import tempfile
-
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("the stream must give bytes, got %s" % type(data).__name__)
     fd, path = tempfile.mkstemp(prefix="gantry-upload-", suffix=suffix)
@@ -398,8 +401,6 @@ def _temp_file_with(data: bytes, suffix: str = "") -> Any:
 
 def _image_file(name: str, path: Optional[str], plot: Any) -> Any:
     """``(run file name, local file, cleanup)`` for :meth:`Run.log_image`."""
-    import tempfile
-
     if (path is None) == (plot is None):
         raise InvalidArgumentError("log_image(%r) needs exactly one of path and plot" % (name,))
     if "/" in name or "\\" in name or name.startswith(".") or any(ord(c) < 32 for c in name):
@@ -433,19 +434,13 @@ def _image_file(name: str, path: Optional[str], plot: Any) -> Any:
     return _IMAGE_FOLDER + "/" + rel, local, cleanup
 
 
-def _add_run_file(client: Client, run_path: str, name: str, local: str) -> None:
-    """Uploads the file ``local`` (only if the server lacks its bytes) and adds it to the run
-    at ``run_path`` as ``name`` (POST /runs/{id}/files: never replacing a file)."""
-    from ._snapshot import snapshot_named, upload_blobs
-
+def _add_run_file(client: Client, run_id: str, name: str, local: str) -> None:
+    """Uploads the file ``local`` (only if the server lacks its bytes) and adds it to run
+    ``run_id`` as ``name`` (POST /runs/{id}/files: never replacing a file)."""
     snap = snapshot_named(local, name, follow_links=True)
     upload_blobs(client, snap)
-    client.post(run_path + "/files", {"files": [
+    client.post(_paths.run(run_id, "/files"), {"files": [
         {"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode} for e in snap.entries]})
-
-
-def _collapse(values: List[Any]) -> Any:
-    return values[0] if len(values) == 1 else values
 
 
 class _OfflineRun(Run):
@@ -472,7 +467,7 @@ class _OfflineRun(Run):
     def get_metrics(self, name: Optional[str] = None) -> Dict[str, Any]:
         """Returns what this process logged, shaped as for an online run."""
         with self._lock:
-            return {k: _collapse(list(v)) for k, v in self._metrics.items()
+            return {k: collapse(list(v)) for k, v in self._metrics.items()
                     if name is None or k == name}
 
     def get_tags(self) -> Dict[str, str]:
@@ -521,11 +516,11 @@ class _OnlineRun(Run):
         return Client(self._url, self._token)
 
     def _path(self) -> str:
-        return "/api/v1/runs/" + urllib.parse.quote(self._id, safe="")
+        return _paths.run(self._id)
 
     def _add_file(self, name: str, local: str) -> None:
         self._client()  # FailedPreconditionError without a server URL
-        _add_run_file(Client(self._url, self._token, timeout=600), self._path(), name, local)
+        _add_run_file(Client(self._url, self._token, timeout=600), self._id, name, local)
 
     def get_metrics(self, name: Optional[str] = None) -> Dict[str, Any]:
         """Flushes, then asks the server for the run's metrics.
@@ -534,9 +529,9 @@ class _OnlineRun(Run):
         logged a moment ago may not be visible yet.
         """
         self.flush()
-        body = self._client().get(self._path() + "/metrics") or {}
+        body = self._client().get(_paths.run(self._id, "/metrics")) or {}
         metrics = body.get("metrics") or {}
-        return {key: _collapse([p.get("value") for p in points])
+        return {key: collapse([p.get("value") for p in points])
                 for key, points in metrics.items() if name is None or key == name}
 
     def register_model(self, model_name: str, model_path: Optional[str] = None,
@@ -556,9 +551,6 @@ class _OnlineRun(Run):
         blobs the server lacks are sent); the runner's final upload agrees with it. A path
         that does not exist locally must already be among the run's files (NotFoundError).
         """
-        from ._snapshot import snapshot_named, upload_blobs
-        from .model import Model, _run_relative
-        from .workspace import Workspace
 
         self._client()  # FailedPreconditionError without a server URL
         client = Client(self._url, self._token, timeout=600)  # blobs may be large
@@ -567,13 +559,13 @@ class _OnlineRun(Run):
         base = os.path.dirname(os.path.abspath(outputs)) if outputs else os.getcwd()
         if isinstance(given, str) and os.path.isabs(given):
             given = os.path.relpath(given, base)
-        rel = _run_relative(given)
+        rel = run_relative(given)
         local = os.path.join(base, *rel.split("/"))
         if os.path.exists(local):
             # A run's own outputs, as the runner takes them: links to files by content.
             snap = snapshot_named(local, rel, follow_links=True)
             upload_blobs(client, snap)
-            client.post(self._path() + "/artifacts", {"artifacts": [
+            client.post(_paths.run(self._id, "/artifacts"), {"artifacts": [
                 {"path": e.path, "blob": e.blob, "size": e.size, "mode": e.mode}
                 for e in snap.entries]})
         return Model._register_from_run(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Optional
 
+from .environment import Environment
 from .errors import InvalidArgumentError
 
 __all__ = ["RunConfiguration"]
@@ -75,8 +76,6 @@ class RunConfiguration:
         self.distributed_job_config: Any = None
         self.environment: Any = None
         if conda_dependencies is not None:
-            from .environment import Environment
-
             env = Environment(_name or "runconfig-environment")
             env.python.conda_dependencies = conda_dependencies
             self.environment = env

@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-import urllib.parse
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from . import _paths
+from ._convert import collapse
 from ._trees import SafeFolder, plan_download, safe_relative, tree_path_problem
 from .errors import (DataLossError, DeadlineExceededError, InvalidArgumentError, NotFoundError,
                      RunFailedError, UnavailableError, UnimplementedError)
-from .run import Run, _collapse
+from .experiment import Experiment
+from .model import Model
+from .run import Run, _add_run_file
 
 __all__ = ["ScriptRun"]
 
@@ -36,8 +39,6 @@ class ScriptRun(Run):
     """A run of ``experiment`` named ``run_id``: its status, metrics, files, cancel."""
 
     def __init__(self, experiment: Any, run_id: str, _details: Optional[Dict[str, Any]] = None):
-        from .experiment import Experiment
-
         if not isinstance(experiment, Experiment):
             raise TypeError("Run(experiment, run_id): experiment must be an Experiment, got %s"
                             % type(experiment).__name__)
@@ -65,10 +66,7 @@ class ScriptRun(Run):
     @staticmethod
     def get(workspace: Any, run_id: str) -> "ScriptRun":
         """The run called ``run_id`` in ``workspace``, whatever its experiment."""
-        from .experiment import Experiment
-
-        details = workspace._client().get(
-            "/api/v1/runs/" + urllib.parse.quote(run_id, safe="")) or {}
+        details = workspace._client().get(_paths.run(run_id)) or {}
         return ScriptRun._from_server(Experiment(workspace, details["experiment_name"]), details)
 
     # -- identity
@@ -93,7 +91,7 @@ class ScriptRun(Run):
     # -- status
 
     def _path(self, suffix: str = "") -> str:
-        return "/api/v1/runs/" + urllib.parse.quote(self._id, safe="") + suffix
+        return _paths.run(self._id, suffix)
 
     def _client(self, timeout: float = 30) -> Any:
         return self._workspace._client(timeout=timeout)
@@ -146,7 +144,7 @@ class ScriptRun(Run):
         d["properties"] = {"ContentSnapshotId": r.get("snapshot_id", ""),
                            "inputTrees": dict(r.get("input_trees") or {})}
         d["runDefinition"] = r.get("spec") or {}
-        d["logFiles"] = {STD_LOG_NAME: self._workspace.url + self._path("/logs/" + STD_LOG)
+        d["logFiles"] = {STD_LOG_NAME: self._workspace.url + _paths.run_log(self._id, STD_LOG)
                          for log in r.get("logs") or [] if log.get("stream") == STD_LOG}
         d["statusHistory"] = list(r.get("status_history") or [])
         return d
@@ -258,7 +256,7 @@ class ScriptRun(Run):
         ``name`` restricts the answer to that metric."""
         body = self._client().get(self._path("/metrics"), {"key": name}) or {}
         metrics = body.get("metrics") or {}
-        return {key: _collapse([p.get("value") for p in points])
+        return {key: collapse([p.get("value") for p in points])
                 for key, points in metrics.items() if name is None or key == name}
 
     def get_tags(self) -> Dict[str, str]:
@@ -272,8 +270,7 @@ class ScriptRun(Run):
             % ("set tag" if kind == "tag" else "log metric", name, self._id))
 
     def _add_file(self, name: str, local: str) -> None:
-        from .run import _add_run_file
-        _add_run_file(self._client(timeout=600), self._path(), name, local)
+        _add_run_file(self._client(timeout=600), self._id, name, local)
 
     def register_model(self, model_name: str, model_path: Optional[str] = None,
                        tags: Optional[Dict[str, Any]] = None,
@@ -292,8 +289,6 @@ class ScriptRun(Run):
         ``datasets``: registered datasets, or azureml's ``(scenario, dataset)`` tuples.
         ``resource_configuration``: a :class:`~gantry.ResourceConfiguration`.
         """
-        from .model import Model
-
         return Model._register_from_run(
             self._client(), self._workspace, self._id, model_name, model_path, tags=tags,
             properties=properties, description=description, model_framework=model_framework,
@@ -410,9 +405,9 @@ class ScriptRun(Run):
         """Streams one file into a temporary file next to its place in ``folder``, checks its
         hash, and renames it into place, so the file is never left half-written."""
         if entry is None:
-            path = self._path("/logs/" + STD_LOG)
+            path = _paths.run_log(self._id, STD_LOG)
         else:
-            path = self._path("/artifacts/content/" + urllib.parse.quote(name, safe="/"))
+            path = _paths.run_artifact(self._id, name)
         check = entry is not None and validate
         mode = entry.get("mode", 0o644) if entry is not None else 0o644
         if not isinstance(mode, int) or isinstance(mode, bool) or mode < 0:

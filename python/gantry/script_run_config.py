@@ -48,7 +48,11 @@ import os
 import shlex
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from . import _paths
+from ._snapshot import UploadStats, upload_folder
 from .errors import InvalidArgumentError, NotFoundError
+from .run_config import RunConfiguration
+from .script_run import ScriptRun
 
 __all__ = ["ScriptRunConfig"]
 
@@ -134,8 +138,6 @@ class ScriptRunConfig:
                  command: Union[str, Sequence[Any], None] = None,
                  docker_runtime_config: Any = None,
                  environment_variables: Optional[Dict[str, str]] = None):
-        from .run_config import RunConfiguration
-
         if source_directory is None:
             raise InvalidArgumentError("source_directory is required (use '.' for the current folder)")
         if run_config is not None and not isinstance(run_config, RunConfiguration):
@@ -316,14 +318,11 @@ class ScriptRunConfig:
 
     def _gantry_submit(self, experiment: Any, tags: Optional[Dict[str, Any]]) -> Any:
         """Experiment.submit's hook: upload the code, post the run, return it."""
-        from ._snapshot import UploadStats, upload_folder
-        from .script_run import ScriptRun
-
         spec, input_trees = self._job_spec(experiment.name, tags, experiment.workspace)
         root = self._check_source()
         client = experiment.workspace._client(timeout=600)  # one blob may be up to 1 GiB
         stats = UploadStats()
         snapshot_id = upload_folder(client, root, stats)
-        body = client.post("/api/v1/runs", {"spec": spec, "snapshot_id": snapshot_id,
+        body = client.post(_paths.runs(), {"spec": spec, "snapshot_id": snapshot_id,
                                             "input_trees": input_trees})
         return ScriptRun._from_server(experiment, body, upload_stats=stats)

@@ -34,10 +34,16 @@ import urllib.parse
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
+from . import _paths
+from ._convert import filter_matches, parse_time, strings
+from ._http import Client
 from ._names import check_name
+from ._workspace_base import check_workspace
 from .errors import (AlreadyExistsError, DeadlineExceededError, FailedPreconditionError,
                      GantryError, InvalidArgumentError, NotFoundError, UnimplementedError,
                      error_from_response, family_class, in_family)
+from .inference_config import InferenceConfig
+from .model import Model
 
 __all__ = ["WebserviceException", "Webservice", "AciWebservice", "AksWebservice",
            "LocalWebservice", "WebserviceDeploymentConfiguration",
@@ -68,21 +74,6 @@ def _error(cls: Type[GantryError], message: str) -> GantryError:
 
 def _wrap(error: GantryError) -> GantryError:
     return in_family(WebserviceException, error)
-
-
-def _check_workspace(workspace: Any) -> None:
-    from .workspace import Workspace
-
-    if not isinstance(workspace, Workspace):
-        raise TypeError("workspace must be a gantry Workspace, got %s" % type(workspace).__name__)
-
-
-def _endpoint_path(name: str, suffix: str = "") -> str:
-    return "/api/v1/endpoints/" + urllib.parse.quote(name, safe="") + suffix
-
-
-def _deployment_path(endpoint: str, deployment: str, suffix: str = "") -> str:
-    return _endpoint_path(endpoint, "/deployments/" + urllib.parse.quote(deployment, safe="") + suffix)
 
 
 def service_state(deployment: Optional[Dict[str, Any]]) -> str:
@@ -136,15 +127,13 @@ class WebserviceDeploymentConfiguration:
                  request_settings: Optional[Dict[str, int]] = None,
                  tags: Optional[Dict[str, Any]] = None, properties: Optional[Dict[str, Any]] = None,
                  description: Optional[str] = None):
-        from .model import _strings
-
         if description is not None and not isinstance(description, str):
             raise TypeError("description must be a str, got %s" % type(description).__name__)
         self.auth_enabled = bool(auth_enabled)
         self.num_replicas = _positive_int(num_replicas, "num_replicas")
         self.request_settings = dict(request_settings or {})
-        self.tags = _strings(tags, "tags")
-        self.properties = _strings(properties, "properties")
+        self.tags = strings(tags, "tags")
+        self.properties = strings(properties, "properties")
         self.description = description
 
     def validate_configuration(self) -> None:
@@ -216,12 +205,12 @@ class Webservice:
 
     @staticmethod
     def _fetch(workspace: Any, name: str) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
-        _check_workspace(workspace)
+        check_workspace(workspace)
         if not isinstance(name, str) or not name:
             raise TypeError("name must be a non-empty str")
         client = workspace._client()
         try:
-            endpoint = client.get(_endpoint_path(name)) or {}
+            endpoint = client.get(_paths.endpoint(name)) or {}
         except NotFoundError:
             raise _error(NotFoundError, "WebserviceNotFound: Webservice with name %s not found "
                                         "in workspace %s" % (name, workspace.name)) from None
@@ -231,7 +220,7 @@ class Webservice:
         deployment = None
         if deployment_name:
             try:
-                deployment = client.get(_deployment_path(name, deployment_name))
+                deployment = client.get(_paths.deployment(name, deployment_name))
             except NotFoundError:
                 deployment = None  # deleted in between: the service has none
             except GantryError as e:
@@ -290,13 +279,11 @@ class Webservice:
 
     @property
     def created_time(self) -> Optional[datetime.datetime]:
-        from .model import _parse_time
-        return _parse_time(self._endpoint.get("created_at") or "")
+        return parse_time(self._endpoint.get("created_at") or "")
 
     @property
     def updated_time(self) -> Optional[datetime.datetime]:
-        from .model import _parse_time
-        return _parse_time((self._deployment or {}).get("updated_at")
+        return parse_time((self._deployment or {}).get("updated_at")
                            or self._endpoint.get("updated_at") or "")
 
     @property
@@ -322,7 +309,6 @@ class Webservice:
     @property
     def models(self) -> List[Any]:
         """The deployed :class:`Model` (fetched from the registry)."""
-        from .model import Model
         return [Model(self.workspace, id=i) for i in self.model_ids]
 
     def __repr__(self) -> str:
@@ -350,23 +336,21 @@ class Webservice:
         """The workspace's services, by name, filtered by ``compute_type``, ``model_name``,
         ``model_id`` (``"NAME:VERSION"``) and ``tags`` (a list of ``'key'`` or
         ``[key, value]``). Images do not exist in Gantry: filtering by one gives []."""
-        from .model import _filter_matches
-
-        _check_workspace(workspace)
+        check_workspace(workspace)
         if image_name is not None or image_id is not None or image_digest is not None:
             return []
         if properties:
             return []
         client = workspace._client()
         try:
-            endpoints = (client.get("/api/v1/endpoints") or {}).get("endpoints") or []
+            endpoints = (client.get(_paths.endpoints()) or {}).get("endpoints") or []
         except GantryError as e:
             raise _wrap(e) from None
         services = []
         for endpoint in sorted(endpoints, key=lambda e: e.get("name", "")):
             if compute_type is not None and (_compute_type_of(endpoint) or "Gantry") != compute_type:
                 continue
-            if not _filter_matches(endpoint.get("tags") or {}, tags):
+            if not filter_matches(endpoint.get("tags") or {}, tags):
                 continue
             try:
                 data = Webservice._fetch(workspace, endpoint["name"])
@@ -425,8 +409,6 @@ class Webservice:
             return text
 
     def _score(self, data: bytes) -> Tuple[int, str, bytes]:
-        from ._http import Client
-
         if not self.scoring_uri:
             raise _error(FailedPreconditionError, "service %s has no scoring URI" % self.name)
         parts = urllib.parse.urlsplit(self.scoring_uri)
@@ -455,7 +437,7 @@ class Webservice:
                          "Keys are not enabled for service %s: it was deployed with "
                          "auth_enabled=False" % self.name)
         try:
-            keys = self.workspace._client().get(_endpoint_path(self.name, "/keys")) or {}
+            keys = self.workspace._client().get(_paths.endpoint(self.name, "/keys")) or {}
         except GantryError as e:
             raise _wrap(e) from None
         self._key = keys.get("primaryKey")
@@ -472,7 +454,7 @@ class Webservice:
             raise _error(InvalidArgumentError,
                          "key must be 'Primary' or 'Secondary', got %r" % (key,))
         try:
-            keys = self.workspace._client().post(_endpoint_path(self.name, "/keys/regenerate"),
+            keys = self.workspace._client().post(_paths.endpoint(self.name, "/keys/regenerate"),
                                                  {"key_type": which}) or {}
         except GantryError as e:
             raise _wrap(e) from None
@@ -492,7 +474,7 @@ class Webservice:
             return ""
         try:
             return self.workspace._client().get_text(
-                _deployment_path(self.name, self.deployment_name, "/logs"),
+                _paths.deployment(self.name, self.deployment_name, "/logs"),
                 {"lines": int(num_lines)})
         except GantryError as e:
             raise _wrap(e) from None
@@ -501,7 +483,7 @@ class Webservice:
         """Deletes the service: its model servers are stopped, then the endpoint is removed.
         WebserviceException (also NotFoundError) when there is no such service."""
         try:
-            self.workspace._client(timeout=120).delete(_endpoint_path(self.name))
+            self.workspace._client(timeout=120).delete(_paths.endpoint(self.name))
         except NotFoundError:
             raise _error(NotFoundError, "No service with name %s found to delete." % self.name) from None
         except GantryError as e:
@@ -519,8 +501,6 @@ class Webservice:
         ``wait_for_deployment``). A service deployed with scoring code needs
         ``inference_config`` again to change its model. ``auth_enabled`` cannot change
         (delete and deploy again); ``properties`` are not kept."""
-        from .model import _strings
-
         self._refresh()  # build on the service as it is now, not as this object last saw it
         if auth_enabled is not None and bool(auth_enabled) != self.auth_enabled:
             raise _error(FailedPreconditionError,
@@ -530,13 +510,13 @@ class Webservice:
         if tags is not None or description is not None:
             patch: Dict[str, Any] = {}
             if tags is not None:
-                patch["tags"] = _strings(tags, "tags")
+                patch["tags"] = strings(tags, "tags")
                 if _compute_type_of(self._endpoint):
                     patch["tags"][COMPUTE_TYPE_TAG] = _compute_type_of(self._endpoint)
             if description is not None:
                 patch["description"] = description
             try:
-                client.patch(_endpoint_path(self.name), patch)
+                client.patch(_paths.endpoint(self.name), patch)
             except GantryError as e:
                 raise _wrap(e) from None
         settings = {}
@@ -564,7 +544,7 @@ class Webservice:
                              "service %s runs scoring code: pass inference_config again to "
                              "update it" % self.name)
             try:
-                client.put(_deployment_path(self.name, current["name"]), body)
+                client.put(_paths.deployment(self.name, current["name"]), body)
             except GantryError as e:
                 raise _wrap(e) from None
         self._refresh()
@@ -658,8 +638,6 @@ def _wait(service: Webservice, timeout_s: float, clock: Callable[[], float],
 # ------------------------------------------------------------------------------ deploying
 
 def _one_model(models: Any) -> Any:
-    from .model import Model
-
     if isinstance(models, Model):
         models = [models]
     if not isinstance(models, (list, tuple)):
@@ -674,8 +652,6 @@ def _one_model(models: Any) -> Any:
 
 
 def _code_fields(workspace: Any, inference_config: Any) -> Dict[str, str]:
-    from .inference_config import InferenceConfig
-
     if not isinstance(inference_config, InferenceConfig):
         raise TypeError("inference_config must be an InferenceConfig, got %s"
                         % type(inference_config).__name__)
@@ -693,7 +669,7 @@ def deploy(workspace: Any, name: str, models: Any, inference_config: Any = None,
            deployment_config: Any = None, deployment_target: Any = None, overwrite: bool = False,
            show_output: bool = False) -> Webservice:
     """Model.deploy: see its doc."""
-    _check_workspace(workspace)
+    check_workspace(workspace)
     if not isinstance(name, str) or not name:
         raise TypeError("name must be a non-empty str")
     check_name("service name", name)
@@ -711,7 +687,7 @@ def deploy(workspace: Any, name: str, models: Any, inference_config: Any = None,
                       "servers itself", stacklevel=3)
     client = workspace._client(timeout=600)
     try:
-        existing = client.get(_endpoint_path(name))
+        existing = client.get(_paths.endpoint(name))
     except NotFoundError:
         existing = None
     except GantryError as e:
@@ -738,18 +714,18 @@ def deploy(workspace: Any, name: str, models: Any, inference_config: Any = None,
     created = False
     try:
         if existing is None:
-            client.post("/api/v1/endpoints", endpoint_body)
+            client.post(_paths.endpoints(), endpoint_body)
             created = True
         if show_output:
             print("Deploying model %s to service %s" % (model.id, name))
-        client.put(_deployment_path(name, DEPLOYMENT_NAME), body)
+        client.put(_paths.deployment(name, DEPLOYMENT_NAME), body)
         if existing is not None:  # after the deployment, which the server may refuse
-            client.patch(_endpoint_path(name), {"tags": endpoint_body["tags"],
+            client.patch(_paths.endpoint(name), {"tags": endpoint_body["tags"],
                                                 "description": endpoint_body["description"]})
     except GantryError as e:
         if created:  # leave nothing half-made behind: the name stays free for a retry
             try:
-                client.delete(_endpoint_path(name))
+                client.delete(_paths.endpoint(name))
             except GantryError:
                 pass
         raise _wrap(e) from None

@@ -31,8 +31,15 @@ import os
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
+from . import _paths
 from ._http import ENV_CA_FILE, Client
+from ._workspace_base import WorkspaceBase
+from .compute import ComputeTarget
+from .dataset import Dataset
 from .errors import InvalidArgumentError, NotFoundError, UnavailableError
+from .experiment import Experiment
+from .model import Model
+from .webservice import Webservice
 
 __all__ = ["Workspace", "CONFIG_FILE_NAMES"]
 
@@ -182,7 +189,7 @@ def _find_config(path: Optional[str]) -> _Found:
         folder = parent
 
 
-class Workspace:
+class Workspace(WorkspaceBase):
     """A Gantry workspace, reached through its server's REST API.
 
     ``Workspace(server_url, name=None, token=None)`` checks ``GET /api/v1/health`` and raises
@@ -209,7 +216,7 @@ class Workspace:
         self._token = _resolve_token(url, token, _config or {})
         self._ca_file = _resolve_ca_file(url, ca_file, _config or {})
         try:
-            health = self._client().get("/api/v1/health") or {}
+            health = self._client().get(_paths.health()) or {}
         except UnavailableError as e:
             hint = ""
             if _config_file:
@@ -320,34 +327,28 @@ class Workspace:
     @property
     def experiments(self) -> Dict[str, Any]:
         """``{name: Experiment}`` for every experiment that has runs."""
-        from .experiment import Experiment
-
-        runs = (self._client().get("/api/v1/runs", {"limit": 1000000}) or {}).get("runs") or []
+        runs = (self._client().get(_paths.runs(), {"limit": 1000000}) or {}).get("runs") or []
         names = sorted({r.get("experiment_name") for r in runs if r.get("experiment_name")})
         return {n: Experiment(self, n) for n in names}
 
     @property
     def datasets(self) -> Dict[str, Any]:
         """``{name: FileDataset}``: the latest version of every registered dataset."""
-        from .dataset import Dataset
         return Dataset.get_all(self)
 
     @property
     def compute_targets(self) -> Dict[str, Any]:
         """``{name: ComputeTarget}`` for every compute target, ``local`` included."""
-        from .compute import ComputeTarget
         return {t.name: t for t in ComputeTarget.list(self)}
 
     @property
     def models(self) -> Dict[str, Any]:
         """``{name: Model}``: the latest version of every registered model."""
-        from .model import Model
         return {m.name: m for m in Model.list(self, latest=True)}
 
     @property
     def webservices(self) -> Dict[str, Any]:
         """``{name: Webservice}`` for every web service (online endpoint) of the workspace."""
-        from .webservice import Webservice
         return {s.name: s for s in Webservice.list(self)}
 
     def get_details(self) -> Dict[str, Any]:

@@ -7,11 +7,12 @@ import pytest
 from gantry import (AmlCompute, ComputeTargetException, Dataset, DatasetConsumptionConfig,
                     FileDataset, Model, ResourceConfiguration, ScriptRunConfig)
 from gantry import _snapshot
+from gantry._convert import filter_matches as _filter_matches, run_relative as _run_relative
 from gantry.compute import _wrap
 from gantry.errors import (AlreadyExistsError, FailedPreconditionError, GantryError,
                            InvalidArgumentError, NotFoundError, UnavailableError,
                            UnimplementedError)
-from gantry.model import _dataset_refs, _filter_matches, _registration_body, _run_relative
+from gantry.model import _dataset_refs, _registration_body
 
 
 @pytest.fixture(autouse=True)
