@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "http/epoll_conn.h"
 #include "http/http1_codec.h"
 
 namespace gantry::http {
@@ -29,13 +30,14 @@ namespace gantry::http {
 namespace {
 
 using epoll::AppendResponse;
+using epoll::Conn;
 using epoll::FindHeadEnd;
 using epoll::Head;
+using epoll::kReadSize;
 using epoll::ParseHead;
+using epoll::Phase;
 
 constexpr size_t kDefaultBodyLimit = 16u << 20;
-// Smallest free space offered to read(2); most requests arrive in one read.
-constexpr size_t kReadSize = 16 * 1024;
 // Input buffered beyond this while a request is being answered pauses reading (a client
 // pipelining far ahead waits in its socket instead of our memory).
 constexpr size_t kMaxBufferedWhileBusy = 4u << 20;
@@ -52,77 +54,6 @@ constexpr int kMaxEvents = 256;
 // Sentinels in epoll_event.data.u64; connections use their (aligned, larger) addresses.
 constexpr uint64_t kListenTag = 1;
 constexpr uint64_t kWakeTag = 2;
-
-// A byte buffer read into at the end and consumed from the front.
-class Buffer {
- public:
-  const char* data() const { return buf_.get() + begin_; }
-  size_t size() const { return end_ - begin_; }
-  size_t capacity() const { return cap_; }
-  void Consume(size_t n) {
-    begin_ += n;
-    if (begin_ == end_) begin_ = end_ = 0;
-  }
-  // Room for at least `n` more bytes at the end; returns where they go and how many fit.
-  std::pair<char*, size_t> Reserve(size_t n) {
-    if (cap_ - end_ < n) {
-      size_t live = size();
-      if (begin_ > 0 && cap_ - live >= n) {
-        std::memmove(buf_.get(), data(), live);
-      } else {
-        size_t cap = std::max(cap_ * 2, live + n);
-        auto grown = std::make_unique_for_overwrite<char[]>(cap);
-        if (live > 0) std::memcpy(grown.get(), data(), live);
-        buf_ = std::move(grown);
-        cap_ = cap;
-      }
-      begin_ = 0;
-      end_ = live;
-    }
-    return {buf_.get() + end_, cap_ - end_};
-  }
-  void Commit(size_t n) { end_ += n; }
-  // Frees a large buffer once it is empty (a connection that once sent a big body).
-  void Shrink() {
-    if (begin_ == end_ && cap_ > 4 * kReadSize) {
-      buf_.reset();
-      cap_ = begin_ = end_ = 0;
-    }
-  }
-
- private:
-  std::unique_ptr<char[]> buf_;
-  size_t cap_ = 0, begin_ = 0, end_ = 0;
-};
-
-enum class Phase {
-  kHead,      // reading a request's header block
-  kBody,      // reading its body
-  kHandling,  // handed to the handler, waiting for its answer
-  kLinger,    // answered with "Connection: close" (or 413): dropping input, e.g. a refused
-              // body, until the client closes
-};
-
-struct Conn {
-  int fd = -1;
-  uint64_t id = 0;
-  std::string remote;
-  Buffer in;
-  std::string out;
-  size_t out_sent = 0;
-  Phase phase = Phase::kHead;
-  Request req;  // the request being read or answered
-  Head head;
-  bool continue_sent = false;
-  bool close_after_write = false;
-  bool peer_closed = false;
-  uint64_t refused_body = 0;  // what is left of a body answered 413
-  uint64_t drop_left = 0;     // bytes still to drop in kLinger
-  uint32_t interest = 0;      // epoll events currently registered
-  std::chrono::steady_clock::time_point last_active;  // last byte read or written
-  // When the first byte of the request being read arrived; unset between requests.
-  std::optional<std::chrono::steady_clock::time_point> request_started;
-};
 
 // One loop thread: its epoll set, its connections, and the inbox other threads post answers
 // and new connections to. Shared with Responders, which may outlive the server: after the
