@@ -43,6 +43,10 @@ thread_local Loop* tl_loop = nullptr;
 
 }  // namespace
 
+Loop::~Loop() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
 Status Loop::Init(int listen_fd) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -51,15 +51,13 @@ struct LoopGroup {
 class Loop : public ResponseSink, public std::enable_shared_from_this<Loop> {
  public:
   Loop(LoopGroup* group, int index) : group_(group), index_(index) {}
-  ~Loop() override {
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-  }
+  ~Loop() override;
 
   Status Init(int listen_fd);
   void Run();
   // From any thread.
   void Deliver(uint64_t id, Response response) override;
-  // Called by the accepting loop, on its thread: takes over connection `fd`.
+  // From the accepting loop's thread: takes over connection `fd`.
   void Adopt(int fd, std::string remote);
   // From any thread: starts the drain (see EpollHttpServer::Stop); Run returns after it.
   void RequestStop();
