@@ -61,7 +61,8 @@ int main() {
     (void)workspace::Authorize(workspace::Principal::Run(owner->run, owner->ended), route, name);
   });
   Json batch = {{"metrics", Json::array()}};
-  for (int i = 0; i < 1000; ++i) batch["metrics"].push_back({{"key", "k" + std::to_string(i % 10)}, {"value", i}});
+  for (int i = 0; i < 1000; ++i)
+    batch["metrics"].push_back({{"key", "k" + std::to_string(i % 10)}, {"value", i}});
   std::string body = batch.dump();
   double request_ns = NanosPerCall(500, [&] {
     http::Request req;

@@ -30,7 +30,8 @@ Result<TokenRequest> TokenFromBody(const BodyFields& body) {
   ASSIGN_OR_RETURN(t.expires_in_seconds, body.Int("expires_in_seconds", 0));
   ASSIGN_OR_RETURN(t.role, workspace::ParseRole(role));
   if (t.expires_in_seconds < 0 || t.expires_in_seconds > int64_t{100} * 366 * 86400) {
-    return Err(InvalidArgumentError("'expires_in_seconds' must be between 0 (never) and 100 years"));
+    return Err(
+        InvalidArgumentError("'expires_in_seconds' must be between 0 (never) and 100 years"));
   }
   return t;
 }
@@ -40,11 +41,14 @@ Result<TokenRequest> TokenFromBody(const BodyFields& body) {
 void AccessResource::AddTo(Routes& routes) {
   routes_ = &routes;
   const std::string p = kApiPrefix;
-  routes.Add("POST", p + "/tokens", RouteAccess::Write(Role::kOwner), [this](Request& r) { return CreateToken(r); });
-  routes.Add("GET", p + "/tokens", RouteAccess::Secret(), [this](Request& r) { return ListTokens(r); });
+  routes.Add("POST", p + "/tokens", RouteAccess::Write(Role::kOwner),
+             [this](Request& r) { return CreateToken(r); });
+  routes.Add("GET", p + "/tokens", RouteAccess::Secret(),
+             [this](Request& r) { return ListTokens(r); });
   routes.Add("DELETE", p + "/tokens/{id}", RouteAccess::Write(Role::kOwner),
              [this](Request& r) { return RevokeToken(r); });
-  routes.Add("GET", p + "/whoami", RouteAccess::Read(RunAccess::kAny), [this](Request& r) { return WhoAmI(r); });
+  routes.Add("GET", p + "/whoami", RouteAccess::Read(RunAccess::kAny),
+             [this](Request& r) { return WhoAmI(r); });
   routes.Add("GET", p + "/audit", RouteAccess::Secret(), [this](Request& r) { return Audit(r); });
 }
 
@@ -100,9 +104,14 @@ Response AccessResource::Audit(Request& req) {
   if (!records.has_value()) return Error(records.error());
   Json out = Json::array();
   for (const auto& r : *records) {
-    out.push_back({{"id", r.id}, {"time", FormatIsoTime(r.time)}, {"time_ms", r.time},
-                   {"principal", r.principal}, {"method", r.method}, {"path", r.path},
-                   {"status", r.status}, {"remote", r.remote}});
+    out.push_back({{"id", r.id},
+                   {"time", FormatIsoTime(r.time)},
+                   {"time_ms", r.time},
+                   {"principal", r.principal},
+                   {"method", r.method},
+                   {"path", r.path},
+                   {"status", r.status},
+                   {"remote", r.remote}});
   }
   return Response::FromJson(200, {{"records", out}});
 }

@@ -59,7 +59,8 @@ Result<Principal> Api::Caller(const Request& req) const {
     return Principal::Anonymous();
   }
   if (credential.starts_with(workspace::RunService::kRunTokenPrefix)) {
-    ASSIGN_OR_RETURN(workspace::RunTokenOwner owner, services_.runs.AuthenticateRunToken(credential));
+    ASSIGN_OR_RETURN(workspace::RunTokenOwner owner,
+                     services_.runs.AuthenticateRunToken(credential));
     return Principal::Run(std::move(owner.run), owner.ended);
   }
   return services_.access.Authenticate(credential);

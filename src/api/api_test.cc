@@ -20,12 +20,13 @@ class ApiTest : public ::testing::Test {
     models_ = std::make_unique<workspace::ModelService>(store_.get(), blobs_.get(), &clock_);
     access_ = std::make_unique<workspace::AccessService>(store_.get(), &clock_);
     owner_ = access_->CreateToken(workspace::Role::kOwner, "owner", 0, "")->secret;
-    datasets_ = std::make_unique<workspace::DatasetService>(store_.get(), blobs_.get(), nullptr,
-                                                            &clock_);
+    datasets_ =
+        std::make_unique<workspace::DatasetService>(store_.get(), blobs_.get(), nullptr, &clock_);
     computes_ = std::make_unique<workspace::ComputeService>(store_.get(), &clock_, 1);
     environments_ = std::make_unique<workspace::EnvironmentService>(store_.get(), &clock_);
-    endpoints_ = std::make_unique<workspace::EndpointService>(
-        store_.get(), blobs_.get(), models_.get(), environments_.get(), runtime_, &clock_, "/usr/bin");
+    endpoints_ = std::make_unique<workspace::EndpointService>(store_.get(), blobs_.get(),
+                                                              models_.get(), environments_.get(),
+                                                              runtime_, &clock_, "/usr/bin");
     api_ = std::make_unique<Api>(Services(), ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -119,8 +120,8 @@ TEST_F(ApiTest, RunArtifactsTakeOnlySanePathsSizesAndModes) {
   std::string token = *runs_->BeginLaunch(name);
   std::string blob = *blobs_->Put("x");
   auto post = [&](const std::string& path, int64_t size, int64_t mode) {
-    Json body = {{"artifacts", Json::array({{{"path", path}, {"blob", blob}, {"size", size},
-                                             {"mode", mode}}})}};
+    Json body = {{"artifacts",
+                  Json::array({{{"path", path}, {"blob", blob}, {"size", size}, {"mode", mode}}})}};
     return Call("POST", "/api/v1/runs/" + name + "/artifacts", body.dump(), token);
   };
   const std::vector<std::string> unsafe = {"../x",        "/etc/x", "outputs//x",
@@ -147,13 +148,12 @@ TEST_F(ApiTest, PeopleAddFilesToARunWithoutReplacingAny) {
   std::string other_token = *runs_->BeginLaunch(other);
   std::string blob = *blobs_->Put("png");
   auto post = [&](const std::string& path, const std::string& as) {
-    Json body = {{"files", Json::array({{{"path", path}, {"blob", blob}, {"size", 3},
-                                         {"mode", 0644}}})}};
+    Json body = {
+        {"files", Json::array({{{"path", path}, {"blob", blob}, {"size", 3}, {"mode", 0644}}})}};
     return Call("POST", "/api/v1/runs/" + name + "/files", body.dump(), as);
   };
   std::string reader = access_->CreateToken(workspace::Role::kReader, "r", 0, "")->secret;
-  std::string contributor =
-      access_->CreateToken(workspace::Role::kContributor, "c", 0, "")->secret;
+  std::string contributor = access_->CreateToken(workspace::Role::kContributor, "c", 0, "")->secret;
   EXPECT_EQ(post("images/a.png", "-").status, 401);
   EXPECT_EQ(post("images/a.png", reader).status, 403);
   EXPECT_EQ(post("images/a.png", other_token).status, 403);  // another run's token
@@ -176,28 +176,37 @@ TEST_F(ApiTest, BlobUploadIsVerified) {
   auto bad = Call("PUT", "/api/v1/blobs/" + wrong, data);
   EXPECT_EQ(bad.status, 400);
   EXPECT_FALSE(blobs_->Has(wrong));
-  auto missing = Body(Call("POST", "/api/v1/blobs/missing",
-                           Json{{"blobs", {Sha256Hex(data)}}}.dump()));
+  auto missing =
+      Body(Call("POST", "/api/v1/blobs/missing", Json{{"blobs", {Sha256Hex(data)}}}.dump()));
   EXPECT_EQ(missing["missing"].size(), 1u);
   EXPECT_EQ(Call("PUT", "/api/v1/blobs/" + Sha256Hex(data), data).status, 201);
-  auto tree = Call("POST", "/api/v1/trees",
-                   Json{{"entries", {{{"path", "a.txt"}, {"blob", Sha256Hex(data)}, {"size", 5},
-                                      {"mode", 420}}}}}
-                       .dump());
+  auto tree =
+      Call("POST", "/api/v1/trees",
+           Json{{"entries",
+                 {{{"path", "a.txt"}, {"blob", Sha256Hex(data)}, {"size", 5}, {"mode", 420}}}}}
+               .dump());
   EXPECT_EQ(tree.status, 201) << tree.body;
-  auto escaping = Call("POST", "/api/v1/trees",
-                       Json{{"entries", {{{"path", "../a.txt"}, {"blob", Sha256Hex(data)},
-                                          {"size", 5}, {"mode", 420}}}}}
-                           .dump());
+  auto escaping =
+      Call("POST", "/api/v1/trees",
+           Json{{"entries",
+                 {{{"path", "../a.txt"}, {"blob", Sha256Hex(data)}, {"size", 5}, {"mode", 420}}}}}
+               .dump());
   EXPECT_EQ(escaping.status, 400);
 }
 
 TEST_F(ApiTest, EveryRouteButHealthAndScoringNeedsACredential) {
-  for (auto [method, path] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"POST", "/api/v1/runs"}, {"GET", "/api/v1/runs"}, {"GET", "/api/v1/runs/x"},
-           {"POST", "/api/v1/runs/x/cancel"}, {"GET", "/api/v1/blobs/x"},
-           {"PUT", "/api/v1/blobs/x"}, {"GET", "/api/v1/models"}, {"POST", "/api/v1/models"},
-           {"GET", "/api/v1/tokens"}, {"POST", "/api/v1/tokens"}, {"GET", "/api/v1/audit"}}) {
+  for (auto [method, path] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"POST", "/api/v1/runs"},
+                                                                  {"GET", "/api/v1/runs"},
+                                                                  {"GET", "/api/v1/runs/x"},
+                                                                  {"POST", "/api/v1/runs/x/cancel"},
+                                                                  {"GET", "/api/v1/blobs/x"},
+                                                                  {"PUT", "/api/v1/blobs/x"},
+                                                                  {"GET", "/api/v1/models"},
+                                                                  {"POST", "/api/v1/models"},
+                                                                  {"GET", "/api/v1/tokens"},
+                                                                  {"POST", "/api/v1/tokens"},
+                                                                  {"GET", "/api/v1/audit"}}) {
     auto r = Call(method, path, "{}", "-");
     EXPECT_EQ(r.status, 401) << method << " " << path << ": " << r.body;
     EXPECT_EQ(Body(r)["error"]["code"], "Unauthenticated");
@@ -208,8 +217,7 @@ TEST_F(ApiTest, EveryRouteButHealthAndScoringNeedsACredential) {
 
 TEST_F(ApiTest, RolesLimitWhatATokenDoes) {
   std::string reader = access_->CreateToken(workspace::Role::kReader, "r", 0, "")->secret;
-  std::string contributor =
-      access_->CreateToken(workspace::Role::kContributor, "c", 0, "")->secret;
+  std::string contributor = access_->CreateToken(workspace::Role::kContributor, "c", 0, "")->secret;
   EXPECT_EQ(Call("GET", "/api/v1/runs", "", reader).status, 200);
   auto denied = Call("POST", "/api/v1/runs", R"({"spec": {"command": "true"}})", reader);
   EXPECT_EQ(denied.status, 403);

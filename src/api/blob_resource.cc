@@ -12,11 +12,13 @@ using workspace::RunAccess;
 
 void BlobResource::AddTo(Routes& routes) {
   const std::string p = kApiPrefix;
-  routes.Add("POST", p + "/blobs/missing", RouteAccess::Upload(), [this](Request& r) { return Missing(r); });
+  routes.Add("POST", p + "/blobs/missing", RouteAccess::Upload(),
+             [this](Request& r) { return Missing(r); });
   routes.Add("PUT", p + "/blobs/{sha}", UploadAccess(), [this](Request& r) { return PutBlob(r); });
   routes.Add("GET", p + "/blobs/{sha}", RouteAccess::Read(RunAccess::kAny),
              [this](Request& r) { return GetBlob(r); });
-  routes.Add("POST", p + "/trees", RouteAccess::Upload(), [this](Request& r) { return PutTree(r); });
+  routes.Add("POST", p + "/trees", RouteAccess::Upload(),
+             [this](Request& r) { return PutTree(r); });
   routes.Add("GET", p + "/trees/{id}", RouteAccess::Read(RunAccess::kAny),
              [this](Request& r) { return GetTree(r); });
 }
@@ -57,8 +59,8 @@ Response BlobResource::PutTree(Request& req) {
   if (!tree.has_value()) return Error(tree.error());
   auto id = artifacts::StoreUploadedTree(blobs_, *tree);
   if (!id.has_value()) return Error(id.error());
-  return Response::FromJson(201, {{"id", *id}, {"files", tree->entries().size()},
-                                  {"bytes", tree->TotalBytes()}});
+  return Response::FromJson(
+      201, {{"id", *id}, {"files", tree->entries().size()}, {"bytes", tree->TotalBytes()}});
 }
 
 Response BlobResource::GetTree(Request& req) {

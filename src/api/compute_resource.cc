@@ -24,8 +24,8 @@ Result<store::ComputeRecord> ComputeFromBody(const BodyFields& body) {
   ASSIGN_OR_RETURN(c.min_nodes, body.Int("min_nodes", 0));
   ASSIGN_OR_RETURN(c.max_nodes, body.Int("max_nodes", 1));
   ASSIGN_OR_RETURN(c.idle_seconds_before_scaledown, body.Int("idle_seconds_before_scaledown", 120));
-  for (const char* key : {"partition", "account", "qos", "sbatch_args", "cpus", "gpus",
-                          "memory_gb", "server_url", "ca_file", "node_work_dir"}) {
+  for (const char* key : {"partition", "account", "qos", "sbatch_args", "cpus", "gpus", "memory_gb",
+                          "server_url", "ca_file", "node_work_dir"}) {
     if (body.Has(key)) c.properties[key] = body.json()[key];
   }
   return c;
@@ -36,17 +36,20 @@ Result<store::ComputeRecord> ComputeFromBody(const BodyFields& body) {
 void ComputeResource::AddTo(Routes& routes) {
   const std::string p = std::string(kApiPrefix) + "/computes";
   const RouteAccess read = RouteAccess::Read(RunAccess::kAny);
-  routes.Add("GET", std::string(kApiPrefix) + "/vm-sizes", read, [this](Request& r) { return VmSizes(r); });
+  routes.Add("GET", std::string(kApiPrefix) + "/vm-sizes", read,
+             [this](Request& r) { return VmSizes(r); });
   routes.Add("POST", p, RouteAccess::Write(Role::kOwner), [this](Request& r) { return Create(r); });
   routes.Add("GET", p, read, [this](Request& r) { return List(r); });
   routes.Add("GET", p + "/{name}", read, [this](Request& r) { return Get(r); });
-  routes.Add("DELETE", p + "/{name}", RouteAccess::Write(Role::kOwner), [this](Request& r) { return Delete(r); });
+  routes.Add("DELETE", p + "/{name}", RouteAccess::Write(Role::kOwner),
+             [this](Request& r) { return Delete(r); });
 }
 
 Response ComputeResource::VmSizes(Request&) {
   Json out = Json::array();
   for (const auto& s : compute::AllVmSizes()) {
-    out.push_back({{"name", s.name}, {"cpus", s.cpus}, {"memory_gb", s.memory_gb}, {"gpus", s.gpus}});
+    out.push_back(
+        {{"name", s.name}, {"cpus", s.cpus}, {"memory_gb", s.memory_gb}, {"gpus", s.gpus}});
   }
   return Response::FromJson(200, {{"vm_sizes", out}});
 }

@@ -36,7 +36,8 @@ Result<workspace::RegisterDatasetRequest> RegisterFromBody(const BodyFields& bod
 
 void DatasetResource::AddTo(Routes& routes) {
   const std::string p = std::string(kApiPrefix) + "/datasets";
-  routes.Add("POST", p, RouteAccess::Write(Role::kContributor), [this](Request& r) { return Register(r); });
+  routes.Add("POST", p, RouteAccess::Write(Role::kContributor),
+             [this](Request& r) { return Register(r); });
   AddVersionedReads<store::DatasetRecord>(
       routes, p, "datasets", [this](const std::string& name) { return datasets_.List(name); },
       [this](const std::string& name, int64_t v) { return datasets_.Get(name, v); },

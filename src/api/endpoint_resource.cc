@@ -64,7 +64,8 @@ Result<workspace::DeploymentRequest> DeploymentFromBody(const BodyFields& body,
 }
 
 Response Keys(const store::EndpointRecord& e) {
-  return Response::FromJson(200, {{"primaryKey", e.primary_key}, {"secondaryKey", e.secondary_key}});
+  return Response::FromJson(200,
+                            {{"primaryKey", e.primary_key}, {"secondaryKey", e.secondary_key}});
 }
 
 }  // namespace
@@ -78,19 +79,25 @@ void EndpointResource::AddTo(Routes& routes) {
   routes.Add("GET", p + "/{name}", RouteAccess::Read(), [this](Request& r) { return Get(r); });
   routes.Add("PATCH", p + "/{name}", write, [this](Request& r) { return Update(r); });
   routes.Add("DELETE", p + "/{name}", owner, [this](Request& r) { return Delete(r); });
-  routes.Add("GET", p + "/{name}/keys", RouteAccess::Secret(), [this](Request& r) { return Keys(r); });
-  routes.Add("POST", p + "/{name}/keys/regenerate", owner, [this](Request& r) { return RegenerateKey(r); });
+  routes.Add("GET", p + "/{name}/keys", RouteAccess::Secret(),
+             [this](Request& r) { return Keys(r); });
+  routes.Add("POST", p + "/{name}/keys/regenerate", owner,
+             [this](Request& r) { return RegenerateKey(r); });
   const std::string d = p + "/{name}/deployments";
   routes.Add("PUT", d + "/{deployment}", write, [this](Request& r) { return PutDeployment(r); });
   routes.Add("GET", d, RouteAccess::Read(), [this](Request& r) { return ListDeployments(r); });
-  routes.Add("GET", d + "/{deployment}", RouteAccess::Read(), [this](Request& r) { return GetDeployment(r); });
+  routes.Add("GET", d + "/{deployment}", RouteAccess::Read(),
+             [this](Request& r) { return GetDeployment(r); });
   routes.Add("GET", d + "/{deployment}/logs", RouteAccess::Read(),
              [this](Request& r) { return DeploymentLogs(r); });
-  routes.Add("DELETE", d + "/{deployment}", owner, [this](Request& r) { return DeleteDeployment(r); });
+  routes.Add("DELETE", d + "/{deployment}", owner,
+             [this](Request& r) { return DeleteDeployment(r); });
   // Scoring: /endpoints/NAME/score and every other model-server path (v2, v1, /). The
   // endpoint's own key (or token) is checked by EndpointService::Score.
-  routes.Add("POST", "/endpoints/{name}/{path...}", RouteAccess::Open(), [this](Request& r) { return Score(r); });
-  routes.Add("GET", "/endpoints/{name}/{path...}", RouteAccess::Open(), [this](Request& r) { return Score(r); });
+  routes.Add("POST", "/endpoints/{name}/{path...}", RouteAccess::Open(),
+             [this](Request& r) { return Score(r); });
+  routes.Add("GET", "/endpoints/{name}/{path...}", RouteAccess::Open(),
+             [this](Request& r) { return Score(r); });
 }
 
 Response EndpointResource::Create(Request& req) {
@@ -117,7 +124,8 @@ Response EndpointResource::Get(Request& req) {
   Json out = EndpointToJson(*e, BaseUrl(req));
   Json names = Json::array();
   if (auto deps = endpoints_.ListDeployments(e->name); deps.has_value()) {
-    for (const auto& d : *deps) names.push_back({{"name", d.name}, {"provisioning_state", d.state}});
+    for (const auto& d : *deps)
+      names.push_back({{"name", d.name}, {"provisioning_state", d.state}});
   }
   out["deployments"] = names;
   return Response::FromJson(200, out);
@@ -170,7 +178,8 @@ Response EndpointResource::ListDeployments(Request& req) {
   auto all = endpoints_.ListDeployments(req.Param("name"));
   if (!all.has_value()) return Error(all.error());
   Json out = Json::array();
-  for (const auto& d : *all) out.push_back(DeploymentToJson(d, endpoints_.Replicas(d.endpoint, d.name)));
+  for (const auto& d : *all)
+    out.push_back(DeploymentToJson(d, endpoints_.Replicas(d.endpoint, d.name)));
   return Response::FromJson(200, {{"deployments", out}});
 }
 
@@ -198,7 +207,8 @@ Response EndpointResource::Score(Request& req) {
   std::string path = "/" + req.Param("path");
   if (!req.query.empty()) {
     std::string q;
-    for (const auto& [k, v] : req.query) q += (q.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+    for (const auto& [k, v] : req.query)
+      q += (q.empty() ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
     path += q;
   }
   // The inference protocols' own headers go to the model server and back.
@@ -206,9 +216,9 @@ Response EndpointResource::Score(Request& req) {
   for (const char* name : workspace::kForwardedHeaders) {
     if (std::string value = req.Header(name); !value.empty()) headers[name] = value;
   }
-  auto result = endpoints_.Score(req.Param("name"), req.BearerToken(),
-                                 req.Header("azureml-model-deployment"), req.method, path, req.body,
-                                 req.Header("content-type"), headers);
+  auto result =
+      endpoints_.Score(req.Param("name"), req.BearerToken(), req.Header("azureml-model-deployment"),
+                       req.method, path, req.body, req.Header("content-type"), headers);
   if (!result.has_value()) {
     Response err = Error(result.error());
     if (result.error().code() == StatusCode::kUnauthenticated) {

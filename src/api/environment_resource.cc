@@ -11,7 +11,8 @@ using workspace::RouteAccess;
 
 void EnvironmentResource::AddTo(Routes& routes) {
   const std::string p = std::string(kApiPrefix) + "/environments";
-  routes.Add("POST", p, RouteAccess::Write(Role::kContributor), [this](Request& r) { return Register(r); });
+  routes.Add("POST", p, RouteAccess::Write(Role::kContributor),
+             [this](Request& r) { return Register(r); });
   AddVersionedReads<store::EnvironmentRecord>(
       routes, p, "environments", [this](const std::string&) { return environments_.List(); },
       [this](const std::string& name, int64_t v) { return environments_.Get(name, v); },

@@ -56,7 +56,8 @@ void ModelResource::AddTo(Routes& routes) {
   routes.Add("POST", p + "/{name}/versions/{version}/tags", RouteAccess::Write(Role::kContributor),
              [this](Request& r) { return UpdateTags(r); });
   routes.Add("POST", p + "/{name}/versions/{version}/properties",
-             RouteAccess::Write(Role::kContributor), [this](Request& r) { return AddProperties(r); });
+             RouteAccess::Write(Role::kContributor),
+             [this](Request& r) { return AddProperties(r); });
 }
 
 Response ModelResource::Register(Request& req) {
@@ -65,8 +66,8 @@ Response ModelResource::Register(Request& req) {
   auto reg = RegisterFromBody(*body);
   if (!reg.has_value()) return Error(reg.error());
   // A run's token registers models of its own run only.
-  if (auto who = routes_->Caller(req); who.has_value() && who->kind == Principal::Kind::kRun &&
-                                       reg->run_name != who->run) {
+  if (auto who = routes_->Caller(req);
+      who.has_value() && who->kind == Principal::Kind::kRun && reg->run_name != who->run) {
     return Error(PermissionDeniedError("the token of run '" + who->run +
                                        "' may only register models from that run"));
   }

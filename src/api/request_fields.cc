@@ -76,7 +76,8 @@ Result<std::vector<std::string>> BodyFields::Strings(const char* field) const {
 Result<std::map<std::string, std::string>> BodyFields::StringMap(const char* field) const {
   ASSIGN_OR_RETURN(Json object, Object(field));
   std::map<std::string, std::string> out;
-  for (const auto& [k, v] : object.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  for (const auto& [k, v] : object.items())
+    out[k] = v.is_string() ? v.get<std::string>() : v.dump();
   return out;
 }
 
@@ -94,8 +95,10 @@ Result<int64_t> QueryInt(const http::Request& r, const std::string& name, int64_
     if (used == v.size() && n >= 0) return n;
   } catch (const std::exception&) {
   }
-  return Err(InvalidArgumentError("query parameter '" + name + "' must be a non-negative integer, "
-                                  "got '" + v + "'"));
+  return Err(InvalidArgumentError("query parameter '" + name +
+                                  "' must be a non-negative integer, "
+                                  "got '" +
+                                  v + "'"));
 }
 
 Result<int64_t> VersionParam(const http::Request& req) {
@@ -111,7 +114,8 @@ Result<int64_t> VersionParam(const http::Request& req) {
 
 Result<int64_t> NodeRankParam(const http::Request& req) {
   const std::string& rank = req.Param("rank");
-  if (rank.empty() || rank.size() > 6 || rank.find_first_not_of("0123456789") != std::string::npos) {
+  if (rank.empty() || rank.size() > 6 ||
+      rank.find_first_not_of("0123456789") != std::string::npos) {
     return Err(InvalidArgumentError("node rank '" + rank + "' is not a non-negative integer"));
   }
   return std::stoll(rank);

@@ -49,7 +49,8 @@ TEST(RequestFieldsTest, QueryAndPathParametersAreCheckedIntegers) {
   EXPECT_EQ(VersionParam(r).error().message(), "version must be a positive integer, got '0'");
   EXPECT_EQ(NodeRankParam(r).value(), 12);
   r.params["rank"] = "1234567";
-  EXPECT_EQ(NodeRankParam(r).error().message(), "node rank '1234567' is not a non-negative integer");
+  EXPECT_EQ(NodeRankParam(r).error().message(),
+            "node rank '1234567' is not a non-negative integer");
 }
 
 TEST(RequestFieldsTest, TheBaseUrlIsWhatTheClientReached) {

@@ -42,11 +42,12 @@ void AddVersionedReads(Routes& routes, const std::string& prefix, const char* li
     for (const auto& record : *records) out.push_back(to_json(record));
     return http::Response::FromJson(200, {{list_key, out}});
   });
-  routes.Add("GET", prefix + "/{name}", RouteAccess::Read(RunAccess::kAny), [=](http::Request& req) {
-    auto record = get(req.Param("name"), 0);
-    if (!record.has_value()) return Error(record.error());
-    return http::Response::FromJson(200, to_json(*record));
-  });
+  routes.Add("GET", prefix + "/{name}", RouteAccess::Read(RunAccess::kAny),
+             [=](http::Request& req) {
+               auto record = get(req.Param("name"), 0);
+               if (!record.has_value()) return Error(record.error());
+               return http::Response::FromJson(200, to_json(*record));
+             });
   routes.Add("GET", prefix + "/{name}/versions/{version}", RouteAccess::Read(RunAccess::kAny),
              [=](http::Request& req) {
                auto version = VersionParam(req);

@@ -26,7 +26,8 @@ Result<workspace::SubmitRequest> SubmitFromBody(const BodyFields& body) {
     const Json& trees = body.json()["input_trees"];
     if (!trees.is_object()) return Err(InvalidArgumentError("'input_trees' must be an object"));
     for (const auto& [k, v] : trees.items()) {
-      if (!v.is_string()) return Err(InvalidArgumentError("input_trees." + k + " must be a string"));
+      if (!v.is_string())
+        return Err(InvalidArgumentError("input_trees." + k + " must be a string"));
       submit.input_trees[k] = v.get<std::string>();
     }
   }
@@ -38,20 +39,23 @@ Result<workspace::SubmitRequest> SubmitFromBody(const BodyFields& body) {
 void RunResource::AddTo(Routes& routes) {
   const std::string p = std::string(kApiPrefix) + "/runs";
   const RouteAccess own_run = RouteAccess::Read(RunAccess::kOwnRun);
-  routes.Add("POST", p, RouteAccess::Write(Role::kContributor), [this](Request& r) { return Submit(r); });
+  routes.Add("POST", p, RouteAccess::Write(Role::kContributor),
+             [this](Request& r) { return Submit(r); });
   routes.Add("GET", p, RouteAccess::Read(), [this](Request& r) { return List(r); });
   routes.Add("GET", p + "/{name}", own_run, [this](Request& r) { return Describe(r); });
   routes.Add("POST", p + "/{name}/cancel", RouteAccess::Write(Role::kContributor),
              [this](Request& r) { return Cancel(r); });
   routes.Add("GET", p + "/{name}/events", own_run, [this](Request& r) { return Events(r); });
-  routes.Add("GET", p + "/{name}/logs/{stream...}", own_run, [this](Request& r) { return ReadLog(r); });
+  routes.Add("GET", p + "/{name}/logs/{stream...}", own_run,
+             [this](Request& r) { return ReadLog(r); });
   routes.Add("GET", p + "/{name}/metrics", own_run, [this](Request& r) { return Metrics(r); });
   routes.Add("GET", p + "/{name}/artifacts", own_run, [this](Request& r) { return Artifacts(r); });
   routes.Add("GET", p + "/{name}/artifacts/content/{path...}", own_run,
              [this](Request& r) { return ArtifactContent(r); });
   // Files added to a run from outside its runner (run.log_image and run.upload_file in a
   // notebook), or by the run's own scripts: never replacing one (RunService::AddFiles).
-  routes.Add("POST", p + "/{name}/files", RouteAccess::Write(Role::kContributor, RunAccess::kOwnRun),
+  routes.Add("POST", p + "/{name}/files",
+             RouteAccess::Write(Role::kContributor, RunAccess::kOwnRun),
              [this](Request& r) { return AddFiles(r); });
 }
 

@@ -61,8 +61,8 @@ Response RunnerResource::Nodes(Request& req) {
 Response RunnerResource::AppendLog(Request& req) {
   auto offset = QueryInt(req, "offset", 0);
   if (!offset.has_value()) return Error(offset.error());
-  auto length = runs_.AppendLog(req.Param("name"), req.BearerToken(), req.Param("stream"), *offset,
-                                req.body);
+  auto length =
+      runs_.AppendLog(req.Param("name"), req.BearerToken(), req.Param("stream"), *offset, req.body);
   if (!length.has_value()) return Error(length.error());
   return Response::FromJson(200, {{"length", *length}});
 }
@@ -70,7 +70,8 @@ Response RunnerResource::AppendLog(Request& req) {
 Response RunnerResource::AppendMetrics(Request& req) {
   auto body = BodyFields::Parse(req);
   if (!body.has_value()) return Error(body.error());
-  if (!body->is_object() || !body->json().contains("metrics") || !body->json()["metrics"].is_array()) {
+  if (!body->is_object() || !body->json().contains("metrics") ||
+      !body->json()["metrics"].is_array()) {
     return Error(InvalidArgumentError("field 'metrics' must be a list"));
   }
   auto points = MetricPointsFromJson(body->json()["metrics"]);
@@ -78,8 +79,8 @@ Response RunnerResource::AppendMetrics(Request& req) {
   const size_t n = points->size();
   auto through = QueryInt(req, "through", 0);
   if (!through.has_value()) return Error(through.error());
-  Status st = runs_.AppendMetrics(req.Param("name"), req.BearerToken(), std::move(*points), *through,
-                                  req.Query("sender"));
+  Status st = runs_.AppendMetrics(req.Param("name"), req.BearerToken(), std::move(*points),
+                                  *through, req.Query("sender"));
   if (!st.ok()) return Error(st);
   return Response::FromJson(200, {{"accepted", n}});
 }

@@ -41,7 +41,9 @@ Json RunToJson(const store::RunRecord& run) {
 }
 
 Json EventToJson(const store::StatusEvent& e) {
-  return Json{{"status", e.status}, {"time", FormatIsoTime(e.time)}, {"time_ms", e.time},
+  return Json{{"status", e.status},
+              {"time", FormatIsoTime(e.time)},
+              {"time_ms", e.time},
               {"detail", e.detail}};
 }
 
@@ -103,18 +105,18 @@ Json EnvironmentToJson(const store::EnvironmentRecord& e) {
 }
 
 Json ComputeToJson(const workspace::ComputeTarget& t) {
-  return Json{{"name", t.record.name},
-              {"type", t.record.type},
-              {"vm_size", t.record.vm_size},
-              {"min_nodes", t.record.min_nodes},
-              {"max_nodes", t.record.max_nodes},
-              {"idle_seconds_before_scaledown", t.record.idle_seconds_before_scaledown},
-              {"capacity", t.capacity},
-              {"node", {{"cpus", t.shape.cpus}, {"memory_gb", t.shape.memory_gb},
-                        {"gpus", t.shape.gpus}}},
-              {"properties", t.record.properties},
-              {"provisioning_state", "Succeeded"},
-              {"created_at", FormatIsoTime(t.record.created_at)}};
+  return Json{
+      {"name", t.record.name},
+      {"type", t.record.type},
+      {"vm_size", t.record.vm_size},
+      {"min_nodes", t.record.min_nodes},
+      {"max_nodes", t.record.max_nodes},
+      {"idle_seconds_before_scaledown", t.record.idle_seconds_before_scaledown},
+      {"capacity", t.capacity},
+      {"node", {{"cpus", t.shape.cpus}, {"memory_gb", t.shape.memory_gb}, {"gpus", t.shape.gpus}}},
+      {"properties", t.record.properties},
+      {"provisioning_state", "Succeeded"},
+      {"created_at", FormatIsoTime(t.record.created_at)}};
 }
 
 Json TokenToJson(const store::AccessTokenRecord& t) {
@@ -211,7 +213,8 @@ Result<std::vector<store::MetricPoint>> MetricPointsFromJson(const Json& metrics
     }
     point.key = key->get<std::string>();
     auto value = m.find("value");
-    if (value == m.end()) return Err(InvalidArgumentError("metric '" + point.key + "' has no 'value'"));
+    if (value == m.end())
+      return Err(InvalidArgumentError("metric '" + point.key + "' has no 'value'"));
     if (value->is_number()) {
       point.value = value->get<double>();
     } else {
@@ -229,7 +232,8 @@ Result<std::vector<store::MetricPoint>> MetricPointsFromJson(const Json& metrics
     if (ts != m.end() && ts->is_number_integer()) point.timestamp = ts->get<int64_t>();
     auto rank = m.find("rank");
     if (rank != m.end() && !rank->is_null()) {
-      if (!rank->is_number_integer() || rank->get<int64_t>() < 0 || rank->get<int64_t>() > 1'000'000) {
+      if (!rank->is_number_integer() || rank->get<int64_t>() < 0 ||
+          rank->get<int64_t>() > 1'000'000) {
         return Err(InvalidArgumentError("metric '" + point.key +
                                         "' has a 'rank' that is not a process rank"));
       }

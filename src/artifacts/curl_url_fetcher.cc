@@ -59,7 +59,8 @@ class CurlUrlFetcher : public UrlFetcher {
     }
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 &&
         url.rfind("file://", 0) != 0) {
-      return Err(InvalidArgumentError("cannot fetch '" + url + "': only http://, https:// and "
+      return Err(InvalidArgumentError("cannot fetch '" + url +
+                                      "': only http://, https:// and "
                                       "file:// URLs are supported"));
     }
     ASSIGN_OR_RETURN(auto writer, store.NewWriter());

@@ -96,8 +96,8 @@ Result<DownloadFolder> DownloadFolder::Open(fs::path root, const Tree& tree,
       Kind k = kind_of(folder);
       if (k == Kind::kMissing) break;
       if (k == Kind::kLink) {
-        return Err(InvalidArgumentError("refusing to download '" + path + "': " +
-                                        (root / folder).string() +
+        return Err(InvalidArgumentError("refusing to download '" + path +
+                                        "': " + (root / folder).string() +
                                         " is a symlink, and downloads never write through one"));
       }
       if (k == Kind::kOther) {
@@ -138,8 +138,8 @@ Result<int> DownloadFolder::OpenParent(std::string_view rel) {
     if (next < 0) {
       std::string where = (root_ / rel.substr(0, slash)).string();
       if (e == ELOOP || e == ENOTDIR) {
-        return Err(InvalidArgumentError("refusing to download '" + std::string(rel) + "': " +
-                                        where + " is not a folder (a symlink or a file)"));
+        return Err(InvalidArgumentError("refusing to download '" + std::string(rel) +
+                                        "': " + where + " is not a folder (a symlink or a file)"));
       }
       return Err(InternalError("cannot open " + where + ": " + Errno(e)));
     }
@@ -194,8 +194,8 @@ Status DownloadFolder::WriteWith(const TreeEntry& entry, const std::function<int
   ASSIGN_OR_RETURN(int raw_dir, OpenParent(entry.path));
   Fd dir(raw_dir);
   const std::string tmp = TempName();
-  int fd = ::openat(dir.get(), tmp.c_str(),
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd =
+      ::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     return InternalError("cannot create a file in " + (root_ / entry.path).parent_path().string() +
                          ": " + Errno(errno));

@@ -159,7 +159,8 @@ Status LocalBlobStore::PutFileExpecting(std::string_view sha, const fs::path& pa
   if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     int e = errno;
     if (fd >= 0) ::close(fd);
-    if (fd >= 0 || e == ENOENT || e == ELOOP) return NotFoundError("no regular file " + path.string());
+    if (fd >= 0 || e == ENOENT || e == ELOOP)
+      return NotFoundError("no regular file " + path.string());
     return InternalError("cannot open " + path.string() + ": " + Errno(e));
   }
   Sha256 hash;

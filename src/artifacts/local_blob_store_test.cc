@@ -150,7 +150,6 @@ TEST_F(LocalBlobStoreTest, ConcurrentPutsOfTheSameBlob) {
   EXPECT_EQ(TempFileCount(), 0);
 }
 
-
 // Writes `content` to a new file in `dir` and returns its path.
 fs::path WriteUpload(const fs::path& dir, const std::string& name, const std::string& content) {
   fs::path p = dir / name;

@@ -133,8 +133,8 @@ class LinkResolver {
  private:
   static constexpr int kMaxHops = 40;
 
-  std::optional<std::vector<std::string>> Walk(std::vector<std::string> at,
-                                               std::string_view target, int nesting) {
+  std::optional<std::vector<std::string>> Walk(std::vector<std::string> at, std::string_view target,
+                                               int nesting) {
     for (std::string_view part : Parts(target)) {
       if (part.empty() || part == ".") continue;
       if (part == "..") {
@@ -321,7 +321,8 @@ Result<std::string> StoreTree(BlobStore& store, const Tree& tree) {
 Result<std::string> StoreUploadedTree(BlobStore& store, const Tree& tree) {
   for (const auto& e : tree.entries()) {
     if (!store.Has(e.blob)) {
-      return Err(FailedPreconditionError("blob " + e.blob + " of '" + e.path + "' is not uploaded"));
+      return Err(
+          FailedPreconditionError("blob " + e.blob + " of '" + e.path + "' is not uploaded"));
     }
   }
   return StoreTree(store, tree);

@@ -18,8 +18,8 @@
 namespace gantry::artifacts {
 
 // Caps on what a tree may describe; a manifest beyond them is refused, not truncated.
-inline constexpr size_t kMaxTreePathBytes = 4096;       // PATH_MAX
-inline constexpr size_t kMaxTreePathPartBytes = 255;    // NAME_MAX
+inline constexpr size_t kMaxTreePathBytes = 4096;                // PATH_MAX
+inline constexpr size_t kMaxTreePathPartBytes = 255;             // NAME_MAX
 inline constexpr int64_t kMaxTreeEntryBytes = int64_t{1} << 40;  // 1 TiB per file
 
 struct TreeEntry {

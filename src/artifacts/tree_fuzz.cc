@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto tree = gantry::artifacts::Tree::FromJson(text);
   if (!tree.has_value()) {
-    Require(tree.error().code() == gantry::StatusCode::kInvalidArgument, "refusal not InvalidArgument");
+    Require(tree.error().code() == gantry::StatusCode::kInvalidArgument,
+            "refusal not InvalidArgument");
     return 0;
   }
   std::string manifest = tree->ToJson();

@@ -102,9 +102,9 @@ TEST(TreeTest, RefusesUnsafePathsNamingThem) {
     EXPECT_EQ(tree.error().code(), StatusCode::kInvalidArgument) << path;
   }
   Tree tree;
-  for (std::string path : {std::string("a\0b", 3), std::string("new\nline"),
-                           std::string("back\\slash"), std::string(256, 'n'),
-                           "a/" + std::string(256, 'n'), std::string(4097, 'p')}) {
+  for (std::string path :
+       {std::string("a\0b", 3), std::string("new\nline"), std::string("back\\slash"),
+        std::string(256, 'n'), "a/" + std::string(256, 'n'), std::string(4097, 'p')}) {
     Status st = tree.Add(Entry(path, "x"));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << path.size();
   }
@@ -159,8 +159,8 @@ TEST(TreeTest, LinksRoundTripAndStayInside) {
     Status st = tree.Add(LinkEntry("l", target));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << target;
   }
-  auto empty = Tree::FromJson(Manifest(R"({"path":"l","blob":")" + Sha256Hex("") +
-                                       R"(","size":0,"mode":420,"link":""})"));
+  auto empty = Tree::FromJson(
+      Manifest(R"({"path":"l","blob":")" + Sha256Hex("") + R"(","size":0,"mode":420,"link":""})"));
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(tree.Add(LinkEntry("data/l", "../../x")).code(), StatusCode::kInvalidArgument);

@@ -21,8 +21,8 @@ class UrlFetcher {
  public:
   virtual ~UrlFetcher() = default;
   // Streams the URL's body into `store`. A source known unchanged since its last fetch (same
-  // file size and mtime; HTTP 304 to a conditional request) is not transferred again. Unavailable (refused, truncated, timed out) or
-  // NotFound (HTTP 404) or InvalidArgument (bad URL) or
+  // file size and mtime; HTTP 304 to a conditional request) is not transferred again. Unavailable
+  // (refused, truncated, timed out) or NotFound (HTTP 404) or InvalidArgument (bad URL) or
   // ResourceExhausted (over max_bytes); the message names the URL and the
   // reason. On error nothing is stored.
   // `cancelled` (may be empty) is asked while the transfer runs; once it says true the

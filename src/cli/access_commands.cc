@@ -1,12 +1,11 @@
 #include "cli/access_commands.h"
 
-#include "cli/command_group.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 
+#include "cli/command_group.h"
 #include "http/http_types.h"
 
 namespace gantry::cli {
@@ -20,11 +19,23 @@ Result<int64_t> ParseDurationSeconds(const std::string& text) {
   int64_t unit = 1;
   std::string digits = text;
   switch (text.back()) {
-    case 'd': unit = 86400; digits.pop_back(); break;
-    case 'h': unit = 3600; digits.pop_back(); break;
-    case 'm': unit = 60; digits.pop_back(); break;
-    case 's': digits.pop_back(); break;
-    default: break;
+    case 'd':
+      unit = 86400;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      digits.pop_back();
+      break;
+    case 's':
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
   if (digits.empty() || digits.size() > 9 ||
       digits.find_first_not_of("0123456789") != std::string::npos) {

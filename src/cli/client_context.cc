@@ -14,19 +14,26 @@ namespace gantry::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return 0;
+    case StatusCode::kOk:
+      return 0;
     case StatusCode::kInvalidArgument:
     case StatusCode::kOutOfRange:
-    case StatusCode::kResourceExhausted: return 2;
-    case StatusCode::kNotFound: return 3;
+    case StatusCode::kResourceExhausted:
+      return 2;
+    case StatusCode::kNotFound:
+      return 3;
     case StatusCode::kUnavailable:
-    case StatusCode::kDeadlineExceeded: return 4;
+    case StatusCode::kDeadlineExceeded:
+      return 4;
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
-    case StatusCode::kAborted: return 5;
+    case StatusCode::kAborted:
+      return 5;
     case StatusCode::kUnauthenticated:
-    case StatusCode::kPermissionDenied: return 6;
-    default: return 1;
+    case StatusCode::kPermissionDenied:
+      return 6;
+    default:
+      return 1;
   }
 }
 
@@ -155,8 +162,8 @@ Result<std::string> StartBackgroundServer(const fs::path& workspace_dir, int por
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Err(InternalError("cannot open " + log.string()));
   SpawnOptions spawn;
-  spawn.argv = {SelfExecutable().string(), "server", "--workspace", workspace_dir.string(),
-                "--ready-fd", "1"};
+  spawn.argv = {SelfExecutable().string(), "server",     "--workspace",
+                workspace_dir.string(),    "--ready-fd", "1"};
   // Without a port the server takes the one in config.json (so scoring URIs stay the same
   // across restarts), else a free one.
   if (port >= 0) spawn.argv.insert(spawn.argv.end(), {"--port", std::to_string(port)});

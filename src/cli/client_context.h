@@ -1,8 +1,8 @@
 // How a client command finds its workspace server, like Workspace.from_config():
 // --server URL, else $GANTRY_URL, else .gantry/config.json searched upward from the current
-// folder (or the folder given by --workspace). Its credential: see ResolveToken(). For a local workspace whose server does not
-// answer, the server is started in the background (pid file, log file in the workspace).
-// Also the one mapping from Status to CLI exit codes. Thread-compatible.
+// folder (or the folder given by --workspace). Its credential: see ResolveToken(). For a local
+// workspace whose server does not answer, the server is started in the background (pid file, log
+// file in the workspace). Also the one mapping from Status to CLI exit codes. Thread-compatible.
 #pragma once
 
 #include <memory>

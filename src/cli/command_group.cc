@@ -38,7 +38,8 @@ CLI::App* AddVerb(CLI::App* group, const char* verb, const char* help, GlobalFla
     CLI::Option* opt = c->add_option(n.flags, *n.value, n.help);
     if (n.required) opt->required();
   }
-  c->add_option("-o,--output", *output, "Output format: json")->check(CLI::IsMember({"json", "table"}));
+  c->add_option("-o,--output", *output, "Output format: json")
+      ->check(CLI::IsMember({"json", "table"}));
   c->callback([checks = std::move(checks), run = std::move(run), &result] {
     result = NamesOk(checks) ? RunVerb(run) : 2;
   });

@@ -1,10 +1,9 @@
 #include "cli/compute_commands.h"
 
-#include "cli/command_group.h"
-
 #include <cstdio>
 #include <iostream>
 
+#include "cli/command_group.h"
 #include "http/http_types.h"
 
 namespace gantry::cli {
@@ -58,7 +57,8 @@ int ComputeList(const GlobalFlags& g, const ComputeFlags& f) {
   auto list = (*client)->Call("GET", "/api/v1/computes");
   if (!list.has_value()) return ReportError(list.error());
   if (f.output == "json") return Print((*list)["computes"]);
-  printf("%-24s %-12s %-22s %-10s %s\n", "NAME", "TYPE", "VM SIZE", "MAX NODES", "NODE (CPUS/GPUS)");
+  printf("%-24s %-12s %-22s %-10s %s\n", "NAME", "TYPE", "VM SIZE", "MAX NODES",
+         "NODE (CPUS/GPUS)");
   for (const auto& c : (*list)["computes"]) {
     printf("%-24s %-12s %-22s %-10lld %d/%d\n", c["name"].get<std::string>().c_str(),
            c["type"].get<std::string>().c_str(), c["vm_size"].get<std::string>().c_str(),
@@ -99,7 +99,6 @@ int ComputeSizes(const GlobalFlags& g, const ComputeFlags& f) {
   return 0;
 }
 
-
 void AddComputeCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static ComputeFlags compute;
   auto* group = app.add_subcommand("compute", "Manage compute targets");
@@ -108,16 +107,20 @@ void AddComputeCommands(CLI::App& app, GlobalFlags& global, int& result) {
                  int (*fn)(const GlobalFlags&, const ComputeFlags&), bool needs_name) {
     std::vector<NameOption> names;
     if (needs_name) names.push_back({"-n,--name", &compute.name, "Compute target name", true});
-    return AddVerb(group, name, help, global, names, &compute.output,
-                   {{"compute target name", &compute.name}},
-                   [&global, fn] { return fn(global, compute); }, result);
+    return AddVerb(
+        group, name, help, global, names, &compute.output, {{"compute target name", &compute.name}},
+        [&global, fn] { return fn(global, compute); }, result);
   };
-  auto* ccreate = add("create", "Create a local cluster of nodes of one VM shape", ComputeCreate, true);
+  auto* ccreate =
+      add("create", "Create a local cluster of nodes of one VM shape", ComputeCreate, true);
   ccreate->add_option("--type", compute.type, "amlcompute (default, a local cluster) or slurm");
-  ccreate->add_option("--size", compute.size, "VM size, e.g. STANDARD_NC6 (see `gantry compute sizes`)");
+  ccreate->add_option("--size", compute.size,
+                      "VM size, e.g. STANDARD_NC6 (see `gantry compute sizes`)");
   ccreate->add_option("--min-instances", compute.min_instances, "Minimum nodes (default 0)");
-  ccreate->add_option("--max-instances", compute.max_instances, "Maximum nodes: jobs at once (default 1)");
-  ccreate->add_option("--idle-time-before-scale-down", compute.idle_seconds, "Seconds (default 120)");
+  ccreate->add_option("--max-instances", compute.max_instances,
+                      "Maximum nodes: jobs at once (default 1)");
+  ccreate->add_option("--idle-time-before-scale-down", compute.idle_seconds,
+                      "Seconds (default 120)");
   ccreate->add_option("--partition", compute.partition, "slurm: sbatch --partition");
   ccreate->add_option("--account", compute.account, "slurm: sbatch --account");
   ccreate->add_option("--qos", compute.qos, "slurm: sbatch --qos");
@@ -131,8 +134,9 @@ void AddComputeCommands(CLI::App& app, GlobalFlags& global, int& result) {
   ccreate->add_option("--node-ca-file", compute.node_ca_file,
                       "slurm: the CA file that verifies an https:// server, as a path on the nodes "
                       "(default: the server's)");
-  ccreate->add_option("--node-work-dir", compute.node_work_dir,
-                      "slurm: folder on the nodes for runs' scratch, caches, Slurm output (default /tmp)");
+  ccreate->add_option(
+      "--node-work-dir", compute.node_work_dir,
+      "slurm: folder on the nodes for runs' scratch, caches, Slurm output (default /tmp)");
   add("list", "List compute targets", ComputeList, false);
   add("show", "Show a compute target", ComputeShow, true);
   add("delete", "Delete a compute target", ComputeDelete, true);

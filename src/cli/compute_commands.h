@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -32,7 +31,6 @@ int ComputeList(const GlobalFlags& g, const ComputeFlags& f);
 int ComputeShow(const GlobalFlags& g, const ComputeFlags& f);
 int ComputeDelete(const GlobalFlags& g, const ComputeFlags& f);
 int ComputeSizes(const GlobalFlags& g, const ComputeFlags& f);
-
 
 // Adds `gantry compute ...`; a verb's exit code lands in `result`.
 void AddComputeCommands(CLI::App& app, GlobalFlags& global, int& result);

@@ -1,10 +1,9 @@
 #include "cli/data_commands.h"
 
-#include "cli/command_group.h"
-
 #include <cstdio>
 #include <iostream>
 
+#include "cli/command_group.h"
 #include "cli/downloader.h"
 #include "cli/uploader.h"
 #include "http/http_types.h"
@@ -71,8 +70,8 @@ int DataCreate(const GlobalFlags& g, const DataFlags& f) {
 int DataList(const GlobalFlags& g, const DataFlags& f) {
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
-  auto list = (*client)->Call("GET", "/api/v1/datasets" +
-                                         (f.name.empty() ? "" : "?name=" + http::UrlEncode(f.name)));
+  auto list = (*client)->Call(
+      "GET", "/api/v1/datasets" + (f.name.empty() ? "" : "?name=" + http::UrlEncode(f.name)));
   if (!list.has_value()) return ReportError(list.error());
   if (f.output == "json") {
     std::cout << (*list)["datasets"].dump(2) << "\n";
@@ -81,8 +80,9 @@ int DataList(const GlobalFlags& g, const DataFlags& f) {
   printf("%-30s %-8s %-11s %-26s %s\n", "NAME", "VERSION", "TYPE", "CREATED", "DESCRIPTION");
   for (const auto& d : (*list)["datasets"]) {
     printf("%-30s %-8lld %-11s %-26s %s\n", d["name"].get<std::string>().c_str(),
-           static_cast<long long>(d["version"].get<int64_t>()), d["type"].get<std::string>().c_str(),
-           d["created_at"].get<std::string>().c_str(), d["description"].get<std::string>().c_str());
+           static_cast<long long>(d["version"].get<int64_t>()),
+           d["type"].get<std::string>().c_str(), d["created_at"].get<std::string>().c_str(),
+           d["description"].get<std::string>().c_str());
   }
   return 0;
 }
@@ -95,7 +95,8 @@ int DataShow(const GlobalFlags& g, const DataFlags& f) {
   auto tree = (*client)->Call("GET", "/api/v1/trees/" + (*d)["tree_id"].get<std::string>());
   if (tree.has_value()) {
     Json files = Json::array();
-    for (const auto& e : (*tree)["entries"]) files.push_back({{"path", e["path"]}, {"size", e["size"]}});
+    for (const auto& e : (*tree)["entries"])
+      files.push_back({{"path", e["path"]}, {"size", e["size"]}});
     (*d)["files"] = files;
   }
   std::cout << d->dump(2) << "\n";
@@ -115,19 +116,23 @@ int DataDownload(const GlobalFlags& g, const DataFlags& f) {
   return 0;
 }
 
-
 void AddDataCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static DataFlags data;
   auto* group = app.add_subcommand("data", "Register and fetch datasets");
   group->require_subcommand(1);
-  auto add = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const DataFlags&),
-                 bool needs_name) {
-    return AddVerb(group, name, help, global, {{"-n,--name", &data.name, "Dataset name", needs_name}},
-                   &data.output, {{"dataset name", &data.name}},
-                   [&global, fn] { return fn(global, data); }, result);
+  auto add = [&](const char* name, const char* help,
+                 int (*fn)(const GlobalFlags&, const DataFlags&), bool needs_name) {
+    return AddVerb(
+        group, name, help, global, {{"-n,--name", &data.name, "Dataset name", needs_name}},
+        &data.output, {{"dataset name", &data.name}}, [&global, fn] { return fn(global, data); },
+        result);
   };
-  auto* dcreate = add("create", "Register a dataset version from local paths, globs or URLs", DataCreate, true);
-  dcreate->add_option("-p,--path", data.paths, "Local file/folder/glob or http(s)/file URL (repeatable)")->required();
+  auto* dcreate =
+      add("create", "Register a dataset version from local paths, globs or URLs", DataCreate, true);
+  dcreate
+      ->add_option("-p,--path", data.paths,
+                   "Local file/folder/glob or http(s)/file URL (repeatable)")
+      ->required();
   dcreate->add_option("-v,--version", data.version, "Explicit version (default: next)");
   dcreate->add_option("--type", data.type, "uri_folder (default) or uri_file")
       ->check(CLI::IsMember({"uri_folder", "uri_file"}));
@@ -136,7 +141,8 @@ void AddDataCommands(CLI::App& app, GlobalFlags& global, int& result) {
   dcreate->add_flag("!--no-new-version", data.create_new_version,
                     "Fail instead of adding a version when the content changed");
   add("list", "List dataset versions", DataList, false);
-  auto* dshow = add("show", "Show a dataset version and its files (default: latest)", DataShow, true);
+  auto* dshow =
+      add("show", "Show a dataset version and its files (default: latest)", DataShow, true);
   dshow->add_option("-v,--version", data.version);
   auto* ddl = add("download", "Download a dataset version's files", DataDownload, true);
   ddl->add_option("-v,--version", data.version);

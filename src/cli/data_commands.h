@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -28,7 +27,6 @@ int DataCreate(const GlobalFlags& g, const DataFlags& f);
 int DataList(const GlobalFlags& g, const DataFlags& f);
 int DataShow(const GlobalFlags& g, const DataFlags& f);
 int DataDownload(const GlobalFlags& g, const DataFlags& f);
-
 
 // Adds `gantry data ...`; a verb's exit code lands in `result`.
 void AddDataCommands(CLI::App& app, GlobalFlags& global, int& result);

@@ -34,15 +34,14 @@ Result<int64_t> DownloadTree(http::HttpClient& client, const std::string& tree_i
   if (r.status != 200) return Err(http::StatusFromErrorBody(r.status, r.body));
   Result<artifacts::Tree> tree = artifacts::Tree::FromJson(r.body);
   if (!tree) return Err(tree.error().WithPrefix("the server's tree " + tree_id));
-  return DownloadEntries(*tree, dest, overwrite,
-                         [&](const artifacts::TreeEntry& e) -> Result<std::string> {
-                           ASSIGN_OR_RETURN(auto blob,
-                                            client.Send("GET", "/api/v1/blobs/" + e.blob));
-                           if (blob.status != 200) {
-                             return Err(http::StatusFromErrorBody(blob.status, blob.body));
-                           }
-                           return std::move(blob.body);
-                         });
+  return DownloadEntries(
+      *tree, dest, overwrite, [&](const artifacts::TreeEntry& e) -> Result<std::string> {
+        ASSIGN_OR_RETURN(auto blob, client.Send("GET", "/api/v1/blobs/" + e.blob));
+        if (blob.status != 200) {
+          return Err(http::StatusFromErrorBody(blob.status, blob.body));
+        }
+        return std::move(blob.body);
+      });
 }
 
 }  // namespace gantry::cli

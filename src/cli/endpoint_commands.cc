@@ -1,12 +1,11 @@
 #include "cli/endpoint_commands.h"
 
-#include "cli/command_group.h"
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <thread>
 
+#include "cli/command_group.h"
 #include "cli/uploader.h"
 #include "common/files.h"
 #include "http/http_types.h"
@@ -68,20 +67,21 @@ Result<std::string> ModelReference(http::HttpClient& client, const Json& doc,
                                    const std::string& fallback_name) {
   if (!doc.contains("model") || doc["model"].is_null()) {
     return Err(InvalidArgumentError(file + ": 'model' is required (azureml:NAME:VERSION or "
-                                    "{path: ./model})"));
+                                           "{path: ./model})"));
   }
   const Json& m = doc["model"];
   if (m.is_string()) return m.get<std::string>();
   if (!m.is_object() || !m.contains("path") || !m["path"].is_string()) {
     return Err(InvalidArgumentError(file + ": 'model' must be a reference string or a mapping "
-                                    "with 'path'"));
+                                           "with 'path'"));
   }
   fs::path p = base / m["path"].get<std::string>();
   std::error_code ec;
   if (!fs::exists(p, ec)) {
     return Err(NotFoundError(file + ": model path " + p.string() + " does not exist"));
   }
-  ASSIGN_OR_RETURN(std::string tree, UploadLocalPaths(client, {p.string()}, false, "model", nullptr));
+  ASSIGN_OR_RETURN(std::string tree,
+                   UploadLocalPaths(client, {p.string()}, false, "model", nullptr));
   Json body = {{"name", m.value("name", fallback_name)},
                {"tree_id", tree},
                {"framework", m.value("framework", "")},
@@ -133,7 +133,8 @@ Result<Json> ParseTraffic(const std::string& text) {
     }
   }
   RETURN_IF_ERROR(flush());
-  if (out.empty()) return Err(InvalidArgumentError("--traffic is empty; e.g. \"blue=90 green=10\""));
+  if (out.empty())
+    return Err(InvalidArgumentError("--traffic is empty; e.g. \"blue=90 green=10\""));
   return out;
 }
 
@@ -250,16 +251,16 @@ int EndpointInvoke(const GlobalFlags& g, const EndpointFlags& f) {
   std::string base = (*client)->base_url();
   auto scorer = http::HttpClient::Create(
       base, {.timeout_ms = 300'000,
-             .bearer_token = (*e)["auth_mode"] == "key"
-                                 ? (*keys)["primaryKey"].get<std::string>()
-                                 : std::string(),
+             .bearer_token = (*e)["auth_mode"] == "key" ? (*keys)["primaryKey"].get<std::string>()
+                                                        : std::string(),
              .extra_headers = f.deployment.empty()
                                   ? std::map<std::string, std::string>{}
-                                  : std::map<std::string, std::string>{
-                                        {"azureml-model-deployment", f.deployment}},
+                                  : std::map<std::string, std::string>{{"azureml-model-deployment",
+                                                                        f.deployment}},
              .ca_file = (*client)->options().ca_file});
   if (!scorer.has_value()) return ReportError(scorer.error());
-  auto answer = (*scorer)->Send("POST", "/endpoints/" + http::UrlEncode(f.name) + "/score", *request);
+  auto answer =
+      (*scorer)->Send("POST", "/endpoints/" + http::UrlEncode(f.name) + "/score", *request);
   if (!answer.has_value()) return ReportError(answer.error());
   if (answer->status / 100 != 2) {
     return ReportError(http::StatusFromErrorBody(answer->status, answer->body));
@@ -279,14 +280,17 @@ int DeploymentCreate(const GlobalFlags& g, const DeploymentFlags& f) {
   if (!endpoint.has_value()) return ReportError(endpoint.error());
   std::string dep = f.name.empty() ? *name : f.name;
   std::string ep = f.endpoint.empty() ? *endpoint : f.endpoint;
-  if (dep.empty()) return ReportError(InvalidArgumentError(f.file + ": 'name' is required (or --name)"));
+  if (dep.empty())
+    return ReportError(InvalidArgumentError(f.file + ": 'name' is required (or --name)"));
   if (ep.empty()) {
-    return ReportError(InvalidArgumentError(f.file + ": 'endpoint_name' is required (or --endpoint-name)"));
+    return ReportError(
+        InvalidArgumentError(f.file + ": 'endpoint_name' is required (or --endpoint-name)"));
   }
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
   // Check the endpoint before uploading anything.
-  if (auto e = (*client)->Call("GET", EndpointPath(ep)); !e.has_value()) return ReportError(e.error());
+  if (auto e = (*client)->Call("GET", EndpointPath(ep)); !e.has_value())
+    return ReportError(e.error());
 
   Json body = Json::object();
   auto model = ModelReference(**client, *doc, f.file, base, ep + "-" + dep);
@@ -305,7 +309,8 @@ int DeploymentCreate(const GlobalFlags& g, const DeploymentFlags& f) {
     fs::path folder = base / *code;
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) {
-      return ReportError(NotFoundError(f.file + ": code folder " + folder.string() + " does not exist"));
+      return ReportError(
+          NotFoundError(f.file + ": code folder " + folder.string() + " does not exist"));
     }
     auto tree = UploadFolder(**client, folder, "code", nullptr);
     if (!tree.has_value()) return ReportError(tree.error());
@@ -315,7 +320,8 @@ int DeploymentCreate(const GlobalFlags& g, const DeploymentFlags& f) {
   if (doc->contains("environment") && !(*doc)["environment"].is_null()) {
     if (!(*doc)["environment"].is_string()) {
       return ReportError(InvalidArgumentError(
-          f.file + ": 'environment' must be a reference such as azureml:NAME:VERSION (register "
+          f.file +
+          ": 'environment' must be a reference such as azureml:NAME:VERSION (register "
           "inline environments with `gantry environment create` first)"));
     }
     body["environment"] = (*doc)["environment"];
@@ -369,12 +375,13 @@ int DeploymentCreate(const GlobalFlags& g, const DeploymentFlags& f) {
     if (state == "Failed") {
       return ReportError(FailedPreconditionError(
           "deployment " + dep + " failed: " + (*d)["error"].get<std::string>() +
-          "\n(see `gantry online-deployment get-logs --name " + dep + " --endpoint-name " + ep + "`)"));
+          "\n(see `gantry online-deployment get-logs --name " + dep + " --endpoint-name " + ep +
+          "`)"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return ReportError(DeadlineExceededError("deployment " + dep + " is still " + last +
-                                           " after 10 minutes"));
+  return ReportError(
+      DeadlineExceededError("deployment " + dep + " is still " + last + " after 10 minutes"));
 }
 
 int DeploymentShow(const GlobalFlags& g, const DeploymentFlags& f) {
@@ -396,8 +403,8 @@ int DeploymentList(const GlobalFlags& g, const DeploymentFlags& f) {
     int ready = 0;
     for (const auto& r : d["replicas"]) ready += r["state"] == "Ready";
     printf("%-24s %-12s %-28s %-12s %d/%lld\n", d["name"].get<std::string>().c_str(),
-           d["provisioning_state"].get<std::string>().c_str(), d["model"].get<std::string>().c_str(),
-           d["backend"].get<std::string>().c_str(), ready,
+           d["provisioning_state"].get<std::string>().c_str(),
+           d["model"].get<std::string>().c_str(), d["backend"].get<std::string>().c_str(), ready,
            static_cast<long long>(d["instance_count"].get<int64_t>()));
   }
   return 0;
@@ -406,8 +413,8 @@ int DeploymentList(const GlobalFlags& g, const DeploymentFlags& f) {
 int DeploymentGetLogs(const GlobalFlags& g, const DeploymentFlags& f) {
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
-  auto r = (*client)->Send("GET", DeploymentPath(f.endpoint, f.name) + "/logs?lines=" +
-                                      std::to_string(f.lines));
+  auto r = (*client)->Send(
+      "GET", DeploymentPath(f.endpoint, f.name) + "/logs?lines=" + std::to_string(f.lines));
   if (!r.has_value()) return ReportError(r.error());
   if (r->status != 200) return ReportError(http::StatusFromErrorBody(r->status, r->body));
   std::cout << r->body;
@@ -424,57 +431,69 @@ int DeploymentDelete(const GlobalFlags& g, const DeploymentFlags& f) {
   return 0;
 }
 
-
 void AddEndpointCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static EndpointFlags epf;
-  auto* ep_cmd = app.add_subcommand("online-endpoint", "Manage online endpoints (scoring URIs, keys, traffic)");
+  auto* ep_cmd = app.add_subcommand("online-endpoint",
+                                    "Manage online endpoints (scoring URIs, keys, traffic)");
   ep_cmd->require_subcommand(1);
   auto add_ep = [&](const char* name, const char* help,
                     int (*fn)(const GlobalFlags&, const EndpointFlags&), bool needs_name) {
-    return AddVerb(ep_cmd, name, help, global, {{"-n,--name", &epf.name, "Endpoint name", needs_name}},
-                   &epf.output, {{"endpoint name", &epf.name}},
-                   [&global, fn] { return fn(global, epf); }, result);
+    return AddVerb(
+        ep_cmd, name, help, global, {{"-n,--name", &epf.name, "Endpoint name", needs_name}},
+        &epf.output, {{"endpoint name", &epf.name}}, [&global, fn] { return fn(global, epf); },
+        result);
   };
-  auto* epcreate = add_ep("create", "Create an endpoint (key auth by default)", EndpointCreate, false);
+  auto* epcreate =
+      add_ep("create", "Create an endpoint (key auth by default)", EndpointCreate, false);
   epcreate->add_option("-f,--file", epf.file, "endpoint.yml (name, auth_mode, description, tags)");
   epcreate->add_option("--auth-mode", epf.auth_mode, "key (default) or none");
   epcreate->add_option("--description", epf.description, "Description");
   add_ep("show", "Show an endpoint", EndpointShow, true);
   add_ep("list", "List endpoints", EndpointList, false);
-  auto* epupdate = add_ep("update", "Update an endpoint's traffic split or description", EndpointUpdate, true);
+  auto* epupdate =
+      add_ep("update", "Update an endpoint's traffic split or description", EndpointUpdate, true);
   epupdate->add_option("-t,--traffic", epf.traffic, "e.g. \"blue=90 green=10\"");
   epupdate->add_option("--description", epf.description, "Description");
   add_ep("delete", "Delete an endpoint and its deployments", EndpointDelete, true);
-  auto* invoke = add_ep("invoke", "Score a request file through the endpoint", EndpointInvoke, true);
+  auto* invoke =
+      add_ep("invoke", "Score a request file through the endpoint", EndpointInvoke, true);
   invoke->add_option("-r,--request-file", epf.request_file, "JSON request body")->required();
-  invoke->add_option("-d,--deployment-name", epf.deployment, "Send to this deployment, whatever the traffic");
+  invoke->add_option("-d,--deployment-name", epf.deployment,
+                     "Send to this deployment, whatever the traffic");
   add_ep("get-credentials", "Print the endpoint's keys", EndpointGetCredentials, true);
-  auto* regen = add_ep("regenerate-keys", "Replace one of the endpoint's keys", EndpointRegenerateKeys, true);
+  auto* regen =
+      add_ep("regenerate-keys", "Replace one of the endpoint's keys", EndpointRegenerateKeys, true);
   regen->add_option("--key-type", epf.key_type, "primary (default) or secondary");
 
   static DeploymentFlags depf;
-  auto* dep_cmd = app.add_subcommand("online-deployment", "Manage an endpoint's deployments (model servers)");
+  auto* dep_cmd =
+      app.add_subcommand("online-deployment", "Manage an endpoint's deployments (model servers)");
   dep_cmd->require_subcommand(1);
   auto add_dep = [&](const char* name, const char* help,
                      int (*fn)(const GlobalFlags&, const DeploymentFlags&), bool needs_names) {
-    return AddVerb(dep_cmd, name, help, global,
-                   {{"-n,--name", &depf.name, "Deployment name", needs_names},
-                    {"-e,--endpoint-name", &depf.endpoint, "Endpoint name", needs_names}},
-                   &depf.output, {{"deployment name", &depf.name}, {"endpoint name", &depf.endpoint}},
-                   [&global, fn] { return fn(global, depf); }, result);
+    return AddVerb(
+        dep_cmd, name, help, global,
+        {{"-n,--name", &depf.name, "Deployment name", needs_names},
+         {"-e,--endpoint-name", &depf.endpoint, "Endpoint name", needs_names}},
+        &depf.output, {{"deployment name", &depf.name}, {"endpoint name", &depf.endpoint}},
+        [&global, fn] { return fn(global, depf); }, result);
   };
   for (const char* verb : {"create", "update"}) {
-    auto* c = add_dep(verb, verb == std::string("create") ? "Create a deployment from deployment.yml and wait until it serves"
-                                                          : "Update a deployment from deployment.yml (a new generation)",
+    auto* c = add_dep(verb,
+                      verb == std::string("create")
+                          ? "Create a deployment from deployment.yml and wait until it serves"
+                          : "Update a deployment from deployment.yml (a new generation)",
                       DeploymentCreate, false);
     c->add_option("-f,--file", depf.file, "deployment.yml")->required();
-    c->add_flag("--all-traffic", depf.all_traffic, "Send all of the endpoint's traffic here once created");
+    c->add_flag("--all-traffic", depf.all_traffic,
+                "Send all of the endpoint's traffic here once created");
     c->add_flag("--no-wait", depf.no_wait, "Return once accepted");
   }
   add_dep("show", "Show a deployment and its replicas", DeploymentShow, true);
   auto* dlist = add_dep("list", "List an endpoint's deployments", DeploymentList, false);
   dlist->get_option("--endpoint-name")->required();
-  auto* logs = add_dep("get-logs", "Print the model servers' logs and the controller's events", DeploymentGetLogs, true);
+  auto* logs = add_dep("get-logs", "Print the model servers' logs and the controller's events",
+                       DeploymentGetLogs, true);
   logs->add_option("-l,--lines", depf.lines, "How many lines from the end (default 100)");
   add_dep("delete", "Delete a deployment (its traffic must be 0)", DeploymentDelete, true);
 }

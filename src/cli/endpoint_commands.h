@@ -6,7 +6,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "cli/client_context.h"
@@ -18,9 +17,9 @@ struct EndpointFlags {
   std::string file;
   std::string auth_mode;
   std::string description;
-  std::string traffic;       // "blue=90 green=10"
+  std::string traffic;  // "blue=90 green=10"
   std::string request_file;
-  std::string deployment;    // invoke: --deployment-name
+  std::string deployment;  // invoke: --deployment-name
   std::string key_type = "primary";
   std::string output;
 };
@@ -53,7 +52,6 @@ int DeploymentDelete(const GlobalFlags& g, const DeploymentFlags& f);
 // "blue=90 green=10" (spaces or commas between) → {"blue": 90, "green": 10}. InvalidArgument
 // naming the bad part.
 Result<Json> ParseTraffic(const std::string& text);
-
 
 // Adds `gantry online-endpoint ...` and `gantry online-deployment ...`; a verb's exit code
 // lands in `result`.

@@ -1,10 +1,9 @@
 #include "cli/environment_commands.h"
 
-#include "cli/command_group.h"
-
 #include <cstdio>
 #include <iostream>
 
+#include "cli/command_group.h"
 #include "common/files.h"
 #include "http/http_types.h"
 #include "jobs/yaml_json.h"
@@ -23,7 +22,7 @@ int EnvironmentCreate(const GlobalFlags& g, const EnvironmentFlags& f) {
     if (!conda.has_value()) return ReportError(conda.error());
     if (!conda->is_object()) {
       return ReportError(InvalidArgumentError(f.conda_file + ": a conda file is a mapping with "
-                                              "'dependencies'"));
+                                                             "'dependencies'"));
     }
     python["conda_dependencies"] = *conda;
   }
@@ -72,7 +71,8 @@ int EnvironmentList(const GlobalFlags& g, const EnvironmentFlags& f) {
   printf("%-32s %-8s %-8s %-14s %s\n", "NAME", "VERSION", "CURATED", "BUILD", "DESCRIPTION");
   for (const auto& e : (*list)["environments"]) {
     printf("%-32s %-8lld %-8s %-14s %s\n", e["name"].get<std::string>().c_str(),
-           static_cast<long long>(e["version"].get<int64_t>()), e["curated"].get<bool>() ? "yes" : "",
+           static_cast<long long>(e["version"].get<int64_t>()),
+           e["curated"].get<bool>() ? "yes" : "",
            e["hash"].get<std::string>().substr(0, 12).c_str(),
            e["description"].get<std::string>().c_str());
   }
@@ -90,17 +90,16 @@ int EnvironmentShow(const GlobalFlags& g, const EnvironmentFlags& f) {
   return 0;
 }
 
-
 void AddEnvironmentCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static EnvironmentFlags envf;
   auto* group = app.add_subcommand("environment", "Register and inspect software environments");
   group->require_subcommand(1);
   auto add = [&](const char* name, const char* help,
                  int (*fn)(const GlobalFlags&, const EnvironmentFlags&), bool needs_name) {
-    return AddVerb(group, name, help, global,
-                   {{"-n,--name", &envf.name, "Environment name", needs_name}}, &envf.output,
-                   {{"environment name", &envf.name}}, [&global, fn] { return fn(global, envf); },
-                   result);
+    return AddVerb(
+        group, name, help, global, {{"-n,--name", &envf.name, "Environment name", needs_name}},
+        &envf.output, {{"environment name", &envf.name}},
+        [&global, fn] { return fn(global, envf); }, result);
   };
   auto* ecreate = add("create", "Register an environment version", EnvironmentCreate, true);
   ecreate->add_option("--conda-file", envf.conda_file, "Conda environment YAML");
@@ -110,7 +109,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalFlags& global, int& result) {
   ecreate->add_option("--dockerfile", envf.dockerfile, "Dockerfile to build the image from");
   ecreate->add_option("--env", envf.variables, "KEY=VALUE environment variable (repeatable)");
   ecreate->add_option("--description", envf.description);
-  ecreate->add_flag("--user-managed", envf.user_managed, "Use the interpreter as it is; install nothing");
+  ecreate->add_flag("--user-managed", envf.user_managed,
+                    "Use the interpreter as it is; install nothing");
   add("list", "List curated and registered environments", EnvironmentList, false);
   auto* eshow = add("show", "Show an environment version (default: latest)", EnvironmentShow, true);
   eshow->add_option("-v,--version", envf.version);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -28,7 +27,6 @@ struct EnvironmentFlags {
 int EnvironmentCreate(const GlobalFlags& g, const EnvironmentFlags& f);
 int EnvironmentList(const GlobalFlags& g, const EnvironmentFlags& f);
 int EnvironmentShow(const GlobalFlags& g, const EnvironmentFlags& f);
-
 
 // Adds `gantry environment ...`; a verb's exit code lands in `result`.
 void AddEnvironmentCommands(CLI::App& app, GlobalFlags& global, int& result);

@@ -1,7 +1,5 @@
 #include "cli/job_commands.h"
 
-#include "cli/command_group.h"
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +8,7 @@
 #include <thread>
 
 #include "artifacts/tree.h"
+#include "cli/command_group.h"
 #include "cli/downloader.h"
 #include "cli/uploader.h"
 #include "common/clock.h"
@@ -142,8 +141,9 @@ int JobCreate(const GlobalFlags& g, const JobFlags& f) {
   if (f.output == "json") {
     std::cout << run->dump(2) << "\n";
   } else {
-    std::cout << "Submitted run " << name << " (experiment " << (*run)["experiment_name"].get<std::string>()
-              << ", status " << (*run)["status"].get<std::string>() << ")\n";
+    std::cout << "Submitted run " << name << " (experiment "
+              << (*run)["experiment_name"].get<std::string>() << ", status "
+              << (*run)["status"].get<std::string>() << ")\n";
   }
   if (!f.stream) return 0;
   return Follow(**client, name);
@@ -214,7 +214,8 @@ int JobShow(const GlobalFlags& g, const JobFlags& f) {
   }
   if (!r["tags"].empty()) {
     std::cout << "Tags:\n";
-    for (const auto& [k, v] : r["tags"].items()) std::cout << "  " << k << ": " << FormatValue(v) << "\n";
+    for (const auto& [k, v] : r["tags"].items())
+      std::cout << "  " << k << ": " << FormatValue(v) << "\n";
   }
   if (!r["metrics"].empty()) {
     std::cout << "Metrics (latest):\n";
@@ -224,7 +225,8 @@ int JobShow(const GlobalFlags& g, const JobFlags& f) {
   }
   std::cout << "Status history:\n";
   for (const auto& e : r["status_history"]) {
-    std::cout << "  " << e["time"].get<std::string>() << "  " << e["status"].get<std::string>() << "\n";
+    std::cout << "  " << e["time"].get<std::string>() << "  " << e["status"].get<std::string>()
+              << "\n";
   }
   return 0;
 }
@@ -276,11 +278,12 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
   } else {
     root = dest / "artifacts";
   }
-  auto list = (*client)->Call("GET", RunPath(f.name) + "/artifacts?prefix=" + http::UrlEncode(prefix));
+  auto list =
+      (*client)->Call("GET", RunPath(f.name) + "/artifacts?prefix=" + http::UrlEncode(prefix));
   if (!list.has_value()) return ReportError(list.error());
   if (!f.output_name.empty() && (*list)["artifacts"].empty()) {
-    return ReportError(NotFoundError("run '" + f.name + "' has no output named '" +
-                                     f.output_name + "'"));
+    return ReportError(
+        NotFoundError("run '" + f.name + "' has no output named '" + f.output_name + "'"));
   }
   // Everything to write, as one tree, so that every path is checked before the first file
   // is written. Artifact paths are what the server listed: hostile until Tree::Add says not.
@@ -289,8 +292,8 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
   for (const auto& a : (*list)["artifacts"]) {
     std::string path = a.is_object() ? a.value("path", "") : "";
     if (!path.starts_with(prefix)) {
-      return ReportError(InvalidArgumentError("the server listed '" + path + "' outside '" +
-                                              prefix + "'"));
+      return ReportError(
+          InvalidArgumentError("the server listed '" + path + "' outside '" + prefix + "'"));
     }
     int64_t mode = a.value("mode", 0644);
     artifacts::TreeEntry e{.path = path.substr(prefix.size()),
@@ -341,16 +344,16 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
   return 0;
 }
 
-
 void AddJobCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static JobFlags job;
   auto* group = app.add_subcommand("job", "Submit and follow jobs");
   group->require_subcommand(1);
   auto add = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const JobFlags&),
                  bool needs_name) {
-    return AddVerb(group, name, help, global, {{"-n,--name", &job.name, "Run name", needs_name}},
-                   &job.output, {{"run name", &job.name}, {"experiment name", &job.experiment}},
-                   [&global, fn] { return fn(global, job); }, result);
+    return AddVerb(
+        group, name, help, global, {{"-n,--name", &job.name, "Run name", needs_name}}, &job.output,
+        {{"run name", &job.name}, {"experiment name", &job.experiment}},
+        [&global, fn] { return fn(global, job); }, result);
   };
   auto* create = add("create", "Submit a job from a command-job YAML file", JobCreate, false);
   create->add_option("-f,--file", job.file, "Job YAML")->required();
@@ -364,7 +367,8 @@ void AddJobCommands(CLI::App& app, GlobalFlags& global, int& result) {
   add("metrics", "Print each metric's history", JobMetrics, true);
   auto* download = add("download", "Download a run's outputs and logs", JobDownload, true);
   download->add_option("--output-name", job.output_name, "Only this named output");
-  download->add_option("--download-path", job.download_path, "Destination (default: current folder)");
+  download->add_option("--download-path", job.download_path,
+                       "Destination (default: current folder)");
   download->add_flag("--overwrite", job.overwrite, "Replace files already there (default: refuse)");
 }
 

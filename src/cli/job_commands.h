@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "cli/client_context.h"
@@ -29,7 +28,6 @@ int JobStream(const GlobalFlags& g, const JobFlags& f);
 int JobCancel(const GlobalFlags& g, const JobFlags& f);
 int JobDownload(const GlobalFlags& g, const JobFlags& f);
 int JobMetrics(const GlobalFlags& g, const JobFlags& f);
-
 
 // Adds `gantry job ...`; a verb's exit code lands in `result`.
 void AddJobCommands(CLI::App& app, GlobalFlags& global, int& result);

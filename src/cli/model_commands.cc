@@ -1,11 +1,10 @@
 #include "cli/model_commands.h"
 
-#include "cli/command_group.h"
-
 #include <cstdio>
 #include <iostream>
 
 #include "artifacts/tree.h"
+#include "cli/command_group.h"
 #include "cli/downloader.h"
 #include "cli/uploader.h"
 #include "common/hashing.h"
@@ -20,7 +19,8 @@ Result<Json> KeyValues(const std::vector<std::string>& items, const char* flag) 
   for (const auto& item : items) {
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return Err(InvalidArgumentError(std::string(flag) + " expects KEY=VALUE, got '" + item + "'"));
+      return Err(
+          InvalidArgumentError(std::string(flag) + " expects KEY=VALUE, got '" + item + "'"));
     }
     out[item.substr(0, eq)] = item.substr(eq + 1);
   }
@@ -57,9 +57,13 @@ int ModelCreate(const GlobalFlags& g, const ModelFlags& f) {
   if (!tags.has_value()) return ReportError(tags.error());
   auto props = KeyValues(f.properties, "--property");
   if (!props.has_value()) return ReportError(props.error());
-  Json body = {{"name", f.name},   {"type", f.type},           {"framework", f.framework},
-               {"framework_version", f.framework_version},    {"description", f.description},
-               {"tags", *tags},    {"properties", *props}};
+  Json body = {{"name", f.name},
+               {"type", f.type},
+               {"framework", f.framework},
+               {"framework_version", f.framework_version},
+               {"description", f.description},
+               {"tags", *tags},
+               {"properties", *props}};
   std::string run, rel;
   bool from_run = ParseRunPath(f.path, &run, &rel);
   if (!from_run && !fs::exists(f.path)) {
@@ -90,7 +94,8 @@ int ModelCreate(const GlobalFlags& g, const ModelFlags& f) {
       }
       auto posted = (*client)->Send("POST", "/api/v1/trees", rooted.ToJson());
       if (!posted.has_value()) return ReportError(posted.error());
-      if (posted->status != 201) return ReportError(http::StatusFromErrorBody(posted->status, posted->body));
+      if (posted->status != 201)
+        return ReportError(http::StatusFromErrorBody(posted->status, posted->body));
       tree = Json::parse(posted->body).value("id", "");
     } else {
       tree = UploadFile(**client, p, "model", nullptr);
@@ -112,7 +117,8 @@ int ModelCreate(const GlobalFlags& g, const ModelFlags& f) {
 int ModelList(const GlobalFlags& g, const ModelFlags& f) {
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
-  auto list = (*client)->Call("GET", "/api/v1/models" + (f.name.empty() ? "" : "?name=" + http::UrlEncode(f.name)));
+  auto list = (*client)->Call(
+      "GET", "/api/v1/models" + (f.name.empty() ? "" : "?name=" + http::UrlEncode(f.name)));
   if (!list.has_value()) return ReportError(list.error());
   if (f.output == "json") {
     std::cout << (*list)["models"].dump(2) << "\n";
@@ -121,8 +127,9 @@ int ModelList(const GlobalFlags& g, const ModelFlags& f) {
   printf("%-30s %-8s %-12s %-26s %s\n", "NAME", "VERSION", "FRAMEWORK", "CREATED", "RUN");
   for (const auto& m : (*list)["models"]) {
     printf("%-30s %-8lld %-12s %-26s %s\n", m["name"].get<std::string>().c_str(),
-           static_cast<long long>(m["version"].get<int64_t>()), m["framework"].get<std::string>().c_str(),
-           m["created_at"].get<std::string>().c_str(), m["run"].get<std::string>().c_str());
+           static_cast<long long>(m["version"].get<int64_t>()),
+           m["framework"].get<std::string>().c_str(), m["created_at"].get<std::string>().c_str(),
+           m["run"].get<std::string>().c_str());
   }
   return 0;
 }
@@ -144,25 +151,28 @@ int ModelDownload(const GlobalFlags& g, const ModelFlags& f) {
   fs::path dest = f.download_path.empty() ? fs::current_path() : fs::path(f.download_path);
   auto n = DownloadTree(**client, (*m).value("tree_id", ""), dest, f.overwrite);
   if (!n.has_value()) return ReportError(n.error());
-  std::cout << "Downloaded model " << f.name << ":" << (*m)["version"] << " (" << *n << " files) to "
-            << dest.string() << "\n";
+  std::cout << "Downloaded model " << f.name << ":" << (*m)["version"] << " (" << *n
+            << " files) to " << dest.string() << "\n";
   return 0;
 }
-
 
 void AddModelCommands(CLI::App& app, GlobalFlags& global, int& result) {
   static ModelFlags model;
   auto* group = app.add_subcommand("model", "Register and fetch models");
   group->require_subcommand(1);
-  auto add = [&](const char* name, const char* help, int (*fn)(const GlobalFlags&, const ModelFlags&),
-                 bool needs_name) {
-    return AddVerb(group, name, help, global, {{"-n,--name", &model.name, "Model name", needs_name}},
-                   &model.output, {{"model name", &model.name}},
-                   [&global, fn] { return fn(global, model); }, result);
+  auto add = [&](const char* name, const char* help,
+                 int (*fn)(const GlobalFlags&, const ModelFlags&), bool needs_name) {
+    return AddVerb(
+        group, name, help, global, {{"-n,--name", &model.name, "Model name", needs_name}},
+        &model.output, {{"model name", &model.name}}, [&global, fn] { return fn(global, model); },
+        result);
   };
-  auto* mcreate = add("create", "Register a model version from a local path or a run", ModelCreate, true);
-  mcreate->add_option("-p,--path", model.path,
-                      "Local file/folder, runs:/RUN/outputs/model or azureml://jobs/RUN/outputs/artifacts/paths/PATH")
+  auto* mcreate =
+      add("create", "Register a model version from a local path or a run", ModelCreate, true);
+  mcreate
+      ->add_option("-p,--path", model.path,
+                   "Local file/folder, runs:/RUN/outputs/model or "
+                   "azureml://jobs/RUN/outputs/artifacts/paths/PATH")
       ->required();
   mcreate->add_option("--type", model.type, "custom_model (default), mlflow_model, triton_model");
   mcreate->add_option("--framework", model.framework, "e.g. PyTorch, TensorFlow");

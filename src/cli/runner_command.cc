@@ -12,7 +12,8 @@ namespace gantry::cli {
 void AddRunnerCommand(CLI::App& app, int& result) {
   static runner::RunnerOptions runner;
   static std::string node_rank_from_env;
-  auto* runner_cmd = app.add_subcommand("runner", "Run one job's processes (started by compute backends)");
+  auto* runner_cmd =
+      app.add_subcommand("runner", "Run one job's processes (started by compute backends)");
   runner_cmd->add_option("--server", runner.server_url)->required();
   runner_cmd->add_option("--run", runner.run_name)->required();
   runner_cmd->add_option("--work-dir", runner.work_dir)->required();
@@ -24,13 +25,15 @@ void AddRunnerCommand(CLI::App& app, int& result) {
   runner_cmd->add_option("--node-count", runner.node_count,
                          "Multi-node jobs: the job's nodes, one runner on each");
   runner_cmd->add_option("--node-rank", runner.node_rank, "Multi-node jobs: this node's rank");
-  runner_cmd->add_option("--node-rank-from-env", node_rank_from_env,
-                         "Multi-node jobs: read this node's rank from this variable (SLURM_NODEID)");
+  runner_cmd->add_option(
+      "--node-rank-from-env", node_rank_from_env,
+      "Multi-node jobs: read this node's rank from this variable (SLURM_NODEID)");
   runner_cmd->add_option("--node-address", runner.node_address,
                          "Multi-node jobs: this node's address for the others (default: the "
                          "address of the route to the server)");
-  runner_cmd->add_option("--rendezvous-seconds", runner.rendezvous_seconds,
-                         "Multi-node jobs: how long the nodes wait for each other")
+  runner_cmd
+      ->add_option("--rendezvous-seconds", runner.rendezvous_seconds,
+                   "Multi-node jobs: how long the nodes wait for each other")
       ->capture_default_str();
   runner_cmd->callback([&] {
     if (!node_rank_from_env.empty()) {
@@ -38,8 +41,10 @@ void AddRunnerCommand(CLI::App& app, int& result) {
       char* end = nullptr;
       long rank = value != nullptr ? std::strtol(value, &end, 10) : -1;
       if (value == nullptr || *value == '\0' || *end != '\0' || rank < 0) {
-        std::cerr << "gantry runner: --node-rank-from-env " << node_rank_from_env << ": the variable "
-                  << (value == nullptr ? "is not set" : std::string("is '") + value + "', not a node rank")
+        std::cerr << "gantry runner: --node-rank-from-env " << node_rank_from_env
+                  << ": the variable "
+                  << (value == nullptr ? "is not set"
+                                       : std::string("is '") + value + "', not a node rank")
                   << "\n";
         result = 2;
         return;
@@ -60,7 +65,6 @@ void AddRunnerCommand(CLI::App& app, int& result) {
     runner.python_sdk_dir = FindPythonSdk();
     result = runner::RunJob(runner);
   });
-
 }
 
 }  // namespace gantry::cli

@@ -79,8 +79,8 @@ int ServeEpoll(serving::ModelServer& model, const ServeFlags& flags, sigset_t& s
   options.loop_threads = flags.http_threads;
   serving::ModelServer* raw = &model;
   options.after_round = [raw] { raw->Flush(); };
-  auto server = http::EpollHttpServer::Start(
-      options, [raw](http::Request& r, http::Responder responder) {
+  auto server =
+      http::EpollHttpServer::Start(options, [raw](http::Request& r, http::Responder responder) {
         raw->HandleAsync(r, std::move(responder));
       });
   if (!server.has_value()) return ReportError(server.error());
@@ -102,15 +102,14 @@ int ServeEpoll(serving::ModelServer& model, const ServeFlags& flags, sigset_t& s
 }
 
 int ServePython(const ServeFlags& flags, sigset_t& signals) {
-  auto pool = serving::PythonWorkerPool::Start({.entry_script = flags.entry_script,
-                                                .source_dir = flags.source_dir,
-                                                .model_dir = flags.model,
-                                                .python = flags.python.empty()
-                                                              ? std::string("/usr/bin/python3")
-                                                              : flags.python,
-                                                .workers = flags.workers,
-                                                .request_timeout_ms = flags.request_timeout_ms,
-                                                .max_queued = flags.max_queued_requests});
+  auto pool = serving::PythonWorkerPool::Start(
+      {.entry_script = flags.entry_script,
+       .source_dir = flags.source_dir,
+       .model_dir = flags.model,
+       .python = flags.python.empty() ? std::string("/usr/bin/python3") : flags.python,
+       .workers = flags.workers,
+       .request_timeout_ms = flags.request_timeout_ms,
+       .max_queued = flags.max_queued_requests});
   if (!pool.has_value()) return ReportError(pool.error());
   serving::PythonWorkerPool* raw = pool->get();
   // Every worker's init() must succeed before the port opens: a deployment whose model does
@@ -215,31 +214,35 @@ int RunServe(const ServeFlags& flags) {
   return ServeEpoll(**model, flags, signals);
 }
 
-
 void AddServeCommand(CLI::App& app, int& result) {
   static ServeFlags serve;
   // gantry serve --model DIR [--backend torchscript|tensorflow|python|tensorflow-serving]
-  auto* serve_cmd = app.add_subcommand("serve", "Serve one model: Open Inference v2, TF Serving REST, /score");
+  auto* serve_cmd =
+      app.add_subcommand("serve", "Serve one model: Open Inference v2, TF Serving REST, /score");
   serve_cmd->add_option("--model", serve.model,
                         "Model folder (e.g. a downloaded model); optional with --backend python");
   serve_cmd->add_option("--name", serve.name, "Served name (default: the folder's name)");
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "Port (default: a free one)");
   serve_cmd->add_option("--port-file", serve.port_file, "Write the port here once listening");
-  serve_cmd->add_option("--backend", serve.backend,
-                        "torchscript, tensorflow (SavedModel), python or tensorflow-serving")
+  serve_cmd
+      ->add_option("--backend", serve.backend,
+                   "torchscript, tensorflow (SavedModel), python or tensorflow-serving")
       ->capture_default_str();
   serve_cmd->add_option("--max-batch-size", serve.max_batch_size,
                         "Dynamic batching: most rows in one forward (default 0: off)");
-  serve_cmd->add_option("--max-queue-delay-us", serve.max_queue_delay_us,
-                        "Dynamic batching: how long a request waits for others (0: batch only "
-                        "what queues while a forward runs)")->capture_default_str();
+  serve_cmd
+      ->add_option("--max-queue-delay-us", serve.max_queue_delay_us,
+                   "Dynamic batching: how long a request waits for others (0: batch only "
+                   "what queues while a forward runs)")
+      ->capture_default_str();
   serve_cmd->add_option("--http-threads", serve.http_threads,
                         "HTTP event-loop threads (default 0: one per core, at most 4)");
   serve_cmd->add_option("--entry-script", serve.entry_script,
                         "python: the Azure ML entry script defining init() and run(raw_data)");
-  serve_cmd->add_option("--source-dir", serve.source_dir,
-                        "python: working folder and sys.path[0] (default: the entry script's folder)");
+  serve_cmd->add_option(
+      "--source-dir", serve.source_dir,
+      "python: working folder and sys.path[0] (default: the entry script's folder)");
   serve_cmd->add_option("--python", serve.python,
                         "python: the workers' interpreter (default /usr/bin/python3); tensorflow: "
                         "the environment's interpreter whose tensorflow wheel is used (default "
@@ -249,15 +252,17 @@ void AddServeCommand(CLI::App& app, int& result) {
                         "(tf.sysconfig.get_lib()), instead of asking --python");
   serve_cmd->add_option("--signature", serve.signature, "tensorflow: the SignatureDef to serve")
       ->capture_default_str();
-  serve_cmd->add_option("--workers", serve.workers, "python: worker processes")->capture_default_str();
-  serve_cmd->add_option("--request-timeout-ms", serve.request_timeout_ms,
-                        "python: a request's limit; the worker is restarted past it")
+  serve_cmd->add_option("--workers", serve.workers, "python: worker processes")
       ->capture_default_str();
-  serve_cmd->add_option("--max-queued-requests", serve.max_queued_requests,
-                        "python: requests that may wait for a free worker; more get 503")
+  serve_cmd
+      ->add_option("--request-timeout-ms", serve.request_timeout_ms,
+                   "python: a request's limit; the worker is restarted past it")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-queued-requests", serve.max_queued_requests,
+                   "python: requests that may wait for a free worker; more get 503")
       ->capture_default_str();
   serve_cmd->callback([&] { result = RunServe(serve); });
-
 }
 
 }  // namespace gantry::cli

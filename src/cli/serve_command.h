@@ -5,7 +5,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <string>
 
@@ -39,7 +38,6 @@ struct ServeFlags {
 };
 
 int RunServe(const ServeFlags& flags);
-
 
 // Adds `gantry serve`; the exit code lands in `result`.
 void AddServeCommand(CLI::App& app, int& result);

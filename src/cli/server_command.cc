@@ -54,8 +54,7 @@ Json ReadConfig(const fs::path& dir) {
 // config.json holds the owner token: readable by its owner only (0600). `ca_file` verifies
 // an https:// server; "" for a plain one.
 Status WriteConfig(const fs::path& dir, Json config, const std::string& url,
-                   const std::string& name, const std::string& token,
-                   const std::string& ca_file) {
+                   const std::string& name, const std::string& token, const std::string& ca_file) {
   config["server"] = url;
   if (ca_file.empty()) {
     config.erase("ca_file");
@@ -95,9 +94,8 @@ int RunServer(const ServerFlags& flags) {
   }
   const bool tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
   if (tls && (flags.tls_cert.empty() || flags.tls_key.empty())) {
-    return ReportError(InvalidArgumentError(flags.tls_cert.empty()
-                                                ? "--tls-key needs --tls-cert"
-                                                : "--tls-cert needs --tls-key"));
+    return ReportError(InvalidArgumentError(flags.tls_cert.empty() ? "--tls-key needs --tls-cert"
+                                                                   : "--tls-cert needs --tls-key"));
   }
   if (!tls && !flags.ca_file.empty()) {
     return ReportError(InvalidArgumentError("--ca-file needs --tls-cert and --tls-key"));
@@ -192,26 +190,25 @@ int RunServer(const ServerFlags& flags) {
     return api.BodyToFile(m, p);
   };
   http_options.before_body = [&api](const http::Request& head) { return api.BeforeBody(head); };
-  auto server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
-    return api.Handle(r);
-  });
+  auto server =
+      http::HttpServer::Start(http_options, [&api](http::Request& r) { return api.Handle(r); });
   if (!server.has_value() && flags.port < 0 && http_options.port != 0) {
     // The remembered port is taken by something else: take any free one.
     http_options.port = 0;
-    server = http::HttpServer::Start(http_options, [&api](http::Request& r) {
-      return api.Handle(r);
-    });
+    server =
+        http::HttpServer::Start(http_options, [&api](http::Request& r) { return api.Handle(r); });
   }
   if (!server.has_value()) return ReportError(server.error());
   // Clients on this machine use loopback; a wildcard address is no place to connect to.
   std::string host = flags.host == "0.0.0.0" || flags.host == "::" ? "127.0.0.1" : flags.host;
-  std::string url =
-      (tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port());
+  std::string url = (tls ? "https://" : "http://") + host + ":" + std::to_string((*server)->port());
 
   auto backend = compute::NewLocalBackend({});
   auto slurm = compute::NewSlurmBackend({});
   workspace::Scheduler scheduler(&runs, &computes, backend.get(),
-                                 {.server_url = url, .ca_file = ca_file, .runs_dir = dir / "runs",
+                                 {.server_url = url,
+                                  .ca_file = ca_file,
+                                  .runs_dir = dir / "runs",
                                   .env_cache_dir = env_cache,
                                   .blob_cache_dir = dir / "node-cache" / "blobs"},
                                  slurm.get());
@@ -293,23 +290,29 @@ int StopServer(const fs::path& dir) {
   return 0;
 }
 
-
 void AddServerCommand(CLI::App& app, int& result) {
   static ServerFlags server;
   static bool background = false;
   static std::string stop_workspace;
   auto* server_cmd = app.add_subcommand("server", "Run the workspace server (REST API, scheduler)");
-  server_cmd->add_option("--workspace", server.workspace, "Workspace folder")->capture_default_str();
+  server_cmd->add_option("--workspace", server.workspace, "Workspace folder")
+      ->capture_default_str();
   server_cmd->add_option("--host", server.host, "Address to listen on")->capture_default_str();
-  server_cmd->add_option("--port", server.port, "Port (default: the one in config.json, else a free one)");
-  server_cmd->add_option("--slots", server.slots, "Jobs the local compute runs at once (default: CPUs; 0 queues without starting)");
-  server_cmd->add_option("--ready-fd", server.ready_fd, "Write the URL to this fd when ready")->group("");
+  server_cmd->add_option("--port", server.port,
+                         "Port (default: the one in config.json, else a free one)");
+  server_cmd->add_option(
+      "--slots", server.slots,
+      "Jobs the local compute runs at once (default: CPUs; 0 queues without starting)");
+  server_cmd->add_option("--ready-fd", server.ready_fd, "Write the URL to this fd when ready")
+      ->group("");
   server_cmd->add_flag("--no-auth", server.no_auth,
                        "No credentials needed (loopback only; refused with another --host)");
   server_cmd->add_option("--allow-file-root", server.allow_file_roots,
                          "A folder whose files dataset file:// URLs may read (repeatable)");
-  server_cmd->add_option("--max-fetch-bytes", server.max_fetch_bytes,
-                         "Largest file a dataset URL may bring in")->capture_default_str();
+  server_cmd
+      ->add_option("--max-fetch-bytes", server.max_fetch_bytes,
+                   "Largest file a dataset URL may bring in")
+      ->capture_default_str();
   server_cmd->add_option("--env-cache", server.env_cache,
                          "Folder where environments are built (default: WORKSPACE/envs; "
                          "builds are named by content, so workspaces may share one)");
@@ -319,8 +322,10 @@ void AddServerCommand(CLI::App& app, int& result) {
   server_cmd->add_option("--ca-file", server.ca_file,
                          "PEM CA file runners and local clients verify --tls-cert with "
                          "(default: the --tls-cert file itself)");
-  server_cmd->add_flag("--background", background, "Start in the background and return once it answers");
-  auto* server_stop = server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
+  server_cmd->add_flag("--background", background,
+                       "Start in the background and return once it answers");
+  auto* server_stop =
+      server_cmd->add_subcommand("stop", "Stop the background server of a workspace");
   server_stop->add_option("--workspace", stop_workspace, "Workspace folder");
   server_stop->callback([&result] {
     GlobalFlags g;

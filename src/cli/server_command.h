@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,9 +14,9 @@ namespace gantry::cli {
 struct ServerFlags {
   std::string workspace = ".gantry";  // workspace folder
   std::string host = "127.0.0.1";
-  int port = -1;        // -1: the port in config.json, else a free one
-  int slots = -1;       // local compute slots; -1: the number of CPUs; 0: start nothing
-  int ready_fd = -1;    // when set, the URL is written there once listening, then it is closed
+  int port = -1;      // -1: the port in config.json, else a free one
+  int slots = -1;     // local compute slots; -1: the number of CPUs; 0: start nothing
+  int ready_fd = -1;  // when set, the URL is written there once listening, then it is closed
   std::string name = "default";
   // --no-auth: no credential needed (every caller acts as the owner). Loopback only.
   bool no_auth = false;
@@ -41,7 +40,6 @@ bool IsLoopbackHost(const std::string& host);
 
 int RunServer(const ServerFlags& flags);
 int StopServer(const fs::path& workspace_dir);
-
 
 // Adds `gantry server [--background]` and `gantry server stop`; the exit code lands in `result`.
 void AddServerCommand(CLI::App& app, int& result);

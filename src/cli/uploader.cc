@@ -55,8 +55,8 @@ Result<std::string> UploadTree(http::HttpClient& client, const artifacts::Tree& 
   for (const auto& sha : missing["missing"]) {
     todo.push_back(sha.get<std::string>());
     if (!sources.contains(todo.back()) && !links.contains(todo.back())) {
-      return Err(InternalError("the server asked for blob " + todo.back() + ", which is not in " +
-                               what));
+      return Err(
+          InternalError("the server asked for blob " + todo.back() + ", which is not in " + what));
     }
     std::error_code ec;
     auto link = links.find(todo.back());
@@ -77,8 +77,8 @@ Result<std::string> UploadTree(http::HttpClient& client, const artifacts::Tree& 
                                            " changed while it was being uploaded; submit again"));
       }
     }
-    ASSIGN_OR_RETURN(auto r, client.Send("PUT", "/api/v1/blobs/" + sha, data,
-                                         "application/octet-stream"));
+    ASSIGN_OR_RETURN(auto r,
+                     client.Send("PUT", "/api/v1/blobs/" + sha, data, "application/octet-stream"));
     if (r.status != 201 && r.status != 200) return Err(http::StatusFromErrorBody(r.status, r.body));
     done += static_cast<int64_t>(data.size());
     ++files;
@@ -119,11 +119,11 @@ Result<std::string> UploadFolder(http::HttpClient& client, const fs::path& root,
   (void)MakeDirs(cache.parent_path());
   ASSIGN_OR_RETURN(auto snapshot, artifacts::TakeSnapshot({root, cache}));
   if (stats) stats->hashed_files += snapshot.hashed_files;
-  return UploadTree(client, snapshot.tree, snapshot.blob_sources, snapshot.link_blobs, what,
-                    stats);
+  return UploadTree(client, snapshot.tree, snapshot.blob_sources, snapshot.link_blobs, what, stats);
 }
 
-Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector<std::string>& paths,
+Result<std::string> UploadLocalPaths(http::HttpClient& client,
+                                     const std::vector<std::string>& paths,
                                      bool single_folder_at_root, const std::string& what,
                                      UploadStats* stats) {
   std::vector<fs::path> expanded;
@@ -156,7 +156,8 @@ Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector
       for (auto e : snapshot.tree.entries()) {
         if (!at_root) e.path = prefix + e.path;
         Status st = tree.Add(e);
-        if (!st.ok()) return Err(InvalidArgumentError("two paths would both upload '" + e.path + "'"));
+        if (!st.ok())
+          return Err(InvalidArgumentError("two paths would both upload '" + e.path + "'"));
       }
       sources.insert(snapshot.blob_sources.begin(), snapshot.blob_sources.end());
       links.insert(snapshot.link_blobs.begin(), snapshot.link_blobs.end());
@@ -167,7 +168,8 @@ Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector
       bool exec = (fs::status(p, ec).permissions() & fs::perms::owner_exec) != fs::perms::none;
       Status st = tree.Add({p.filename().string(), sha, size, exec ? 0755u : 0644u});
       if (!st.ok()) {
-        return Err(InvalidArgumentError("two paths would both upload '" + p.filename().string() + "'"));
+        return Err(
+            InvalidArgumentError("two paths would both upload '" + p.filename().string() + "'"));
       }
       sources[sha] = p;
       if (stats) stats->hashed_files += 1;

@@ -13,9 +13,9 @@
 namespace gantry::cli {
 
 struct UploadStats {
-  int64_t files = 0, bytes = 0;        // in the tree
+  int64_t files = 0, bytes = 0;            // in the tree
   int64_t sent_files = 0, sent_bytes = 0;  // actually uploaded
-  int64_t hashed_files = 0;            // hash-cache misses
+  int64_t hashed_files = 0;                // hash-cache misses
 };
 
 // `what` names the upload in progress output ("code", "input 'data'").
@@ -28,7 +28,8 @@ Result<std::string> UploadFile(http::HttpClient& client, const fs::path& file,
 // files go under the folder's name, except a single folder given alone with
 // `single_folder_at_root`, whose files land at the root. Globs (*, ?, [) are expanded.
 // NotFound naming a path that does not exist or a glob that matches nothing.
-Result<std::string> UploadLocalPaths(http::HttpClient& client, const std::vector<std::string>& paths,
+Result<std::string> UploadLocalPaths(http::HttpClient& client,
+                                     const std::vector<std::string>& paths,
                                      bool single_folder_at_root, const std::string& what,
                                      UploadStats* stats);
 

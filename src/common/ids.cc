@@ -16,11 +16,11 @@ uint64_t RandomU64() {
 }
 
 constexpr std::array<std::string_view, 16> kAdjectives = {
-    "calm", "bold", "brave", "bright", "clever", "eager", "gentle", "happy",
-    "keen", "lively", "lucid", "mellow", "nimble", "quiet", "swift", "witty"};
+    "calm", "bold",   "brave", "bright", "clever", "eager", "gentle", "happy",
+    "keen", "lively", "lucid", "mellow", "nimble", "quiet", "swift",  "witty"};
 constexpr std::array<std::string_view, 16> kNouns = {
-    "river", "forest", "falcon", "garden", "harbor", "island", "meadow", "mountain",
-    "ocean", "orchard", "canyon", "comet", "lantern", "pepper", "planet", "willow"};
+    "river", "forest",  "falcon", "garden", "harbor",  "island", "meadow", "mountain",
+    "ocean", "orchard", "canyon", "comet",  "lantern", "pepper", "planet", "willow"};
 
 }  // namespace
 

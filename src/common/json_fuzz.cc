@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto doc = gantry::ParseJson(text, "input");
   if (!doc.has_value()) {
-    Require(doc.error().code() == gantry::StatusCode::kInvalidArgument, "refusal not InvalidArgument");
+    Require(doc.error().code() == gantry::StatusCode::kInvalidArgument,
+            "refusal not InvalidArgument");
     return 0;
   }
   std::string dumped = doc->dump();

@@ -28,12 +28,12 @@ class LogMessage {
 #define GLOG(level) ::gantry::LogMessage(::gantry::LogLevel::k##level).stream()
 
 // CHECK guards invariants the program itself guarantees; never user, file or network input.
-#define CHECK(cond)                                                                    \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      ::gantry::WriteLogLine(::gantry::LogLevel::kError,                               \
-                             std::string("CHECK failed: " #cond " at ") + __FILE__ + \
-                                 ":" + std::to_string(__LINE__));                      \
-      std::abort();                                                                    \
-    }                                                                                  \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      ::gantry::WriteLogLine(                                                                      \
+          ::gantry::LogLevel::kError,                                                              \
+          std::string("CHECK failed: " #cond " at ") + __FILE__ + ":" + std::to_string(__LINE__)); \
+      std::abort();                                                                                \
+    }                                                                                              \
   } while (0)

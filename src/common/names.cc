@@ -38,7 +38,7 @@ bool IsValidName(std::string_view name) {
 
 Status ValidateName(std::string_view field, std::string_view name) {
   if (IsValidName(name)) return Status::Ok();
-  std::string why = name.empty()                    ? "it is empty"
+  std::string why = name.empty()                   ? "it is empty"
                     : name.size() > kMaxNameLength ? "it is longer than 255 characters"
                                                    : "use letters, digits, '-', '_' and '.', "
                                                      "starting with a letter or digit";

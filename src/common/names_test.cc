@@ -17,8 +17,8 @@ TEST(NamesTest, AcceptsTheNamesAzureExamplesUse) {
 }
 
 TEST(NamesTest, RefusesPathsDotsAndLongNames) {
-  for (const char* name : {"", ".", "..", "../x", "a/b", "/abs", "a\\b", ".hidden", "-rf",
-                           "_x", "name:2", "name@latest", "has space", "tab\t", "caf\xc3\xa9"}) {
+  for (const char* name : {"", ".", "..", "../x", "a/b", "/abs", "a\\b", ".hidden", "-rf", "_x",
+                           "name:2", "name@latest", "has space", "tab\t", "caf\xc3\xa9"}) {
     EXPECT_FALSE(IsValidName(name)) << name;
   }
   EXPECT_FALSE(IsValidName(std::string(256, 'a')));

@@ -1,8 +1,8 @@
 #include "common/process.h"
 
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,7 +67,8 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
     int err_fd = err_pipe[1];
     if (kept > 0) {
       err_fd = ::fcntl(err_pipe[1], F_DUPFD_CLOEXEC, 3 + kept);
-      for (int i = 0; i < kept; ++i) moved_fds[i] = ::fcntl(options.inherit_fds[i], F_DUPFD, 3 + kept);
+      for (int i = 0; i < kept; ++i)
+        moved_fds[i] = ::fcntl(options.inherit_fds[i], F_DUPFD, 3 + kept);
       for (int i = 0; i < kept; ++i) ::dup2(moved_fds[i], 3 + i);
     }
     // Close every other inherited descriptor so children never hold server sockets.
@@ -150,8 +151,8 @@ bool ProcessAlive(pid_t pid) {
 }
 
 Status SignalGroup(pid_t pgid, int sig) {
-  if (pgid <= 1) return InvalidArgumentError("refusing to signal process group " +
-                                             std::to_string(pgid));
+  if (pgid <= 1)
+    return InvalidArgumentError("refusing to signal process group " + std::to_string(pgid));
   if (::kill(-pgid, sig) != 0 && errno != ESRCH) {
     return InternalError("kill(-" + std::to_string(pgid) + "): " + std::strerror(errno));
   }

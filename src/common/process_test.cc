@@ -1,12 +1,11 @@
 #include "common/process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-
-#include <gtest/gtest.h>
 #include <fstream>
 
 namespace gantry {
@@ -111,7 +110,6 @@ TEST(ProcessTest, NewProcessGroupLeadsItsOwnGroup) {
   EXPECT_EQ(WaitFor(*pid).signal, SIGKILL);
 }
 
-
 TEST(ProcessTest, ASubreaperEndsADaemonThatLeftItsSession) {
   fs::path dir = *MakeTempDir("gantry-subreaper");
   fs::path pid_file = dir / "pid";
@@ -122,7 +120,8 @@ TEST(ProcessTest, ASubreaperEndsADaemonThatLeftItsSession) {
   if (child == 0) {
     if (!BecomeChildSubreaper().ok()) ::_exit(10);
     // A double fork into a new session: the subshell exits and leaves the daemon orphaned.
-    auto sh = Spawn({.argv = {"sh", "-c", "(setsid sleep 1000 & echo $! > " + pid_file.string() + ")"}});
+    auto sh =
+        Spawn({.argv = {"sh", "-c", "(setsid sleep 1000 & echo $! > " + pid_file.string() + ")"}});
     if (!sh.has_value()) ::_exit(11);
     WaitFor(*sh);
     pid_t daemon = 0;

@@ -5,11 +5,10 @@
 namespace gantry {
 namespace {
 constexpr std::array<std::string_view, 17> kNames = {
-    "OK",          "Cancelled",         "Unknown",         "InvalidArgument",
-    "DeadlineExceeded", "NotFound",     "AlreadyExists",   "PermissionDenied",
-    "ResourceExhausted", "FailedPrecondition", "Aborted",  "OutOfRange",
-    "Unimplemented", "Internal",        "Unavailable",     "DataLoss",
-    "Unauthenticated"};
+    "OK",       "Cancelled",      "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated"};
 }  // namespace
 
 std::string_view StatusCodeName(StatusCode code) {

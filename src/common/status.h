@@ -103,7 +103,7 @@ class [[nodiscard]] Result : public std::expected<T, Status> {
 
  public:
   using Base::Base;
-  Result(const Base& b) : Base(b) {}  // NOLINT: implicit, from std::expected's own operations
+  Result(const Base& b) : Base(b) {}        // NOLINT: implicit, from std::expected's own operations
   Result(Base&& b) : Base(std::move(b)) {}  // NOLINT: implicit by design
   // An error passed up by RETURN_IF_ERROR / ASSIGN_OR_RETURN.
   Result(internal::Propagated p)  // NOLINT: implicit by design
@@ -128,17 +128,17 @@ Status AsStatus(const Result<T>& r) {
 
 // Returns the status from the enclosing function when `expr` (a Status or Result) failed.
 // Works in functions returning Status or Result<T>.
-#define RETURN_IF_ERROR(expr)                                                  \
-  do {                                                                         \
-    ::gantry::Status gantry_status_ = ::gantry::internal::AsStatus((expr));    \
+#define RETURN_IF_ERROR(expr)                                                       \
+  do {                                                                              \
+    ::gantry::Status gantry_status_ = ::gantry::internal::AsStatus((expr));         \
     if (!gantry_status_.ok()) return ::gantry::internal::Propagate(gantry_status_); \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, ComputeResult()) declares x from the value or returns the error.
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(GANTRY_CONCAT(gantry_result_, __LINE__), lhs, expr)
-#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                            \
-  auto tmp = (expr);                                                     \
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                              \
+  auto tmp = (expr);                                                       \
   if (!tmp.has_value()) return ::gantry::internal::Propagate(tmp.error()); \
   lhs = std::move(*tmp)
 

@@ -31,7 +31,8 @@ TEST(StatusTest, MacrosPropagateTheFirstError) {
 }
 
 TEST(StatusTest, CodeNamesRoundTrip) {
-  for (auto code : {StatusCode::kNotFound, StatusCode::kUnavailable, StatusCode::kUnauthenticated}) {
+  for (auto code :
+       {StatusCode::kNotFound, StatusCode::kUnavailable, StatusCode::kUnauthenticated}) {
     EXPECT_EQ(StatusCodeFromName(StatusCodeName(code)), code);
   }
   EXPECT_EQ(StatusCodeFromName("NoSuchCode"), StatusCode::kUnknown);

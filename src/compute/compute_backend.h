@@ -24,9 +24,9 @@ struct LaunchRequest {
   // What a batch system (Slurm) is asked for; the local backend ignores it.
   struct Placement {
     int nodes = 1;
-    int cpus = 0;            // per node; 0: the partition's default
-    int gpus = 0;            // per node
-    double memory_gb = 0;    // per node; 0: the partition's default
+    int cpus = 0;                 // per node; 0: the partition's default
+    int gpus = 0;                 // per node
+    double memory_gb = 0;         // per node; 0: the partition's default
     int64_t timeout_seconds = 0;  // the job's limits.timeout; 0: none
     std::string partition, account, qos;
     std::vector<std::string> extra_args;  // each one `--flag=value`, as given on the target

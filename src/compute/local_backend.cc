@@ -24,8 +24,14 @@ class LocalBackend : public ComputeBackend {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return Err(InternalError("cannot create " + log.string()));
     SpawnOptions spawn;
-    spawn.argv = {options_.executable.string(), "runner", "--server", request.server_url,
-                  "--run", request.run_name, "--work-dir", request.work_dir.string()};
+    spawn.argv = {options_.executable.string(),
+                  "runner",
+                  "--server",
+                  request.server_url,
+                  "--run",
+                  request.run_name,
+                  "--work-dir",
+                  request.work_dir.string()};
     if (!request.ca_file.empty()) {
       spawn.argv.insert(spawn.argv.end(), {"--ca-file", request.ca_file});
     }
@@ -63,7 +69,7 @@ class LocalBackend : public ComputeBackend {
     if (exited.has_value()) {
       if (exited->code != -1) return RunnerState::kGone;
       return ProcessAlive(static_cast<pid_t>(handle.pid)) ? RunnerState::kRunning
-                                                           : RunnerState::kGone;
+                                                          : RunnerState::kGone;
     }
     return RunnerState::kRunning;
   }

@@ -195,7 +195,8 @@ Result<std::map<std::string, std::string>> ParseScontrolJob(std::string_view out
     i = j + 1;
     if (token.empty()) continue;
     size_t eq = token.find('=');
-    if (eq != std::string::npos && IsKey(token.substr(0, eq)) && !fields.count(token.substr(0, eq))) {
+    if (eq != std::string::npos && IsKey(token.substr(0, eq)) &&
+        !fields.count(token.substr(0, eq))) {
       last = token.substr(0, eq);
       fields[last] = token.substr(eq + 1);
     } else if (!last.empty()) {
@@ -240,11 +241,12 @@ RunnerPoll ClassifySlurmJob(const std::string& job_id,
   const std::string state = get("JobState");
   const std::string reason = get("Reason");
   const bool has_reason = !reason.empty() && reason != "None" && reason != "(null)";
-  static const std::set<std::string> kWaiting = {"PENDING", "CONFIGURING", "REQUEUED",
+  static const std::set<std::string> kWaiting = {"PENDING",     "CONFIGURING",  "REQUEUED",
                                                  "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING",
-                                                 "SUSPENDED", "STOPPED", "RESV_DEL_HOLD"};
+                                                 "SUSPENDED",   "STOPPED",      "RESV_DEL_HOLD"};
   if (kWaiting.count(state)) {
-    return {RunnerState::kPending, "Slurm job " + job_id + " " + (state == "PENDING" ? "pending" : state) +
+    return {RunnerState::kPending, "Slurm job " + job_id + " " +
+                                       (state == "PENDING" ? "pending" : state) +
                                        (has_reason ? ": " + reason : "")};
   }
   if (state == "RUNNING" || state == "COMPLETING" || state == "SIGNALING" || state == "STAGE_OUT") {

@@ -5,7 +5,9 @@
 namespace gantry::compute {
 namespace {
 
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(SlurmBackendTest, ScriptCarriesTheShapeAndTheTargetsSettings) {
   LaunchRequest r{"run7", "secret-token", "http://10.0.0.1:8765", "/srv/ws/runs/run7", {}};
@@ -19,17 +21,18 @@ TEST(SlurmBackendTest, ScriptCarriesTheShapeAndTheTargetsSettings) {
   r.placement.extra_args = {"--constraint=a100"};
   r.placement.node_work_root = "/scratch";
   std::string s = BuildSbatchScript(r, "/opt/gantry/bin/gantry");
-  for (const char* d : {"#SBATCH --job-name=gantry-run7\n", "#SBATCH --nodes=1\n",
-                        "#SBATCH --ntasks-per-node=1\n", "#SBATCH --cpus-per-task=4\n",
-                        "#SBATCH --gres=gpu:2\n", "#SBATCH --mem=1536M\n", "#SBATCH --time=70\n",
-                        "#SBATCH --partition=gpu\n", "#SBATCH --account=ml\n",
-                        "#SBATCH --qos=high\n", "#SBATCH --constraint=a100\n",
-                        "#SBATCH --output=/scratch/gantry-run7.slurm-%j.out\n"}) {
+  for (const char* d :
+       {"#SBATCH --job-name=gantry-run7\n", "#SBATCH --nodes=1\n", "#SBATCH --ntasks-per-node=1\n",
+        "#SBATCH --cpus-per-task=4\n", "#SBATCH --gres=gpu:2\n", "#SBATCH --mem=1536M\n",
+        "#SBATCH --time=70\n", "#SBATCH --partition=gpu\n", "#SBATCH --account=ml\n",
+        "#SBATCH --qos=high\n", "#SBATCH --constraint=a100\n",
+        "#SBATCH --output=/scratch/gantry-run7.slurm-%j.out\n"}) {
     EXPECT_TRUE(Has(s, d)) << d << " missing from:\n" << s;
   }
-  EXPECT_TRUE(Has(s, "srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --kill-on-bad-exit=1 "
-                     "'/opt/gantry/bin/gantry' runner --server 'http://10.0.0.1:8765' --run 'run7' "
-                     "--work-dir '/scratch/gantry-run7' --no-report-on-signal\n"))
+  EXPECT_TRUE(Has(s,
+                  "srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --kill-on-bad-exit=1 "
+                  "'/opt/gantry/bin/gantry' runner --server 'http://10.0.0.1:8765' --run 'run7' "
+                  "--work-dir '/scratch/gantry-run7' --no-report-on-signal\n"))
       << s;
   EXPECT_FALSE(Has(s, "secret-token")) << "the token must not be written into the script";
   EXPECT_EQ(s.rfind("#!/bin/bash\n", 0), 0u);
@@ -48,15 +51,18 @@ TEST(SlurmBackendTest, MultiNodeJobsRunOneRunnerPerNodeWithItsRank) {
   r.placement.nodes = 3;
   r.placement.cpus = 2;
   std::string s = BuildSbatchScript(r, "/g");
-  EXPECT_TRUE(Has(s, "#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n#SBATCH --cpus-per-task=2\n")) << s;
-  EXPECT_TRUE(Has(s, "exec srun --nodes=3 --ntasks=3 --ntasks-per-node=1 --kill-on-bad-exit=1 '/g' runner "))
+  EXPECT_TRUE(Has(s, "#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n#SBATCH --cpus-per-task=2\n"))
+      << s;
+  EXPECT_TRUE(Has(
+      s, "exec srun --nodes=3 --ntasks=3 --ntasks-per-node=1 --kill-on-bad-exit=1 '/g' runner "))
       << s;
   EXPECT_TRUE(Has(s, " --node-count 3 --node-rank-from-env SLURM_NODEID\n")) << s;
 }
 
 TEST(SlurmBackendTest, ParsesSqueueLinesByJob) {
-  auto jobs = ParseSqueue("12|PENDING|Resources|\n13|RUNNING|None|node[1-2]\nsqueue: warning\n\n"
-                          "14|COMPLETED|None|node1\n");
+  auto jobs = ParseSqueue(
+      "12|PENDING|Resources|\n13|RUNNING|None|node[1-2]\nsqueue: warning\n\n"
+      "14|COMPLETED|None|node1\n");
   ASSERT_EQ(jobs.size(), 3u);
   EXPECT_EQ(jobs["12"]["Reason"], "Resources");
   EXPECT_EQ(ClassifySlurmJob("12", jobs["12"]).detail, "Slurm job 12 pending: Resources");
@@ -69,8 +75,8 @@ TEST(SlurmBackendTest, ParsesSqueueLinesByJob) {
 TEST(SlurmBackendTest, ScriptLeavesOutWhatIsNotAsked) {
   LaunchRequest r{"run8", "t", "http://h:1", "/w", {}};
   std::string s = BuildSbatchScript(r, "/g");
-  for (const char* d : {"--gres", "--time", "--partition", "--account", "--qos", "--mem",
-                        "--cpus-per-task"}) {
+  for (const char* d :
+       {"--gres", "--time", "--partition", "--account", "--qos", "--mem", "--cpus-per-task"}) {
     EXPECT_FALSE(Has(s, d)) << d;
   }
   EXPECT_TRUE(Has(s, "#SBATCH --output=/tmp/gantry-run8.slurm-%j.out\n")) << s;
@@ -114,14 +120,14 @@ TEST(SlurmBackendTest, ClassifiesStates) {
   EXPECT_EQ(pending.state, RunnerState::kPending);
   EXPECT_EQ(pending.detail, "Slurm job 5 pending: Resources");
 
-  auto running = ClassifySlurmJob("5", {{"JobState", "RUNNING"}, {"Reason", "None"},
-                                        {"NodeList", "node2"}});
+  auto running =
+      ClassifySlurmJob("5", {{"JobState", "RUNNING"}, {"Reason", "None"}, {"NodeList", "node2"}});
   EXPECT_EQ(running.state, RunnerState::kRunning);
   EXPECT_EQ(running.detail, "Slurm job 5 running on node2");
   EXPECT_EQ(ClassifySlurmJob("5", {{"JobState", "COMPLETING"}}).state, RunnerState::kRunning);
 
-  auto canceled = ClassifySlurmJob("5", {{"JobState", "CANCELLED"}, {"Reason", "None"},
-                                         {"ExitCode", "0:15"}});
+  auto canceled =
+      ClassifySlurmJob("5", {{"JobState", "CANCELLED"}, {"Reason", "None"}, {"ExitCode", "0:15"}});
   EXPECT_EQ(canceled.state, RunnerState::kGone);
   EXPECT_EQ(canceled.detail, "Slurm job 5 ended as CANCELLED, exit code 0:15");
   auto node_fail = ClassifySlurmJob("6", {{"JobState", "NODE_FAIL"}, {"Reason", "NodeDown"}});

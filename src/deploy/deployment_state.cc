@@ -19,9 +19,9 @@ std::string DeploymentStateName(DeploymentState state) {
 }
 
 std::optional<DeploymentState> ParseDeploymentState(std::string_view name) {
-  for (auto s : {DeploymentState::kCreating, DeploymentState::kUpdating,
-                 DeploymentState::kSucceeded, DeploymentState::kFailed,
-                 DeploymentState::kDeleting}) {
+  for (auto s :
+       {DeploymentState::kCreating, DeploymentState::kUpdating, DeploymentState::kSucceeded,
+        DeploymentState::kFailed, DeploymentState::kDeleting}) {
     if (DeploymentStateName(s) == name) return s;
   }
   return std::nullopt;

@@ -13,9 +13,9 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "deploy/replica_link.h"
+#include "env/environment_builder.h"
 #include "http/http_client.h"
 #include "http/http_types.h"
-#include "env/environment_builder.h"
 
 namespace gantry::deploy {
 
@@ -204,8 +204,7 @@ void EndpointController::Loop() {
         PublishLocked(*d);
       } else if (d) {
         Log(*d, "update to generation " + std::to_string(record->generation) +
-                    ": stopping the model servers of generation " +
-                    std::to_string(d->generation));
+                    ": stopping the model servers of generation " + std::to_string(d->generation));
         StopReplicas(*d);
       } else {
         d = std::make_shared<Deployment>();
@@ -260,8 +259,8 @@ void EndpointController::SetState(Deployment& d, DeploymentState to, const std::
   }
   d.state = to;
   const std::string state = DeploymentStateName(to);
-  Status s = store_->endpoints().SetDeploymentState(d.endpoint, d.name, d.generation, state,
-                                                    error, clock_->NowMillis());
+  Status s = store_->endpoints().SetDeploymentState(d.endpoint, d.name, d.generation, state, error,
+                                                    clock_->NowMillis());
   if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
     GLOG(Error) << "deployment " << d.endpoint << "/" << d.name << ": " << s.ToString();
   }
@@ -303,8 +302,16 @@ void EndpointController::Provision(Deployment& d) {
   for (const auto& [k, v] : variables.items()) {
     if (v.is_string()) d.env[k] = v.get<std::string>();
   }
-  d.argv = {options_.gantry.string(), "serve", "--name", model_name, "--host", "127.0.0.1",
-            "--port", "0", "--backend", backend};
+  d.argv = {options_.gantry.string(),
+            "serve",
+            "--name",
+            model_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--backend",
+            backend};
   // The scoring script's interpreter, or the one whose tensorflow wheel the tensorflow
   // backend loads.
   fs::path python = "/usr/bin/python3";
@@ -316,12 +323,13 @@ void EndpointController::Provision(Deployment& d) {
                       .log = [&](const std::string& line) { Log(d, "environment: " + line); }});
     if (!built.has_value()) {
       return fail("environment " + environment.value("name", std::string("?")) + ":" +
-                  std::to_string(environment.value("version", 0)) + " cannot be built: " +
-                  built.error().message());
+                  std::to_string(environment.value("version", 0)) +
+                  " cannot be built: " + built.error().message());
     }
     if (built->interpreter.empty()) {
-      return fail("container environments cannot serve deployments yet; use an environment "
-                  "with a python interpreter, conda or pip dependencies");
+      return fail(
+          "container environments cannot serve deployments yet; use an environment "
+          "with a python interpreter, conda or pip dependencies");
     }
     python = built->interpreter;
     for (const auto& [k, v] : built->variables) d.env[k] = v;
@@ -334,12 +342,11 @@ void EndpointController::Provision(Deployment& d) {
     const Json settings = spec.value("request_settings", Json::object());
     int64_t workers = settings.value("max_concurrent_requests_per_instance", int64_t{1});
     int64_t timeout_ms = settings.value("request_timeout_ms", int64_t{60000});
-    d.argv.insert(d.argv.end(),
-                  {"--model", (gen / "model").string(), "--entry-script",
-                   (gen / "code" / spec.value("scoring_script", "score.py")).string(),
-                   "--source-dir", (gen / "code").string(), "--python", python.string(),
-                   "--workers", std::to_string(workers), "--request-timeout-ms",
-                   std::to_string(timeout_ms)});
+    d.argv.insert(d.argv.end(), {"--model", (gen / "model").string(), "--entry-script",
+                                 (gen / "code" / spec.value("scoring_script", "score.py")).string(),
+                                 "--source-dir", (gen / "code").string(), "--python",
+                                 python.string(), "--workers", std::to_string(workers),
+                                 "--request-timeout-ms", std::to_string(timeout_ms)});
     d.ready_path = "/v2/health/ready";
   } else {
     d.argv.insert(d.argv.end(), {"--model", NoCodeModelDir(gen / "model").string()});
@@ -348,9 +355,8 @@ void EndpointController::Provision(Deployment& d) {
     if (max_batch > 0) {
       d.argv.insert(d.argv.end(), {"--max-batch-size", std::to_string(max_batch)});
     }
-    d.ready_path = backend == "tensorflow-serving"
-                       ? "/v1/models/" + http::UrlEncode(model_name)
-                       : "/v2/health/ready";
+    d.ready_path = backend == "tensorflow-serving" ? "/v1/models/" + http::UrlEncode(model_name)
+                                                   : "/v2/health/ready";
   }
 
   int64_t count = std::max<int64_t>(1, spec.value("instance_count", int64_t{1}));
@@ -373,8 +379,8 @@ void EndpointController::StartReplica(Deployment& d, Replica& r) {
   std::error_code ec;
   fs::remove(r.port_file, ec);
   fs::create_directories(d.dir, ec);
-  int log_fd = ::open((d.dir / "deployment.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                      0644);
+  int log_fd =
+      ::open((d.dir / "deployment.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   std::vector<std::string> argv = d.argv;
   argv.insert(argv.end(), {"--port-file", r.port_file.string()});
   auto pid = Spawn({.argv = argv,
@@ -483,9 +489,11 @@ void EndpointController::Check(Deployment& d) {
       StartReplica(d, r);
     }
     if (r.pid <= 0) {
-      if (r.phase == ReplicaPhase::kStopped && OnReplicaExit(d.ever_ready) == ExitAction::kFailDeployment) {
+      if (r.phase == ReplicaPhase::kStopped &&
+          OnReplicaExit(d.ever_ready) == ExitAction::kFailDeployment) {
         d.failed = true;
-        SetState(d, DeploymentState::kFailed, "replica " + std::to_string(r.index) + " " + r.last_exit);
+        SetState(d, DeploymentState::kFailed,
+                 "replica " + std::to_string(r.index) + " " + r.last_exit);
         StopReplicas(d);
         return;
       }
@@ -518,8 +526,8 @@ void EndpointController::Check(Deployment& d) {
         r.phase = ReplicaPhase::kRestarting;
         PublishLocked(d);
       }
-      Log(d, "replica " + std::to_string(r.index) + ": restarting in " +
-                 std::to_string(backoff) + " ms");
+      Log(d, "replica " + std::to_string(r.index) + ": restarting in " + std::to_string(backoff) +
+                 " ms");
       continue;
     }
     if (r.phase == ReplicaPhase::kStarting) {
@@ -604,13 +612,10 @@ Result<std::string> EndpointController::Logs(const std::string& endpoint,
   return TailLines(log, lines);
 }
 
-Result<ForwardedResponse> EndpointController::Forward(const std::string& endpoint,
-                                                      const std::string& deployment,
-                                                      const std::string& method,
-                                                      const std::string& path,
-                                                      const std::string& body,
-                                                      const std::string& content_type,
-                                                      const std::map<std::string, std::string>& headers) {
+Result<ForwardedResponse> EndpointController::Forward(
+    const std::string& endpoint, const std::string& deployment, const std::string& method,
+    const std::string& path, const std::string& body, const std::string& content_type,
+    const std::map<std::string, std::string>& headers) {
   return router_.Forward(endpoint, deployment, method, path, body, content_type, headers);
 }
 

@@ -21,8 +21,8 @@
 
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,10 +46,10 @@ using workspace::ForwardedResponse;
 using workspace::ReplicaStatus;
 
 struct EndpointControllerOptions {
-  fs::path root;          // deployments live under root/ENDPOINT/DEPLOYMENT/
-  fs::path env_cache;     // environment builds (shared with the runners of this node)
-  fs::path gantry;        // the gantry binary that runs `gantry serve`
-  std::string path_env;   // PATH for model servers and environment builds
+  fs::path root;         // deployments live under root/ENDPOINT/DEPLOYMENT/
+  fs::path env_cache;    // environment builds (shared with the runners of this node)
+  fs::path gantry;       // the gantry binary that runs `gantry serve`
+  std::string path_env;  // PATH for model servers and environment builds
   // Put first on the PYTHONPATH of entry-script model servers (the folder holding the `gantry`
   // and `azureml` packages), as for runs, so that a scoring script can import azureml.core.
   // Empty: PYTHONPATH is left alone.

@@ -27,8 +27,8 @@ Result<workspace::ForwardedResponse> ReplicaLink::Forward(
     std::lock_guard<std::mutex> lock(mu_);
     if (idle_.size() < kMaxIdle) idle_.push_back(std::move(client));
   }
-  workspace::ForwardedResponse out{answer->status, std::move(answer->body),
-                                   std::move(answer->content_type), {}};
+  workspace::ForwardedResponse out{
+      answer->status, std::move(answer->body), std::move(answer->content_type), {}};
   for (const char* name : workspace::kForwardedHeaders) {
     if (auto it = answer->headers.find(name); it != answer->headers.end()) {
       out.headers[name] = it->second;

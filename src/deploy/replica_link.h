@@ -24,8 +24,8 @@ class ReplicaLink {
   // Sends the request and returns the replica's answer with its kForwardedHeaders.
   // Unavailable, naming `deployment`, when the replica does not answer.
   Result<workspace::ForwardedResponse> Forward(const std::string& deployment,
-                                               const std::string& method,
-                                               const std::string& path, const std::string& body,
+                                               const std::string& method, const std::string& path,
+                                               const std::string& body,
                                                const std::string& content_type,
                                                const std::map<std::string, std::string>& headers);
 

@@ -28,7 +28,8 @@ Result<workspace::ForwardedResponse> ReplicaRouter::Forward(
                                   "' has no model server running"));
     }
     Entry& e = it->second;
-    std::optional<size_t> pick = PickReplica(e.routes.ready.size(), e.routes.previous.size(), e.next);
+    std::optional<size_t> pick =
+        PickReplica(e.routes.ready.size(), e.routes.previous.size(), e.next);
     if (!pick) {
       return Err(UnavailableError("deployment '" + deployment + "' of endpoint '" + endpoint +
                                   "' has no ready model server" +

@@ -17,11 +17,11 @@ enum class ReplicaPhase { kStarting, kReady, kRestarting, kStopped };
 const char* ReplicaPhaseName(ReplicaPhase phase);
 
 struct RolloutRules {
-  int64_t ready_timeout_ms = 300'000;  // a replica not ready by then is killed
-  int64_t health_interval_ms = 2000;   // between health checks of a ready replica
+  int64_t ready_timeout_ms = 300'000;   // a replica not ready by then is killed
+  int64_t health_interval_ms = 2000;    // between health checks of a ready replica
   int health_failures_before_kill = 3;  // failed health checks in a row
-  int64_t max_backoff_ms = 30'000;     // the longest wait before a restart
-  int64_t stable_after_ms = 60'000;    // ready this long: the crash streak starts over
+  int64_t max_backoff_ms = 30'000;      // the longest wait before a restart
+  int64_t stable_after_ms = 60'000;     // ready this long: the crash streak starts over
 };
 
 // What a generation's replicas call for.

@@ -20,12 +20,14 @@ Status CheckModules(const fs::path& python, const Json& modules, const std::stri
                     const std::function<void(const std::string&)>& log) {
   for (const auto& m : modules) {
     std::string module = m.get<std::string>();
-    ASSIGN_OR_RETURN(CommandOutput r, RunLogged({python.string(), "-c", "import " + module}, nullptr));
+    ASSIGN_OR_RETURN(CommandOutput r,
+                     RunLogged({python.string(), "-c", "import " + module}, nullptr));
     if (r.code != 0) {
       return FailedPreconditionError("environment '" + env_name + "' needs the python module '" +
                                      module + "' in " + python.string() +
                                      ", which cannot import it (on Debian: apt-get install "
-                                     "python3-" + module + "):\n" + r.text);
+                                     "python3-" +
+                                     module + "):\n" + r.text);
     }
     if (log) log("found python module " + module);
   }
@@ -71,8 +73,8 @@ std::string PythonVersion(const fs::path& python) {
 Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
                                           const EnvironmentBuildOptions& options) {
   const Json spec = environment.value("spec", Json::object());
-  const std::string name = environment.value("name", "") + ":" +
-                           std::to_string(environment.value("version", 0));
+  const std::string name =
+      environment.value("name", "") + ":" + std::to_string(environment.value("version", 0));
   const std::string hash = environment.value("hash", "");
   const auto& log = options.log;
   BuiltEnvironment built;
@@ -123,14 +125,14 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
     } else {
       argv = {engine->string(), "pull", image};
     }
-    if (log) log("environment " + name + ": " + (dockerfile ? "building " : "pulling ") +
-                 built.container_image + " with " + engine->filename().string());
+    if (log)
+      log("environment " + name + ": " + (dockerfile ? "building " : "pulling ") +
+          built.container_image + " with " + engine->filename().string());
     ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
     if (r.code != 0) {
-      return Err(FailedPreconditionError("environment '" + name + "': " +
-                                         engine->filename().string() + " could not " +
-                                         (dockerfile ? "build" : "pull") + " " +
-                                         built.container_image + ":\n" + r.text));
+      return Err(FailedPreconditionError(
+          "environment '" + name + "': " + engine->filename().string() + " could not " +
+          (dockerfile ? "build" : "pull") + " " + built.container_image + ":\n" + r.text));
     }
     RETURN_IF_ERROR(WriteFileAtomic(ready, hash + "\n"));
     return built;
@@ -139,7 +141,9 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
   const std::string interpreter_name = python.value("interpreter_path", "python3");
   PythonEnvNode node;
   node.interpreter = FindExecutable({interpreter_name}, options.path_env);
-  node.interpreter_version = [&] { return node.interpreter ? PythonVersion(*node.interpreter) : ""; };
+  node.interpreter_version = [&] {
+    return node.interpreter ? PythonVersion(*node.interpreter) : "";
+  };
   node.conda_tool = FindExecutable({"micromamba", "mamba", "conda"}, options.path_env);
   node.find_python = [&](const std::string& version) -> std::optional<fs::path> {
     // Only one that runs and is that version (a pyenv shim for a Python not installed is not).
@@ -179,25 +183,30 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
     // micromamba/mamba: `create -y -p DIR -f FILE`; conda: `env create -p DIR -f FILE`.
     std::vector<std::string> argv =
         tool == "conda"
-            ? std::vector<std::string>{plan.conda_tool.string(), "env", "create", "-p",
-                                       dir.string(), "-f", file_path}
-            : std::vector<std::string>{plan.conda_tool.string(), "create", "-y", "-p",
-                                       dir.string(), "-f", file_path};
+            ? std::vector<std::string>{plan.conda_tool.string(),
+                                       "env",
+                                       "create",
+                                       "-p",
+                                       dir.string(),
+                                       "-f",
+                                       file_path}
+            : std::vector<std::string>{
+                  plan.conda_tool.string(), "create", "-y", "-p", dir.string(), "-f", file_path};
     ASSIGN_OR_RETURN(CommandOutput r, RunLogged(argv, log));
     if (r.code != 0) {
       return Err(InternalError("building environment '" + name + "' with " + tool + " failed:\n" +
                                r.text));
     }
   } else if (plan.kind == PythonEnvPlan::Kind::kVenv) {
-    ASSIGN_OR_RETURN(CommandOutput made,
-                     RunLogged({plan.interpreter.string(), "-m", "venv", "--system-site-packages",
-                                dir.string()},
-                               log));
+    ASSIGN_OR_RETURN(CommandOutput made, RunLogged({plan.interpreter.string(), "-m", "venv",
+                                                    "--system-site-packages", dir.string()},
+                                                   log));
     if (made.code != 0) {
-      return Err(FailedPreconditionError("environment '" + name + "' needs python's venv module "
-                                         "for " + plan.interpreter.string() +
-                                         " (on Debian: apt-get install python3-venv):\n" +
-                                         made.text));
+      return Err(FailedPreconditionError(
+          "environment '" + name +
+          "' needs python's venv module "
+          "for " +
+          plan.interpreter.string() + " (on Debian: apt-get install python3-venv):\n" + made.text));
     }
     if (!plan.pip.empty()) {
       // From the configured index (pip's own configuration: PyPI unless PIP_INDEX_URL or
@@ -220,8 +229,8 @@ Result<BuiltEnvironment> BuildEnvironment(const Json& environment,
       }
     }
   }
-  RETURN_IF_ERROR(CheckModules(built.interpreter, spec.value("requires_modules", Json::array()),
-                               name, log));
+  RETURN_IF_ERROR(
+      CheckModules(built.interpreter, spec.value("requires_modules", Json::array()), name, log));
   RETURN_IF_ERROR(WriteFileAtomic(ready, hash + "\n"));
   if (log) log("environment " + name + ": ready");
   return built;

@@ -27,7 +27,7 @@
 namespace gantry::env {
 
 struct BuiltEnvironment {
-  fs::path interpreter;                          // absolute; empty for a container
+  fs::path interpreter;  // absolute; empty for a container
   // For a container environment: the engine (docker or podman) and the image to run the
   // command in; empty otherwise.
   fs::path container_engine;

@@ -170,19 +170,20 @@ Result<PythonEnvPlan> PlanPythonEnvironment(const std::string& env_name, const J
     base = node.find_python(python_version);
   }
   if (!base) {
-    return Err(FailedPreconditionError(
-        "environment '" + env_name + "' is a conda spec for Python " +
-        (python_version.empty() ? std::string("3") : python_version) +
-        ", and this node has neither that Python (python" + python_version +
-        (here.empty() ? std::string() : "; python3 here is " + here) +
-        ") nor micromamba, mamba or conda on PATH to install it"));
+    return Err(
+        FailedPreconditionError("environment '" + env_name + "' is a conda spec for Python " +
+                                (python_version.empty() ? std::string("3") : python_version) +
+                                ", and this node has neither that Python (python" + python_version +
+                                (here.empty() ? std::string() : "; python3 here is " + here) +
+                                ") nor micromamba, mamba or conda on PATH to install it"));
   }
   plan.kind = PythonEnvPlan::Kind::kVenv;
   plan.interpreter = *base;
-  plan.notes.push_back("no micromamba, mamba or conda on this node: building the conda spec as a "
-                       "venv of " + base->string() +
-                       (conda_packages.empty() ? std::string()
-                                               : ", its conda packages installed by pip"));
+  plan.notes.push_back(
+      "no micromamba, mamba or conda on this node: building the conda spec as a "
+      "venv of " +
+      base->string() +
+      (conda_packages.empty() ? std::string() : ", its conda packages installed by pip"));
   for (const auto& c : conda_packages) plan.pip.push_back(CondaToPip(c));
   for (const auto& p : conda_pip) plan.pip.push_back(p);
   return plan;
@@ -194,8 +195,8 @@ std::string PipFailureSummary(const std::string& pip_output, const std::string& 
   if (at == std::string::npos) return "";
   size_t start = at + kNoMatch.size();
   size_t end = pip_output.find_first_of("\r\n", start);
-  std::string requirement = pip_output.substr(start, end == std::string::npos ? std::string::npos
-                                                                               : end - start);
+  std::string requirement =
+      pip_output.substr(start, end == std::string::npos ? std::string::npos : end - start);
   while (!requirement.empty() && requirement.back() == ' ') requirement.pop_back();
   // pip lists the versions it did find: "(from versions: 2.16.1, 2.17.0, ...)".
   std::string available;
@@ -216,8 +217,8 @@ std::string PipFailureSummary(const std::string& pip_output, const std::string& 
     size_t pos = 0;
     while (pos < available.size()) {
       size_t comma = available.find(", ", pos);
-      versions.push_back(available.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                          : comma - pos));
+      versions.push_back(
+          available.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
       if (comma == std::string::npos) break;
       pos = comma + 2;
     }

@@ -27,7 +27,9 @@ Json NotebookSpec(const std::string& python = "python=3.11") {
              {{"name", "project_environment"},
               {"channels", {"conda-forge"}},
               {"dependencies",
-               {python, "numpy=1.26", "pip",
+               {python,
+                "numpy=1.26",
+                "pip",
                 {{"pip", {"tensorflow==2.0.0", "azureml-defaults", "azureml-core==1.18.0"}}}}}}}}}};
 }
 
@@ -59,7 +61,8 @@ TEST(PythonEnvPlanTest, InterpreterAsItIsWithoutPipOrWhenUserManaged) {
 
   PythonEnvNode none = Node();
   none.interpreter.reset();
-  auto missing = PlanPythonEnvironment("p:1", {{"python", {{"interpreter_path", "python3.13"}}}}, none);
+  auto missing =
+      PlanPythonEnvironment("p:1", {{"python", {{"interpreter_path", "python3.13"}}}}, none);
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(missing.error().message().find("'python3.13'"), std::string::npos);
@@ -83,7 +86,8 @@ TEST(PythonEnvPlanTest, CondaSpecWithoutCondaBecomesAVenvOfThatPython) {
   EXPECT_EQ(plan->interpreter, "/usr/bin/python3");
   EXPECT_EQ(plan->pip, (std::vector<std::string>{"numpy==1.26", "tensorflow==2.0.0"}));
   bool said = false;
-  for (const auto& n : plan->notes) said |= n.find("no micromamba, mamba or conda") != std::string::npos;
+  for (const auto& n : plan->notes)
+    said |= n.find("no micromamba, mamba or conda") != std::string::npos;
   EXPECT_TRUE(said);
 
   // Another local Python of the version asked for.
@@ -142,12 +146,14 @@ TEST(PythonEnvPlanTest, PipFailureSummaryNamesThePinAndWhatIsThere) {
       "versions: 2.12.0, 2.13.0, 2.14.0, 2.15.0, 2.16.1, 2.17.0, 2.21.0)\n"
       "ERROR: No matching distribution found for tensorflow==2.0.0\n";
   std::string s = PipFailureSummary(out, "3.11.2");
-  EXPECT_EQ(s, "pip found no release of tensorflow==2.0.0 that installs on this node's Python "
-               "3.11.2 (releases it can install: ..., 2.14.0, 2.15.0, 2.16.1, 2.17.0, 2.21.0); "
-               "change the pin");
+  EXPECT_EQ(s,
+            "pip found no release of tensorflow==2.0.0 that installs on this node's Python "
+            "3.11.2 (releases it can install: ..., 2.14.0, 2.15.0, 2.16.1, 2.17.0, 2.21.0); "
+            "change the pin");
   EXPECT_EQ(PipFailureSummary("ERROR: Could not find a version that satisfies the requirement "
                               "nope (from versions: none)\nERROR: No matching distribution found "
-                              "for nope\n", ""),
+                              "for nope\n",
+                              ""),
             "pip found no release of nope that installs on this node (the package index has no "
             "release of it for this Python); change the pin");
   EXPECT_EQ(PipFailureSummary("network is down", "3.11"), "");

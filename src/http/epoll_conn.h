@@ -86,9 +86,9 @@ struct Conn {
   bool continue_sent = false;
   bool close_after_write = false;
   bool peer_closed = false;
-  uint64_t refused_body = 0;  // what is left of a body answered 413
-  uint64_t drop_left = 0;     // bytes still to drop in kLinger
-  uint32_t interest = 0;      // epoll events currently registered
+  uint64_t refused_body = 0;                          // what is left of a body answered 413
+  uint64_t drop_left = 0;                             // bytes still to drop in kLinger
+  uint32_t interest = 0;                              // epoll events currently registered
   std::chrono::steady_clock::time_point last_active;  // last byte read or written
   // When the first byte of the request being read arrived; unset between requests.
   std::optional<std::chrono::steady_clock::time_point> request_started;

@@ -11,11 +11,11 @@
 // names. Chunked request bodies are refused with 411, other transfer codings with 501,
 // malformed requests (request line, header names, control characters in header values,
 // Content-Length, Content-Length together with Transfer-Encoding) with 400, header blocks
-// over the limit with 431, each with a JSON error body; those close the connection. A connection is closed after
-// idle_timeout without traffic while no request is in progress, and a request that has not
-// fully arrived request_timeout after its first byte is answered 408 (so that neither idle
-// nor slow-sending clients can hold connections forever); a request with the handler is
-// never timed out here.
+// over the limit with 431, each with a JSON error body; those close the connection. A connection is
+// closed after idle_timeout without traffic while no request is in progress, and a request that has
+// not fully arrived request_timeout after its first byte is answered 408 (so that neither idle nor
+// slow-sending clients can hold connections forever); a request with the handler is never timed out
+// here.
 //
 // A handler runs on a loop thread: one that blocks (a forward pass, a slow script) stalls the
 // other connections of that loop for as long. Handlers that long-poll belong on HttpServer.

@@ -174,7 +174,8 @@ TEST_F(EpollHttpServerTest, IdleAndSlowClientsAreDroppedButARequestWithTheHandle
   slow.Write("GET /hello HTTP/1.1\r\nHost: x\r\n");
   auto timed_out = slow.Read();
   EXPECT_EQ(timed_out.status, 408);
-  EXPECT_NE(timed_out.body.find("did not arrive within 300 ms"), std::string::npos) << timed_out.body;
+  EXPECT_NE(timed_out.body.find("did not arrive within 300 ms"), std::string::npos)
+      << timed_out.body;
   EXPECT_TRUE(slow.ClosedByServer());
   // The parked request outlived all of those and is still answered on its connection.
   Release(Response::Text(200, "finally"));
@@ -269,7 +270,9 @@ TEST_F(EpollHttpServerTest, MalformedRequestsAreRefusedAndCloseTheConnection) {
            {"POST /echo/a HTTP/1.1\r\nBad Header: 1\r\n\r\n", 400},
            {"POST /echo/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", 411},
            {"GET /hello HTTP/1.1\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n", 431},
-           {"GET /hello HTTP/1.1\r\nX-Ctl: a\x01" "b\r\n\r\n", 400},
+           {"GET /hello HTTP/1.1\r\nX-Ctl: a\x01"
+            "b\r\n\r\n",
+            400},
            {std::string("GET /hello HTTP/1.1\r\nX-Nul: a") + '\0' + "b\r\n\r\n", 400},
            {"GET /hello HTTP/1.1\r\nX-Cr: a\rb\r\n\r\n", 400},
            {"POST /echo/a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -192,14 +192,17 @@ void Loop::Sweep() {
     if (it == conns_.end()) continue;
     Conn* c = it->second.get();
     if (c->phase == Phase::kHandling) continue;  // the handler has it
-    const bool reading = c->request_started.has_value() &&
-                         (c->phase == Phase::kBody || (c->phase == Phase::kHead && c->in.size() > 0));
-    if (reading && o.request_timeout.count() > 0 && now - *c->request_started >= o.request_timeout) {
+    const bool reading =
+        c->request_started.has_value() &&
+        (c->phase == Phase::kBody || (c->phase == Phase::kHead && c->in.size() > 0));
+    if (reading && o.request_timeout.count() > 0 &&
+        now - *c->request_started >= o.request_timeout) {
       c->request_started.reset();
       c->in.Consume(c->in.size());
       c->head = Head{};  // answer as HTTP/1.1, not per the connection's previous request
-      Reject(c, 408, "the request did not arrive within " + std::to_string(o.request_timeout.count()) +
-                         " ms of its first byte");
+      Reject(c, 408,
+             "the request did not arrive within " + std::to_string(o.request_timeout.count()) +
+                 " ms of its first byte");
       continue;
     }
     if (!reading && o.idle_timeout.count() > 0 && now - c->last_active >= o.idle_timeout) Close(c);

@@ -77,9 +77,9 @@ TEST(Http1CodecTest, KeepAliveFollowsTheVersionAndTheConnectionHeader) {
 }
 
 TEST(Http1CodecTest, MalformedRequestLinesAre400AndOtherVersions505) {
-  for (std::string_view line : {"GET /"sv, "GET  / HTTP/1.1"sv, "GET / HTTP/1.1 x"sv,
-                                "G(T / HTTP/1.1"sv, " / HTTP/1.1"sv, "GET http://x/ HTTP/1.1"sv,
-                                "GET /a\x01 HTTP/1.1"sv, "GET / FOO/1.1"sv}) {
+  for (std::string_view line :
+       {"GET /"sv, "GET  / HTTP/1.1"sv, "GET / HTTP/1.1 x"sv, "G(T / HTTP/1.1"sv, " / HTTP/1.1"sv,
+        "GET http://x/ HTTP/1.1"sv, "GET /a\x01 HTTP/1.1"sv, "GET / FOO/1.1"sv}) {
     EXPECT_EQ(Parse(line).status, 400) << line;
   }
   Parsed p = Parse("GET / HTTP/2.0");
@@ -88,19 +88,17 @@ TEST(Http1CodecTest, MalformedRequestLinesAre400AndOtherVersions505) {
 }
 
 TEST(Http1CodecTest, MalformedHeaderFieldsAre400) {
-  for (std::string_view fields :
-       {"Host: x\n  folded"sv, "Bad Name: x"sv, ": x"sv, "no colon"sv, "X: a\x01z"sv,
-        "X: a\rz"sv, "X: a\0z"sv, "X: a\x7fz"sv}) {
+  for (std::string_view fields : {"Host: x\n  folded"sv, "Bad Name: x"sv, ": x"sv, "no colon"sv,
+                                  "X: a\x01z"sv, "X: a\rz"sv, "X: a\0z"sv, "X: a\x7fz"sv}) {
     EXPECT_EQ(Parse("GET / HTTP/1.1\n" + std::string(fields)).status, 400) << fields;
   }
   EXPECT_EQ(Parse("GET / HTTP/1.1\nX: a\tz").status, 0);  // HTAB is allowed
 }
 
 TEST(Http1CodecTest, ContentLengthMustBeOneDecimalNumber) {
-  for (std::string_view value : {""sv, "abc"sv, "-1"sv, "+5"sv, "5 5"sv, "0x10"sv,
-                                 "99999999999999999999999"sv}) {
-    EXPECT_EQ(Parse("POST / HTTP/1.1\nContent-Length: " + std::string(value)).status, 400)
-        << value;
+  for (std::string_view value :
+       {""sv, "abc"sv, "-1"sv, "+5"sv, "5 5"sv, "0x10"sv, "99999999999999999999999"sv}) {
+    EXPECT_EQ(Parse("POST / HTTP/1.1\nContent-Length: " + std::string(value)).status, 400) << value;
   }
   EXPECT_EQ(Parse("POST / HTTP/1.1\nContent-Length: 5\nContent-Length: 6").status, 400);
 }

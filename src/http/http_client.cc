@@ -1,11 +1,10 @@
 #include "http/http_client.h"
 
-
 #include <boost/asio.hpp>
-#include <cctype>
-#include <limits>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <limits>
 
 #include "http/http_types.h"
 #include "http/socket_io.h"
@@ -107,9 +106,8 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& base_u
       new HttpClient(base_url, host, port, prefix, std::move(options), std::move(tls)));
 }
 
-HttpClient::HttpClient(std::string base_url, std::string host, std::string port,
-                       std::string prefix, HttpClientOptions options,
-                       std::shared_ptr<TlsContext> tls)
+HttpClient::HttpClient(std::string base_url, std::string host, std::string port, std::string prefix,
+                       HttpClientOptions options, std::shared_ptr<TlsContext> tls)
     : base_url_(std::move(base_url)),
       host_(std::move(host)),
       port_(std::move(port)),
@@ -121,8 +119,7 @@ HttpClient::HttpClient(std::string base_url, std::string host, std::string port,
 HttpClient::~HttpClient() = default;
 
 Result<ClientResponse> HttpClient::Send(const std::string& method,
-                                        const std::string& path_and_query,
-                                        const std::string& body,
+                                        const std::string& path_and_query, const std::string& body,
                                         const std::string& content_type,
                                         const std::map<std::string, std::string>& headers) {
   // A kept-alive connection may have been closed by the server: retry once on a fresh one.
@@ -150,8 +147,8 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
         if (!shook.ok()) {
           conn_->stream.reset();
           conn_->socket.close(ec);
-          return Err(Status(shook.code(), "cannot reach the Gantry server at " + base_url_ +
-                                              ": " + shook.message()));
+          return Err(Status(shook.code(), "cannot reach the Gantry server at " + base_url_ + ": " +
+                                              shook.message()));
         }
       }
       conn_->buffer.clear();
@@ -187,8 +184,8 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
       // Only a reused connection is retried: the server may have closed it while idle.
       if (reused && attempt == 0) continue;
       if (ec == asio::error::interrupted && attempt < 3) continue;
-      return Err(UnavailableError("request " + method + " " + path_and_query + " to " +
-                                  base_url_ + " failed: " + ec.message()));
+      return Err(UnavailableError("request " + method + " " + path_and_query + " to " + base_url_ +
+                                  " failed: " + ec.message()));
     }
     auto res = parser.release();
     ClientResponse out;

@@ -110,7 +110,6 @@ class DeadlineSocket : public ThrowingStreamForms<DeadlineSocket> {
     return o.bytes;
   }
 
-
  private:
   SocketIo io_;
   const std::chrono::milliseconds idle_, request_;
@@ -179,12 +178,12 @@ bool IsMalformed(const beast::error_code& ec) {
 
 // An answer for a request refused by the server itself: the usual error body.
 Response Refusal(int http_status, const std::string& message) {
-  StatusCode code = http_status == 408   ? StatusCode::kDeadlineExceeded
+  StatusCode code = http_status == 408                         ? StatusCode::kDeadlineExceeded
                     : http_status == 413 || http_status == 431 ? StatusCode::kResourceExhausted
-                    : http_status == 501 ? StatusCode::kUnimplemented
-                    : http_status == 503 ? StatusCode::kUnavailable
-                    : http_status >= 500 ? StatusCode::kInternal
-                                         : StatusCode::kInvalidArgument;
+                    : http_status == 501                       ? StatusCode::kUnimplemented
+                    : http_status == 503                       ? StatusCode::kUnavailable
+                    : http_status >= 500                       ? StatusCode::kInternal
+                                                               : StatusCode::kInvalidArgument;
   Response r = Response::FromStatus(Status(code, message));
   r.status = http_status;
   return r;
@@ -309,9 +308,10 @@ void HttpServer::State::Refuse(tcp::socket& socket, const std::string& message) 
   for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++i) {
   }
   Response r = Refusal(503, message);
-  std::string out = "HTTP/1.1 503 Service Unavailable\r\nServer: gantry\r\nContent-Type: " +
-                    r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) +
-                    "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + r.body;
+  std::string out =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: gantry\r\nContent-Type: " + r.content_type +
+      "\r\nContent-Length: " + std::to_string(r.body.size()) +
+      "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + r.body;
   ssize_t n = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   (void)n;  // a client that cannot take a few hundred bytes gets the close alone
   ::shutdown(fd, SHUT_WR);
@@ -326,9 +326,9 @@ void HttpServer::State::Serve(Connection* conn) {
   bool serving = true;
   if (tls) {
     // The handshake belongs to the first request: it gets request_timeout.
-    Status shook = stream.io().AcceptTls(
-        *tls, options.request_timeout.count() > 0 ? After(options.request_timeout)
-                                                  : After(options.idle_timeout));
+    Status shook = stream.io().AcceptTls(*tls, options.request_timeout.count() > 0
+                                                   ? After(options.request_timeout)
+                                                   : After(options.idle_timeout));
     if (shook.code() == StatusCode::kFailedPrecondition) {
       // Plain HTTP on the TLS port: say so in plain HTTP, which is what the client reads.
       AnswerAndClose(stream, buffer,
@@ -385,7 +385,7 @@ bool HttpServer::State::ServeOne(DeadlineSocket& stream, beast::flat_buffer& buf
   if (head.count(bhttp::field::transfer_encoding) > 1 ||
       (head.count(bhttp::field::transfer_encoding) == 1 &&
        !beast::iequals(Trim(std::string_view(head[bhttp::field::transfer_encoding].data(),
-                                              head[bhttp::field::transfer_encoding].size())),
+                                             head[bhttp::field::transfer_encoding].size())),
                        "chunked"))) {
     AnswerAndClose(stream, buffer,
                    Refusal(501, "unsupported Transfer-Encoding; send Content-Length or chunked"),
@@ -465,8 +465,7 @@ bool HttpServer::State::ServeOne(DeadlineSocket& stream, beast::flat_buffer& buf
     }
     if (ec) {
       if (IsMalformed(ec)) {
-        AnswerAndClose(stream, buffer, Refusal(400, "malformed request body: " + ec.message()),
-                       0);
+        AnswerAndClose(stream, buffer, Refusal(400, "malformed request body: " + ec.message()), 0);
       }
       return false;
     }
@@ -546,7 +545,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   state->options = options;
   state->handler = std::move(handler);
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    ASSIGN_OR_RETURN(state->tls, TlsContext::ForServer(options.tls_cert_file, options.tls_key_file));
+    ASSIGN_OR_RETURN(state->tls,
+                     TlsContext::ForServer(options.tls_cert_file, options.tls_key_file));
   }
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);

@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <functional>
-#include <fstream>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -26,9 +26,8 @@ class HttpServerTest : public ::testing::Test {
                                       {"q", r.Query("q")},
                                       {"token", r.BearerToken()}});
     });
-    router_.Add("GET", "/files/{path...}", [](Request& r) {
-      return Response::Text(200, r.Param("path"));
-    });
+    router_.Add("GET", "/files/{path...}",
+                [](Request& r) { return Response::Text(200, r.Param("path")); });
     HttpServerOptions options;
     options.body_limit = [](const std::string&, const std::string& path) -> size_t {
       return path.rfind("/echo/big", 0) == 0 ? 1 << 20 : 1024;
@@ -99,9 +98,8 @@ TEST(HttpServerStopTest, StopLetsARunningHandlerAnswer) {
   });
   ASSERT_TRUE(server.has_value());
   std::string url = "http://127.0.0.1:" + std::to_string((*server)->port());
-  std::future<Result<ClientResponse>> answer = std::async(std::launch::async, [url] {
-    return (*HttpClient::Create(url))->Send("GET", "/slow");
-  });
+  std::future<Result<ClientResponse>> answer = std::async(
+      std::launch::async, [url] { return (*HttpClient::Create(url))->Send("GET", "/slow"); });
   entered.get_future().wait();
   std::thread stopper([&] { (*server)->Stop(); });
   // Once new connections are refused, Stop() is past closing the listener and on to the
@@ -118,7 +116,6 @@ TEST(HttpServerStopTest, StopLetsARunningHandlerAnswer) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "finished");
 }
-
 
 using RawClient = testing::RawHttpClient;
 namespace fs = std::filesystem;
@@ -166,10 +163,10 @@ class HttpServerLimitsTest : public ::testing::Test {
         std::ifstream in(r.body_file, std::ios::binary);
         std::string content((std::istreambuf_iterator<char>(in)), {});
         if (r.path == "/upload/keep") fs::rename(r.body_file, upload_dir_ / "kept");
-        return Response::FromJson(200, {{"body", r.body},
-                                        {"content", content},
-                                        {"in_folder", fs::path(r.body_file).parent_path() ==
-                                                          upload_dir_}});
+        return Response::FromJson(
+            200, {{"body", r.body},
+                  {"content", content},
+                  {"in_folder", fs::path(r.body_file).parent_path() == upload_dir_}});
       }
       return Response::Text(200, "body:" + r.body);
     });
@@ -284,8 +281,7 @@ TEST_F(HttpServerLimitsTest, AFullServerAnswers503) {
   RawClient b(server_->port());
   auto refused = b.Read();
   EXPECT_EQ(refused.status, 503);
-  EXPECT_NE(refused.body.find("at its limit of 1 connections"), std::string::npos)
-      << refused.body;
+  EXPECT_NE(refused.body.find("at its limit of 1 connections"), std::string::npos) << refused.body;
   a.Close();
   EXPECT_EQ(FirstServedStatus(server_->port()), 200);
 }
@@ -303,7 +299,9 @@ TEST_F(HttpServerLimitsTest, MalformedRequestsAreAnsweredWithABodyAndClosed) {
            {"GET nopath HTTP/1.1\r\n\r\n", 400},
            {"GET /a b HTTP/1.1\r\n\r\n", 400},
            {"POST /echo HTTP/1.1\r\nBad Header: 1\r\n\r\n", 400},
-           {"POST /echo HTTP/1.1\r\nX-Ctl: a\x01" "b\r\n\r\n", 400},
+           {"POST /echo HTTP/1.1\r\nX-Ctl: a\x01"
+            "b\r\n\r\n",
+            400},
            {std::string("POST /echo HTTP/1.1\r\nX-Nul: a") + '\0' + "b\r\n\r\n", 400},
            {"POST /echo HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", 400},
            {"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
@@ -314,8 +312,7 @@ TEST_F(HttpServerLimitsTest, MalformedRequestsAreAnsweredWithABodyAndClosed) {
             "3\r\nabc\r\n0\r\n\r\n",
             400},
            {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
-           {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
-            400},
+           {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
            {"GET /hello HTTP/1.1\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n", 431},
        }) {
     RawClient c(server_->port());
@@ -328,7 +325,8 @@ TEST_F(HttpServerLimitsTest, MalformedRequestsAreAnsweredWithABodyAndClosed) {
   }
   // A well-formed chunked body is read whole.
   RawClient ok(server_->port());
-  ok.Write("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  ok.Write(
+      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   auto r = ok.Read();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "body:abcde");
@@ -343,7 +341,8 @@ TEST_F(HttpServerLimitsTest, ABodyOverTheLimitIs413WhetherDeclaredOrChunked) {
   EXPECT_TRUE(declared.AtEof());
   RawClient chunked(server_->port());
   std::string piece = "200\r\n" + std::string(512, 'y') + "\r\n";
-  chunked.Write("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + piece + piece + piece);
+  chunked.Write("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + piece + piece +
+                piece);
   r = chunked.Read();
   EXPECT_EQ(r.status, 413);
   EXPECT_NE(r.body.find("over the limit of 1024 bytes"), std::string::npos) << r.body;

@@ -16,8 +16,8 @@
 namespace gantry::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // decoded path without the query string
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // decoded path without the query string
   std::map<std::string, std::string> query;    // decoded query parameters
   std::map<std::string, std::string> headers;  // lowercase names
   std::map<std::string, std::string> params;   // filled by the Router from {name} segments

@@ -58,8 +58,8 @@ Response Router::Route(Request& request) const {
     r.status = 405;
     return r;
   }
-  return Response::FromStatus(NotFoundError("no such endpoint: " + request.method + " " +
-                                            request.path));
+  return Response::FromStatus(
+      NotFoundError("no such endpoint: " + request.method + " " + request.path));
 }
 
 }  // namespace gantry::http

@@ -76,8 +76,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForServer(const std::string& cer
   const bool key_mismatch =
       !key_used && ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
   if (!key_used && !key_mismatch) {
-    return Err(InvalidArgumentError("--tls-key " + key_file + " is not a PEM private key: " +
-                                    OpenSslReason()));
+    return Err(InvalidArgumentError("--tls-key " + key_file +
+                                    " is not a PEM private key: " + OpenSslReason()));
   }
   if (key_mismatch || SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
@@ -89,8 +89,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForServer(const std::string& cer
 
 Result<std::shared_ptr<TlsContext>> TlsContext::ForClient(const std::string& ca_file) {
   if (!ca_file.empty() && !Readable(ca_file)) {
-    return Err(InvalidArgumentError("cannot read the CA file " + ca_file + ": " +
-                                    std::strerror(errno)));
+    return Err(
+        InvalidArgumentError("cannot read the CA file " + ca_file + ": " + std::strerror(errno)));
   }
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx) return Err(InternalError("cannot make a TLS context: " + OpenSslReason()));
@@ -102,10 +102,10 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForClient(const std::string& ca_
   int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
                                : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
   if (loaded != 1) {
-    return Err(InvalidArgumentError(
-        (ca_file.empty() ? std::string("cannot load the system's trusted CAs")
-                         : "the CA file " + ca_file + " holds no PEM certificate") +
-        ": " + OpenSslReason()));
+    return Err(InvalidArgumentError((ca_file.empty()
+                                         ? std::string("cannot load the system's trusted CAs")
+                                         : "the CA file " + ca_file + " holds no PEM certificate") +
+                                    ": " + OpenSslReason()));
   }
   X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
   return out;
@@ -180,8 +180,7 @@ Status SocketIo::AcceptTls(const TlsContext& context, Deadline deadline) {
   return Handshake(SSL_accept, context, deadline);
 }
 
-Status SocketIo::ConnectTls(const TlsContext& context, const std::string& host,
-                            Deadline deadline) {
+Status SocketIo::ConnectTls(const TlsContext& context, const std::string& host, Deadline deadline) {
   ssl_ = SSL_new(context.native());
   if (!ssl_) return InternalError("cannot start TLS: " + OpenSslReason());
   SSL_set_fd(ssl_, fd_);
@@ -210,15 +209,16 @@ Status SocketIo::Handshake(int (*step)(SSL*), const TlsContext& context, Deadlin
       Outcome ready = Wait(err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline);
       if (ready.kind == Kind::kOk) continue;
       if (ready.kind == Kind::kTimeout) return DeadlineExceededError("the TLS handshake timed out");
-      return UnavailableError("the TLS handshake failed: " + std::string(std::strerror(ready.error)));
+      return UnavailableError("the TLS handshake failed: " +
+                              std::string(std::strerror(ready.error)));
     }
     const long verify = SSL_get_verify_result(ssl_);
     if (client && verify != X509_V_OK) {
-      return UnavailableError(
-          "the server's certificate is not trusted: " +
-          std::string(X509_verify_cert_error_string(verify)) +
-          (context.ca_file().empty() ? " (no CA file given: pass --ca-file or set GANTRY_CA_FILE)"
-                                     : " (checked against " + context.ca_file() + ")"));
+      return UnavailableError("the server's certificate is not trusted: " +
+                              std::string(X509_verify_cert_error_string(verify)) +
+                              (context.ca_file().empty()
+                                   ? " (no CA file given: pass --ca-file or set GANTRY_CA_FILE)"
+                                   : " (checked against " + context.ca_file() + ")"));
     }
     if (!reason.empty()) return UnavailableError("the TLS handshake failed: " + reason);
     return UnavailableError(client ? "the TLS handshake failed: the server closed the connection "

@@ -88,8 +88,7 @@ TEST_F(TlsTest, UntrustedCertificateIsRefusedWithTheReason) {
   ASSERT_TRUE(wrong.has_value());
   r = (*wrong)->Call("POST", "/echo", Json{{"k", 1}});
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message().find(other_.cert_file), std::string::npos)
-      << r.error().message();
+  EXPECT_NE(r.error().message().find(other_.cert_file), std::string::npos) << r.error().message();
 }
 
 TEST_F(TlsTest, CertificateForAnotherNameIsRefused) {

@@ -12,7 +12,8 @@ namespace {
 
 // Nine levels of nine aliases each: under 1 KB of text, 9^9 (387 million) nodes expanded.
 std::string AliasBomb() {
-  std::string y = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  std::string y =
+      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
   for (char c = 'b'; c <= 'i'; ++c) {
     std::string prev(1, static_cast<char>(c - 1));
     y += std::string(1, c) + ": &" + c + " [";
@@ -81,7 +82,10 @@ TEST(BoundedYamlTest, RefusesNestingDeeperThanTheLimit) {
 }
 
 TEST(BoundedYamlTest, RefusesTextThatIsNotUtf8WithTheOffset) {
-  auto utf16 = LoadBoundedYaml(std::string("\xFF\xFE" "c\0o\0", 6), "job.yml");
+  auto utf16 = LoadBoundedYaml(std::string("\xFF\xFE"
+                                           "c\0o\0",
+                                           6),
+                               "job.yml");
   ASSERT_FALSE(utf16.has_value());
   EXPECT_EQ(utf16.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(utf16.error().message(),

@@ -24,9 +24,10 @@ Result<int64_t> PositiveCount(const Json& obj, const std::string& path, const ch
     if (ok) n = std::stoll(s);
   }
   if (!ok || n < (zero_ok ? 0 : 1) || n > 4096) {
-    return Err(InvalidArgumentError(path + "." + field + " must be " +
-                                    (zero_ok ? "a whole number from 0" : "a positive whole number") +
-                                    " up to 4096, got " + it->dump()));
+    return Err(
+        InvalidArgumentError(path + "." + field + " must be " +
+                             (zero_ok ? "a whole number from 0" : "a positive whole number") +
+                             " up to 4096, got " + it->dump()));
   }
   return n;
 }
@@ -36,7 +37,8 @@ Status OnlyKnownKeys(const Json& obj, const std::string& path, const std::set<st
     if (!known.contains(key)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return InvalidArgumentError("unknown field '" + path + "." + key + "' (expected: " + list + ")");
+      return InvalidArgumentError("unknown field '" + path + "." + key + "' (expected: " + list +
+                                  ")");
     }
   }
   return Status::Ok();
@@ -46,10 +48,14 @@ Status OnlyKnownKeys(const Json& obj, const std::string& path, const std::set<st
 
 std::string TypeName(DistributionPlan::Type type) {
   switch (type) {
-    case DistributionPlan::Type::kMpi: return "mpi";
-    case DistributionPlan::Type::kPyTorch: return "pytorch";
-    case DistributionPlan::Type::kTensorFlow: return "tensorflow";
-    case DistributionPlan::Type::kNone: break;
+    case DistributionPlan::Type::kMpi:
+      return "mpi";
+    case DistributionPlan::Type::kPyTorch:
+      return "pytorch";
+    case DistributionPlan::Type::kTensorFlow:
+      return "tensorflow";
+    case DistributionPlan::Type::kNone:
+      break;
   }
   return "";
 }
@@ -65,7 +71,8 @@ Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& dis
   DistributionPlan plan;
   if (!resources.is_null()) {
     if (!resources.is_object()) return Err(InvalidArgumentError("resources must be a mapping"));
-    ASSIGN_OR_RETURN(plan.instance_count, PositiveCount(resources, "resources", "instance_count", 1));
+    ASSIGN_OR_RETURN(plan.instance_count,
+                     PositiveCount(resources, "resources", "instance_count", 1));
   }
   if (distribution.is_null()) return plan;
   if (!distribution.is_object()) return Err(InvalidArgumentError("distribution must be a mapping"));
@@ -77,8 +84,8 @@ Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& dis
   std::transform(t.begin(), t.end(), t.begin(), ::tolower);
   if (auto from = distribution.find("outputs_from"); from != distribution.end()) {
     if (!from->is_string() || (*from != "rank_0" && *from != "all_nodes")) {
-      return Err(InvalidArgumentError("distribution.outputs_from must be rank_0 or all_nodes, got " +
-                                      from->dump()));
+      return Err(InvalidArgumentError(
+          "distribution.outputs_from must be rank_0 or all_nodes, got " + from->dump()));
     }
     plan.outputs_from_all_nodes = *from == "all_nodes";
   }
@@ -92,17 +99,19 @@ Result<DistributionPlan> PlanDistribution(const Json& resources, const Json& dis
   }
   if (t == "tensorflow") {
     plan.type = DistributionPlan::Type::kTensorFlow;
-    RETURN_IF_ERROR(OnlyKnownKeys(distribution, "distribution",
-                                  {"type", "worker_count", "parameter_server_count", "outputs_from"}));
-    ASSIGN_OR_RETURN(plan.worker_count,
-                     PositiveCount(distribution, "distribution", "worker_count", plan.instance_count));
-    ASSIGN_OR_RETURN(plan.parameter_server_count,
-                     PositiveCount(distribution, "distribution", "parameter_server_count", 0, true));
+    RETURN_IF_ERROR(
+        OnlyKnownKeys(distribution, "distribution",
+                      {"type", "worker_count", "parameter_server_count", "outputs_from"}));
+    ASSIGN_OR_RETURN(plan.worker_count, PositiveCount(distribution, "distribution", "worker_count",
+                                                      plan.instance_count));
+    ASSIGN_OR_RETURN(plan.parameter_server_count, PositiveCount(distribution, "distribution",
+                                                                "parameter_server_count", 0, true));
     int64_t tasks = plan.world_size();
     plan.processes_per_instance = (tasks + plan.instance_count - 1) / plan.instance_count;
     if (tasks < plan.instance_count) {
       return Err(InvalidArgumentError(
-          "distribution: " + std::to_string(tasks) + " TensorFlow task(s) (worker_count + "
+          "distribution: " + std::to_string(tasks) +
+          " TensorFlow task(s) (worker_count + "
           "parameter_server_count) cannot fill resources.instance_count " +
           std::to_string(plan.instance_count) + "; every instance runs at least one task"));
     }

@@ -39,9 +39,9 @@ TEST(DistributionTest, PyTorchTwoByTwoGetsTorchrunsVariables) {
 }
 
 TEST(DistributionTest, TensorFlowWorkersAndParameterServersGetTheirOwnTasks) {
-  auto plan = PlanDistribution(Json{{"instance_count", 3}},
-                               Json{{"type", "tensorflow"}, {"worker_count", 2},
-                                    {"parameter_server_count", 1}});
+  auto plan = PlanDistribution(
+      Json{{"instance_count", 3}},
+      Json{{"type", "tensorflow"}, {"worker_count", 2}, {"parameter_server_count", 1}});
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   auto procs = Processes(*plan);
   // ParameterServerStrategy needs a chief (its coordinator) besides the workers and servers.
@@ -64,7 +64,8 @@ TEST(DistributionTest, TensorFlowWorkersAndParameterServersGetTheirOwnTasks) {
   // Worker-only: no "ps" key; worker_count defaults to instance_count.
   auto workers = PlanDistribution(Json{{"instance_count", 2}}, Json{{"type", "tensorflow"}});
   ASSERT_TRUE(workers.has_value());
-  Json w0 = Json::parse(ProcessEnvironment(*workers, Processes(*workers)[0], {"a", "b"}, 100)["TF_CONFIG"]);
+  Json w0 = Json::parse(
+      ProcessEnvironment(*workers, Processes(*workers)[0], {"a", "b"}, 100)["TF_CONFIG"]);
   EXPECT_FALSE(w0["cluster"].contains("ps"));
   EXPECT_FALSE(w0["cluster"].contains("chief"));
   EXPECT_FALSE(EndsWithChief(*workers));

@@ -92,9 +92,8 @@ Result<RunControlReply> RunControlReplyFromJson(const Json& answer) {
 }
 
 Json NodeReportToJson(const NodeReport& report) {
-  Json body = {{"state", NodeStateName(report.state)},
-               {"address", report.address},
-               {"port", report.port}};
+  Json body = {
+      {"state", NodeStateName(report.state)}, {"address", report.address}, {"port", report.port}};
   if (!report.error.empty()) body["error"] = report.error;
   if (report.exit_code) body["exit_code"] = *report.exit_code;
   return body;

@@ -39,11 +39,15 @@ TEST(RunMessagesTest, PerNodeLogStreamsAreNamedAndRecognised) {
 }
 
 TEST(RunMessagesTest, AStatusReportRoundTripsAndLeavesEmptyFieldsOut) {
-  StatusReport r{.status = RunStatus::kFailed, .error = "rank 1 exited with code 3",
-                 .exit_code = 3, .process_group = 4242};
+  StatusReport r{.status = RunStatus::kFailed,
+                 .error = "rank 1 exited with code 3",
+                 .exit_code = 3,
+                 .process_group = 4242};
   Json body = StatusReportToJson(r);
-  EXPECT_EQ(body, Json({{"status", "Failed"}, {"error", "rank 1 exited with code 3"},
-                        {"exit_code", 3}, {"process_group", 4242}}));
+  EXPECT_EQ(body, Json({{"status", "Failed"},
+                        {"error", "rank 1 exited with code 3"},
+                        {"exit_code", 3},
+                        {"process_group", 4242}}));
   auto back = StatusReportFromJson(body);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->status, RunStatus::kFailed);
@@ -73,8 +77,8 @@ TEST(RunMessagesTest, ABadStatusReportNamesTheField) {
 }
 
 TEST(RunMessagesTest, AControlReplyReadsAnyAnswerThatCarriesTheRunsStatus) {
-  auto reply = RunControlReplyFromJson(Json({{"name", "r1"}, {"status", "CancelRequested"},
-                                             {"cancel_requested", true}}));
+  auto reply = RunControlReplyFromJson(
+      Json({{"name", "r1"}, {"status", "CancelRequested"}, {"cancel_requested", true}}));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, "CancelRequested");
   EXPECT_TRUE(reply->cancel_requested);
@@ -86,11 +90,17 @@ TEST(RunMessagesTest, AControlReplyReadsAnyAnswerThatCarriesTheRunsStatus) {
 }
 
 TEST(RunMessagesTest, NodeReportsAndTheNodesAnswerRoundTrip) {
-  NodeReport report{.rank = 1, .state = NodeState::kFailed, .address = "10.0.0.2",
-                    .error = "rank 3 (node 1) exited with code 2", .exit_code = 2};
+  NodeReport report{.rank = 1,
+                    .state = NodeState::kFailed,
+                    .address = "10.0.0.2",
+                    .error = "rank 3 (node 1) exited with code 2",
+                    .exit_code = 2};
   Json body = NodeReportToJson(report);
-  EXPECT_EQ(body, Json({{"state", "failed"}, {"address", "10.0.0.2"}, {"port", 0},
-                        {"error", "rank 3 (node 1) exited with code 2"}, {"exit_code", 2}}));
+  EXPECT_EQ(body, Json({{"state", "failed"},
+                        {"address", "10.0.0.2"},
+                        {"port", 0},
+                        {"error", "rank 3 (node 1) exited with code 2"},
+                        {"exit_code", 2}}));
   auto back = NodeReportFromJson(body, 1);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->rank, 1);
@@ -101,8 +111,11 @@ TEST(RunMessagesTest, NodeReportsAndTheNodesAnswerRoundTrip) {
   EXPECT_EQ(bad.error().message(), "field 'port' must be an integer");
 
   NodesView view{.run = {.status = "Starting"}, .node_count = 2};
-  view.nodes.push_back({.rank = 0, .state = NodeState::kReady, .address = "10.0.0.1",
-                        .port = 29500, .updated_at = 17});
+  view.nodes.push_back({.rank = 0,
+                        .state = NodeState::kReady,
+                        .address = "10.0.0.1",
+                        .port = 29500,
+                        .updated_at = 17});
   view.nodes.push_back(*back);
   auto decoded = NodesViewFromJson(NodesViewToJson(view));
   ASSERT_TRUE(decoded.has_value());

@@ -30,10 +30,11 @@ Json RunSpecToJson(const RunSpec& spec, RunSpecForm form) {
   for (const DatasetUse& d : spec.datasets) {
     datasets.push_back({{"input", d.input}, {"name", d.name}, {"version", d.version}});
   }
-  Json j = {{JobKey(form), spec.job.ToJson()},
-            {"input_trees", spec.input_trees},
-            {"datasets", std::move(datasets)},
-            {"environment", spec.environment ? PinnedEnvironmentToJson(*spec.environment) : Json()}};
+  Json j = {
+      {JobKey(form), spec.job.ToJson()},
+      {"input_trees", spec.input_trees},
+      {"datasets", std::move(datasets)},
+      {"environment", spec.environment ? PinnedEnvironmentToJson(*spec.environment) : Json()}};
   if (form == RunSpecForm::kStored && !spec.gpus.empty()) j["gpus"] = spec.gpus;
   return j;
 }
@@ -44,7 +45,8 @@ Result<RunSpec> RunSpecFromJson(const Json& json, RunSpecForm form) {
   auto job = json.find(JobKey(form));
   ASSIGN_OR_RETURN(spec.job, JobSpec::FromJson(job != json.end() ? *job : Json()));
   if (auto trees = json.find("input_trees"); trees != json.end() && !trees->is_null()) {
-    if (!trees->is_object()) return Err(InvalidArgumentError("field 'input_trees' must be an object"));
+    if (!trees->is_object())
+      return Err(InvalidArgumentError("field 'input_trees' must be an object"));
     for (const auto& [name, id] : trees->items()) {
       if (!id.is_string()) {
         return Err(InvalidArgumentError("field 'input_trees." + name + "' must be a string"));
@@ -53,7 +55,8 @@ Result<RunSpec> RunSpecFromJson(const Json& json, RunSpecForm form) {
     }
   }
   if (auto datasets = json.find("datasets"); datasets != json.end() && !datasets->is_null()) {
-    if (!datasets->is_array()) return Err(InvalidArgumentError("field 'datasets' must be an array"));
+    if (!datasets->is_array())
+      return Err(InvalidArgumentError("field 'datasets' must be an array"));
     for (const Json& d : *datasets) {
       if (!d.is_object()) return Err(InvalidArgumentError("each of 'datasets' must be an object"));
       DatasetUse use;
@@ -64,7 +67,8 @@ Result<RunSpec> RunSpecFromJson(const Json& json, RunSpecForm form) {
     }
   }
   if (auto env = json.find("environment"); env != json.end() && !env->is_null()) {
-    if (!env->is_object()) return Err(InvalidArgumentError("field 'environment' must be an object"));
+    if (!env->is_object())
+      return Err(InvalidArgumentError("field 'environment' must be an object"));
     Result<PinnedEnvironment> pinned = PinnedEnvironmentFromJson(*env);
     if (!pinned) return Err(pinned.error().WithPrefix("environment"));
     spec.environment = std::move(*pinned);

@@ -17,7 +17,9 @@ RunSpec Example() {
   spec.job = job.value_or(JobSpec{});
   spec.input_trees = {{"mnist", std::string(64, 'a')}};
   spec.datasets = {{.input = "mnist", .name = "mnist", .version = 2}};
-  spec.environment = PinnedEnvironment{.name = "tf", .version = 3, .hash = "h1",
+  spec.environment = PinnedEnvironment{.name = "tf",
+                                       .version = 3,
+                                       .hash = "h1",
                                        .spec = {{"python", {{"interpreter_path", "python3"}}}}};
   spec.gpus = {0, 1};
   return spec;
@@ -53,7 +55,8 @@ TEST(RunSpecTest, TheRestFormPutsTheJobUnderSpecAndLeavesTheGpusOut) {
 }
 
 TEST(RunSpecTest, ARunWithoutEnvironmentOrInputsIsOneProcess) {
-  auto spec = RunSpecFromJson(Json::parse(R"({"job": {"command": "echo hi"}, "environment": null})"));
+  auto spec =
+      RunSpecFromJson(Json::parse(R"({"job": {"command": "echo hi"}, "environment": null})"));
   ASSERT_TRUE(spec.has_value());
   EXPECT_FALSE(spec->environment.has_value());
   EXPECT_TRUE(spec->input_trees.empty());
@@ -73,7 +76,8 @@ TEST(RunSpecTest, AMalformedSpecNamesTheField) {
             "field 'datasets' must be an array");
   EXPECT_EQ(message(R"({"job": {"command": "x"}, "environment": {"name": "e", "version": "1"}})"),
             "environment: field 'version' must be an integer");
-  EXPECT_EQ(message(R"({"job": {"command": "x"}, "gpus": ["0"]})"), "field 'gpus' must be an integer");
+  EXPECT_EQ(message(R"({"job": {"command": "x"}, "gpus": ["0"]})"),
+            "field 'gpus' must be an integer");
   EXPECT_EQ(message(R"([])"), "the run's spec must be an object");
 }
 

@@ -60,7 +60,8 @@ TEST(YamlJsonTest, BadYamlNamesTheFileAndLine) {
   auto bad = YamlToJson("a: [1, 2\nb: 3\n", "deployment.yml");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.error().message().find("deployment.yml:"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("deployment.yml:"), std::string::npos)
+      << bad.error().message();
 }
 
 }  // namespace

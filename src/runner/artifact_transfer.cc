@@ -10,8 +10,8 @@
 #include "common/hashing.h"
 
 namespace gantry::runner {
-Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
-                                     const fs::path& dest, artifacts::BlobStore* cache) {
+Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id, const fs::path& dest,
+                                     artifacts::BlobStore* cache) {
   ASSIGN_OR_RETURN(artifacts::Tree tree, client.GetTree(id));
   // A retried download finds the first attempt's files: they are replaced, never written
   // through (see artifacts/download_folder.h).

@@ -28,8 +28,8 @@ namespace fs = std::filesystem;
 // With a `cache` (this node's blob cache), blobs it holds are copied from it instead of
 // fetched, and fetched blobs are added to it, so repeated runs on a node download a dataset
 // or snapshot once.
-Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id,
-                                     const fs::path& dest, artifacts::BlobStore* cache = nullptr);
+Result<artifacts::Tree> DownloadTree(RunClient& client, const std::string& id, const fs::path& dest,
+                                     artifacts::BlobStore* cache = nullptr);
 
 class FolderUploader {
  public:

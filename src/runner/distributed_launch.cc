@@ -92,8 +92,10 @@ Result<int> FindFreePorts(int count) {
     bool ok = base + count - 1 <= 65535;
     for (int k = 1; ok && k < count; ++k) {
       int fd = BindLocal(base + k, nullptr);
-      if (fd < 0) ok = false;
-      else held.push_back(fd);
+      if (fd < 0)
+        ok = false;
+      else
+        held.push_back(fd);
     }
     for (int fd : held) ::close(fd);
     if (ok) return base;
@@ -134,9 +136,10 @@ Result<std::string> LocalAddressTowards(const std::string& url) {
     if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 &&
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
       char text[INET6_ADDRSTRLEN] = {};
-      const void* addr = local.ss_family == AF_INET6
-                             ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
-                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
+      const void* addr =
+          local.ss_family == AF_INET6
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
       if (::inet_ntop(local.ss_family, addr, text, sizeof(text)) != nullptr) {
         ::close(fd);
         ::freeaddrinfo(found);
@@ -159,10 +162,12 @@ std::string InterfaceOfAddress(const std::string& address) {
     const int family = i->ifa_addr->sa_family;
     if (family != AF_INET && family != AF_INET6) continue;
     char text[INET6_ADDRSTRLEN] = {};
-    const void* addr = family == AF_INET6
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
-                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr);
-    if (::inet_ntop(family, addr, text, sizeof(text)) != nullptr && address == text) name = i->ifa_name;
+    const void* addr =
+        family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr);
+    if (::inet_ntop(family, addr, text, sizeof(text)) != nullptr && address == text)
+      name = i->ifa_name;
   }
   ::freeifaddrs(list);
   return name;
@@ -209,7 +214,8 @@ std::vector<std::string> MpiCommand(const jobs::DistributionPlan& plan,
   if (options.in_allocation) {
     // The batch system's allocation names the nodes (one slot each, as its runners hold
     // them): place P ranks per node, over the slots.
-    argv.insert(argv.end(), {"--map-by", "ppr:" + std::to_string(per_node) + ":node", "--oversubscribe"});
+    argv.insert(argv.end(),
+                {"--map-by", "ppr:" + std::to_string(per_node) + ":node", "--oversubscribe"});
   } else {
     argv.insert(argv.end(), {"--hostfile", options.host_file.string()});
   }

@@ -50,8 +50,8 @@ std::string InterfaceOfAddress(const std::string& address);
 std::string MergeHostFile(const std::string& host_file);
 
 struct MpiCommandOptions {
-  fs::path mpirun;       // the executable
-  fs::path host_file;    // written by the caller (MergeHostFile(MpiHostFile(...)))
+  fs::path mpirun;     // the executable
+  fs::path host_file;  // written by the caller (MergeHostFile(MpiHostFile(...)))
   // Instead of the host file, the nodes are the batch system's allocation (mpirun inside a
   // Slurm job, one slot per node as its runners hold them): processes_per_instance per node.
   bool in_allocation = false;

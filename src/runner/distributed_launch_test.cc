@@ -20,8 +20,8 @@ jobs::DistributionPlan MpiPlan(int64_t instances, int64_t per_instance) {
 }
 
 TEST(DistributedLaunchTest, LocalInstancesAreAllLoopback) {
-  EXPECT_EQ(LocalHosts(MpiPlan(3, 1)), (std::vector<std::string>{"127.0.0.1", "127.0.0.1",
-                                                                "127.0.0.1"}));
+  EXPECT_EQ(LocalHosts(MpiPlan(3, 1)),
+            (std::vector<std::string>{"127.0.0.1", "127.0.0.1", "127.0.0.1"}));
 }
 
 TEST(DistributedLaunchTest, HostFileLinesOfOneHostAreMergedWithTheirSlotsSummed) {
@@ -38,15 +38,15 @@ TEST(DistributedLaunchTest, FreePortsAreConsecutiveAndBindable) {
 }
 
 TEST(DistributedLaunchTest, MpirunGetsTheHostFileWorldSizeAndExportsButNotOpenMpisOwnVariables) {
-  auto argv = MpiCommand(MpiPlan(2, 2), {.mpirun = "/usr/bin/mpirun",
-                                         .host_file = "/w/hostfile",
-                                         .rank_dir = "/w/ranks",
-                                         .shell = "/bin/bash",
-                                         .command = "python train.py",
-                                         .as_root = true,
-                                         .cpus = 2,
-                                         .export_names = {"GANTRY_RUN_ID", "OMPI_MCA_btl",
-                                                          "BASH_FUNC_f%%", "PATH"}});
+  auto argv = MpiCommand(
+      MpiPlan(2, 2), {.mpirun = "/usr/bin/mpirun",
+                      .host_file = "/w/hostfile",
+                      .rank_dir = "/w/ranks",
+                      .shell = "/bin/bash",
+                      .command = "python train.py",
+                      .as_root = true,
+                      .cpus = 2,
+                      .export_names = {"GANTRY_RUN_ID", "OMPI_MCA_btl", "BASH_FUNC_f%%", "PATH"}});
   auto has = [&](const std::vector<std::string>& seq) {
     return std::search(argv.begin(), argv.end(), seq.begin(), seq.end()) != argv.end();
   };
@@ -73,13 +73,13 @@ TEST(DistributedLaunchTest, TheRankWrapperRedirectsSetsRanksAndRecordsTheExitCod
   // Runs the wrapper as mpirun would for rank 3 of 2 x 2, without mpirun.
   auto dir = MakeTempDir("distributed-launch-test");
   ASSERT_TRUE(dir.has_value());
-  auto argv = MpiCommand(MpiPlan(2, 2),
-                         {.mpirun = "mpirun",
-                          .rank_dir = *dir,
-                          .shell = "/bin/bash",
-                          .command = "echo rank=$GANTRY_RANK node=$GANTRY_NODE_RANK "
-                                     "local=$GANTRY_LOCAL_RANK world=$GANTRY_WORLD_SIZE; "
-                                     "echo bad >&2; exit 7"});
+  auto argv =
+      MpiCommand(MpiPlan(2, 2), {.mpirun = "mpirun",
+                                 .rank_dir = *dir,
+                                 .shell = "/bin/bash",
+                                 .command = "echo rank=$GANTRY_RANK node=$GANTRY_NODE_RANK "
+                                            "local=$GANTRY_LOCAL_RANK world=$GANTRY_WORLD_SIZE; "
+                                            "echo bad >&2; exit 7"});
   auto shell = std::find(argv.begin(), argv.end(), "/bin/bash");
   ASSERT_NE(shell, argv.end());
   std::vector<std::string> wrapper(shell, argv.end());
@@ -115,14 +115,16 @@ TEST(DistributedLaunchTest, InASlurmAllocationRanksGoPerNodeAndRunInTheirNodesFo
                                                    {"BASH_FUNC_f%%", "x"}}))
                   .ok());
   const std::string leader = (*root / "node_0").string();
-  auto argv = MpiCommand(MpiPlan(2, 2),
-                         {.mpirun = "mpirun",
-                          .in_allocation = true,
-                          .shell = "/bin/bash",
-                          .command = "echo rank=$GANTRY_RANK node=$GANTRY_NODE_RANK in=$(basename $(dirname $PWD)) "
-                                     "where=\"$WHERE\" input=" + leader + "/inputs/x",
-                          .node_dir_template = (*root / "node_@NODE@").string(),
-                          .leader_node_dir = leader});
+  auto argv = MpiCommand(
+      MpiPlan(2, 2),
+      {.mpirun = "mpirun",
+       .in_allocation = true,
+       .shell = "/bin/bash",
+       .command = "echo rank=$GANTRY_RANK node=$GANTRY_NODE_RANK in=$(basename $(dirname $PWD)) "
+                  "where=\"$WHERE\" input=" +
+                  leader + "/inputs/x",
+       .node_dir_template = (*root / "node_@NODE@").string(),
+       .leader_node_dir = leader});
   auto has = [&](const std::vector<std::string>& seq) {
     return std::search(argv.begin(), argv.end(), seq.begin(), seq.end()) != argv.end();
   };

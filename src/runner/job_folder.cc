@@ -19,8 +19,9 @@ void MakeWritable(const fs::path& root) {
   fs::permissions(root, fs::perms::owner_all, fs::perm_options::add, ec);
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    fs::permissions(it->path(), fs::perms::owner_read | fs::perms::owner_write |
-                                    (it->is_directory(ec) ? fs::perms::owner_exec : fs::perms::none),
+    fs::permissions(it->path(),
+                    fs::perms::owner_read | fs::perms::owner_write |
+                        (it->is_directory(ec) ? fs::perms::owner_exec : fs::perms::none),
                     fs::perm_options::add, ec);
   }
 }
@@ -34,8 +35,8 @@ void MakeReadOnly(const fs::path& root) {
     if (it->is_directory(ec)) {
       dirs.push_back(it->path());
     } else {
-      fs::permissions(it->path(), fs::perms::owner_write | fs::perms::group_write |
-                                      fs::perms::others_write,
+      fs::permissions(it->path(),
+                      fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                       fs::perm_options::remove, ec);
     }
   }

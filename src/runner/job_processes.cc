@@ -104,8 +104,8 @@ Status JobProcesses::LaunchSingle() {
 // the same path (working folder, inputs, metrics file), the SDK read-only, the host network
 // (so GANTRY_URL works as on the host), the job's variables from a file.
 Result<std::vector<std::string>> JobProcesses::ContainerCommand() {
-  static const std::set<std::string> kHostOnly = {"PATH", "HOME", "HOSTNAME", "PWD",
-                                                  "SHLVL", "_", "OLDPWD", "TERM"};
+  static const std::set<std::string> kHostOnly = {"PATH",  "HOME", "HOSTNAME", "PWD",
+                                                  "SHLVL", "_",    "OLDPWD",   "TERM"};
   std::string env_file;
   for (const auto& [k, v] : options_.env) {
     if (kHostOnly.count(k) || v.find('\n') != std::string::npos) continue;
@@ -114,10 +114,20 @@ Result<std::vector<std::string>> JobProcesses::ContainerCommand() {
   const fs::path& root = options_.work_dir;
   fs::path env_path = root / "container.env";
   RETURN_IF_ERROR(WriteFileAtomic(env_path, env_file));
-  std::vector<std::string> argv = {options_.container_engine.string(), "run", "--rm", "--init",
-                                   "--name", ContainerName(), "--network", "host",
-                                   "-v", root.string() + ":" + root.string(),
-                                   "-w", options_.wd.string(), "--env-file", env_path.string()};
+  std::vector<std::string> argv = {options_.container_engine.string(),
+                                   "run",
+                                   "--rm",
+                                   "--init",
+                                   "--name",
+                                   ContainerName(),
+                                   "--network",
+                                   "host",
+                                   "-v",
+                                   root.string() + ":" + root.string(),
+                                   "-w",
+                                   options_.wd.string(),
+                                   "--env-file",
+                                   env_path.string()};
   if (!options_.python_sdk_dir.empty()) {
     std::error_code ec;
     std::string sdk = fs::absolute(options_.python_sdk_dir, ec).string();
@@ -217,8 +227,9 @@ Status JobProcesses::LaunchDistributed(const NodeLayout& layout) {
     for (const auto& [k, v] : options_.env) mpi.export_names.push_back(k);
     RETURN_IF_ERROR(StartProcess(MpiCommand(plan, mpi), options_.env, RankLogs::kLauncher));
   } else {
-    const int ports =
-        plan.type == jobs::DistributionPlan::Type::kTensorFlow ? static_cast<int>(plan.world_size()) : 1;
+    const int ports = plan.type == jobs::DistributionPlan::Type::kTensorFlow
+                          ? static_cast<int>(plan.world_size())
+                          : 1;
     int base_port = layout.base_port;
     std::vector<std::string> hosts = layout.hosts;
     EnvironmentMap base = options_.env;
@@ -264,8 +275,8 @@ Status JobProcesses::LaunchMpiAcrossNodes(const NodeLayout& layout, const std::s
     env["SLURM_OVERLAP"] = "1";  // mpirun's srun steps share the nodes with the runners'
   } else {
     host_file = options_.work_dir / "hostfile";
-    RETURN_IF_ERROR(WriteFileAtomic(
-        host_file, MergeHostFile(jobs::MpiHostFile(options_.plan, layout.hosts))));
+    RETURN_IF_ERROR(
+        WriteFileAtomic(host_file, MergeHostFile(jobs::MpiHostFile(options_.plan, layout.hosts))));
   }
   MpiCommandOptions mpi = BaseMpiOptions(shell);
   mpi.host_file = host_file;
@@ -319,7 +330,8 @@ void JobProcesses::ReleaseMpiRankPipes() {
   if (rank_dir_.empty()) return;
   for (int64_t r = 0; r < options_.plan.world_size(); ++r) {
     for (bool is_stderr : {false, true}) {
-      int fd = ::open(MpiRankPipe(rank_dir_, r, is_stderr).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      int fd =
+          ::open(MpiRankPipe(rank_dir_, r, is_stderr).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0) ::close(fd);
     }
   }
@@ -466,7 +478,8 @@ void JobProcesses::Supervise(int64_t now, int runner_signal, bool server_ended) 
 // A parameter-server job is over once its chief ends well: its worker and ps tasks serve
 // until stopped, so they get SIGTERM, then SIGKILL after the grace period.
 void JobProcesses::StopServersAfterChief(int64_t now) {
-  if (!servers_stopped_ && jobs::EndsWithChief(options_.plan) && kill_reason_ == KillReason::kNone) {
+  if (!servers_stopped_ && jobs::EndsWithChief(options_.plan) &&
+      kill_reason_ == KillReason::kNone) {
     for (const auto& chief : procs_) {
       if (chief.rank != 0 || !chief.exit || Failed(*chief.exit)) continue;
       GLOG(Info) << "run '" << options_.run_name
@@ -569,7 +582,8 @@ std::string JobProcesses::DistributedError(int* exit_code, const std::string& pe
     if (failure) {
       *exit_code = failure->code;
       return with_tail(RankName(failure->rank) + " exited with code " +
-                           std::to_string(failure->code) + " under mpirun; mpirun stopped the others",
+                           std::to_string(failure->code) +
+                           " under mpirun; mpirun stopped the others",
                        rank_logs_->StderrText(failure->rank));
     }
     return with_tail("mpirun " + ExitText(*exit_), rank_logs_->StderrText(RankLogs::kLauncher));

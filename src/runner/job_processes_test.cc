@@ -164,14 +164,15 @@ TEST_F(JobProcessesTest, TheFirstRankToFailStopsTheOthersAndIsNamed) {
   job.DescribeEnding(&ending, "", std::nullopt);
   EXPECT_EQ(ending.exit.code, 3);
   EXPECT_EQ(ending.kill_reason, KillReason::kRankFailed);
-  EXPECT_EQ(ending.distributed_error, "rank 1 (node 1) exited with code 3; the other ranks were stopped");
+  EXPECT_EQ(ending.distributed_error,
+            "rank 1 (node 1) exited with code 3; the other ranks were stopped");
   EXPECT_EQ(ending.distributed_exit_code, 3);
 }
 
 TEST_F(JobProcessesTest, AParameterServerJobEndsWithItsChief) {
-  JobProcesses job(Options(Plan(Json{{"instance_count", 1}},
-                                Json{{"type", "tensorflow"}, {"worker_count", 1},
-                                     {"parameter_server_count", 1}})));
+  JobProcesses job(Options(
+      Plan(Json{{"instance_count", 1}},
+           Json{{"type", "tensorflow"}, {"worker_count", 1}, {"parameter_server_count", 1}})));
   ASSERT_TRUE(job.Launch().ok());
   ASSERT_EQ(launcher_.spawned().size(), 3u);  // chief, worker, ps
   const pid_t chief = launcher_.spawned()[0].first, worker = launcher_.spawned()[1].first,

@@ -22,7 +22,8 @@ Meeting ReadMeeting(const jobs::NodesView& view, int64_t node_count) {
   for (int64_t n = 0; n < node_count; ++n) {
     auto it = peers.find(n);
     if (it != peers.end() && it->second->state == jobs::NodeState::kFailed) {
-      m.failure = "node " + std::to_string(n) + " failed before the job started: " + it->second->error;
+      m.failure =
+          "node " + std::to_string(n) + " failed before the job started: " + it->second->error;
       return m;
     }
     if (it == peers.end() || it->second->address.empty()) {
@@ -62,7 +63,8 @@ PeerReading ReadPeers(const jobs::NodesView& view, int64_t self, int64_t node_co
     }
     if (state == jobs::NodeState::kStopped) r.others_stopped = true;
     if (state == jobs::NodeState::kFailed) {
-      failure = it->second->error.empty() ? "node " + std::to_string(n) + " failed" : it->second->error;
+      failure =
+          it->second->error.empty() ? "node " + std::to_string(n) + " failed" : it->second->error;
       code = it->second->exit_code;
     } else if (leader && it != peers.end() && !ended && server_now > 0 &&
                server_now - it->second->updated_at > kNodeSilentMs) {
@@ -100,7 +102,8 @@ Status NodeGroup::Meet(int ports) {
   state_ = jobs::NodeState::kReady;
   GLOG(Info) << "run '" << options_.run_name << "': " << name() << " of " << options_.node_count
              << " is ready at " << address_ << "; waiting for the other nodes";
-  const int64_t deadline = clock_->NowMs() + static_cast<int64_t>(options_.rendezvous_seconds) * 1000;
+  const int64_t deadline =
+      clock_->NowMs() + static_cast<int64_t>(options_.rendezvous_seconds) * 1000;
   while (true) {
     Result<jobs::NodesView> view = link_->ReportNode(Report());
     if (view) {

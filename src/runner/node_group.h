@@ -38,10 +38,10 @@ Meeting ReadMeeting(const jobs::NodesView& view, int64_t node_count);
 
 // What a nodes answer says about the other nodes while the job runs.
 struct PeerReading {
-  bool all_started = true;     // every other node runs or has ended
-  bool others_ended = true;    // every other node has ended
-  bool others_stopped = false; // some other node ended "stopped"
-  std::string failure;         // the first failure among them ("" when none)
+  bool all_started = true;      // every other node runs or has ended
+  bool others_ended = true;     // every other node has ended
+  bool others_stopped = false;  // some other node ended "stopped"
+  std::string failure;          // the first failure among them ("" when none)
   std::optional<int> failure_exit_code;
 };
 // `self`: this node's rank; `leader`: this is node 0, which alone counts silent nodes as lost
@@ -55,8 +55,8 @@ struct NodeGroupOptions {
   std::string server_url;  // this node's address defaults to its route towards the server
   int node_count = 2;
   int node_rank = 0;
-  std::string node_address;     // "" : the address of this machine's route to the server
-  int rendezvous_seconds = 600; // how long the nodes wait for each other
+  std::string node_address;      // "" : the address of this machine's route to the server
+  int rendezvous_seconds = 600;  // how long the nodes wait for each other
   int64_t tick_ms = 100;
   std::function<int()> runner_signal;
 };

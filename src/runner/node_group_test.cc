@@ -6,17 +6,16 @@ namespace gantry::runner {
 namespace {
 
 using jobs::NodeReport;
-using jobs::NodesView;
 using jobs::NodeState;
+using jobs::NodesView;
 
 NodesView View(std::vector<NodeReport> nodes) {
   return NodesView{.run = {.status = "Running"}, .node_count = 3, .nodes = std::move(nodes)};
 }
 
 TEST(NodeGroupTest, TheMeetingCompletesOnceEveryNodeGaveItsAddress) {
-  Meeting partial = ReadMeeting(View({{.rank = 0, .address = "10.0.0.1", .port = 29500},
-                                      {.rank = 2, .address = ""}}),
-                                3);
+  Meeting partial = ReadMeeting(
+      View({{.rank = 0, .address = "10.0.0.1", .port = 29500}, {.rank = 2, .address = ""}}), 3);
   EXPECT_FALSE(partial.complete);
   EXPECT_EQ(partial.missing, "1, 2");
   Meeting all = ReadMeeting(View({{.rank = 0, .address = "10.0.0.1", .port = 29500},
@@ -45,8 +44,8 @@ TEST(NodeGroupTest, AllStartedAndAllEndedCountOnlyTheOtherNodes) {
   EXPECT_TRUE(r.all_started);
   EXPECT_FALSE(r.others_ended);
   EXPECT_TRUE(r.failure.empty());
-  PeerReading waiting = ReadPeers(View({{.rank = 1, .state = NodeState::kReady}}), 0, 3, true, 0,
-                                  &missing);
+  PeerReading waiting =
+      ReadPeers(View({{.rank = 1, .state = NodeState::kReady}}), 0, 3, true, 0, &missing);
   EXPECT_FALSE(waiting.all_started);
   PeerReading ended = ReadPeers(View({{.rank = 1, .state = NodeState::kSucceeded},
                                       {.rank = 2, .state = NodeState::kStopped}}),
@@ -57,11 +56,12 @@ TEST(NodeGroupTest, AllStartedAndAllEndedCountOnlyTheOtherNodes) {
 
 TEST(NodeGroupTest, TheFirstFailedNodeIsReportedWithItsExitCode) {
   std::map<int64_t, int64_t> missing;
-  PeerReading r = ReadPeers(
-      View({{.rank = 1, .state = NodeState::kFailed, .error = "rank 3 (node 1) exited with code 2",
-             .exit_code = 2},
-            {.rank = 2, .state = NodeState::kFailed}}),
-      0, 3, true, 0, &missing);
+  PeerReading r = ReadPeers(View({{.rank = 1,
+                                   .state = NodeState::kFailed,
+                                   .error = "rank 3 (node 1) exited with code 2",
+                                   .exit_code = 2},
+                                  {.rank = 2, .state = NodeState::kFailed}}),
+                            0, 3, true, 0, &missing);
   EXPECT_EQ(r.failure, "rank 3 (node 1) exited with code 2");
   EXPECT_EQ(r.failure_exit_code, 2);
   PeerReading unnamed = ReadPeers(View({{.rank = 2, .state = NodeState::kFailed}}), 1, 3,
@@ -85,8 +85,8 @@ TEST(NodeGroupTest, NodeZeroCountsANodeSilentForThirtySecondsAsLost) {
 
 TEST(NodeGroupTest, ANodeGoneFromTheServersAnswerIsLostAfterThirtySeconds) {
   std::map<int64_t, int64_t> missing;
-  NodesView without_2 = View({{.rank = 0, .state = NodeState::kRunning},
-                              {.rank = 1, .state = NodeState::kRunning}});
+  NodesView without_2 =
+      View({{.rank = 0, .state = NodeState::kRunning}, {.rank = 1, .state = NodeState::kRunning}});
   EXPECT_TRUE(ReadPeers(without_2, 0, 3, true, 5'000, &missing).failure.empty());
   EXPECT_TRUE(ReadPeers(without_2, 0, 3, true, 35'000, &missing).failure.empty());
   EXPECT_EQ(ReadPeers(without_2, 0, 3, true, 35'001, &missing).failure,

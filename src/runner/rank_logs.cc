@@ -53,8 +53,8 @@ Result<std::unique_ptr<RankLogs>> RankLogs::Open(const RankLogsOptions& options)
   std::unique_ptr<RankLogs> logs(new RankLogs(options));
   logs->merged_fd_ = OpenAppend(options.merged_log);
   if (logs->merged_fd_ < 0) {
-    return Err(InternalError("cannot open " + options.merged_log.string() + ": " +
-                             std::strerror(errno)));
+    return Err(
+        InternalError("cannot open " + options.merged_log.string() + ": " + std::strerror(errno)));
   }
   for (int64_t r = 0; r < options.world_size; ++r) {
     fs::path path = logs->RankFile(r);

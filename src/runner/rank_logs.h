@@ -86,7 +86,7 @@ class RankLogs {
   RankLogsOptions options_;
   mutable std::mutex mu_;
   int merged_fd_ = -1;
-  std::vector<Rank> ranks_;  // ranks 0..world_size-1, then the launcher; guarded by mu_
+  std::vector<Rank> ranks_;    // ranks 0..world_size-1, then the launcher; guarded by mu_
   bool write_failed_ = false;  // guarded by mu_
 };
 

@@ -59,8 +59,9 @@ template <typename T>
 Result<T> Decoded(Result<Json> answer, Result<T> (*decode)(const Json&), const char* call) {
   if (!answer) return Err(answer.error());
   Result<T> typed = decode(*answer);
-  if (!typed) return Err(InternalError(std::string("the server's answer to ") + call +
-                                       " is malformed: " + typed.error().message()));
+  if (!typed)
+    return Err(InternalError(std::string("the server's answer to ") + call +
+                             " is malformed: " + typed.error().message()));
   return typed;
 }
 
@@ -88,11 +89,10 @@ Result<int64_t> RunClient::AppendLog(int64_t offset, std::string_view data) {
 
 Result<int64_t> RunClient::AppendLogTo(const std::string& stream, int64_t offset,
                                        std::string_view data) {
-  ASSIGN_OR_RETURN(http::ClientResponse r,
-                   http_->Send("POST",
-                               RunPath("/logs/" + http::UrlEncode(stream) +
-                                       "?offset=" + std::to_string(offset)),
-                               std::string(data), "text/plain"));
+  ASSIGN_OR_RETURN(http::ClientResponse r, http_->Send("POST",
+                                                       RunPath("/logs/" + http::UrlEncode(stream) +
+                                                               "?offset=" + std::to_string(offset)),
+                                                       std::string(data), "text/plain"));
   if (r.status < 200 || r.status >= 300) return Err(ErrorFor(r));
   ASSIGN_OR_RETURN(Json j, ParseJson(r.body, "server response"));
   if (!j.is_object()) return Err(InternalError("log append answer is not an object"));
@@ -104,8 +104,7 @@ Result<int64_t> RunClient::AppendLogTo(const std::string& stream, int64_t offset
 Status RunClient::PostMetrics(const Json& metrics, int64_t through) {
   std::string query = "/metrics?through=" + std::to_string(through);
   if (!options_.metrics_sender.empty()) query += "&sender=" + options_.metrics_sender;
-  return internal::AsStatus(CallJson("POST", RunPath(query),
-                                     Json{{"metrics", metrics}}));
+  return internal::AsStatus(CallJson("POST", RunPath(query), Json{{"metrics", metrics}}));
 }
 
 Status RunClient::PostTags(const Json& tags) {

@@ -174,31 +174,33 @@ class JobRun {
   // ---------------------------------------------------------------- setup and preparation
 
   Status SetUp() {
-    ASSIGN_OR_RETURN(folder_, JobFolder::Open(options_.work_dir,
-                                              multi_node() ? std::optional(options_.node_rank)
-                                                           : std::nullopt,
-                                              environment_));
-    ASSIGN_OR_RETURN(client_, RunClient::Create({.server_url = options_.server_url,
-                                                 .run_name = options_.run_name,
-                                                 .token = options_.token,
-                                                 .ca_file = options_.ca_file,
-                                                 .metrics_sender = multi_node()
-                                                     ? "node_" + std::to_string(options_.node_rank)
-                                                     : ""}));
+    ASSIGN_OR_RETURN(
+        folder_, JobFolder::Open(options_.work_dir,
+                                 multi_node() ? std::optional(options_.node_rank) : std::nullopt,
+                                 environment_));
+    ASSIGN_OR_RETURN(
+        client_,
+        RunClient::Create(
+            {.server_url = options_.server_url,
+             .run_name = options_.run_name,
+             .token = options_.token,
+             .ca_file = options_.ca_file,
+             .metrics_sender = multi_node() ? "node_" + std::to_string(options_.node_rank) : ""}));
     link_ = std::make_unique<ServerLink>(
         client_.get(), &clock_,
         ServerLinkOptions{.server_url = options_.server_url,
                           .run_name = options_.run_name,
                           .server_wait_seconds = options_.server_wait_seconds,
                           .retry_every_ms = kRetryEveryMs,
-                          .on_cancel = [this] {
-                            if (processes_) processes_->OnCancel();
-                          },
+                          .on_cancel =
+                              [this] {
+                                if (processes_) processes_->OnCancel();
+                              },
                           .runner_signal = RunnerSignal});
     if (multi_node()) {
       // The server merges every node's stream into std_log.txt.
-      node_log_sink_ = std::make_unique<RunLogStream>(client_.get(),
-                                                      jobs::NodeLogStream(options_.node_rank));
+      node_log_sink_ =
+          std::make_unique<RunLogStream>(client_.get(), jobs::NodeLogStream(options_.node_rank));
       log_shipper_ = std::make_unique<LogShipper>(folder_->log_file(), node_log_sink_.get());
       nodes_ = std::make_unique<NodeGroup>(
           link_.get(), &clock_,
@@ -216,7 +218,8 @@ class JobRun {
     relay_ = std::make_unique<MetricsRelay>(folder_->metrics_file(), client_.get());
     // Node 0's logs/ are the run's logs/; another node's go under logs/node_RANK/.
     logs_uploader_ = std::make_unique<FolderUploader>(
-        folder_->logs(), leader() ? "logs/" : "logs/node_" + std::to_string(options_.node_rank) + "/",
+        folder_->logs(),
+        leader() ? "logs/" : "logs/node_" + std::to_string(options_.node_rank) + "/",
         folder_->snapshot_cache("logs"));
     outputs_uploader_ = std::make_unique<FolderUploader>(folder_->outputs(), "outputs/",
                                                          folder_->snapshot_cache("outputs"));
@@ -259,7 +262,9 @@ class JobRun {
     }
 
     std::map<std::string, std::string> input_values;
-    auto fetch = [this](const std::string& id, const fs::path& dest) { return FetchTree(id, dest); };
+    auto fetch = [this](const std::string& id, const fs::path& dest) {
+      return FetchTree(id, dest);
+    };
     for (const auto& [name, input] : spec_.inputs) {
       auto tree = resolved->input_trees.find(name);
       const std::string tree_id = tree != resolved->input_trees.end() ? tree->second : "";
@@ -279,9 +284,9 @@ class JobRun {
     if (resolved->environment) {
       env::EnvironmentBuildOptions build{folder_->environment_cache(), path_env,
                                          [this](const std::string& line) { AppendToLog(line); }};
-      ASSIGN_OR_RETURN(env::BuiltEnvironment built,
-                       env::BuildEnvironment(jobs::PinnedEnvironmentToJson(*resolved->environment),
-                                             build));
+      ASSIGN_OR_RETURN(
+          env::BuiltEnvironment built,
+          env::BuildEnvironment(jobs::PinnedEnvironmentToJson(*resolved->environment), build));
       if (!built.interpreter.empty()) interpreter = built.interpreter;
       variables = std::move(built.variables);
       container_engine = built.container_engine;
@@ -304,7 +309,8 @@ class JobRun {
         .user_variables = variables,
     };
     if (interpreter) {
-      ASSIGN_OR_RETURN(context.path_prefix, InstallInterpreterLaunchers(folder_->bin(), *interpreter));
+      ASSIGN_OR_RETURN(context.path_prefix,
+                       InstallInterpreterLaunchers(folder_->bin(), *interpreter));
       GLOG(Info) << "run '" << options_.run_name << "': python is " << interpreter->string();
     }
     if (!context.python_sdk_dir.empty()) {
@@ -314,24 +320,24 @@ class JobRun {
     EnvironmentMap job_env = BuildJobEnvironment(std::move(base), context);
     plan_ = resolved->plan;
     ASSIGN_OR_RETURN(fs::path mpirun, CheckDistribution(job_env, container_image));
-    processes_ = std::make_unique<JobProcesses>(JobProcessesOptions{
-        .run_name = options_.run_name,
-        .work_dir = folder_->root(),
-        .wd = folder_->wd(),
-        .log_file = folder_->log_file(),
-        .command = std::move(command),
-        .env = std::move(job_env),
-        .plan = plan_,
-        .grace_seconds = options_.grace_seconds,
-        .timeout_seconds = spec_.timeout_seconds,
-        .node_count = options_.node_count,
-        .node_rank = options_.node_rank,
-        .container_engine = container_engine,
-        .container_image = container_image,
-        .python_sdk_dir = options_.python_sdk_dir,
-        .mpirun = mpirun,
-        .launcher = launcher_,
-        .clock = &clock_});
+    processes_ = std::make_unique<JobProcesses>(
+        JobProcessesOptions{.run_name = options_.run_name,
+                            .work_dir = folder_->root(),
+                            .wd = folder_->wd(),
+                            .log_file = folder_->log_file(),
+                            .command = std::move(command),
+                            .env = std::move(job_env),
+                            .plan = plan_,
+                            .grace_seconds = options_.grace_seconds,
+                            .timeout_seconds = spec_.timeout_seconds,
+                            .node_count = options_.node_count,
+                            .node_rank = options_.node_rank,
+                            .container_engine = container_engine,
+                            .container_image = container_image,
+                            .python_sdk_dir = options_.python_sdk_dir,
+                            .mpirun = mpirun,
+                            .launcher = launcher_,
+                            .clock = &clock_});
     return Status::Ok();
   }
 
@@ -367,7 +373,7 @@ class JobRun {
     }
     GLOG(Info) << "run '" << options_.run_name << "': distributed ("
                << (plan_.type == jobs::DistributionPlan::Type::kNone ? "no framework"
-                                                                      : jobs::TypeName(plan_.type))
+                                                                     : jobs::TypeName(plan_.type))
                << "), " << plan_.world_size() << " processes on " << plan_.instance_count
                << (multi_node() ? " nodes; this is node " + std::to_string(options_.node_rank)
                                 : std::string(" local instance(s)"));
@@ -462,7 +468,8 @@ class JobRun {
     const bool ended = processes_->exit().has_value();
     if (poll.new_failure) {
       const std::string& failure = nodes_->peer_failure();
-      GLOG(Warning) << "run '" << options_.run_name << "': " << failure.substr(0, failure.find('\n'))
+      GLOG(Warning) << "run '" << options_.run_name
+                    << "': " << failure.substr(0, failure.find('\n'))
                     << (ended ? "" : "; stopping this node's ranks");
       if (!ended && processes_->kill_reason() == KillReason::kNone) {
         nodes_->mark_stopped_for_peer();
@@ -500,11 +507,10 @@ class JobRun {
     }
     if (processes_->distributed()) {
       GLOG(Info) << "run '" << options_.run_name << "': the job's processes ended ("
-                 << (exit.code == 0 && exit.signal == 0
-                         ? std::string("all succeeded")
-                         : exit.signal ? "was killed by signal " + std::to_string(exit.signal) +
-                                             " (" + SignalName(exit.signal) + ")"
-                                       : "exited with code " + std::to_string(exit.code))
+                 << (exit.code == 0 && exit.signal == 0 ? std::string("all succeeded")
+                     : exit.signal ? "was killed by signal " + std::to_string(exit.signal) + " (" +
+                                         SignalName(exit.signal) + ")"
+                                   : "exited with code " + std::to_string(exit.code))
                  << "); finalizing";
     } else {
       GLOG(Info) << "run '" << options_.run_name << "': command "
@@ -607,9 +613,11 @@ class JobRun {
           }
         }
       }
-      const bool pending = std::any_of(steps.begin(), steps.end(), [](const Step& s) { return !s.done; });
+      const bool pending =
+          std::any_of(steps.begin(), steps.end(), [](const Step& s) { return !s.done; });
       if (!pending && !final_enqueued && !link_->stopped()) {
-        EnqueueStatus({.status = outcome.status, .error = outcome.error, .exit_code = outcome.exit_code});
+        EnqueueStatus(
+            {.status = outcome.status, .error = outcome.error, .exit_code = outcome.exit_code});
         final_enqueued = true;
         continue;  // try it at once
       }
@@ -672,8 +680,8 @@ class JobRun {
   int64_t last_build_ship_ms_ = 0;
   int64_t next_ship_ms_ = 0, next_heartbeat_ms_ = 0, next_logs_upload_ms_ = 0;
   int64_t next_node_poll_ms_ = 0;
-  int64_t local_end_ms_ = 0;      // when this node's processes had all exited
-  bool running_reported_ = false; // node 0 of a multi-node job: Running was reported
+  int64_t local_end_ms_ = 0;       // when this node's processes had all exited
+  bool running_reported_ = false;  // node 0 of a multi-node job: Running was reported
 };
 
 }  // namespace

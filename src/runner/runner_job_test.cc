@@ -1,11 +1,10 @@
 // RunJob end to end: real `bash -c` jobs against FakeRunServer.
 #include <gtest/gtest.h>
-
-#include <fstream>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 
 #include "common/files.h"
 #include "common/process.h"
@@ -274,7 +273,6 @@ TEST_F(RunnerJobTest, StderrThatIsNotUtf8StillMakesAnErrorMessage) {
   std::string error = server_->LastStatusBody("r13")["error"];
   EXPECT_EQ(error.rfind("command exited with code 2:\nbad ", 0), 0u) << error;
 }
-
 
 TEST_F(RunnerJobTest, ADaemonThatLeftTheJobsSessionEndsWithTheRun) {
   fs::path pid_file = dir_ / "daemon.pid";

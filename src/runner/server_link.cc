@@ -65,7 +65,9 @@ Status ServerLink::RetryWhileUnavailable(const std::function<Status()>& call) {
   }
 }
 
-void ServerLink::Pause(int64_t tick_ms) { clock_->SleepMs(down_ ? options_.retry_every_ms : tick_ms); }
+void ServerLink::Pause(int64_t tick_ms) {
+  clock_->SleepMs(down_ ? options_.retry_every_ms : tick_ms);
+}
 
 void ServerLink::Refused(const std::string& what, const Status& s) {
   if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kPermissionDenied ||

@@ -124,9 +124,8 @@ TEST_F(ServerLinkTest, RetryWhileUnavailableTriesEverySecondUntilTheWaitIsOver) 
   // A server that comes back with an answer ends the retries with that answer.
   ServerLink fresh = MakeLink(/*wait_seconds=*/3);
   calls = 0;
-  Status back = fresh.RetryWhileUnavailable([&] {
-    return ++calls < 3 ? UnavailableError("refused") : NotFoundError("no run 'r1'");
-  });
+  Status back = fresh.RetryWhileUnavailable(
+      [&] { return ++calls < 3 ? UnavailableError("refused") : NotFoundError("no run 'r1'"); });
   EXPECT_EQ(back.code(), StatusCode::kNotFound);
   EXPECT_EQ(calls, 3);
 }

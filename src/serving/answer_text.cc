@@ -171,9 +171,8 @@ std::optional<std::string> ColumnsText(const std::vector<Tensor>& outputs) {
   return out;
 }
 
-std::string V2AnswerText(const std::string& model_name,
-                         const std::string& model_version, const std::vector<Tensor>& outputs,
-                         const std::optional<std::string>& id) {
+std::string V2AnswerText(const std::string& model_name, const std::string& model_version,
+                         const std::vector<Tensor>& outputs, const std::optional<std::string>& id) {
   std::string out;
   out.reserve(SizeHint(outputs));
   out += '{';

@@ -35,8 +35,7 @@ std::optional<std::string> ColumnsText(const std::vector<Tensor>& outputs);
 // The Open Inference v2 answer with every output as JSON data:
 // {"id"?: ID, "model_name": NAME, "model_version": VERSION,
 //  "outputs": [{"data": [flat values], "datatype", "name", "shape"}]}.
-std::string V2AnswerText(const std::string& model_name,
-                         const std::string& model_version, const std::vector<Tensor>& outputs,
-                         const std::optional<std::string>& id);
+std::string V2AnswerText(const std::string& model_name, const std::string& model_version,
+                         const std::vector<Tensor>& outputs, const std::optional<std::string>& id);
 
 }  // namespace gantry::serving

@@ -35,11 +35,12 @@ TEST(AnswerTextTest, PredictionsOfSeveralOutputsAreOneObjectPerRowInNameOrder) {
 
 TEST(AnswerTextTest, ValuesAreWrittenByDatatype) {
   const float inf = std::numeric_limits<float>::infinity();
-  auto text = PredictionsText({Make("b", {1, 2}, "BOOL", {1, 0}), Make("f", {1, 3}, "FP32",
-                                                                        {inf, std::nanf(""), 1e-7f}),
+  auto text = PredictionsText({Make("b", {1, 2}, "BOOL", {1, 0}),
+                               Make("f", {1, 3}, "FP32", {inf, std::nanf(""), 1e-7f}),
                                Make("i", {1, 2}, "INT32", {-7, 3e9f})});
   ASSERT_TRUE(text.has_value());
-  EXPECT_EQ(*text, R"({"predictions":[{"b":[true,false],"f":[null,null,1e-07],"i":[-7,3000000000]}]})");
+  EXPECT_EQ(*text,
+            R"({"predictions":[{"b":[true,false],"f":[null,null,1e-07],"i":[-7,3000000000]}]})");
   // The text is JSON that reads back as the values (the float's shortest digits).
   auto back = ParseJson(*text);
   ASSERT_TRUE(back.has_value());
@@ -54,7 +55,8 @@ TEST(AnswerTextTest, WhatIsNotRowsIsLeftToTheGeneralAnswer) {
                    .has_value());
   EXPECT_FALSE(PredictionsText({Make("a", {2, 2}, "FP32", {1, 2, 3})}).has_value());
   EXPECT_FALSE(ColumnsText({Make("a", {2, 2}, "FP32", {1, 2, 3})}).has_value());
-  EXPECT_FALSE(PredictionsText({Make("a", {1}, "FP32", {1}), Make("a", {1}, "FP32", {2})}).has_value());
+  EXPECT_FALSE(
+      PredictionsText({Make("a", {1}, "FP32", {1}), Make("a", {1}, "FP32", {2})}).has_value());
   EXPECT_FALSE(PredictionsText({}).has_value());
 }
 

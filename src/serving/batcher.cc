@@ -122,8 +122,8 @@ std::vector<Batcher::Pending> Batcher::TakeBatch() {
   int64_t taken = 0;
   while (!queue_.empty()) {
     auto& next = queue_.front();
-    if (!batch.empty() && (!Stackable(batch[0].inputs, next.inputs) ||
-                           taken + next.rows > options_.max_batch_size)) {
+    if (!batch.empty() &&
+        (!Stackable(batch[0].inputs, next.inputs) || taken + next.rows > options_.max_batch_size)) {
       break;
     }
     taken += next.rows;
@@ -216,7 +216,8 @@ void Batcher::RunBatch(std::vector<Pending>& batch) {
     return;
   }
   std::vector<size_t> per_row, offset(outputs->size(), 0);
-  for (const Tensor& out : *outputs) per_row.push_back(out.data.size() / static_cast<size_t>(total));
+  for (const Tensor& out : *outputs)
+    per_row.push_back(out.data.size() / static_cast<size_t>(total));
   for (auto& p : batch) {
     std::vector<Tensor> parts;
     for (size_t k = 0; k < outputs->size(); ++k) {

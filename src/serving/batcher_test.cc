@@ -118,7 +118,8 @@ TEST(BatcherTest, InputsOfDifferentLengthsRunAlone) {
   TwoInTwoOut* raw = backend.get();
   Batcher batcher(*backend, {.max_batch_size = 4, .max_queue_delay_us = 10'000'000});
   // a has one row, b two: not rows of one batch, so it goes straight to the model.
-  auto out = batcher.Infer({Tensor{"a", {1, 2}, "FP32", {1, 2}}, Tensor{"b", {2}, "INT64", {5, 6}}});
+  auto out =
+      batcher.Infer({Tensor{"a", {1, 2}, "FP32", {1, 2}}, Tensor{"b", {2}, "INT64", {5, 6}}});
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ((*out)[0].data, (std::vector<float>{8}));
   EXPECT_EQ(raw->rows_seen, (std::vector<int64_t>{1}));

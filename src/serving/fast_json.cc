@@ -66,8 +66,8 @@ Result<simdjson::dom::element> Parse(std::string_view body) {
   simdjson::padded_string padded(body);
   if (auto error = parser.parse(padded).get(root); error) {
     if (error == simdjson::DEPTH_ERROR) return Err(InvalidArgumentError(JsonDepthMessage()));
-    return Err(InvalidArgumentError(std::string("malformed JSON: ") +
-                                    simdjson::error_message(error)));
+    return Err(
+        InvalidArgumentError(std::string("malformed JSON: ") + simdjson::error_message(error)));
   }
   return root;
 }

@@ -35,7 +35,8 @@ TEST(FastJsonTest, RefusesWhatIsNotARegularArrayOfNumbers) {
 
 TEST(FastJsonTest, AcceptsNestingUpToTheJsonDepthLimit) {
   // The field's object is one level, so the array may nest kMaxJsonDepth - 1 deep.
-  std::string rows = std::string(kMaxJsonDepth - 1, '[') + "1" + std::string(kMaxJsonDepth - 1, ']');
+  std::string rows =
+      std::string(kMaxJsonDepth - 1, '[') + "1" + std::string(kMaxJsonDepth - 1, ']');
   auto r = ParseNumberArray(R"({"data": )" + rows + "}", "data");
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->shape.size(), kMaxJsonDepth - 1);
@@ -46,8 +47,9 @@ TEST(FastJsonTest, AcceptsNestingUpToTheJsonDepthLimit) {
 TEST(FastJsonTest, RefusesNestingDeeperThanTheLimitWithParseJsonsMessage) {
   std::string too_deep =
       std::string(kMaxJsonDepth + 1, '[') + "1" + std::string(kMaxJsonDepth + 1, ']');
-  for (const std::string& body : {too_deep, R"({"data": )" + too_deep.substr(1, too_deep.size() - 2) + "}",
-                                  std::string(100'000, '[') + std::string(100'000, ']')}) {
+  for (const std::string& body :
+       {too_deep, R"({"data": )" + too_deep.substr(1, too_deep.size() - 2) + "}",
+        std::string(100'000, '[') + std::string(100'000, ']')}) {
     auto r = ParseNumberArray(body, body[0] == '{' ? "data" : "");
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
@@ -79,16 +81,17 @@ TEST(FastJsonTest, ReadsTheCommonV2Request) {
 }
 
 TEST(FastJsonTest, LeavesEveryOtherV2RequestToTheGeneralParser) {
-  for (const char* body : {
-           R"({"inputs": [{"shape": [1], "data": [1]}], "outputs": [{"name": "y"}]})",
-           R"({"inputs": [{"shape": [1], "data": [1]}], "parameters": {"binary_data_output": true}})",
-           R"({"inputs": [{"shape": [4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}]})",
-           R"({"inputs": [{"shape": [3], "data": [1, 2]}]})",         // data does not fill the shape
-           R"({"inputs": [{"shape": [-1], "data": [1]}]})",
-           R"({"inputs": [{"shape": [1], "data": [true]}]})",
-           R"({"inputs": [{"shape": [1], "data": [1], "data": [2]}]})",  // a key twice
-           R"({"inputs": [{"shape": [1], "data": [1]}], "id": 5})",
-           R"({"inputs": []})", R"({"inputs": [{"shape": [1]}]})", R"([1, 2])", R"({"inputs": [)"}) {
+  for (
+      const char* body :
+      {R"({"inputs": [{"shape": [1], "data": [1]}], "outputs": [{"name": "y"}]})",
+       R"({"inputs": [{"shape": [1], "data": [1]}], "parameters": {"binary_data_output": true}})",
+       R"({"inputs": [{"shape": [4], "datatype": "FP32", "parameters": {"binary_data_size": 16}}]})",
+       R"({"inputs": [{"shape": [3], "data": [1, 2]}]})",  // data does not fill the shape
+       R"({"inputs": [{"shape": [-1], "data": [1]}]})",
+       R"({"inputs": [{"shape": [1], "data": [true]}]})",
+       R"({"inputs": [{"shape": [1], "data": [1], "data": [2]}]})",  // a key twice
+       R"({"inputs": [{"shape": [1], "data": [1]}], "id": 5})", R"({"inputs": []})",
+       R"({"inputs": [{"shape": [1]}]})", R"([1, 2])", R"({"inputs": [)"}) {
     auto r = ParseV2Request(body);
     ASSERT_FALSE(r.has_value()) << body;
     EXPECT_EQ(r.error().code(), StatusCode::kNotFound) << body;

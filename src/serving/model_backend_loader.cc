@@ -17,7 +17,8 @@ namespace {
 // its parent, and ../lib/gantry (an installed tree).
 std::vector<fs::path> PluginCandidates(const std::string& file) {
   std::vector<fs::path> dirs;
-  if (const char* dir = std::getenv("GANTRY_PLUGIN_DIR"); dir != nullptr && *dir) dirs.push_back(dir);
+  if (const char* dir = std::getenv("GANTRY_PLUGIN_DIR"); dir != nullptr && *dir)
+    dirs.push_back(dir);
   fs::path exe_dir = SelfExecutable().parent_path();
   dirs.push_back(exe_dir);
   dirs.push_back(exe_dir.parent_path());
@@ -66,8 +67,8 @@ Result<void*> PluginEntry(const Plugin& plugin) {
       }
       void* entry = ::dlsym(handle, plugin.entry);
       if (entry == nullptr) {
-        return Err(FailedPreconditionError(path.string() + " is not a gantry " + plugin.kind +
-                                           " plugin"));
+        return Err(
+            FailedPreconditionError(path.string() + " is not a gantry " + plugin.kind + " plugin"));
       }
       return entry;
     }

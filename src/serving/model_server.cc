@@ -38,7 +38,8 @@ Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions opti
 Result<std::unique_ptr<ModelServer>> ModelServer::Create(ModelServerOptions options,
                                                          std::unique_ptr<RawScorer> scorer) {
   if (options.name.empty()) {
-    if (options.model_dir.empty()) return Err(InvalidArgumentError("the served model needs a name"));
+    if (options.model_dir.empty())
+      return Err(InvalidArgumentError("the served model needs a name"));
     fs::path p = fs::absolute(options.model_dir).lexically_normal();
     if (p.filename().empty()) p = p.parent_path();
     options.name = p.filename().string();
@@ -61,8 +62,8 @@ ModelServer::ModelServer(ModelServerOptions options, std::unique_ptr<ModelBacken
     model_.scheduler = scheduler_.get();
     // The simdjson fast paths of `:predict` and `/score` read one tensor of rows: for models
     // with one input that takes rows (any outputs).
-    model_.fast_rows = info.inputs.size() == 1 && !info.inputs[0].unknown_rank &&
-                       info.inputs[0].shape.size() == 2;
+    model_.fast_rows =
+        info.inputs.size() == 1 && !info.inputs[0].unknown_rank && info.inputs[0].shape.size() == 2;
   }
   frontends_.push_back(std::make_unique<OpenInferenceFrontend>(model_));
   frontends_.push_back(std::make_unique<TfServingFrontend>(model_));
@@ -101,7 +102,8 @@ Response ModelServer::Handle(Request& request) {
 
 void ModelServer::Record(std::chrono::steady_clock::time_point start, int status) {
   int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::steady_clock::now() - start).count();
+                   std::chrono::steady_clock::now() - start)
+                   .count();
   ++requests_;
   if (status >= 400) ++failures_;
   latency_us_total_ += us;
@@ -145,7 +147,8 @@ std::string ModelServer::MetricsText() {
     m += "gantry_serve_latency_seconds_bucket{le=\"" + std::to_string(kBucketsUs[i] / 1e6) +
          "\"} " + std::to_string(latency_buckets_[i].load()) + "\n";
   }
-  m += "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
+  m +=
+      "gantry_serve_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(requests_.load()) + "\n";
   m += "gantry_serve_latency_seconds_sum " + std::to_string(latency_us_total_.load() / 1e6) + "\n";
   m += "gantry_serve_latency_seconds_count " + std::to_string(requests_.load()) + "\n";
   const std::string label = "{model=\"" + options_.name + "\"} ";

@@ -26,8 +26,8 @@
 namespace gantry::serving {
 
 struct ModelServerOptions {
-  fs::path model_dir;               // the model's files
-  std::string name;                 // served name; default: the folder's name
+  fs::path model_dir;  // the model's files
+  std::string name;    // served name; default: the folder's name
   std::string backend = "torchscript";
   // What the backend needs beyond the folder (tensorflow: where TensorFlow is, the signature).
   ModelBackendOptions backend_options;
@@ -72,7 +72,7 @@ class ModelServer {
   void Record(std::chrono::steady_clock::time_point start, int status);
 
   ModelServerOptions options_;
-  std::unique_ptr<ModelBackend> backend_;      // null when scorer_ serves
+  std::unique_ptr<ModelBackend> backend_;  // null when scorer_ serves
   std::unique_ptr<RawScorer> scorer_;
   ServedModel model_;  // what the front-ends know of the above
   std::vector<std::unique_ptr<Frontend>> frontends_;

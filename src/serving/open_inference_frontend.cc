@@ -33,19 +33,24 @@ Response OpenInferenceFrontend::HandleServerReady() const {
 Response OpenInferenceFrontend::HandleModelMetadata(const Request& req) const {
   if (!model_.Known(req)) return Error(404, "unknown model '" + req.Param("name") + "'");
   if (model_.info == nullptr) {  // an entry script: its tensors are its own business
-    return Response::FromJson(200, {{"name", model_.name}, {"versions", {model_.version}},
-                                    {"platform", model_.backend}, {"inputs", Json::array()},
+    return Response::FromJson(200, {{"name", model_.name},
+                                    {"versions", {model_.version}},
+                                    {"platform", model_.backend},
+                                    {"inputs", Json::array()},
                                     {"outputs", Json::array()}});
   }
   auto tensor_json = [](const TensorSpec& s) {
-    return Json{{"name", s.name}, {"datatype", s.datatype},
+    return Json{{"name", s.name},
+                {"datatype", s.datatype},
                 {"shape", s.unknown_rank ? std::vector<int64_t>{-1} : s.shape}};
   };
   Json inputs = Json::array(), outputs = Json::array();
   for (const auto& s : model_.info->inputs) inputs.push_back(tensor_json(s));
   for (const auto& s : model_.info->outputs) outputs.push_back(tensor_json(s));
-  return Response::FromJson(200, {{"name", model_.name}, {"versions", {model_.version}},
-                                  {"platform", model_.info->platform}, {"inputs", inputs},
+  return Response::FromJson(200, {{"name", model_.name},
+                                  {"versions", {model_.version}},
+                                  {"platform", model_.info->platform},
+                                  {"inputs", inputs},
                                   {"outputs", outputs}});
 }
 
@@ -64,8 +69,8 @@ Response OpenInferenceFrontend::HandleInfer(const Request& req) const {
     size_t length = 0;
     auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), length);
     if (ec != std::errc() || end != header.data() + header.size() || length > req.body.size()) {
-      return Error(400, "Inference-Header-Content-Length '" + header +
-                            "' is not a length within the body");
+      return Error(
+          400, "Inference-Header-Content-Length '" + header + "' is not a length within the body");
     }
     json_text = std::string_view(req.body).substr(0, length);
     binary = std::string_view(req.body).substr(length);
@@ -97,7 +102,8 @@ Response OpenInferenceFrontend::HandleInfer(const Request& req) const {
     }
     t.name = in.value("name", model_.info->inputs[0].name);
     t.datatype = in.value("datatype", "FP32");
-    if (!in["shape"].is_array()) return Error(400, "input '" + t.name + "': 'shape' must be a list");
+    if (!in["shape"].is_array())
+      return Error(400, "input '" + t.name + "': 'shape' must be a list");
     for (const auto& d : in["shape"]) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0) {
         return Error(400, "input '" + t.name + "': 'shape' must hold non-negative integers");
@@ -107,8 +113,9 @@ Response OpenInferenceFrontend::HandleInfer(const Request& req) const {
     if (raw) {
       const Json& size = parameters["binary_data_size"];
       if (!size.is_number_unsigned() || size.get<uint64_t>() > binary.size()) {
-        return Error(400, "input '" + t.name + "': binary_data_size must be a byte count "
-                          "within the binary data after the header");
+        return Error(400, "input '" + t.name +
+                              "': binary_data_size must be a byte count "
+                              "within the binary data after the header");
       }
       Status st = DecodeTensorBytes(binary.substr(0, size.get<size_t>()), t.datatype, t.data);
       if (!st.ok()) return Error(400, "input '" + t.name + "': " + st.message());
@@ -160,19 +167,22 @@ Response OpenInferenceFrontend::HandleInfer(const Request& req) const {
   auto outputs = model_.scheduler->Infer(tensors);
   if (!outputs.has_value()) return Error(400, outputs.error().message());
   for (const auto& [name, _] : wanted) {
-    if (std::none_of(outputs->begin(), outputs->end(), [&](const Tensor& o) { return o.name == name; })) {
+    if (std::none_of(outputs->begin(), outputs->end(),
+                     [&](const Tensor& o) { return o.name == name; })) {
       return Error(400, "the model has no output '" + name + "'");
     }
   }
   Json outs = Json::array();
   std::string raw_outputs;
   for (const auto& o : *outputs) {
-    auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == o.name; });
+    auto it = std::find_if(wanted.begin(), wanted.end(),
+                           [&](const auto& w) { return w.first == o.name; });
     if (!wanted.empty() && it == wanted.end()) continue;
     Json out = {{"name", o.name}, {"datatype", o.datatype}, {"shape", o.shape}};
     if (all_binary || (it != wanted.end() && it->second)) {
       auto bytes = EncodeTensorBytes(o.data, o.datatype);
-      if (!bytes.has_value()) return Error(400, "output '" + o.name + "': " + bytes.error().message());
+      if (!bytes.has_value())
+        return Error(400, "output '" + o.name + "': " + bytes.error().message());
       out["parameters"] = {{"binary_data_size", bytes->size()}};
       raw_outputs += *bytes;
     } else {
@@ -201,7 +211,8 @@ bool OpenInferenceFrontend::TakesFast(const Request& request) const {
       !request.Header("inference-header-content-length").empty()) {
     return false;
   }
-  return model_.IsThisModel(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kInfer.size()));
+  return model_.IsThisModel(
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kInfer.size()));
 }
 
 std::optional<FastRequest> OpenInferenceFrontend::ReadFast(const Request& request) const {

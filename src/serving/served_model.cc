@@ -50,7 +50,8 @@ Result<std::vector<Tensor>> ServedModel::InputsFromJson(const Json& value, bool 
     std::vector<float> data;
     std::vector<int64_t> shape;
     Status st = FlattenJson(v, data, shape);
-    if (!st.ok()) return st.WithPrefix("input '" + (input.empty() ? info->inputs[0].name : input) + "'");
+    if (!st.ok())
+      return st.WithPrefix("input '" + (input.empty() ? info->inputs[0].name : input) + "'");
     inputs.push_back(NewInput(input, std::move(data), std::move(shape), one_instance));
     return Status::Ok();
   };

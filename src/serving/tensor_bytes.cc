@@ -52,16 +52,26 @@ Status DecodeTensorBytes(std::string_view bytes, std::string_view datatype,
     return InvalidArgumentError(std::to_string(bytes.size()) + " bytes are not a whole number of " +
                                 std::string(datatype) + " values");
   }
-  if (datatype == "FP32") DecodeAs<float>(bytes, out);
-  else if (datatype == "FP64") DecodeAs<double>(bytes, out);
-  else if (datatype == "INT8") DecodeAs<int8_t>(bytes, out);
-  else if (datatype == "INT16") DecodeAs<int16_t>(bytes, out);
-  else if (datatype == "INT32") DecodeAs<int32_t>(bytes, out);
-  else if (datatype == "INT64") DecodeAs<int64_t>(bytes, out);
-  else if (datatype == "UINT8" || datatype == "BOOL") DecodeAs<uint8_t>(bytes, out);
-  else if (datatype == "UINT16") DecodeAs<uint16_t>(bytes, out);
-  else if (datatype == "UINT32") DecodeAs<uint32_t>(bytes, out);
-  else DecodeAs<uint64_t>(bytes, out);
+  if (datatype == "FP32")
+    DecodeAs<float>(bytes, out);
+  else if (datatype == "FP64")
+    DecodeAs<double>(bytes, out);
+  else if (datatype == "INT8")
+    DecodeAs<int8_t>(bytes, out);
+  else if (datatype == "INT16")
+    DecodeAs<int16_t>(bytes, out);
+  else if (datatype == "INT32")
+    DecodeAs<int32_t>(bytes, out);
+  else if (datatype == "INT64")
+    DecodeAs<int64_t>(bytes, out);
+  else if (datatype == "UINT8" || datatype == "BOOL")
+    DecodeAs<uint8_t>(bytes, out);
+  else if (datatype == "UINT16")
+    DecodeAs<uint16_t>(bytes, out);
+  else if (datatype == "UINT32")
+    DecodeAs<uint32_t>(bytes, out);
+  else
+    DecodeAs<uint64_t>(bytes, out);
   return Status::Ok();
 }
 

@@ -18,7 +18,8 @@ size_t BytesPerValue(std::string_view datatype);
 
 // Appends the values `bytes` holds to `out`. InvalidArgument for a datatype without a raw form
 // or a length that is not a whole number of values.
-Status DecodeTensorBytes(std::string_view bytes, std::string_view datatype, std::vector<float>& out);
+Status DecodeTensorBytes(std::string_view bytes, std::string_view datatype,
+                         std::vector<float>& out);
 
 // The raw form of `values` as `datatype`; InvalidArgument for a datatype without one.
 Result<std::string> EncodeTensorBytes(const std::vector<float>& values, std::string_view datatype);

@@ -9,8 +9,8 @@ namespace {
 
 TEST(TensorBytesTest, RoundTripsEachDatatype) {
   const std::vector<float> values = {0, 1, 2, 127};
-  for (const char* datatype : {"FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8",
-                               "UINT16", "UINT32", "UINT64"}) {
+  for (const char* datatype :
+       {"FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}) {
     auto bytes = EncodeTensorBytes(values, datatype);
     ASSERT_TRUE(bytes.has_value()) << datatype;
     EXPECT_EQ(bytes->size(), values.size() * BytesPerValue(datatype)) << datatype;
@@ -23,8 +23,9 @@ TEST(TensorBytesTest, RoundTripsEachDatatype) {
 TEST(TensorBytesTest, ReadsLittleEndianValuesAsNumPyWritesThem) {
   int64_t ints[2] = {-3, 1 << 20};
   std::vector<float> out = {9};  // appended to
-  ASSERT_TRUE(DecodeTensorBytes(std::string_view(reinterpret_cast<char*>(ints), sizeof(ints)),
-                                "INT64", out).ok());
+  ASSERT_TRUE(
+      DecodeTensorBytes(std::string_view(reinterpret_cast<char*>(ints), sizeof(ints)), "INT64", out)
+          .ok());
   EXPECT_EQ(out, (std::vector<float>{9, -3, 1 << 20}));
   auto bools = EncodeTensorBytes({0, 2, -1}, "BOOL");
   ASSERT_TRUE(bools.has_value());

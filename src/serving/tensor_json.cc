@@ -44,7 +44,8 @@ bool Consistent(const Tensor& t) {
 // The tensor split along its first dimension, each row nested.
 Result<Json> Rows(const Tensor& t) {
   if (t.shape.empty()) {
-    return Err(InvalidArgumentError("output '" + t.name + "' is a scalar, which has no rows; "
+    return Err(InvalidArgumentError("output '" + t.name +
+                                    "' is a scalar, which has no rows; "
                                     "ask for columnar \"inputs\" instead"));
   }
   return NestedJson(t);

@@ -24,11 +24,11 @@ TEST(TensorJsonTest, FlattenKeepsTheShapeAndReadsBoolsAsNumbers) {
 }
 
 TEST(TensorJsonTest, FlattenRefusesRaggedMixedAndNonNumbers) {
-  for (const auto& [text, message] :
-       std::vector<std::pair<const char*, const char*>>{{"[[1, 2], [3]]", "rows have different lengths"},
-                                                        {"[1, [2]]", "ragged or mixed nesting"},
-                                                        {"[[1], 2]", "ragged or mixed nesting"},
-                                                        {"[\"a\"]", "expected numbers, got string"}}) {
+  for (const auto& [text, message] : std::vector<std::pair<const char*, const char*>>{
+           {"[[1, 2], [3]]", "rows have different lengths"},
+           {"[1, [2]]", "ragged or mixed nesting"},
+           {"[[1], 2]", "ragged or mixed nesting"},
+           {"[\"a\"]", "expected numbers, got string"}}) {
     std::vector<float> data;
     std::vector<int64_t> shape;
     Status st = FlattenJson(Json::parse(text), data, shape);
@@ -52,8 +52,8 @@ TEST(TensorJsonTest, ValuesTakeTheFormTheTextAnswersGiveThem) {
 }
 
 TEST(TensorJsonTest, RowsOfSeveralOutputsAreOneObjectPerRow) {
-  auto rows = RowsOfOutputs({Make("logits", {2, 2}, "FP32", {0.5f, 1, 2, 3}),
-                             Make("classes", {2}, "INT64", {1, 0})});
+  auto rows = RowsOfOutputs(
+      {Make("logits", {2, 2}, "FP32", {0.5f, 1, 2, 3}), Make("classes", {2}, "INT64", {1, 0})});
   ASSERT_TRUE(rows.has_value());
   EXPECT_EQ(rows->dump(), R"([{"classes":1,"logits":[0.5,1.0]},{"classes":0,"logits":[2.0,3.0]}])");
 }
@@ -69,7 +69,8 @@ TEST(TensorJsonTest, RowsRefuseScalarsAndDifferentFirstDimensionsNamingTheFix) {
 }
 
 TEST(TensorJsonTest, ColumnsNameSeveralOutputsAndCheckTheShape) {
-  auto columns = ColumnsOfOutputs({Make("a", {1, 2}, "FP32", {1, 2}), Make("b", {1}, "INT32", {4})});
+  auto columns =
+      ColumnsOfOutputs({Make("a", {1, 2}, "FP32", {1, 2}), Make("b", {1}, "INT32", {4})});
   ASSERT_TRUE(columns.has_value());
   EXPECT_EQ(columns->dump(), R"({"a":[[1.0,2.0]],"b":[4]})");
   auto short_of_values = ColumnsOfOutputs({Make("a", {2, 2}, "FP32", {1, 2, 3})});

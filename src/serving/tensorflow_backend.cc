@@ -26,7 +26,8 @@ constexpr char kCheckedVersions[] = "2.21";
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 bool AllDigits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
@@ -77,7 +78,8 @@ Result<fs::path> FindLibrary(const ModelBackendOptions& options) {
     if (fs::is_directory(p, ec)) p /= kLibraryName;
     if (!fs::is_regular_file(p, ec)) {
       return Err(FailedPreconditionError("--tensorflow-lib " + options.tensorflow_lib.string() +
-                                         ": no " + kLibraryName + " there (it is in the folder "
+                                         ": no " + kLibraryName +
+                                         " there (it is in the folder "
                                          "tf.sysconfig.get_lib() prints)"));
     }
     return p;
@@ -87,7 +89,8 @@ Result<fs::path> FindLibrary(const ModelBackendOptions& options) {
   if (!python) {
     return Err(FailedPreconditionError(
         "the tensorflow backend takes TensorFlow from a Python environment, but the "
-        "interpreter '" + options.python + "' was not found; pass --python or --tensorflow-lib"));
+        "interpreter '" +
+        options.python + "' was not found; pass --python or --tensorflow-lib"));
   }
   constexpr char kScript[] =
       "import importlib.util as u\n"
@@ -123,15 +126,24 @@ Result<fs::path> FindLibrary(const ModelBackendOptions& options) {
 // an MNIST-sized DNN went from 6.9k to 13.8k requests/s at 8 connections on the 2-core
 // development machine, and from 5.4k to 6.4k at one.
 constexpr unsigned char kSessionConfigBytes[] = {
-    0x10, 0x01,                                                  // field 2 (varint): 1
+    0x10, 0x01,                                                        // field 2 (varint): 1
     0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,  // field 5: -1
 };
 
 // The element types this backend converts from and to the protocols' numbers.
 bool Convertible(int dtype) {
   switch (dtype) {
-    case kTfFloat: case kTfDouble: case kTfInt8: case kTfInt16: case kTfInt32: case kTfInt64:
-    case kTfUint8: case kTfUint16: case kTfUint32: case kTfUint64: case kTfBool:
+    case kTfFloat:
+    case kTfDouble:
+    case kTfInt8:
+    case kTfInt16:
+    case kTfInt32:
+    case kTfInt64:
+    case kTfUint8:
+    case kTfUint16:
+    case kTfUint32:
+    case kTfUint64:
+    case kTfBool:
       return true;
     default:
       return false;
@@ -170,10 +182,19 @@ void Read(const void* from, size_t n, std::vector<float>& out) {
 
 size_t ElementSize(int dtype) {
   switch (dtype) {
-    case kTfDouble: case kTfInt64: case kTfUint64: return 8;
-    case kTfFloat: case kTfInt32: case kTfUint32: return 4;
-    case kTfInt16: case kTfUint16: return 2;
-    default: return 1;
+    case kTfDouble:
+    case kTfInt64:
+    case kTfUint64:
+      return 8;
+    case kTfFloat:
+    case kTfInt32:
+    case kTfUint32:
+      return 4;
+    case kTfInt16:
+    case kTfUint16:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -207,7 +228,8 @@ class TensorFlowBackend : public ModelBackend {
     if (!version.starts_with("2.")) {
       return FailedPreconditionError("TensorFlow " + version + " at " + library.string() +
                                      " is not supported; the tensorflow backend serves with "
-                                     "TensorFlow 2 (tested: " + kCheckedVersions + ".x)");
+                                     "TensorFlow 2 (tested: " +
+                                     kCheckedVersions + ".x)");
     }
     if (!version.starts_with(std::string(kCheckedVersions) + ".")) {
       GLOG(Warning) << "TensorFlow " << version << " (" << library.string()
@@ -235,8 +257,8 @@ class TensorFlowBackend : public ModelBackend {
       return InvalidArgumentError("cannot load the TensorFlow SavedModel " + saved_model.string() +
                                   " (tag 'serve'): " + FirstLine(api_->TF_Message(status.get())));
     }
-    auto graph = ParseMetaGraph(
-        std::string_view(static_cast<const char*>(meta->data), meta->length));
+    auto graph =
+        ParseMetaGraph(std::string_view(static_cast<const char*>(meta->data), meta->length));
     api_->TF_DeleteBuffer(meta);
     if (!graph.has_value()) {
       return InvalidArgumentError("SavedModel " + saved_model.string() + ": " +
@@ -287,14 +309,14 @@ class TensorFlowBackend : public ModelBackend {
                                         t.name + "'; its inputs are " + InputNames()));
       }
       size_t i = static_cast<size_t>(it - inputs_.begin());
-      if (feed[i] != nullptr) return Err(InvalidArgumentError("input '" + t.name + "' is given twice"));
+      if (feed[i] != nullptr)
+        return Err(InvalidArgumentError("input '" + t.name + "' is given twice"));
       feed[i] = &t;
     }
     for (size_t i = 0; i < feed.size(); ++i) {
       if (feed[i] == nullptr) {
         return Err(InvalidArgumentError("signature '" + info_.signature + "' needs input '" +
-                                        inputs_[i].info.key + "'; its inputs are " +
-                                        InputNames()));
+                                        inputs_[i].info.key + "'; its inputs are " + InputNames()));
       }
     }
 
@@ -326,24 +348,44 @@ class TensorFlowBackend : public ModelBackend {
                                         ", which does not hold its " +
                                         std::to_string(t.data.size()) + " values"));
       }
-      TfTensorPtr tensor(api_->TF_AllocateTensor(spec.dtype, t.shape.data(),
-                                                 static_cast<int>(t.shape.size()),
-                                                 t.data.size() * ElementSize(spec.dtype)),
-                         {api_});
+      TfTensorPtr tensor(
+          api_->TF_AllocateTensor(spec.dtype, t.shape.data(), static_cast<int>(t.shape.size()),
+                                  t.data.size() * ElementSize(spec.dtype)),
+          {api_});
       if (tensor == nullptr) return Err(InternalError("TensorFlow could not allocate a tensor"));
       void* data = api_->TF_TensorData(tensor.get());
       Status filled = Status::Ok();
       switch (spec.dtype) {
-        case kTfFloat: std::memcpy(data, t.data.data(), t.data.size() * sizeof(float)); break;
-        case kTfDouble: filled = Fill<double>(data, t.data, spec.key); break;
-        case kTfInt8: filled = Fill<int8_t>(data, t.data, spec.key); break;
-        case kTfInt16: filled = Fill<int16_t>(data, t.data, spec.key); break;
-        case kTfInt32: filled = Fill<int32_t>(data, t.data, spec.key); break;
-        case kTfInt64: filled = Fill<int64_t>(data, t.data, spec.key); break;
-        case kTfUint8: filled = Fill<uint8_t>(data, t.data, spec.key); break;
-        case kTfUint16: filled = Fill<uint16_t>(data, t.data, spec.key); break;
-        case kTfUint32: filled = Fill<uint32_t>(data, t.data, spec.key); break;
-        case kTfUint64: filled = Fill<uint64_t>(data, t.data, spec.key); break;
+        case kTfFloat:
+          std::memcpy(data, t.data.data(), t.data.size() * sizeof(float));
+          break;
+        case kTfDouble:
+          filled = Fill<double>(data, t.data, spec.key);
+          break;
+        case kTfInt8:
+          filled = Fill<int8_t>(data, t.data, spec.key);
+          break;
+        case kTfInt16:
+          filled = Fill<int16_t>(data, t.data, spec.key);
+          break;
+        case kTfInt32:
+          filled = Fill<int32_t>(data, t.data, spec.key);
+          break;
+        case kTfInt64:
+          filled = Fill<int64_t>(data, t.data, spec.key);
+          break;
+        case kTfUint8:
+          filled = Fill<uint8_t>(data, t.data, spec.key);
+          break;
+        case kTfUint16:
+          filled = Fill<uint16_t>(data, t.data, spec.key);
+          break;
+        case kTfUint32:
+          filled = Fill<uint32_t>(data, t.data, spec.key);
+          break;
+        case kTfUint64:
+          filled = Fill<uint64_t>(data, t.data, spec.key);
+          break;
         case kTfBool: {
           auto* out = static_cast<uint8_t*>(data);
           for (size_t k = 0; k < t.data.size(); ++k) out[k] = t.data[k] != 0.0f;
@@ -384,16 +426,37 @@ class TensorFlowBackend : public ModelBackend {
         return Err(InternalError("output '" + o.name + "' is smaller than its shape says"));
       }
       switch (dtype) {
-        case kTfFloat: Read<float>(data, n, o.data); break;
-        case kTfDouble: Read<double>(data, n, o.data); break;
-        case kTfInt8: Read<int8_t>(data, n, o.data); break;
-        case kTfInt16: Read<int16_t>(data, n, o.data); break;
-        case kTfInt32: Read<int32_t>(data, n, o.data); break;
-        case kTfInt64: Read<int64_t>(data, n, o.data); break;
-        case kTfUint8: case kTfBool: Read<uint8_t>(data, n, o.data); break;
-        case kTfUint16: Read<uint16_t>(data, n, o.data); break;
-        case kTfUint32: Read<uint32_t>(data, n, o.data); break;
-        case kTfUint64: Read<uint64_t>(data, n, o.data); break;
+        case kTfFloat:
+          Read<float>(data, n, o.data);
+          break;
+        case kTfDouble:
+          Read<double>(data, n, o.data);
+          break;
+        case kTfInt8:
+          Read<int8_t>(data, n, o.data);
+          break;
+        case kTfInt16:
+          Read<int16_t>(data, n, o.data);
+          break;
+        case kTfInt32:
+          Read<int32_t>(data, n, o.data);
+          break;
+        case kTfInt64:
+          Read<int64_t>(data, n, o.data);
+          break;
+        case kTfUint8:
+        case kTfBool:
+          Read<uint8_t>(data, n, o.data);
+          break;
+        case kTfUint16:
+          Read<uint16_t>(data, n, o.data);
+          break;
+        case kTfUint32:
+          Read<uint32_t>(data, n, o.data);
+          break;
+        case kTfUint64:
+          Read<uint64_t>(data, n, o.data);
+          break;
         default:
           return Err(InternalError("output '" + o.name + "' has dtype " + TfDtypeName(dtype) +
                                    ", which the tensorflow backend cannot return"));

@@ -72,10 +72,10 @@ struct TensorFlowCApi {
   TF_Graph* (*TF_NewGraph)();
   void (*TF_DeleteGraph)(TF_Graph*);
   TF_Operation* (*TF_GraphOperationByName)(TF_Graph*, const char* oper_name);
-  TF_Session* (*TF_LoadSessionFromSavedModel)(const TF_SessionOptions*, const TF_Buffer* run_options,
-                                              const char* export_dir, const char* const* tags,
-                                              int tags_len, TF_Graph*, TF_Buffer* meta_graph_def,
-                                              TF_Status*);
+  TF_Session* (*TF_LoadSessionFromSavedModel)(const TF_SessionOptions*,
+                                              const TF_Buffer* run_options, const char* export_dir,
+                                              const char* const* tags, int tags_len, TF_Graph*,
+                                              TF_Buffer* meta_graph_def, TF_Status*);
   void (*TF_CloseSession)(TF_Session*, TF_Status*);
   void (*TF_DeleteSession)(TF_Session*, TF_Status*);
   void (*TF_SessionRun)(TF_Session*, const TF_Buffer* run_options, const TF_Output* inputs,

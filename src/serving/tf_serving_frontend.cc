@@ -24,7 +24,7 @@ void TfServingFrontend::AddRoutes(http::Router& r) const {
 
 std::string TfServingFrontend::Signature() const {
   return model_.info == nullptr || model_.info->signature.empty() ? "serving_default"
-                                                                 : model_.info->signature;
+                                                                  : model_.info->signature;
 }
 
 std::optional<Response> TfServingFrontend::NotServed(const std::string& name,
@@ -55,10 +55,10 @@ Response TfServingFrontend::HandleModel(const Request& req, bool versioned) cons
     return HandlePredict(req);
   }
   if (req.method != "GET") return Error(405, "use GET for model status");
-  return Response::FromJson(
-      200, {{"model_version_status",
-             {{{"version", model_.version}, {"state", "AVAILABLE"},
-               {"status", {{"error_code", "OK"}, {"error_message", ""}}}}}}});
+  return Response::FromJson(200, {{"model_version_status",
+                                   {{{"version", model_.version},
+                                     {"state", "AVAILABLE"},
+                                     {"status", {{"error_code", "OK"}, {"error_message", ""}}}}}}});
 }
 
 Response TfServingFrontend::HandlePredict(const Request& req) const {
@@ -79,8 +79,8 @@ Response TfServingFrontend::HandlePredict(const Request& req) const {
   if (has_instances == has_inputs) {
     return Error(400, "the request must have exactly one of 'instances' or 'inputs'");
   }
-  auto inputs =
-      model_.InputsFromJson(has_instances ? (*body)["instances"] : (*body)["inputs"], has_instances);
+  auto inputs = model_.InputsFromJson(has_instances ? (*body)["instances"] : (*body)["inputs"],
+                                      has_instances);
   if (!inputs.has_value()) return Error(400, inputs.error().message());
   auto out = model_.scheduler->Infer(*inputs);
   if (!out.has_value()) return Error(400, out.error().message());
@@ -103,14 +103,14 @@ Response TfServingFrontend::HandleMetadata(const Request& req) const {
     return map;
   };
   const ModelInfo& info = *model_.info;
-  Json def = {{"inputs", tensors(info.inputs)},
-              {"outputs", tensors(info.outputs)},
-              {"method_name",
-               info.method_name.empty() ? "tensorflow/serving/predict" : info.method_name}};
+  Json def = {
+      {"inputs", tensors(info.inputs)},
+      {"outputs", tensors(info.outputs)},
+      {"method_name", info.method_name.empty() ? "tensorflow/serving/predict" : info.method_name}};
   return Response::FromJson(
-      200, {{"model_spec", {{"name", model_.name}, {"signature_name", ""},
-                            {"version", model_.version}}},
-            {"metadata", {{"signature_def", {{"signature_def", {{Signature(), def}}}}}}}});
+      200,
+      {{"model_spec", {{"name", model_.name}, {"signature_name", ""}, {"version", model_.version}}},
+       {"metadata", {{"signature_def", {{"signature_def", {{Signature(), def}}}}}}}});
 }
 
 bool TfServingFrontend::TakesFast(const Request& request) const {

@@ -262,9 +262,9 @@ Result<const TfSignature*> FindSignature(const TfMetaGraph& graph, std::string_v
     if (s.name.starts_with("__")) continue;  // "__saved_model_init_op" is not for clients
     names += (names.empty() ? "'" : ", '") + s.name + "'";
   }
-  return Err(NotFoundError("no signature '" + std::string(name) + "'; " +
-                           (names.empty() ? std::string("the SavedModel has none")
-                                          : "the SavedModel has " + names)));
+  return Err(NotFoundError(
+      "no signature '" + std::string(name) + "'; " +
+      (names.empty() ? std::string("the SavedModel has none") : "the SavedModel has " + names)));
 }
 
 namespace {
@@ -275,13 +275,13 @@ struct DtypeName {
 };
 // TensorFlow's DataType values (types.proto), which TF_DataType repeats.
 constexpr DtypeName kDtypes[] = {
-    {1, "FP32", "DT_FLOAT"},    {2, "FP64", "DT_DOUBLE"},  {3, "INT32", "DT_INT32"},
-    {4, "UINT8", "DT_UINT8"},   {5, "INT16", "DT_INT16"},  {6, "INT8", "DT_INT8"},
-    {7, "BYTES", "DT_STRING"},  {8, "", "DT_COMPLEX64"},   {9, "INT64", "DT_INT64"},
-    {10, "BOOL", "DT_BOOL"},    {11, "", "DT_QINT8"},      {12, "", "DT_QUINT8"},
-    {13, "", "DT_QINT32"},      {14, "BF16", "DT_BFLOAT16"}, {15, "", "DT_QINT16"},
-    {16, "", "DT_QUINT16"},     {17, "UINT16", "DT_UINT16"}, {18, "", "DT_COMPLEX128"},
-    {19, "FP16", "DT_HALF"},    {20, "", "DT_RESOURCE"},   {21, "", "DT_VARIANT"},
+    {1, "FP32", "DT_FLOAT"},     {2, "FP64", "DT_DOUBLE"},    {3, "INT32", "DT_INT32"},
+    {4, "UINT8", "DT_UINT8"},    {5, "INT16", "DT_INT16"},    {6, "INT8", "DT_INT8"},
+    {7, "BYTES", "DT_STRING"},   {8, "", "DT_COMPLEX64"},     {9, "INT64", "DT_INT64"},
+    {10, "BOOL", "DT_BOOL"},     {11, "", "DT_QINT8"},        {12, "", "DT_QUINT8"},
+    {13, "", "DT_QINT32"},       {14, "BF16", "DT_BFLOAT16"}, {15, "", "DT_QINT16"},
+    {16, "", "DT_QUINT16"},      {17, "UINT16", "DT_UINT16"}, {18, "", "DT_COMPLEX128"},
+    {19, "FP16", "DT_HALF"},     {20, "", "DT_RESOURCE"},     {21, "", "DT_VARIANT"},
     {22, "UINT32", "DT_UINT32"}, {23, "UINT64", "DT_UINT64"},
 };
 }  // namespace

@@ -18,23 +18,23 @@ namespace gantry::serving {
 
 // One entry of a SignatureDef's inputs or outputs map (a TensorInfo).
 struct TfTensorInfo {
-  std::string key;          // the map key: the name clients use ("x", "output_0")
-  std::string tensor_name;  // the graph tensor, "operation:index" ("serving_default_x:0")
-  int dtype = 0;            // TensorFlow's DataType enum (1 = DT_FLOAT); 0 when unset
+  std::string key;             // the map key: the name clients use ("x", "output_0")
+  std::string tensor_name;     // the graph tensor, "operation:index" ("serving_default_x:0")
+  int dtype = 0;               // TensorFlow's DataType enum (1 = DT_FLOAT); 0 when unset
   std::vector<int64_t> shape;  // -1 for an unknown dimension
   bool unknown_rank = false;   // the shape says nothing (shape is then empty)
 };
 
 struct TfSignature {
-  std::string name;         // the signature_def map key ("serving_default")
-  std::string method_name;  // e.g. "tensorflow/serving/predict"
+  std::string name;                   // the signature_def map key ("serving_default")
+  std::string method_name;            // e.g. "tensorflow/serving/predict"
   std::vector<TfTensorInfo> inputs;   // sorted by key
   std::vector<TfTensorInfo> outputs;  // sorted by key
 };
 
 struct TfMetaGraph {
-  std::string tensorflow_version;  // MetaInfoDef.tensorflow_version, "" when absent
-  std::vector<std::string> tags;   // MetaInfoDef.tags ("serve")
+  std::string tensorflow_version;       // MetaInfoDef.tensorflow_version, "" when absent
+  std::vector<std::string> tags;        // MetaInfoDef.tags ("serve")
   std::vector<TfSignature> signatures;  // sorted by name
 };
 

@@ -7,8 +7,8 @@
 #include "serving/tf_signature.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto graph = gantry::serving::ParseMetaGraph(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  auto graph =
+      gantry::serving::ParseMetaGraph(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!graph.has_value()) {
     if (graph.error().code() != gantry::StatusCode::kInvalidArgument) {
       std::fprintf(stderr, "tf_signature_fuzz: unexpected error code\n");

@@ -22,7 +22,9 @@ std::string Tag(uint32_t field, uint32_t wire) { return Varint((uint64_t{field} 
 std::string Len(uint32_t field, const std::string& bytes) {
   return Tag(field, 2) + Varint(bytes.size()) + bytes;
 }
-std::string Int(uint32_t field, int64_t v) { return Tag(field, 0) + Varint(static_cast<uint64_t>(v)); }
+std::string Int(uint32_t field, int64_t v) {
+  return Tag(field, 0) + Varint(static_cast<uint64_t>(v));
+}
 
 std::string Shape(const std::vector<int64_t>& dims) {
   std::string s;
@@ -43,12 +45,12 @@ std::string Signature(const std::string& inputs, const std::string& outputs,
 // MetaGraphDef as TF 2 writes it for a model with serving_default(x: float[?, 3]) -> y.
 std::string MnistLike() {
   std::string meta_info = Len(4, "serve") + Len(5, "2.21.0") + Len(1, "graph version");
-  std::string sig = Signature(
-      Len(1, MapEntry("x", TensorInfo("serving_default_x:0", 1, Shape({-1, 3})))),
-      Len(2, MapEntry("y", TensorInfo("StatefulPartitionedCall:0", 1, Shape({-1, 2})))),
-      "tensorflow/serving/predict");
-  std::string init = Signature("", Len(2, MapEntry("__saved_model_init_op",
-                                                    TensorInfo("NoOp", 0, ""))), "");
+  std::string sig =
+      Signature(Len(1, MapEntry("x", TensorInfo("serving_default_x:0", 1, Shape({-1, 3})))),
+                Len(2, MapEntry("y", TensorInfo("StatefulPartitionedCall:0", 1, Shape({-1, 2})))),
+                "tensorflow/serving/predict");
+  std::string init =
+      Signature("", Len(2, MapEntry("__saved_model_init_op", TensorInfo("NoOp", 0, ""))), "");
   // A graph_def (field 2) and a collection_def (field 4) the reader must skip.
   return Len(1, meta_info) + Len(2, std::string(300, '\x08')) + Len(4, "whatever") +
          Len(5, MapEntry("serving_default", sig)) + Len(5, MapEntry("__saved_model_init_op", init));
@@ -77,10 +79,10 @@ TEST(TfSignatureTest, ReadsSignaturesShapesAndVersion) {
 }
 
 TEST(TfSignatureTest, SortsInputsByKeyAndKeepsScalarsAndUnknownRanks) {
-  std::string sig = Signature(
-      Len(1, MapEntry("b", TensorInfo("in_b:0", 9, ""))) +  // a scalar: no dims
-          Len(1, MapEntry("a", TensorInfo("in_a:0", 1, Int(3, 1) + Shape({5})))),
-      Len(2, MapEntry("out", TensorInfo("out:0", 3, Shape({})))), "m");
+  std::string sig =
+      Signature(Len(1, MapEntry("b", TensorInfo("in_b:0", 9, ""))) +  // a scalar: no dims
+                    Len(1, MapEntry("a", TensorInfo("in_a:0", 1, Int(3, 1) + Shape({5})))),
+                Len(2, MapEntry("out", TensorInfo("out:0", 3, Shape({})))), "m");
   auto graph = ParseMetaGraph(Len(5, MapEntry("s", sig)));
   ASSERT_TRUE(graph.has_value()) << graph.error().ToString();
   const TfSignature& s = graph->signatures.at(0);
@@ -100,12 +102,12 @@ TEST(TfSignatureTest, MissingSignatureNamesTheOnesThereAre) {
   auto sig = FindSignature(*graph, "predict");
   ASSERT_FALSE(sig.has_value());
   EXPECT_EQ(sig.error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(sig.error().message(),
-            "no signature 'predict'; the SavedModel has 'serving_default'");
+  EXPECT_EQ(sig.error().message(), "no signature 'predict'; the SavedModel has 'serving_default'");
   auto empty = ParseMetaGraph("");
   ASSERT_TRUE(empty.has_value());
-  EXPECT_NE(FindSignature(*empty, "serving_default").error().message().find("the SavedModel has none"),
-            std::string::npos);
+  EXPECT_NE(
+      FindSignature(*empty, "serving_default").error().message().find("the SavedModel has none"),
+      std::string::npos);
 }
 
 TEST(TfSignatureTest, RefusesMalformedBytes) {
@@ -125,7 +127,8 @@ TEST(TfSignatureTest, RefusesMalformedBytes) {
   EXPECT_NE(ParseMetaGraph(std::string(11, '\xff')).error().message().find("longer than 10"),
             std::string::npos);
   EXPECT_NE(ParseMetaGraph("\x0b").error().message().find("wire type 3"), std::string::npos);
-  EXPECT_NE(ParseMetaGraph(std::string_view("\x00", 1)).error().message().find("field number"), std::string::npos);
+  EXPECT_NE(ParseMetaGraph(std::string_view("\x00", 1)).error().message().find("field number"),
+            std::string::npos);
   // signature_def as a varint instead of a message.
   EXPECT_NE(ParseMetaGraph(Int(5, 7)).error().message().find("not a length-delimited"),
             std::string::npos);
@@ -142,9 +145,11 @@ TEST(TfSignatureTest, RefusesSparseAndNamelessTensors) {
   graph = ParseMetaGraph(Len(5, MapEntry("s", nameless)));
   ASSERT_FALSE(graph.has_value());
   EXPECT_NE(graph.error().message().find("no graph tensor name"), std::string::npos);
-  std::string bad_dim = Signature(Len(1, MapEntry("x", TensorInfo("x:0", 1, Shape({-7})))), "", "m");
-  EXPECT_NE(ParseMetaGraph(Len(5, MapEntry("s", bad_dim))).error().message().find("dimension size -7"),
-            std::string::npos);
+  std::string bad_dim =
+      Signature(Len(1, MapEntry("x", TensorInfo("x:0", 1, Shape({-7})))), "", "m");
+  EXPECT_NE(
+      ParseMetaGraph(Len(5, MapEntry("s", bad_dim))).error().message().find("dimension size -7"),
+      std::string::npos);
 }
 
 // The MetaGraphDef (meta_info_def and signature_def only) of a tf.Module saved by TensorFlow

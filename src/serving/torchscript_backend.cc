@@ -82,8 +82,8 @@ class TorchScriptBackend : public ModelBackend {
 
   Result<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) override {
     if (inputs.size() != 1) {
-      return Err(InvalidArgumentError("model expects 1 input, got " +
-                                      std::to_string(inputs.size())));
+      return Err(
+          InvalidArgumentError("model expects 1 input, got " + std::to_string(inputs.size())));
     }
     const Tensor& in = inputs[0];
     if (in.datatype != "FP32") {
@@ -94,22 +94,21 @@ class TorchScriptBackend : public ModelBackend {
     if (expected.size() == in.shape.size()) {
       for (size_t i = 0; i < expected.size(); ++i) {
         if (expected[i] >= 0 && expected[i] != in.shape[i]) {
-          return Err(InvalidArgumentError(
-              "input '" + in.name + "' has shape " + ShapeText(in.shape) +
-              "; the model expects " + ShapeText(expected)));
+          return Err(InvalidArgumentError("input '" + in.name + "' has shape " +
+                                          ShapeText(in.shape) + "; the model expects " +
+                                          ShapeText(expected)));
         }
       }
     } else if (expected.size() > 1 && in.shape.size() != expected.size()) {
-      return Err(InvalidArgumentError("input '" + in.name + "' has shape " +
-                                      ShapeText(in.shape) + "; the model expects " +
-                                      ShapeText(expected)));
+      return Err(InvalidArgumentError("input '" + in.name + "' has shape " + ShapeText(in.shape) +
+                                      "; the model expects " + ShapeText(expected)));
     }
     try {
       // Inference mode: no autograd bookkeeping at all (cheaper per op than NoGradGuard).
       c10::InferenceMode inference;
       // from_blob does not copy; the request's buffer outlives the forward call.
-      at::Tensor x = torch::from_blob(const_cast<float*>(in.data.data()), in.shape,
-                                      torch::kFloat32);
+      at::Tensor x =
+          torch::from_blob(const_cast<float*>(in.data.data()), in.shape, torch::kFloat32);
       at::Tensor y = module_.forward({x}).toTensor().contiguous().to(torch::kFloat32);
       Tensor out;
       out.name = info_.outputs[0].name;

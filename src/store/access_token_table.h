@@ -13,14 +13,14 @@ namespace gantry::store {
 
 // A personal access token. Only the SHA-256 of the secret is stored; the secret is shown once.
 struct AccessTokenRecord {
-  std::string id;           // public id, e.g. "tk_3f9a1c2e": what `token list` and `revoke` name
-  std::string name;         // the owner's label, e.g. "alice laptop"
-  std::string role;         // "reader" | "contributor" | "owner"
-  std::string hash;         // SHA-256 hex of the secret; unique
-  std::string created_by;   // who created it (a principal description), "" for the server itself
+  std::string id;          // public id, e.g. "tk_3f9a1c2e": what `token list` and `revoke` name
+  std::string name;        // the owner's label, e.g. "alice laptop"
+  std::string role;        // "reader" | "contributor" | "owner"
+  std::string hash;        // SHA-256 hex of the secret; unique
+  std::string created_by;  // who created it (a principal description), "" for the server itself
   int64_t created_at = 0;
-  int64_t expires_at = 0;   // epoch ms; 0 = never
-  int64_t revoked_at = 0;   // epoch ms; 0 = not revoked
+  int64_t expires_at = 0;  // epoch ms; 0 = never
+  int64_t revoked_at = 0;  // epoch ms; 0 = not revoked
 };
 
 class AccessTokenTable {

@@ -12,9 +12,10 @@ class ArtifactTableConformanceTest : public StoreConformanceTest {
 };
 
 TEST_P(ArtifactTableConformanceTest, ArtifactsListByPrefix) {
-  ASSERT_TRUE(artifacts().PutArtifacts("r", {{"outputs/a.txt", std::string(64, 'a'), 3, 0644},
-                                         {"logs/b.txt", std::string(64, 'b'), 4, 0644},
-                                         {"outputs/m/c", std::string(64, 'c'), 5, 0755}})
+  ASSERT_TRUE(artifacts()
+                  .PutArtifacts("r", {{"outputs/a.txt", std::string(64, 'a'), 3, 0644},
+                                      {"logs/b.txt", std::string(64, 'b'), 4, 0644},
+                                      {"outputs/m/c", std::string(64, 'c'), 5, 0755}})
                   .ok());
   auto outputs = artifacts().ListArtifacts("r", "outputs/");
   ASSERT_EQ(outputs->size(), 2u);

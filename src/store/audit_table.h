@@ -12,13 +12,13 @@ namespace gantry::store {
 
 // One mutating REST call: who, what, when, and how it ended.
 struct AuditRecord {
-  int64_t id = 0;           // assigned by AppendAudit, increasing
-  int64_t time = 0;         // epoch ms
-  std::string principal;    // "token:tk_… (owner)", "run:NAME", "anonymous"
+  int64_t id = 0;         // assigned by AppendAudit, increasing
+  int64_t time = 0;       // epoch ms
+  std::string principal;  // "token:tk_… (owner)", "run:NAME", "anonymous"
   std::string method;
   std::string path;
-  int status = 0;           // the HTTP status answered
-  std::string remote;       // the client's address
+  int status = 0;      // the HTTP status answered
+  std::string remote;  // the client's address
 };
 
 class AuditTable {

@@ -14,7 +14,7 @@ class AuditTableConformanceTest : public StoreConformanceTest {
 TEST_P(AuditTableConformanceTest, RecordsGetIncreasingIdsAndPageOldestFirst) {
   std::vector<int64_t> ids;
   for (int i = 0; i < 3; ++i) {
-    AuditRecord r{0, 100 + i, "token:tk_1 (owner)", "POST", "/runs/" + std::to_string(i),
+    AuditRecord r{0,   100 + i,    "token:tk_1 (owner)", "POST", "/runs/" + std::to_string(i),
                   201, "127.0.0.1"};
     ASSERT_TRUE(audit().AppendAudit(r).ok());
     ids.push_back(r.id);

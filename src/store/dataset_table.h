@@ -14,11 +14,11 @@ namespace gantry::store {
 
 struct DatasetRecord {
   std::string name;
-  int64_t version = 0;        // 0 in CreateDataset: assign 1 + the highest so far
+  int64_t version = 0;  // 0 in CreateDataset: assign 1 + the highest so far
   std::string description;
   std::string type = "uri_folder";  // uri_folder | uri_file
-  std::string tree_id;        // the pinned content manifest
-  Json sources = Json::array();  // what it was registered from: paths, globs, URLs
+  std::string tree_id;              // the pinned content manifest
+  Json sources = Json::array();     // what it was registered from: paths, globs, URLs
   Json tags = Json::object();
   int64_t created_at = 0;
 };

@@ -17,10 +17,10 @@ namespace gantry::store {
 struct EndpointRecord {
   std::string name;
   std::string description;
-  std::string auth_mode = "key";      // "key" (Authorization: Bearer KEY) or "none"
+  std::string auth_mode = "key";  // "key" (Authorization: Bearer KEY) or "none"
   std::string primary_key;
   std::string secondary_key;
-  Json traffic = Json::object();      // deployment name -> percent (0..100, summing to 100 or 0)
+  Json traffic = Json::object();  // deployment name -> percent (0..100, summing to 100 or 0)
   Json tags = Json::object();
   int64_t created_at = 0;
   int64_t updated_at = 0;
@@ -35,9 +35,9 @@ struct DeploymentRecord {
   //  "scoring_script", "environment": {"name", "version", "hash", "spec"} | null,
   //  "instance_type", "instance_count", "request_settings": {...}, "environment_variables"}
   Json spec = Json::object();
-  std::string state = "Creating";     // Creating, Updating, Succeeded, Failed, Deleting
-  std::string error;                  // why it Failed
-  int64_t generation = 1;             // bumped by every update of the spec
+  std::string state = "Creating";  // Creating, Updating, Succeeded, Failed, Deleting
+  std::string error;               // why it Failed
+  int64_t generation = 1;          // bumped by every update of the spec
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };

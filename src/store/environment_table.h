@@ -14,10 +14,10 @@ namespace gantry::store {
 
 struct EnvironmentRecord {
   std::string name;
-  int64_t version = 0;   // assigned by CreateEnvironment
+  int64_t version = 0;  // assigned by CreateEnvironment
   std::string description;
   Json spec = Json::object();  // python / conda / pip / docker / environment_variables
-  std::string hash;      // SHA-256 of the canonical spec: names its build
+  std::string hash;            // SHA-256 of the canonical spec: names its build
   int64_t created_at = 0;
 };
 

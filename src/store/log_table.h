@@ -26,8 +26,7 @@ class LogTable {
   virtual Result<std::string> ReadLog(const std::string& run, const std::string& stream,
                                       int64_t offset, int64_t max_bytes) = 0;
   // (stream, length) pairs, by stream name.
-  virtual Result<std::vector<std::pair<std::string, int64_t>>> ListLogs(
-      const std::string& run) = 0;
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> ListLogs(const std::string& run) = 0;
 };
 
 }  // namespace gantry::store

@@ -14,17 +14,17 @@ namespace gantry::store {
 
 struct ModelRecord {
   std::string name;
-  int64_t version = 0;           // assigned by CreateModel: 1 + the highest so far
+  int64_t version = 0;  // assigned by CreateModel: 1 + the highest so far
   std::string description;
-  std::string tree_id;           // the model's files, a tree in the artifact store
-  std::string framework;         // e.g. "PyTorch", "TensorFlow", "Custom"
+  std::string tree_id;    // the model's files, a tree in the artifact store
+  std::string framework;  // e.g. "PyTorch", "TensorFlow", "Custom"
   std::string framework_version;
   std::string type = "custom_model";
-  Json tags = Json::object();        // mutable
-  Json properties = Json::object();  // immutable once set (new keys may be added)
+  Json tags = Json::object();             // mutable
+  Json properties = Json::object();       // immutable once set (new keys may be added)
   Json resource_configuration = nullptr;  // {"cpu", "memory_in_gb", "gpu"} or null
-  std::string run_name;          // lineage: the run that produced it, "" when uploaded
-  Json datasets = Json::array(); // lineage: [{"name", "version"}]
+  std::string run_name;                   // lineage: the run that produced it, "" when uploaded
+  Json datasets = Json::array();          // lineage: [{"name", "version"}]
   int64_t created_at = 0;
 };
 

@@ -18,24 +18,24 @@
 namespace gantry::store {
 
 struct RunRecord {
-  std::string name;             // unique in the workspace
-  int64_t seq = 0;              // submission order, assigned by CreateRun
+  std::string name;  // unique in the workspace
+  int64_t seq = 0;   // submission order, assigned by CreateRun
   std::string experiment_name;
   std::string display_name;
-  std::string status;           // a RunStatus name
-  std::string status_detail;    // e.g. "waiting for a free local slot"
-  Json spec = Json::object();   // the job spec as submitted (JobSpec::ToJson)
-  std::string snapshot_id;      // tree id of the code snapshot, "" when none
+  std::string status;          // a RunStatus name
+  std::string status_detail;   // e.g. "waiting for a free local slot"
+  Json spec = Json::object();  // the job spec as submitted (JobSpec::ToJson)
+  std::string snapshot_id;     // tree id of the code snapshot, "" when none
   std::string compute;
-  Json tags = Json::object();   // string → string
+  Json tags = Json::object();                                            // string → string
   int64_t created_at = 0, started_at = 0, ended_at = 0, updated_at = 0;  // epoch ms, 0 = unset
-  std::string error;            // human-readable failure reason, "" when none
+  std::string error;  // human-readable failure reason, "" when none
   std::optional<int> exit_code;
-  std::string token_hash;       // SHA-256 of the run-scoped token
-  int64_t runner_pid = 0;       // the local runner's pid, 0 when none
-  int64_t process_group = 0;    // the user command's process group, 0 when unknown
-  int64_t last_heartbeat = 0;   // epoch ms of the runner's last contact
-  std::string launch_id;        // a batch system's job id (Slurm), "" when none
+  std::string token_hash;      // SHA-256 of the run-scoped token
+  int64_t runner_pid = 0;      // the local runner's pid, 0 when none
+  int64_t process_group = 0;   // the user command's process group, 0 when unknown
+  int64_t last_heartbeat = 0;  // epoch ms of the runner's last contact
+  std::string launch_id;       // a batch system's job id (Slurm), "" when none
 };
 
 struct StatusEvent {

@@ -12,18 +12,24 @@ Result<Role> ParseRole(std::string_view name) {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kReader: return "reader";
-    case Role::kContributor: return "contributor";
-    case Role::kOwner: return "owner";
+    case Role::kReader:
+      return "reader";
+    case Role::kContributor:
+      return "contributor";
+    case Role::kOwner:
+      return "owner";
   }
   return "reader";
 }
 
 std::string Principal::Describe() const {
   switch (kind) {
-    case Kind::kAnonymous: return "anonymous";
-    case Kind::kUser: return "token:" + token_id + " (" + std::string(RoleName(role)) + ")";
-    case Kind::kRun: return "run:" + run;
+    case Kind::kAnonymous:
+      return "anonymous";
+    case Kind::kUser:
+      return "token:" + token_id + " (" + std::string(RoleName(role)) + ")";
+    case Kind::kRun:
+      return "run:" + run;
   }
   return "anonymous";
 }
@@ -55,11 +61,12 @@ Status Authorize(const Principal& who, const RouteAccess& access, std::string_vi
         return Status::Ok();
       }
       if (access.run == RunAccess::kOwnRun) {
-        return PermissionDeniedError("the token of run '" + who.run +
-                                     "' is not valid for run '" + std::string(run_param) + "'");
+        return PermissionDeniedError("the token of run '" + who.run + "' is not valid for run '" +
+                                     std::string(run_param) + "'");
       }
-      return PermissionDeniedError("a run's token may only report for its own run; this needs "
-                                   "a personal access token");
+      return PermissionDeniedError(
+          "a run's token may only report for its own run; this needs "
+          "a personal access token");
   }
   return PermissionDeniedError("unknown caller");
 }

@@ -54,12 +54,12 @@ enum class RunAccess {
 };
 
 struct RouteAccess {
-  bool open = false;           // no credential needed (health, scoring: those check their own keys)
+  bool open = false;  // no credential needed (health, scoring: those check their own keys)
   Role min_role = Role::kOwner;  // the least role a person needs
-  bool people = true;          // false: only a run's token may call it (runner reports)
+  bool people = true;            // false: only a run's token may call it (runner reports)
   RunAccess run = RunAccess::kNone;
-  bool writes = false;         // changes stored data: refused to an ended run's token
-  bool audited = false;        // goes to the audit log
+  bool writes = false;   // changes stored data: refused to an ended run's token
+  bool audited = false;  // goes to the audit log
 
   static RouteAccess Open() { return {.open = true}; }
   static RouteAccess Read(RunAccess run = RunAccess::kNone) {
@@ -77,8 +77,11 @@ struct RouteAccess {
   static RouteAccess Secret() { return {.min_role = Role::kOwner}; }
   // A runner's report about its own run: that run's token only.
   static RouteAccess RunReport() {
-    return {.min_role = Role::kOwner, .people = false, .run = RunAccess::kOwnRun,
-            .writes = true, .audited = true};
+    return {.min_role = Role::kOwner,
+            .people = false,
+            .run = RunAccess::kOwnRun,
+            .writes = true,
+            .audited = true};
   }
 };
 

@@ -89,10 +89,13 @@ Result<std::string> AccessService::EnsureOwnerToken(const std::string& existing)
   return created.secret;
 }
 
-void AccessService::Audit(const Principal& who, const std::string& method,
-                          const std::string& path, int status, const std::string& remote) {
-  store::AuditRecord r{.time = clock_->NowMillis(), .principal = who.Describe(),
-                       .method = method, .path = path.substr(0, 1024), .status = status,
+void AccessService::Audit(const Principal& who, const std::string& method, const std::string& path,
+                          int status, const std::string& remote) {
+  store::AuditRecord r{.time = clock_->NowMillis(),
+                       .principal = who.Describe(),
+                       .method = method,
+                       .path = path.substr(0, 1024),
+                       .status = status,
                        .remote = remote};
   if (Status st = store_->audit().AppendAudit(r); !st.ok()) {
     GLOG(Warning) << "audit log: " << st.message();

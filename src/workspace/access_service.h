@@ -48,8 +48,8 @@ class AccessService {
   Result<std::string> EnsureOwnerToken(const std::string& existing);
 
   // Records one mutating call. Failures are logged, never returned: the call itself is done.
-  void Audit(const Principal& who, const std::string& method, const std::string& path,
-             int status, const std::string& remote);
+  void Audit(const Principal& who, const std::string& method, const std::string& path, int status,
+             const std::string& remote);
   Result<std::vector<store::AuditRecord>> ListAudit(int64_t after_id, int limit);
 
  private:
@@ -58,7 +58,7 @@ class AccessService {
   store::MetadataStore* store_;
   const Clock* clock_;
   std::mutex mu_;
-  bool loaded_ = false;                                     // guarded by mu_
+  bool loaded_ = false;                                      // guarded by mu_
   std::map<std::string, store::AccessTokenRecord> by_hash_;  // guarded by mu_
 };
 

@@ -1,12 +1,11 @@
 #include "workspace/compute_service.h"
 
-#include "jobs/run_status.h"
-
 #include <unistd.h>
 
 #include <thread>
 
 #include "common/names.h"
+#include "jobs/run_status.h"
 
 namespace gantry::workspace {
 
@@ -21,7 +20,8 @@ ComputeTarget ComputeService::Local() const {
   t.record.max_nodes = local_slots_;
   t.shape.name = "local";
   t.shape.cpus = static_cast<int>(std::thread::hardware_concurrency());
-  t.shape.memory_gb = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) / (1 << 30);
+  t.shape.memory_gb =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) / (1 << 30);
   t.shape.gpus = compute::DetectGpuCount();
   t.capacity = local_slots_;
   return t;
@@ -61,12 +61,15 @@ Status ValidateSlurmProperties(const Json& p) {
         return InvalidArgumentError(key + " must not contain spaces or quotes, got '" + v + "'");
       }
       if (key == "server_url" && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-        return InvalidArgumentError("server_url must start with http:// or https://, got '" + v + "'");
+        return InvalidArgumentError("server_url must start with http:// or https://, got '" + v +
+                                    "'");
       }
       if (key == "ca_file" && (v.empty() || v[0] != '/' || v.find('\n') != std::string::npos)) {
-        return InvalidArgumentError("ca_file must be an absolute path on the nodes, got '" + v + "'");
+        return InvalidArgumentError("ca_file must be an absolute path on the nodes, got '" + v +
+                                    "'");
       }
-      if (key == "node_work_dir" && (v.empty() || v[0] != '/' || v.find('\n') != std::string::npos)) {
+      if (key == "node_work_dir" &&
+          (v.empty() || v[0] != '/' || v.find('\n') != std::string::npos)) {
         return InvalidArgumentError("node_work_dir must be an absolute path, got '" + v + "'");
       }
     } else if (key == "sbatch_args") {
@@ -160,9 +163,11 @@ Result<std::vector<ComputeTarget>> ComputeService::List() {
 }
 
 Status ComputeService::Delete(const std::string& name) {
-  if (name == kLocalCompute) return FailedPreconditionError("the built-in 'local' target cannot be deleted");
+  if (name == kLocalCompute)
+    return FailedPreconditionError("the built-in 'local' target cannot be deleted");
   ASSIGN_OR_RETURN(std::vector<store::RunRecord> active,
-                   store_->runs().ListRuns({.statuses = jobs::ActiveRunStatusNames(), .compute = name, .limit = 1}));
+                   store_->runs().ListRuns(
+                       {.statuses = jobs::ActiveRunStatusNames(), .compute = name, .limit = 1}));
   if (!active.empty()) {
     return FailedPreconditionError("compute target '" + name +
                                    "' has queued or running jobs; cancel them first");

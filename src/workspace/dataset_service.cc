@@ -61,7 +61,8 @@ Status DatasetService::CheckFileUrl(const std::string& url) const {
     if (under_a_root(real)) return Status::Ok();  // `real` has no links left to follow
   }
   return PermissionDeniedError(
-      "file " + real.string() + " (from " + url + ") is outside the folders this server may "
+      "file " + real.string() + " (from " + url +
+      ") is outside the folders this server may "
       "read for datasets; its operator can allow a folder with `gantry server "
       "--allow-file-root DIR`, or upload the file from the client instead");
 }
@@ -137,7 +138,8 @@ Result<DatasetRecord> DatasetService::Resolve(const std::string& reference) {
     if (reference.rfind(prefix, 0) == 0) rest = reference.substr(prefix.size());
   }
   if (rest.empty()) {
-    return Err(InvalidArgumentError("'" + reference + "' is not a dataset reference "
+    return Err(InvalidArgumentError("'" + reference +
+                                    "' is not a dataset reference "
                                     "(azureml:NAME:VERSION or azureml:NAME@latest)"));
   }
   std::string name = rest;

@@ -40,8 +40,7 @@ struct DatasetServiceOptions {
 class DatasetService {
  public:
   DatasetService(store::MetadataStore* store, artifacts::BlobStore* blobs,
-                 artifacts::UrlFetcher* fetcher, Clock* clock,
-                 DatasetServiceOptions options = {});
+                 artifacts::UrlFetcher* fetcher, Clock* clock, DatasetServiceOptions options = {});
 
   // InvalidArgument (name, type, empty), NotFound/Unavailable naming a URL that could not be
   // fetched (nothing is registered), PermissionDenied for a file:// URL outside the allowed

@@ -105,9 +105,9 @@ TEST_F(DatasetServiceTest, FileUrlsOnlyUnderTheAllowedRoots) {
   DatasetService rooted(store_.get(), blobs_.get(), &fetcher_, &clock_, {.file_roots = {root}});
   EXPECT_TRUE(rooted.CheckFileUrl("file://" + (root / "ok.txt").string()).ok());
   EXPECT_TRUE(rooted.CheckFileUrl("http://h/x").ok());
-  for (const std::string& url : {std::string("file:///etc/shadow"),
-                                 "file://" + (root / "out.txt").string(),
-                                 "file://" + root.string() + "/../../etc/passwd"}) {
+  for (const std::string& url :
+       {std::string("file:///etc/shadow"), "file://" + (root / "out.txt").string(),
+        "file://" + root.string() + "/../../etc/passwd"}) {
     Status st = rooted.CheckFileUrl(url);
     EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << url;
     EXPECT_NE(st.message().find("--allow-file-root"), std::string::npos);

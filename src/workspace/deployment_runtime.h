@@ -16,8 +16,8 @@ namespace gantry::workspace {
 // One replica of a deployment, as it is now.
 struct ReplicaStatus {
   int index = 0;
-  int pid = 0;   // 0 when no process runs
-  int port = 0;  // 0 until it is ready
+  int pid = 0;        // 0 when no process runs
+  int port = 0;       // 0 until it is ready
   std::string state;  // Starting, Ready, Restarting, Stopped
   int64_t restarts = 0;
   std::string last_exit;  // how its last process ended ("exited with code 1"), or ""

@@ -1,7 +1,5 @@
 #include "workspace/endpoint_service.h"
 
-#include "deploy/traffic.h"
-
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include "common/names.h"
 #include "common/process.h"
 #include "deploy/deployment_state.h"
+#include "deploy/traffic.h"
 
 namespace gantry::workspace {
 
@@ -39,8 +38,7 @@ int64_t TrafficOf(const Json& traffic, const std::string& deployment) {
 
 EndpointService::EndpointService(store::MetadataStore* store, artifacts::BlobStore* blobs,
                                  ModelService* models, EnvironmentService* environments,
-                                 DeploymentRuntime& runtime, Clock* clock,
-                                 std::string path_env)
+                                 DeploymentRuntime& runtime, Clock* clock, std::string path_env)
     : store_(store),
       blobs_(blobs),
       models_(models),
@@ -52,7 +50,8 @@ EndpointService::EndpointService(store::MetadataStore* store, artifacts::BlobSto
 Status EndpointService::ValidateName(const std::string& kind, const std::string& name) {
   RETURN_IF_ERROR(gantry::ValidateName(kind + " name", name));
   // Azure's stricter rule for endpoints: their names become parts of scoring URIs.
-  bool ok = name.size() >= 3 && name.size() <= 32 && std::isalpha(static_cast<unsigned char>(name[0]));
+  bool ok =
+      name.size() >= 3 && name.size() <= 32 && std::isalpha(static_cast<unsigned char>(name[0]));
   for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') ok = false;
   }
@@ -67,8 +66,8 @@ Status EndpointService::ValidateName(const std::string& kind, const std::string&
 Result<store::EndpointRecord> EndpointService::CreateEndpoint(const EndpointRequest& request) {
   RETURN_IF_ERROR(ValidateName("endpoint", request.name));
   if (request.auth_mode != "key" && request.auth_mode != "none") {
-    return Err(InvalidArgumentError("auth_mode must be 'key' or 'none', got '" +
-                                    request.auth_mode + "'"));
+    return Err(
+        InvalidArgumentError("auth_mode must be 'key' or 'none', got '" + request.auth_mode + "'"));
   }
   if (!request.tags.is_object()) return Err(InvalidArgumentError("tags must be an object"));
   store::EndpointRecord e;
@@ -119,8 +118,10 @@ Result<store::EndpointRecord> EndpointService::UpdateEndpoint(const std::string&
       sum += weight.get<int64_t>();
     }
     if (sum != 100 && sum != 0) {
-      return Err(InvalidArgumentError("traffic percentages must add up to 100 (or all be 0); "
-                                      "these add up to " + std::to_string(sum)));
+      return Err(
+          InvalidArgumentError("traffic percentages must add up to 100 (or all be 0); "
+                               "these add up to " +
+                               std::to_string(sum)));
     }
     e.traffic = traffic;
   }
@@ -144,8 +145,8 @@ Result<store::EndpointRecord> EndpointService::RegenerateKey(const std::string& 
   } else if (w == "secondary") {
     e.secondary_key = NewSecretToken();
   } else {
-    return Err(InvalidArgumentError("key_type must be 'primary' or 'secondary', got '" + which +
-                                    "'"));
+    return Err(
+        InvalidArgumentError("key_type must be 'primary' or 'secondary', got '" + which + "'"));
   }
   e.updated_at = clock_->NowMillis();
   RETURN_IF_ERROR(store_->endpoints().UpdateEndpoint(e));
@@ -157,16 +158,15 @@ Status EndpointService::DeleteEndpoint(const std::string& name) {
   RETURN_IF_ERROR(store_->endpoints().GetEndpoint(name));
   for (const auto& d : deployments) {
     // Best effort: the record is deleted below whatever this says.
-    (void)store_->endpoints().SetDeploymentState(d.endpoint, d.name, d.generation, kDeleting,
-                                                 "", clock_->NowMillis());
+    (void)store_->endpoints().SetDeploymentState(d.endpoint, d.name, d.generation, kDeleting, "",
+                                                 clock_->NowMillis());
     runtime_.Remove(d.endpoint, d.name);
   }
   std::lock_guard<std::mutex> lock(mu_);
   return store_->endpoints().DeleteEndpoint(name);
 }
 
-Result<Json> EndpointService::ResolveModel(const std::string& reference,
-                                           const std::string& field) {
+Result<Json> EndpointService::ResolveModel(const std::string& reference, const std::string& field) {
   std::string rest = reference;
   if (rest.rfind("azureml:", 0) == 0) rest = rest.substr(8);
   if (rest.empty()) return Err(InvalidArgumentError("field '" + field + "' is required"));
@@ -204,8 +204,8 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
     return Err(InvalidArgumentError("request_settings must be an object"));
   }
   for (const char* key : {"request_timeout_ms", "max_concurrent_requests_per_instance"}) {
-    if (r.request_settings.contains(key) &&
-        (!r.request_settings[key].is_number_integer() || r.request_settings[key].get<int64_t>() < 1)) {
+    if (r.request_settings.contains(key) && (!r.request_settings[key].is_number_integer() ||
+                                             r.request_settings[key].get<int64_t>() < 1)) {
       return Err(InvalidArgumentError(std::string("request_settings.") + key +
                                       " must be a positive integer"));
     }
@@ -219,7 +219,8 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
     }
   }
   ASSIGN_OR_RETURN(Json model, ResolveModel(r.model, "model"));
-  ASSIGN_OR_RETURN(auto model_tree, artifacts::LoadTree(*blobs_, model["tree_id"].get<std::string>()));
+  ASSIGN_OR_RETURN(auto model_tree,
+                   artifacts::LoadTree(*blobs_, model["tree_id"].get<std::string>()));
   const std::string model_id =
       model["name"].get<std::string>() + ":" + std::to_string(model["version"].get<int64_t>());
 
@@ -252,10 +253,11 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
     std::string framework = Lower(model["framework"].get<std::string>());
     const bool tensorflow = framework == "tensorflow";
     if (!r.environment.empty() && !tensorflow) {
-      return Err(InvalidArgumentError("an environment is used only with scoring code "
-                                      "(code_configuration) or for a TensorFlow model (whose "
-                                      "environment provides TensorFlow); a no-code deployment "
-                                      "of this model runs in the model server itself"));
+      return Err(
+          InvalidArgumentError("an environment is used only with scoring code "
+                               "(code_configuration) or for a TensorFlow model (whose "
+                               "environment provides TensorFlow); a no-code deployment "
+                               "of this model runs in the model server itself"));
     }
     if (framework == "pytorch" || framework == "torchscript") {
       bool has_pt = model_tree.Find("model.pt") != nullptr;
@@ -266,7 +268,8 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
       if (!has_pt) {
         return Err(InvalidArgumentError(
             "no-code deployment of a PyTorch model loads a TorchScript file 'model.pt'; model " +
-            model_id + " has none. Save it with torch.jit.save, or deploy with a scoring "
+            model_id +
+            " has none. Save it with torch.jit.save, or deploy with a scoring "
             "script"));
       }
       spec["backend"] = "torchscript";
@@ -284,14 +287,16 @@ Result<store::DeploymentRecord> EndpointService::PutDeployment(const DeploymentR
       if (!has_saved_model) {
         return Err(InvalidArgumentError(
             "no-code deployment of a TensorFlow model loads a SavedModel (saved_model.pb); "
-            "model " + model_id + " has none. Save it with tf.saved_model.save or "
+            "model " +
+            model_id +
+            " has none. Save it with tf.saved_model.save or "
             "model.export(path), or deploy with a scoring script"));
       }
       // The model server loads the C API of the environment's tensorflow wheel; without an
       // environment named, the curated TensorFlow one's (built on first use).
-      ASSIGN_OR_RETURN(auto env, environments_->Resolve(r.environment.empty()
-                                                            ? CuratedTensorFlowEnvironment()
-                                                            : r.environment));
+      ASSIGN_OR_RETURN(auto env,
+                       environments_->Resolve(r.environment.empty() ? CuratedTensorFlowEnvironment()
+                                                                    : r.environment));
       spec["backend"] = "tensorflow";
       spec["environment"] = {
           {"name", env.name}, {"version", env.version}, {"hash", env.hash}, {"spec", env.spec}};
@@ -374,15 +379,14 @@ Result<std::string> EndpointService::DeploymentLogs(const std::string& endpoint,
 }
 
 std::vector<ReplicaStatus> EndpointService::Replicas(const std::string& endpoint,
-                                                    const std::string& name) {
+                                                     const std::string& name) {
   return runtime_.Replicas(endpoint, name);
 }
 
 Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
                                            const std::string& bearer_key,
-                                           const std::string& deployment,
-                                           const std::string& method, const std::string& path,
-                                           const std::string& body,
+                                           const std::string& deployment, const std::string& method,
+                                           const std::string& path, const std::string& body,
                                            const std::string& content_type,
                                            const std::map<std::string, std::string>& headers) {
   ASSIGN_OR_RETURN(auto e, store_->endpoints().GetEndpoint(endpoint));
@@ -391,7 +395,8 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
     return Err(UnauthenticatedError(
         bearer_key.empty() ? "endpoint '" + endpoint +
                                  "' needs a key: send 'Authorization: Bearer KEY' (gantry "
-                                 "online-endpoint get-credentials --name " + endpoint + ")"
+                                 "online-endpoint get-credentials --name " +
+                                 endpoint + ")"
                            : "the key is not valid for endpoint '" + endpoint + "'"));
   }
   std::string chosen = deployment;
@@ -401,8 +406,8 @@ Result<ScoreResult> EndpointService::Score(const std::string& endpoint,
     if (chosen.empty()) {
       return Err(UnavailableError("endpoint '" + endpoint +
                                   "' routes no traffic to any deployment; set it with "
-                                  "`gantry online-endpoint update --name " + endpoint +
-                                  " --traffic \"DEPLOYMENT=100\"`"));
+                                  "`gantry online-endpoint update --name " +
+                                  endpoint + " --traffic \"DEPLOYMENT=100\"`"));
     }
   } else {
     RETURN_IF_ERROR(store_->endpoints().GetDeployment(endpoint, chosen));

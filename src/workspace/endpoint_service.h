@@ -1,10 +1,10 @@
 // EndpointService: online endpoints and their deployments (Azure ML's managed online
 // endpoints). An endpoint is a stable scoring URI with two keys and a traffic split; a
 // deployment binds a registered model, and optionally scoring code and an environment, to
-// model-server replicas that a DeploymentRuntime (deploy::EndpointController) runs. Every rule lives here: names,
-// model and environment references, which backend serves a model, traffic that names real
-// deployments and sums to 100 (or 0), key checks and the weighted choice of a deployment for
-// each scoring request. Thread-safe.
+// model-server replicas that a DeploymentRuntime (deploy::EndpointController) runs. Every rule
+// lives here: names, model and environment references, which backend serves a model, traffic that
+// names real deployments and sums to 100 (or 0), key checks and the weighted choice of a deployment
+// for each scoring request. Thread-safe.
 #pragma once
 
 #include <functional>
@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "artifacts/blob_store.h"
 #include "common/clock.h"
 #include "store/metadata_store.h"
-#include "artifacts/blob_store.h"
 #include "workspace/deployment_runtime.h"
 #include "workspace/environment_service.h"
 #include "workspace/model_service.h"

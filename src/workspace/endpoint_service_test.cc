@@ -1,5 +1,4 @@
 #include "workspace/endpoint_service.h"
-#include "workspace/testing/fake_deployment_runtime.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +7,7 @@
 #include "artifacts/local_blob_store.h"
 #include "artifacts/tree.h"
 #include "common/files.h"
+#include "workspace/testing/fake_deployment_runtime.h"
 
 namespace gantry::workspace {
 namespace {
@@ -66,7 +66,8 @@ TEST_F(EndpointServiceTest, EndpointsGetTwoDistinctKeysAndValidNamesOnly) {
   EXPECT_NE(e->primary_key, e->secondary_key);
   EXPECT_EQ(service_->CreateEndpoint({.name = "mnist-ep"}).error().code(),
             StatusCode::kAlreadyExists);
-  for (const std::string& bad : std::vector<std::string>{"ab", "1abc", "has_underscore", std::string(33, 'a')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"ab", "1abc", "has_underscore", std::string(33, 'a')}) {
     auto r = service_->CreateEndpoint({.name = bad});
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
@@ -102,7 +103,8 @@ TEST_F(EndpointServiceTest, NoCodeDeploymentPicksTheBackendFromTheFramework) {
 
   // A TensorFlow SavedModel goes to the tensorflow backend, in an environment that is to
   // provide TensorFlow: the one named, else the curated TensorFlow one.
-  auto tf = service_->PutDeployment({.endpoint = "mnist-ep", .name = "tf-blue", .model = "tf-mnist"});
+  auto tf =
+      service_->PutDeployment({.endpoint = "mnist-ep", .name = "tf-blue", .model = "tf-mnist"});
   ASSERT_TRUE(tf.has_value()) << tf.error().ToString();
   EXPECT_EQ(tf->spec["backend"], "tensorflow");
   EXPECT_EQ(tf->spec["environment"]["name"], "Gantry-TensorFlow-2.21-CPU");
@@ -114,8 +116,10 @@ TEST_F(EndpointServiceTest, NoCodeDeploymentPicksTheBackendFromTheFramework) {
   ASSERT_TRUE(tf_env.has_value()) << tf_env.error().ToString();
   EXPECT_EQ(tf_env->spec["environment"]["name"], "Gantry-PyTorch-Debian");
   EXPECT_EQ(tf_env->spec["max_batch_size"], 16);
-  auto tf_missing_env = service_->PutDeployment(
-      {.endpoint = "mnist-ep", .name = "tf-red", .model = "tf-mnist", .environment = "NoSuchEnv:1"});
+  auto tf_missing_env = service_->PutDeployment({.endpoint = "mnist-ep",
+                                                 .name = "tf-red",
+                                                 .model = "tf-mnist",
+                                                 .environment = "NoSuchEnv:1"});
   EXPECT_EQ(tf_missing_env.error().code(), StatusCode::kNotFound);
   // A TorchScript model takes no environment.
   auto pt_env = service_->PutDeployment(
@@ -130,9 +134,11 @@ TEST_F(EndpointServiceTest, NoCodeDeploymentPicksTheBackendFromTheFramework) {
 }
 
 TEST_F(EndpointServiceTest, BadDeploymentInputNamesTheField) {
-  auto missing = service_->PutDeployment({.endpoint = "mnist-ep", .name = "blue", .model = "nope:1"});
+  auto missing =
+      service_->PutDeployment({.endpoint = "mnist-ep", .name = "blue", .model = "nope:1"});
   EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
-  auto badver = service_->PutDeployment({.endpoint = "mnist-ep", .name = "blue", .model = "mnist:x"});
+  auto badver =
+      service_->PutDeployment({.endpoint = "mnist-ep", .name = "blue", .model = "mnist:x"});
   EXPECT_EQ(badver.error().code(), StatusCode::kInvalidArgument);
   auto count = service_->PutDeployment(
       {.endpoint = "mnist-ep", .name = "blue", .model = "mnist", .instance_count = 0});
@@ -204,8 +210,8 @@ TEST_F(EndpointServiceTest, ScoringChecksTheKeyFirst) {
                                "{}", "application/json");
   EXPECT_EQ(wrong.error().code(), StatusCode::kUnauthenticated);
   // A valid key passes auth; with no traffic there is nowhere to send it.
-  auto good = service_->Score("mnist-ep", e.secondary_key, "", "POST", "/score", "{}",
-                              "application/json");
+  auto good =
+      service_->Score("mnist-ep", e.secondary_key, "", "POST", "/score", "{}", "application/json");
   EXPECT_EQ(good.error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(service_->Score("ghost", "", "", "POST", "/score", "{}", "").error().code(),
             StatusCode::kNotFound);
@@ -213,11 +219,13 @@ TEST_F(EndpointServiceTest, ScoringChecksTheKeyFirst) {
 
 TEST_F(EndpointServiceTest, TheRuntimeRunsWhatTheRecordsSayAndScoringFollowsTheTraffic) {
   auto e = *service_->GetEndpoint("mnist-ep");
-  ASSERT_TRUE(service_->PutDeployment({.endpoint = "mnist-ep", .name = "blue", .model = "mnist:1",
-                                       .all_traffic = true})
-                  .has_value());
   ASSERT_TRUE(
-      service_->PutDeployment({.endpoint = "mnist-ep", .name = "green", .model = "mnist:1"}).has_value());
+      service_
+          ->PutDeployment(
+              {.endpoint = "mnist-ep", .name = "blue", .model = "mnist:1", .all_traffic = true})
+          .has_value());
+  ASSERT_TRUE(service_->PutDeployment({.endpoint = "mnist-ep", .name = "green", .model = "mnist:1"})
+                  .has_value());
   EXPECT_EQ(runtime_.applied(), (std::vector<std::string>{"mnist-ep/blue", "mnist-ep/green"}));
 
   // All traffic goes to blue; a request naming green goes there.

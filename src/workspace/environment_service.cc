@@ -13,8 +13,8 @@ using store::EnvironmentRecord;
 namespace {
 EnvironmentRecord Curated(const std::string& name, const std::string& description, Json spec) {
   Json normalized = *EnvironmentService::NormalizeSpec(spec);
-  return EnvironmentRecord{name, 1, description, normalized,
-                           EnvironmentService::SpecHash(normalized), 0};
+  return EnvironmentRecord{
+      name, 1, description, normalized, EnvironmentService::SpecHash(normalized), 0};
 }
 
 bool StartsWithNoCase(const std::string& s, const std::string& prefix) {
@@ -100,8 +100,9 @@ std::optional<StandIn> StandInFor(const std::string& azure_name) {
   for (const std::string prefix : {"azureml-pytorch-", "azureml-acpt-pytorch-"}) {
     if (n.rfind(prefix, 0) != 0) continue;
     return StandIn{"Gantry-PyTorch-Debian",
-                   azure_name + ": this server builds no PyTorch of its own; Debian's "
-                                "(python3-torch) stands in"};
+                   azure_name +
+                       ": this server builds no PyTorch of its own; Debian's "
+                       "(python3-torch) stands in"};
   }
   if (n == "azureml-minimal" || n == "azureml-tutorial" || n.rfind("azureml-sklearn", 0) == 0) {
     return StandIn{"Gantry-Python3",
@@ -144,7 +145,8 @@ Result<Json> EnvironmentService::NormalizeSpec(const Json& spec) {
       if (key == "interpreter_path" && !value.is_string()) {
         return Err(InvalidArgumentError("field 'python.interpreter_path' must be a string"));
       } else if (key == "user_managed_dependencies" && !value.is_boolean()) {
-        return Err(InvalidArgumentError("field 'python.user_managed_dependencies' must be true or false"));
+        return Err(
+            InvalidArgumentError("field 'python.user_managed_dependencies' must be true or false"));
       } else if (key == "conda_dependencies" && !value.is_object() && !value.is_null()) {
         return Err(InvalidArgumentError("field 'python.conda_dependencies' must be an object"));
       } else if (key != "interpreter_path" && key != "user_managed_dependencies" &&
@@ -155,9 +157,11 @@ Result<Json> EnvironmentService::NormalizeSpec(const Json& spec) {
   }
   for (const char* list : {"pip", "requires_modules"}) {
     if (!out.contains(list)) continue;
-    if (!out[list].is_array()) return Err(InvalidArgumentError(std::string("field '") + list + "' must be a list"));
+    if (!out[list].is_array())
+      return Err(InvalidArgumentError(std::string("field '") + list + "' must be a list"));
     for (const auto& v : out[list]) {
-      if (!v.is_string()) return Err(InvalidArgumentError(std::string("field '") + list + "' must hold strings"));
+      if (!v.is_string())
+        return Err(InvalidArgumentError(std::string("field '") + list + "' must hold strings"));
     }
   }
   if (out.contains("docker") && !out["docker"].is_object()) {
@@ -183,9 +187,10 @@ Result<EnvironmentRecord> EnvironmentService::Register(const std::string& name, 
                                                        const std::string& description) {
   RETURN_IF_ERROR(ValidateName("environment name", name));
   if (IsReservedName(name)) {
-    return Err(PermissionDeniedError("environment names starting with 'AzureML-' or 'Gantry-' "
-                                     "are reserved for curated environments; clone it under a "
-                                     "new name"));
+    return Err(
+        PermissionDeniedError("environment names starting with 'AzureML-' or 'Gantry-' "
+                              "are reserved for curated environments; clone it under a "
+                              "new name"));
   }
   ASSIGN_OR_RETURN(Json normalized, NormalizeSpec(spec));
   std::string hash = SpecHash(normalized);
@@ -217,8 +222,8 @@ Result<EnvironmentRecord> EnvironmentService::Get(const std::string& name, int64
   if (!e.has_value() && e.error().code() == StatusCode::kNotFound && IsReservedName(name)) {
     std::string names;
     for (const auto& c : CuratedEnvironments()) names += (names.empty() ? "" : ", ") + c.name;
-    return Err(NotFoundError("no curated environment named '" + name + "'; this server ships: " +
-                             names));
+    return Err(
+        NotFoundError("no curated environment named '" + name + "'; this server ships: " + names));
   }
   return e;
 }
@@ -246,8 +251,8 @@ Result<EnvironmentRecord> EnvironmentService::Resolve(const std::string& referen
       version = std::stoll(rest.substr(colon + 1), &used);
       if (used != rest.size() - colon - 1 || version <= 0) throw std::invalid_argument(rest);
     } catch (const std::exception&) {
-      return Err(InvalidArgumentError("environment reference '" + reference +
-                                      "' has an invalid version"));
+      return Err(
+          InvalidArgumentError("environment reference '" + reference + "' has an invalid version"));
     }
   }
   return Get(name, version);

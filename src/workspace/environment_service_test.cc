@@ -34,7 +34,8 @@ TEST_F(EnvironmentServiceTest, SameSpecSameVersionAndHash) {
 TEST_F(EnvironmentServiceTest, CuratedNamesAreReservedAndResolvable) {
   auto reserved = service_->Register("AzureML-TensorFlow-2.2-GPU", {{"pip", {"x"}}}, "");
   EXPECT_EQ(reserved.error().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(service_->Register("gantry-mine", {}, "").error().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Register("gantry-mine", {}, "").error().code(),
+            StatusCode::kPermissionDenied);
   auto torch = service_->Resolve("azureml:Gantry-PyTorch-Debian@latest");
   ASSERT_TRUE(torch.has_value());
   EXPECT_EQ(torch->spec["requires_modules"][0], "torch");
@@ -61,8 +62,8 @@ TEST_F(EnvironmentServiceTest, AzureTensorFlowNamesResolveToTheLocalTensorFlowWi
     EXPECT_EQ(stand_in->environment, "Gantry-TensorFlow-2.21-CPU");
     EXPECT_EQ(e->description, stand_in->reason);
   }
-  EXPECT_NE(StandInFor("AzureML-TensorFlow-1.13-GPU")->reason.find(
-                "TensorFlow 1.13 does not install on Python 3.11"),
+  EXPECT_NE(StandInFor("AzureML-TensorFlow-1.13-GPU")
+                ->reason.find("TensorFlow 1.13 does not install on Python 3.11"),
             std::string::npos);
   EXPECT_NE(StandInFor("azureml-tensorflow-2.11-cuda11")->reason.find("TensorFlow 2.11 does not"),
             std::string::npos);
@@ -83,7 +84,9 @@ TEST_F(EnvironmentServiceTest, BadSpecsNameTheField) {
   EXPECT_NE(service_->Register("e", {{"pip", "numpy"}}, "").error().message().find("pip"),
             std::string::npos);
   EXPECT_NE(service_->Register("e", {{"python", {{"interpreter_path", 3}}}}, "")
-                .error().message().find("python.interpreter_path"),
+                .error()
+                .message()
+                .find("python.interpreter_path"),
             std::string::npos);
 }
 

@@ -24,10 +24,12 @@ class ModelServiceTest : public ::testing::Test {
     std::string token = *runs_->BeginLaunch(run_);
     a_ = *blobs_->Put("weights");
     b_ = *blobs_->Put("config");
-    ASSERT_TRUE(runs_->AddArtifacts(run_, token, {{"outputs/model/model.pt", a_, 7, 0644},
-                                                  {"outputs/model/sub/cfg.json", b_, 6, 0644},
-                                                  {"outputs/model2/x", b_, 6, 0644},
-                                                  {"outputs/other.txt", b_, 6, 0644}})
+    ASSERT_TRUE(runs_
+                    ->AddArtifacts(run_, token,
+                                   {{"outputs/model/model.pt", a_, 7, 0644},
+                                    {"outputs/model/sub/cfg.json", b_, 6, 0644},
+                                    {"outputs/model2/x", b_, 6, 0644},
+                                    {"outputs/other.txt", b_, 6, 0644}})
                     .ok());
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -1,16 +1,15 @@
 #include "workspace/run_service.h"
 
-#include "common/files.h"
-#include "jobs/run_spec.h"
-
 #include <chrono>
 #include <set>
 
 #include "artifacts/tree.h"
+#include "common/files.h"
 #include "common/hashing.h"
 #include "common/ids.h"
 #include "common/names.h"
 #include "jobs/distribution.h"
+#include "jobs/run_spec.h"
 
 namespace gantry::workspace {
 
@@ -49,7 +48,8 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
     auto dataset = datasets_->Resolve(input.path);
     if (!dataset.has_value()) return Err(dataset.error().WithPrefix("input '" + name + "'"));
     request.input_trees[name] = dataset->tree_id;
-    resolved.datasets.push_back({.input = name, .name = dataset->name, .version = dataset->version});
+    resolved.datasets.push_back(
+        {.input = name, .name = dataset->name, .version = dataset->version});
   }
   if (spec.command.empty()) return Err(InvalidArgumentError("field 'command' is required"));
   RETURN_IF_ERROR(jobs::ValidatePlaceholders(spec));
@@ -109,7 +109,8 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(store_->runs().CreateRun(run));
-    RETURN_IF_ERROR(Transition(run, RunStatus::kQueued, "waiting for compute '" + run.compute + "'"));
+    RETURN_IF_ERROR(
+        Transition(run, RunStatus::kQueued, "waiting for compute '" + run.compute + "'"));
   }
   Notify();
   return run;
@@ -294,7 +295,8 @@ Result<RunControlReply> RunService::Heartbeat(const std::string& name, const std
   ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   run.last_heartbeat = clock_->NowMillis();
   RETURN_IF_ERROR(store_->runs().UpdateRun(run, std::nullopt));
-  return RunControlReply{run.status, run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
+  return RunControlReply{run.status,
+                         run.status == jobs::RunStatusName(RunStatus::kCancelRequested)};
 }
 
 Result<NodesView> RunService::NodesOf(const RunRecord& run) {
@@ -319,9 +321,9 @@ Result<NodesView> RunService::ReportNode(const std::string& name, const std::str
   ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
   ASSIGN_OR_RETURN(NodesView view, NodesOf(run));
   if (report.rank < 0 || report.rank >= view.node_count) {
-    return Err(InvalidArgumentError("node rank " + std::to_string(report.rank) + " is outside run '" +
-                                    name + "', which has resources.instance_count " +
-                                    std::to_string(view.node_count)));
+    return Err(InvalidArgumentError(
+        "node rank " + std::to_string(report.rank) + " is outside run '" + name +
+        "', which has resources.instance_count " + std::to_string(view.node_count)));
   }
   ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
   if (jobs::IsTerminal(current)) return view;  // the run is over: nothing to coordinate
@@ -386,8 +388,12 @@ Status RunService::AppendMetrics(const std::string& name, const std::string& tok
     if (p.key.empty()) return InvalidArgumentError("a metric has an empty 'key'");
     if (p.timestamp == 0) p.timestamp = now;
   }
-  if (sender.size() > 64 || sender.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos) {
-    return InvalidArgumentError("sender '" + sender + "' must be up to 64 letters, digits, '_' or '-'");
+  if (sender.size() > 64 ||
+      sender.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+          std::string::npos) {
+    return InvalidArgumentError("sender '" + sender +
+                                "' must be up to 64 letters, digits, '_' or '-'");
   }
   return store_->metrics().AppendMetrics(name, points, through, sender);
 }
@@ -460,8 +466,8 @@ Status RunService::AddFiles(const std::string& name,
   return store_->artifacts().PutArtifacts(name, files);
 }
 
-Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t since,
-                                            int64_t offset, int64_t wait_ms) {
+Result<RunEvents> RunService::WaitForEvents(const std::string& name, size_t since, int64_t offset,
+                                            int64_t wait_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (true) {
     uint64_t seen = change_count();
@@ -575,8 +581,8 @@ Status RunService::Fail(const std::string& name, const std::string& reason) {
     if (jobs::IsTerminal(current)) return Status::Ok();
     run.error = reason;
     // A run whose cancel was pending ends Canceled: that is what the user asked for.
-    RunStatus to = current == RunStatus::kCancelRequested ? RunStatus::kCanceled
-                                                          : RunStatus::kFailed;
+    RunStatus to =
+        current == RunStatus::kCancelRequested ? RunStatus::kCanceled : RunStatus::kFailed;
     RETURN_IF_ERROR(Transition(run, to, reason));
   }
   Notify();

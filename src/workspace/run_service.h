@@ -188,7 +188,7 @@ class RunService {
   std::map<std::string, TokenEntry> tokens_;  // guarded by tokens_mu_; cache of the store
   std::mutex change_mu_;
   std::condition_variable change_cv_;
-  uint64_t changes_ = 0;  // guarded by change_mu_
+  uint64_t changes_ = 0;        // guarded by change_mu_
   bool shutting_down_ = false;  // guarded by change_mu_
   std::mutex nodes_mu_;
   // run → rank → last report; guarded by nodes_mu_.

@@ -99,7 +99,8 @@ TEST_F(RunServiceTest, WaitForEventsWakesOnLogData) {
   EXPECT_EQ(first.events.size(), 3u);  // NotStarted, Queued, Preparing
   std::thread writer([&] {
     // The waiter may or may not be waiting yet; either way it must see the line.
-    ASSERT_TRUE(runs_->AppendLog(run.name, token, jobs::kMergedLogStream, 0, "line 1\n").has_value());
+    ASSERT_TRUE(
+        runs_->AppendLog(run.name, token, jobs::kMergedLogStream, 0, "line 1\n").has_value());
   });
   auto next = *runs_->WaitForEvents(run.name, first.next, 0, 30000);
   writer.join();
@@ -115,9 +116,9 @@ TEST_F(RunServiceTest, ArtifactsMustBeSafeAndUploaded) {
   EXPECT_TRUE(runs_->AddArtifacts(run.name, token, {{"outputs/m.pt", sha, 5, 0644}}).ok());
   EXPECT_EQ(runs_->AddArtifacts(run.name, token, {{"../x", sha, 5, 0644}}).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(runs_->AddArtifacts(run.name, token, {{"outputs/y", std::string(64, 'b'), 5, 0644}})
-                .code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      runs_->AddArtifacts(run.name, token, {{"outputs/y", std::string(64, 'b'), 5, 0644}}).code(),
+      StatusCode::kFailedPrecondition);
 }
 
 TEST_F(RunServiceTest, AddedFilesNeverReplaceTheRunsOwn) {
@@ -136,8 +137,8 @@ TEST_F(RunServiceTest, AddedFilesNeverReplaceTheRunsOwn) {
   EXPECT_EQ(files[1].path, "outputs/m.pt");
 
   // The same path, a path over a folder and one under a file are refused, adding nothing.
-  Status again = runs_->AddFiles(
-      run.name, {{"new.txt", image, 3, 0644}, {"images/acc.png", image, 3, 0644}});
+  Status again =
+      runs_->AddFiles(run.name, {{"new.txt", image, 3, 0644}, {"images/acc.png", image, 3, 0644}});
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
   EXPECT_NE(again.message().find("images/acc.png"), std::string::npos);
   EXPECT_EQ(runs_->AddFiles(run.name, {{"outputs", image, 3, 0644}}).code(),

@@ -12,8 +12,8 @@ using jobs::RunStatus;
 
 namespace {
 const std::vector<std::string>& ActiveStatuses() {
-  static const std::vector<std::string> kActive = {
-      "Preparing", "Starting", "Running", "Finalizing", "CancelRequested"};
+  static const std::vector<std::string> kActive = {"Preparing", "Starting", "Running", "Finalizing",
+                                                   "CancelRequested"};
   return kActive;
 }
 
@@ -37,9 +37,8 @@ std::string Join(const std::vector<int>& v) {
 }
 }  // namespace
 
-Scheduler::Scheduler(RunService* runs, ComputeService* computes,
-                     compute::ComputeBackend* backend, SchedulerOptions options,
-                     compute::ComputeBackend* slurm)
+Scheduler::Scheduler(RunService* runs, ComputeService* computes, compute::ComputeBackend* backend,
+                     SchedulerOptions options, compute::ComputeBackend* slurm)
     : runs_(runs),
       computes_(computes),
       backend_(backend),
@@ -50,7 +49,9 @@ Scheduler::Scheduler(RunService* runs, ComputeService* computes,
 
 Scheduler::~Scheduler() { Stop(); }
 
-void Scheduler::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Scheduler::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Scheduler::Stop() {
   if (stopping_.exchange(true)) return;
@@ -169,8 +170,8 @@ void Scheduler::Launch(const store::RunRecord& run, const ComputeTarget& target,
     GLOG(Warning) << "run " << run.name << ": " << token.error().ToString();
     return;
   }
-  compute::LaunchRequest request{run.name, *token, options_.server_url,
-                                 options_.runs_dir / run.name, {}};
+  compute::LaunchRequest request{
+      run.name, *token, options_.server_url, options_.runs_dir / run.name, {}};
   request.ca_file = options_.ca_file;
   request.env["GANTRY_COMPUTE"] = target.record.name;
   if (!options_.env_cache_dir.empty()) {
@@ -209,7 +210,8 @@ void Scheduler::WatchSlurmRun(const store::RunRecord& run) {
   if (slurm_ == nullptr || run.launch_id.empty()) return;
   compute::LaunchHandle handle{0, run.launch_id};
   compute::RunnerPoll poll = SlurmPoll(run.launch_id);
-  if (poll.state == compute::RunnerState::kRunning || poll.state == compute::RunnerState::kUnknown) {
+  if (poll.state == compute::RunnerState::kRunning ||
+      poll.state == compute::RunnerState::kUnknown) {
     return;
   }
   if (poll.state == compute::RunnerState::kPending) {
@@ -219,7 +221,8 @@ void Scheduler::WatchSlurmRun(const store::RunRecord& run) {
       GLOG(Warning) << "run " << run.name << ": " << st.ToString();
       return;
     }
-    Status st = runs_->Fail(run.name, "canceled while waiting in Slurm (job " + run.launch_id + ")");
+    Status st =
+        runs_->Fail(run.name, "canceled while waiting in Slurm (job " + run.launch_id + ")");
     if (!st.ok()) GLOG(Error) << "run " << run.name << ": " << st.ToString();
     return;
   }
@@ -235,8 +238,8 @@ void Scheduler::WatchSlurmRun(const store::RunRecord& run) {
 }
 
 void Scheduler::ScheduleSlurm(const ComputeTarget& target) {
-  auto queued = runs_->List({.statuses = {"Queued"}, .compute = target.record.name,
-                             .oldest_first = true});
+  auto queued =
+      runs_->List({.statuses = {"Queued"}, .compute = target.record.name, .oldest_first = true});
   if (!queued.has_value()) return;
   for (const auto& run : *queued) {
     if (slurm_ == nullptr) {

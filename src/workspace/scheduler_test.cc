@@ -15,8 +15,8 @@ class SchedulerTest : public ::testing::Test {
     store_ = std::move(*store::OpenMetadataStore({"sqlite::memory:"}));
     blobs_ = std::move(*artifacts::LocalBlobStore::Open(dir_ / "blobs"));
     computes_ = std::make_unique<ComputeService>(store_.get(), &clock_, /*local_slots=*/2);
-    runs_ = std::make_unique<RunService>(store_.get(), blobs_.get(), &clock_, nullptr,
-                                         computes_.get());
+    runs_ =
+        std::make_unique<RunService>(store_.get(), blobs_.get(), &clock_, nullptr, computes_.get());
     scheduler_ = std::make_unique<Scheduler>(
         runs_.get(), computes_.get(), &backend_,
         SchedulerOptions{.server_url = "http://x", .runs_dir = dir_ / "runs", .gpu_count = 2});
@@ -74,8 +74,9 @@ TEST_F(SchedulerTest, DeadRunnerFailsItsRunWithAReason) {
   scheduler_->RunOnce();
   std::string token = backend_.launched[0].token;
   ASSERT_TRUE(runs_->ReportStatus(name, token, {jobs::RunStatus::kStarting}).has_value());
-  ASSERT_TRUE(runs_->ReportStatus(name, token, {jobs::RunStatus::kRunning, "", "", std::nullopt, 4242})
-                  .has_value());
+  ASSERT_TRUE(
+      runs_->ReportStatus(name, token, {jobs::RunStatus::kRunning, "", "", std::nullopt, 4242})
+          .has_value());
   backend_.Die(1000);
   scheduler_->RunOnce();
   auto run = *runs_->Get(name);
@@ -95,8 +96,8 @@ TEST_F(SchedulerTest, LaunchFailureFailsTheRun) {
 }
 
 TEST_F(SchedulerTest, ClustersRunUpToMaxNodesWithTheirGpus) {
-  ASSERT_TRUE(computes_->Create({"gpu-cluster", "amlcompute", "STANDARD_NC6", 0, 4, 120, 0})
-                  .has_value());
+  ASSERT_TRUE(
+      computes_->Create({"gpu-cluster", "amlcompute", "STANDARD_NC6", 0, 4, 120, 0}).has_value());
   std::vector<std::string> names;
   for (int i = 0; i < 3; ++i) names.push_back(Submit("gpu-cluster"));
   scheduler_->RunOnce();
@@ -151,8 +152,8 @@ TEST_F(SchedulerTest, MoreInstancesThanTheTargetsNodesAreRefusedAtSubmission) {
   EXPECT_NE(local.error().message().find("at most 2 node(s) (gantry server --slots 2)"),
             std::string::npos);
 
-  ASSERT_TRUE(computes_->Create({"cpu-cluster", "amlcompute", "STANDARD_D2_V2", 0, 4, 120, 0})
-                  .has_value());
+  ASSERT_TRUE(
+      computes_->Create({"cpu-cluster", "amlcompute", "STANDARD_D2_V2", 0, 4, 120, 0}).has_value());
   req.spec.compute = "cpu-cluster";
   req.spec.resources = Json{{"instance_count", 5}};
   auto cluster = runs_->Submit(req);
@@ -167,11 +168,11 @@ TEST_F(SchedulerTest, StopJoinsTheThread) {
   std::string name = Submit();
   // Submission wakes the thread; wait on the service's change signal, not on time.
   uint64_t seen = runs_->change_count();
-  for (int i = 0; i < 100 && StatusOf(name) == "Queued"; ++i) seen = runs_->WaitForChange(seen, 100);
+  for (int i = 0; i < 100 && StatusOf(name) == "Queued"; ++i)
+    seen = runs_->WaitForChange(seen, 100);
   EXPECT_EQ(StatusOf(name), "Preparing");
   scheduler_->Stop();
 }
-
 
 namespace slurm_path {
 

@@ -47,7 +47,8 @@ TestCertificate MakeTestCertificate(const std::string& folder, const std::string
   std::string san;
   for (const std::string& n : names) {
     unsigned char scratch[16];
-    bool ip = inet_pton(AF_INET, n.c_str(), scratch) == 1 || inet_pton(AF_INET6, n.c_str(), scratch) == 1;
+    bool ip =
+        inet_pton(AF_INET, n.c_str(), scratch) == 1 || inet_pton(AF_INET6, n.c_str(), scratch) == 1;
     san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + n;
   }
   AddExtension(cert, NID_basic_constraints, "critical,CA:TRUE");

@@ -117,9 +117,9 @@ void FakeRunServer::Route() {
                 RunState* run = FindRun(r, &error);
                 if (!run) return error;
                 ++run->heartbeats;
-                return Response::FromJson(
-                    200, jobs::RunControlReplyToJson({.status = run->run["status"].get<std::string>(),
-                                                      .cancel_requested = run->cancel_requested}));
+                return Response::FromJson(200, jobs::RunControlReplyToJson(
+                                                   {.status = run->run["status"].get<std::string>(),
+                                                    .cancel_requested = run->cancel_requested}));
               }));
 
   router_.Add("POST", api + "/runs/{name}/logs/{stream}", runner_only([this](Request& r) {

@@ -1,11 +1,10 @@
 // SqliteAccessTokenTable: the AccessTokenTable of the SQLite store, over the access_tokens
 // table. Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {
@@ -43,8 +42,8 @@ Result<std::vector<AccessTokenRecord>> SqliteAccessTokenTable::ListAccessTokens(
                               "revoked_at FROM access_tokens ORDER BY created_at, id"));
   std::vector<AccessTokenRecord> out;
   RETURN_IF_ERROR(s->ForEach([&] {
-    out.push_back({s->Text(0), s->Text(1), s->Text(2), s->Text(3), s->Text(4), s->Int(5),
-                   s->Int(6), s->Int(7)});
+    out.push_back({s->Text(0), s->Text(1), s->Text(2), s->Text(3), s->Text(4), s->Int(5), s->Int(6),
+                   s->Int(7)});
   }));
   return out;
 }

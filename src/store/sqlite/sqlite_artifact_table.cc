@@ -1,11 +1,10 @@
 // SqliteArtifactTable: the ArtifactTable of the SQLite store, over the run_artifacts table.
 // Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {

@@ -1,11 +1,10 @@
 // SqliteComputeTable: the ComputeTable of the SQLite store, over the computes table.
 // Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {
@@ -14,8 +13,8 @@ constexpr const char* kComputeColumns =
     "name, type, vm_size, min_nodes, max_nodes, idle_seconds, created_at, properties";
 ComputeRecord ReadCompute(SqliteStatement& s) {
   Json props = Json::parse(s.Text(7), nullptr, false);
-  return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5), s.Int(6),
-                       props.is_object() ? props : Json::object()};
+  return ComputeRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3),
+                       s.Int(4),  s.Int(5),  s.Int(6),  props.is_object() ? props : Json::object()};
 }
 
 class SqliteComputeTable final : public ComputeTable {

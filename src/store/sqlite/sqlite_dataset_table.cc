@@ -1,11 +1,10 @@
 // SqliteDatasetTable: the DatasetTable of the SQLite store, over the datasets table.
 // Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {

@@ -133,7 +133,7 @@ class SqliteDb {
   explicit SqliteDb(sqlite3* db) : db_(db) {}
 
   std::mutex mu_;
-  sqlite3* db_;  // guarded by mu_
+  sqlite3* db_;                                                         // guarded by mu_
   std::map<const char*, std::unique_ptr<SqliteStatement>> statements_;  // guarded by mu_
 };
 

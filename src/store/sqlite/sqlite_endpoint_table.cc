@@ -1,11 +1,10 @@
 // SqliteEndpointTable: the EndpointTable of the SQLite store, over the endpoints and
 // deployments tables. Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {
@@ -14,15 +13,22 @@ constexpr const char* kEndpointColumns =
     "name, description, auth_mode, primary_key, secondary_key, traffic, tags, created_at, "
     "updated_at";
 EndpointRecord ReadEndpoint(SqliteStatement& s) {
-  return EndpointRecord{s.Text(0), s.Text(1), s.Text(2),
-                        s.Text(3), s.Text(4), Json::parse(s.Text(5), nullptr, false),
-                        Json::parse(s.Text(6), nullptr, false), s.Int(7), s.Int(8)};
+  return EndpointRecord{s.Text(0),
+                        s.Text(1),
+                        s.Text(2),
+                        s.Text(3),
+                        s.Text(4),
+                        Json::parse(s.Text(5), nullptr, false),
+                        Json::parse(s.Text(6), nullptr, false),
+                        s.Int(7),
+                        s.Int(8)};
 }
 constexpr const char* kDeploymentColumns =
     "endpoint, name, spec, state, error, generation, created_at, updated_at";
 DeploymentRecord ReadDeployment(SqliteStatement& s) {
   return DeploymentRecord{s.Text(0), s.Text(1), Json::parse(s.Text(2), nullptr, false),
-                          s.Text(3), s.Text(4), s.Int(5), s.Int(6), s.Int(7)};
+                          s.Text(3), s.Text(4), s.Int(5),
+                          s.Int(6),  s.Int(7)};
 }
 
 class SqliteEndpointTable final : public EndpointTable {
@@ -39,8 +45,8 @@ class SqliteEndpointTable final : public EndpointTable {
                                          const std::string& name) override;
   Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& endpoint) override;
   Status SetDeploymentState(const std::string& endpoint, const std::string& name,
-                            int64_t generation, const std::string& state,
-                            const std::string& error, int64_t updated_at) override;
+                            int64_t generation, const std::string& state, const std::string& error,
+                            int64_t updated_at) override;
   Status DeleteDeployment(const std::string& endpoint, const std::string& name) override;
 
  private:
@@ -133,9 +139,9 @@ Result<DeploymentRecord> SqliteEndpointTable::GetDeployment(const std::string& e
                                   " FROM deployments WHERE endpoint = ? AND name = ?";
   ASSIGN_OR_RETURN(SqliteStatement * s, db.Prepare(kSql.c_str()));
   s->Bind(1, endpoint).Bind(2, name);
-  return s->One([&] { return ReadDeployment(*s); },
-                NotFoundError("endpoint '" + endpoint + "' has no deployment named '" + name +
-                              "'"));
+  return s->One(
+      [&] { return ReadDeployment(*s); },
+      NotFoundError("endpoint '" + endpoint + "' has no deployment named '" + name + "'"));
 }
 
 Result<std::vector<DeploymentRecord>> SqliteEndpointTable::ListDeployments(
@@ -151,10 +157,9 @@ Result<std::vector<DeploymentRecord>> SqliteEndpointTable::ListDeployments(
   return out;
 }
 
-Status SqliteEndpointTable::SetDeploymentState(const std::string& endpoint,
-                                               const std::string& name, int64_t generation,
-                                               const std::string& state, const std::string& error,
-                                               int64_t updated_at) {
+Status SqliteEndpointTable::SetDeploymentState(const std::string& endpoint, const std::string& name,
+                                               int64_t generation, const std::string& state,
+                                               const std::string& error, int64_t updated_at) {
   SqliteDb::Locked db = db_->Lock();
   ASSIGN_OR_RETURN(SqliteStatement * s,
                    db.Prepare("UPDATE deployments SET state = ?, error = ?, "

@@ -1,11 +1,10 @@
 // SqliteEnvironmentTable: the EnvironmentTable of the SQLite store, over the environments
 // table. Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {
@@ -30,9 +29,8 @@ class SqliteEnvironmentTable final : public EnvironmentTable {
 Status SqliteEnvironmentTable::CreateEnvironment(EnvironmentRecord& e) {
   SqliteDb::Locked db = db_->Lock();
   SqliteTransaction tx(db);
-  ASSIGN_OR_RETURN(SqliteStatement * next,
-                   db.Prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM "
-                              "environments WHERE name = ?"));
+  ASSIGN_OR_RETURN(SqliteStatement * next, db.Prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM "
+                                                      "environments WHERE name = ?"));
   next->Bind(1, e.name);
   auto row = next->Step();
   e.version = (row.has_value() && *row) ? next->Int(0) : 1;

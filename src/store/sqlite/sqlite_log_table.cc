@@ -1,8 +1,6 @@
 // SqliteLogTable: the LogTable of the SQLite store, over the log_chunks table (one row per
 // appended chunk, keyed by its offset). Thread-safe: each method holds the connection's
 // lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -10,12 +8,12 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {
 
-Result<int64_t> LogLength(SqliteDb::Locked& db, const std::string& run,
-                          const std::string& stream) {
+Result<int64_t> LogLength(SqliteDb::Locked& db, const std::string& run, const std::string& stream) {
   ASSIGN_OR_RETURN(SqliteStatement * s,
                    db.Prepare("SELECT offset + length(data) FROM log_chunks WHERE run = ? AND "
                               "stream = ? ORDER BY offset DESC LIMIT 1"));

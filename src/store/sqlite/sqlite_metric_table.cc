@@ -1,8 +1,6 @@
 // SqliteMetricTable: the MetricTable of the SQLite store, over the metric_series,
 // metric_blocks (one row per series per batch, in metric_block's encoding) and
 // metric_cursors tables. Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <algorithm>
 #include <map>
 #include <string>
@@ -11,6 +9,7 @@
 
 #include "store/metric_block.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {

@@ -1,11 +1,10 @@
 // SqliteRunTable: the RunTable of the SQLite store, over the runs and run_status_events
 // tables. Thread-safe: each method holds the connection's lock throughout.
-#include "store/sqlite/sqlite_tables.h"
-
 #include <string>
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_tables.h"
 
 namespace gantry::store {
 namespace {
@@ -139,8 +138,7 @@ Result<std::vector<RunRecord>> SqliteRunTable::ListRuns(const RunFilter& filter)
   return out;
 }
 
-Status SqliteRunTable::UpdateRun(const RunRecord& run,
-                                 const std::optional<StatusEvent>& event) {
+Status SqliteRunTable::UpdateRun(const RunRecord& run, const std::optional<StatusEvent>& event) {
   SqliteDb::Locked db = db_->Lock();
   SqliteTransaction tx(db);
   ASSIGN_OR_RETURN(SqliteStatement * s,
