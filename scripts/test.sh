@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, builds, then runs unit and integration tests
+# The whole test suite: installs what it needs, checks the C++ formatting
+# (scripts/check-format.sh), builds, then runs unit and integration tests
 # through CTest, then each fuzz target for a short time (scripts/fuzz.sh), then the unit tests
 # of the layers that parse untrusted input again under AddressSanitizer and
 # UndefinedBehaviorSanitizer (scripts/sanitize.sh's ci scope, into build-asan/). This is what .ci/run calls. GANTRY_SKIP_SANITIZE=1 skips the sanitizer step
@@ -7,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/check-format.sh
 ./scripts/build.sh
 (cd build && ctest --output-on-failure -j "${GANTRY_TEST_JOBS:-2}" "$@")
 ./scripts/fuzz.sh "${GANTRY_FUZZ_SECONDS:-15}"
