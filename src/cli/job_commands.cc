@@ -17,6 +17,7 @@
 #include "common/names.h"
 #include "http/http_types.h"
 #include "jobs/job_spec.h"
+#include "jobs/run_spec.h"
 #include "jobs/run_status.h"
 
 namespace gantry::cli {
@@ -185,6 +186,9 @@ int JobShow(const GlobalFlags& g, const JobFlags& f) {
     std::cout << r.dump(2) << "\n";
     return 0;
   }
+  // The resolved job, decoded as the runner decodes it.
+  auto spec = jobs::RunSpecFromJson(r, jobs::RunSpecForm::kRest);
+  if (!spec.has_value()) return ReportError(spec.error().WithPrefix("the server's run"));
   std::cout << "Name:         " << r["name"].get<std::string>() << "\n"
             << "Display name: " << r["display_name"].get<std::string>() << "\n"
             << "Experiment:   " << r["experiment_name"].get<std::string>() << "\n"
@@ -192,7 +196,11 @@ int JobShow(const GlobalFlags& g, const JobFlags& f) {
             << "Compute:      " << r["compute"].get<std::string>() << "\n"
             << "Created:      " << r["created_at"].get<std::string>() << "\n"
             << "Duration:     " << Duration(r) << "\n"
-            << "Command:      " << r["spec"].value("command", "") << "\n";
+            << "Command:      " << spec->job.command << "\n";
+  if (spec->plan.distributed()) {
+    std::cout << "Processes:    " << spec->plan.world_size() << " on " << spec->plan.instance_count
+              << " instance(s)\n";
+  }
   if (!r.value("status_detail", "").empty()) {
     std::cout << "Detail:       " << r.value("status_detail", "") << "\n";
   }
