@@ -98,7 +98,8 @@ class Job:
         """Runs the job to the end; returns ms from Queued to each phase and the last rank."""
         name = self.submit()
         subprocess.run([GANTRY, "job", "stream", "-n", name, "--server", self.server.url],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, GANTRY_TOKEN=self.server.token))
         run = self.server.get(f"/api/v1/runs/{name}")
         if run["status"] != "Completed":
             raise RuntimeError(f"run {name} ended {run['status']}: {run.get('error')}")
