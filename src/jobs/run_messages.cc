@@ -65,6 +65,16 @@ Result<bool> BoolField(const Json& body, const char* field) {
   return it->get<bool>();
 }
 
+// A node's address, error, port and exit code, as both a node report and the nodes answer
+// carry them.
+Status ReadNodeFields(const Json& j, NodeReport* node) {
+  ASSIGN_OR_RETURN(node->address, GetString(j, "address"));
+  ASSIGN_OR_RETURN(node->error, GetString(j, "error"));
+  ASSIGN_OR_RETURN(node->port, GetInt(j, "port"));
+  ASSIGN_OR_RETURN(node->exit_code, ExitCodeField(j));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<StatusReport> StatusReportFromJson(const Json& body) {
@@ -105,10 +115,7 @@ Result<NodeReport> NodeReportFromJson(const Json& body, int64_t rank) {
   report.rank = rank;
   ASSIGN_OR_RETURN(std::string state, GetString(body, "state"));
   ASSIGN_OR_RETURN(report.state, ParseNodeState(state));
-  ASSIGN_OR_RETURN(report.address, GetString(body, "address"));
-  ASSIGN_OR_RETURN(report.error, GetString(body, "error"));
-  ASSIGN_OR_RETURN(report.port, GetInt(body, "port"));
-  ASSIGN_OR_RETURN(report.exit_code, ExitCodeField(body));
+  RETURN_IF_ERROR(ReadNodeFields(body, &report));
   return report;
 }
 
@@ -143,10 +150,7 @@ Result<NodesView> NodesViewFromJson(const Json& answer) {
     if (node.rank < 0) return Err(InvalidArgumentError("a node of 'nodes' has no 'rank'"));
     ASSIGN_OR_RETURN(std::string state, GetString(n, "state"));
     if (Result<NodeState> known = ParseNodeState(state)) node.state = *known;
-    ASSIGN_OR_RETURN(node.address, GetString(n, "address"));
-    ASSIGN_OR_RETURN(node.error, GetString(n, "error"));
-    ASSIGN_OR_RETURN(node.port, GetInt(n, "port"));
-    ASSIGN_OR_RETURN(node.exit_code, ExitCodeField(n));
+    RETURN_IF_ERROR(ReadNodeFields(n, &node));
     ASSIGN_OR_RETURN(node.updated_at, GetInt(n, "updated_at"));
     view.nodes.push_back(std::move(node));
   }
