@@ -7,11 +7,11 @@ namespace gantry::sweep {
 namespace {
 
 constexpr std::pair<ExpressionType, const char*> kNames[] = {
-    {ExpressionType::kChoice, "choice"},         {ExpressionType::kRandint, "randint"},
-    {ExpressionType::kUniform, "uniform"},       {ExpressionType::kLoguniform, "loguniform"},
-    {ExpressionType::kQuniform, "quniform"},     {ExpressionType::kQloguniform, "qloguniform"},
-    {ExpressionType::kNormal, "normal"},         {ExpressionType::kLognormal, "lognormal"},
-    {ExpressionType::kQnormal, "qnormal"},       {ExpressionType::kQlognormal, "qlognormal"},
+    {ExpressionType::kChoice, "choice"},     {ExpressionType::kRandint, "randint"},
+    {ExpressionType::kUniform, "uniform"},   {ExpressionType::kLoguniform, "loguniform"},
+    {ExpressionType::kQuniform, "quniform"}, {ExpressionType::kQloguniform, "qloguniform"},
+    {ExpressionType::kNormal, "normal"},     {ExpressionType::kLognormal, "lognormal"},
+    {ExpressionType::kQnormal, "qnormal"},   {ExpressionType::kQlognormal, "qlognormal"},
 };
 
 bool IsQ(ExpressionType t) {
@@ -30,7 +30,8 @@ Status Bad(const std::string& name, const std::string& what) {
 
 Result<double> Number(const Json& j, const std::string& name, const char* field) {
   auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return Err(Bad(name, std::string("'") + field + "' is required"));
+  if (it == j.end() || it->is_null())
+    return Err(Bad(name, std::string("'") + field + "' is required"));
   if (!it->is_number()) return Err(Bad(name, std::string("'") + field + "' must be a number"));
   return it->get<double>();
 }
@@ -38,7 +39,8 @@ Result<double> Number(const Json& j, const std::string& name, const char* field)
 Result<Expression> ParseExpression(const std::string& name, const Json& j) {
   if (!j.is_object()) return Err(Bad(name, "must be a mapping with a 'type'"));
   auto type_field = j.find("type");
-  if (type_field == j.end() || !type_field->is_string()) return Err(Bad(name, "'type' is required"));
+  if (type_field == j.end() || !type_field->is_string())
+    return Err(Bad(name, "'type' is required"));
   Expression e;
   bool known = false;
   for (const auto& [t, n] : kNames) {
@@ -120,7 +122,8 @@ Json Draw(const Expression& e, std::mt19937_64& rng) {
     case ExpressionType::kLoguniform:
     case ExpressionType::kQloguniform:
       // The bounds are exponents: exp(uniform(min_value, max_value)).
-      return rounded(std::exp(std::uniform_real_distribution<double>(e.min_value, e.max_value)(rng)));
+      return rounded(
+          std::exp(std::uniform_real_distribution<double>(e.min_value, e.max_value)(rng)));
     case ExpressionType::kNormal:
     case ExpressionType::kQnormal:
       return rounded(std::normal_distribution<double>(e.mu, e.sigma)(rng));
@@ -134,8 +137,10 @@ Json Draw(const Expression& e, std::mt19937_64& rng) {
 Result<std::vector<std::map<std::string, Json>>> Grid(const SearchSpace& space) {
   for (const auto& [name, e] : space) {
     if (e.type != ExpressionType::kChoice) {
-      return Err(InvalidArgumentError("search_space." + name + ": grid sampling supports only "
-                                      "choice, not " + ExpressionTypeName(e.type)));
+      return Err(InvalidArgumentError("search_space." + name +
+                                      ": grid sampling supports only "
+                                      "choice, not " +
+                                      ExpressionTypeName(e.type)));
     }
   }
   std::vector<std::map<std::string, Json>> points = {{}};

@@ -35,8 +35,8 @@ std::string ExpressionTypeName(ExpressionType type);
 
 struct Expression {
   ExpressionType type = ExpressionType::kChoice;
-  std::vector<Json> values;  // choice
-  int64_t upper = 0;         // randint: [0, upper)
+  std::vector<Json> values;             // choice
+  int64_t upper = 0;                    // randint: [0, upper)
   double min_value = 0, max_value = 0;  // uniform family (exponents for the log ones)
   double mu = 0, sigma = 0;             // normal family
   double q = 0;                         // the q- forms: values are multiples of q

@@ -54,7 +54,8 @@ TEST(SearchSpaceTest, BadExpressionsNameTheParameterAndField) {
             "search_space.m: 'sigma' must be positive");
   EXPECT_EQ(Error(R"({"u": {"type": "quniform", "min_value": 0, "max_value": 1, "q": -1}})"),
             "search_space.u: 'q' must be positive");
-  EXPECT_NE(Error(R"({"x": {"type": "beta"}})").find("type 'beta' is not one of"), std::string::npos);
+  EXPECT_NE(Error(R"({"x": {"type": "beta"}})").find("type 'beta' is not one of"),
+            std::string::npos);
   EXPECT_EQ(Error("{}"), "search_space must be a mapping of at least one parameter");
 }
 
