@@ -43,6 +43,20 @@ Result<workspace::RegisterModelRequest> RegisterFromBody(const BodyFields& body)
   return reg;
 }
 
+// What a tags or properties change names: the version (path), its body and the "add" map.
+struct Change {
+  int64_t version = 0;
+  BodyFields body;
+  std::map<std::string, std::string> add;
+};
+
+Result<Change> ReadChange(const Request& req) {
+  ASSIGN_OR_RETURN(int64_t version, VersionParam(req));
+  ASSIGN_OR_RETURN(BodyFields body, BodyFields::Parse(req));
+  ASSIGN_OR_RETURN(auto add, body.StringMap("add"));
+  return Change{.version = version, .body = std::move(body), .add = std::move(add)};
+}
+
 }  // namespace
 
 void ModelResource::AddTo(Routes& routes) {
@@ -77,34 +91,26 @@ Response ModelResource::Register(Request& req) {
 }
 
 Response ModelResource::UpdateTags(Request& req) {
-  auto v = VersionParam(req);
-  if (!v.has_value()) return Error(v.error());
-  auto body = BodyFields::Parse(req);
-  if (!body.has_value()) return Error(body.error());
-  auto add = body->StringMap("add");
-  if (!add.has_value()) return Error(add.error());
+  auto change = ReadChange(req);
+  if (!change.has_value()) return Error(change.error());
   std::vector<std::string> remove;
-  if (body->Has("remove")) {
-    if (!body->json()["remove"].is_array()) {
+  if (change->body.Has("remove")) {
+    if (!change->body.json()["remove"].is_array()) {
       return Error(InvalidArgumentError("field 'remove' must be a list"));
     }
-    for (const auto& k : body->json()["remove"]) {
+    for (const auto& k : change->body.json()["remove"]) {
       if (k.is_string()) remove.push_back(k.get<std::string>());
     }
   }
-  auto m = models_.UpdateTags(req.Param("name"), *v, *add, remove);
+  auto m = models_.UpdateTags(req.Param("name"), change->version, change->add, remove);
   if (!m.has_value()) return Error(m.error());
   return Response::FromJson(200, ModelToJson(*m));
 }
 
 Response ModelResource::AddProperties(Request& req) {
-  auto v = VersionParam(req);
-  if (!v.has_value()) return Error(v.error());
-  auto body = BodyFields::Parse(req);
-  if (!body.has_value()) return Error(body.error());
-  auto add = body->StringMap("add");
-  if (!add.has_value()) return Error(add.error());
-  auto m = models_.AddProperties(req.Param("name"), *v, *add);
+  auto change = ReadChange(req);
+  if (!change.has_value()) return Error(change.error());
+  auto m = models_.AddProperties(req.Param("name"), change->version, change->add);
   if (!m.has_value()) return Error(m.error());
   return Response::FromJson(200, ModelToJson(*m));
 }
