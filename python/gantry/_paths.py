@@ -32,6 +32,15 @@ def runs() -> str:
     return _API + "/runs"
 
 
+def sweeps() -> str:
+    """``POST`` submits a sweep job; ``GET sweeps/NAME`` reads it with its trials."""
+    return _API + "/sweeps"
+
+
+def sweep(name: str) -> str:
+    return _API + "/sweeps/" + _quoted(name)
+
+
 def run(run_id: str, suffix: str = "") -> str:
     """Run ``run_id``, or its sub-resource ``suffix``: ``/events``, ``/metrics``,
     ``/cancel``, ``/artifacts``, ``/files``."""

@@ -59,6 +59,9 @@ class ScriptRun(Run):
     @classmethod
     def _from_server(cls, experiment: Any, details: Dict[str, Any],
                      upload_stats: Any = None) -> "ScriptRun":
+        if cls is ScriptRun and details.get("kind") == "sweep":
+            from .hyperdrive import HyperDriveRun  # a sweep's run: hyperdrive imports this module
+            cls = HyperDriveRun
         run = cls(experiment, details["name"], _details=details)
         run.upload_stats = upload_stats
         return run

@@ -16,7 +16,7 @@ LAYERS = [
     ("entities", {"resource_configuration", "distributed", "conda_dependencies", "run_details",
                   "environment", "run_config", "compute", "dataset", "inference_config",
                   "model", "webservice", "run", "experiment", "script_run",
-                  "script_run_config", "workspace"}),
+                  "script_run_config", "workspace", "hyperdrive"}),
     ("package", {"__init__"}),
 ]
 
@@ -27,6 +27,7 @@ DEFERRED = {
     ("model", "script_run"),        # Model.run; a ScriptRun registers Models
     ("model", "webservice"),        # Model.deploy; a Webservice serves Models
     ("experiment", "script_run"),   # Experiment.get_runs; a ScriptRun has its Experiment
+    ("script_run", "hyperdrive"),   # a sweep's run is a HyperDriveRun, which is a ScriptRun
     ("inference_config", "webservice"),  # WebserviceException; a deployment takes an InferenceConfig
 }
 

@@ -22,7 +22,8 @@ Api::Api(ApiServices services, ApiOptions options)
       environment_resource_(services.environments),
       compute_resource_(services.computes),
       access_resource_(services.access),
-      endpoint_resource_(services.endpoints) {
+      endpoint_resource_(services.endpoints),
+      sweep_resource_(services.sweeps) {
   Add("GET", std::string(kApiPrefix) + "/health", RouteAccess::Open(),
       [this](Request& r) { return Health(r); });
   blob_resource_.AddTo(*this);
@@ -34,6 +35,7 @@ Api::Api(ApiServices services, ApiOptions options)
   compute_resource_.AddTo(*this);
   environment_resource_.AddTo(*this);
   endpoint_resource_.AddTo(*this);
+  sweep_resource_.AddTo(*this);
 }
 
 Response Api::Handle(Request& request) const { return router_.Route(request); }

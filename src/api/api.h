@@ -17,6 +17,7 @@
 #include "api/routes.h"
 #include "api/run_resource.h"
 #include "api/runner_resource.h"
+#include "api/sweep_resource.h"
 #include "api/views.h"
 #include "artifacts/blob_store.h"
 #include "http/router.h"
@@ -54,6 +55,7 @@ struct ApiServices {
   workspace::ComputeService& computes;
   workspace::EnvironmentService& environments;
   workspace::EndpointService& endpoints;
+  workspace::SweepService& sweeps;
   artifacts::BlobStore& blobs;
 };
 
@@ -101,6 +103,7 @@ class Api final : private Routes {
   ComputeResource compute_resource_;
   AccessResource access_resource_;
   EndpointResource endpoint_resource_;
+  SweepResource sweep_resource_;
 };
 
 }  // namespace gantry::api

@@ -27,6 +27,7 @@ class ApiTest : public ::testing::Test {
     endpoints_ = std::make_unique<workspace::EndpointService>(store_.get(), blobs_.get(),
                                                               models_.get(), environments_.get(),
                                                               runtime_, &clock_, "/usr/bin");
+    sweeps_ = std::make_unique<workspace::SweepService>(runs_.get(), &clock_);
     api_ = std::make_unique<Api>(Services(), ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -39,6 +40,7 @@ class ApiTest : public ::testing::Test {
                        .computes = *computes_,
                        .environments = *environments_,
                        .endpoints = *endpoints_,
+                       .sweeps = *sweeps_,
                        .blobs = *blobs_};
   }
 
@@ -75,6 +77,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<workspace::EnvironmentService> environments_;
   workspace::testing::FakeDeploymentRuntime runtime_;
   std::unique_ptr<workspace::EndpointService> endpoints_;
+  std::unique_ptr<workspace::SweepService> sweeps_;
   std::string owner_;
   std::unique_ptr<Api> api_;
 };

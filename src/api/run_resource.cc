@@ -73,6 +73,13 @@ Response RunResource::List(Request& req) {
   store::RunFilter filter;
   filter.experiment_name = req.Query("experiment");
   if (!req.Query("status").empty()) filter.statuses = {req.Query("status")};
+  // A sweep's trials are listed under it (?parent=NAME); the plain list shows top-level runs,
+  // as `az ml job list` does, unless ?include_children=true.
+  if (!req.Query("parent").empty()) {
+    filter.parent = req.Query("parent");
+  } else if (req.Query("include_children") != "true") {
+    filter.parent = "";
+  }
   auto limit = QueryInt(req, "limit", 100);
   if (!limit.has_value()) return Error(limit.error());
   filter.limit = static_cast<int>(*limit);

@@ -82,7 +82,11 @@ Response RunnerResource::AppendMetrics(Request& req) {
   Status st = runs_.AppendMetrics(req.Param("name"), req.BearerToken(), std::move(*points),
                                   *through, req.Query("sender"));
   if (!st.ok()) return Error(st);
-  return Response::FromJson(200, {{"accepted", n}});
+  // A sweep's policy may have stopped the run on these very points: the runner hears of it
+  // in this answer rather than at its next heartbeat.
+  auto run = runs_.Get(req.Param("name"));
+  const bool cancel = run.has_value() && run->status == "CancelRequested";
+  return Response::FromJson(200, {{"accepted", n}, {"cancel_requested", cancel}});
 }
 
 Response RunnerResource::SetTags(Request& req) {

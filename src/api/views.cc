@@ -28,6 +28,15 @@ Json RunToJson(const store::RunRecord& run) {
             {"exit_code", run.exit_code ? Json(*run.exit_code) : Json(nullptr)},
             {"tags", run.tags},
             {"snapshot_id", run.snapshot_id}};
+  j["kind"] = run.kind;
+  j["parent"] = run.parent;
+  j["properties"] = run.properties;
+  if (run.kind == "sweep") {
+    // A sweep has no job of its own: its spec is the sweep job.
+    j["spec"] = run.spec.value("sweep", Json::object());
+    j["input_trees"] = run.spec.value("input_trees", Json::object());
+    return j;
+  }
   // The resolved job (spec, input_trees, datasets, environment), as the runner reads it.
   if (Result<jobs::RunSpec> spec = jobs::RunSpecFromJson(run.spec); spec.has_value()) {
     j.update(jobs::RunSpecToJson(*spec, jobs::RunSpecForm::kRest));
@@ -37,6 +46,37 @@ Json RunToJson(const store::RunRecord& run) {
   }
   // The batch system's job id (Slurm) on a slurm target.
   if (!run.launch_id.empty()) j["compute_job_id"] = run.launch_id;
+  return j;
+}
+
+Json SweepToJson(const workspace::SweepView& view) {
+  Json j = RunToJson(view.run);
+  const auto& p = view.run.properties;
+  j["primary_metric"] = {{"name", view.job.primary_metric},
+                         {"goal", sweep::GoalName(view.job.goal)}};
+  j["space_size"] = p.value("space_size", "");
+  j["best_child_run_id"] = p.value("best_child_run_id", "");
+  j["score"] =
+      p.contains("score") ? Json::parse(p.value("score", "null"), nullptr, false) : Json(nullptr);
+  Json trials = Json::array();
+  Json counts = Json::object();
+  for (const auto& t : view.trials) {
+    Json row = {{"name", t.run.name},
+                {"number", t.number},
+                {"status", t.run.status},
+                {"values", t.values},
+                {"primary_metric", t.score ? Json(*t.score) : Json(nullptr)},
+                {"intervals", t.intervals},
+                {"error", t.run.error},
+                {"stopped_by_policy", t.stopped},
+                {"started_at", FormatIsoTime(t.run.started_at)},
+                {"ended_at", FormatIsoTime(t.run.ended_at)}};
+    if (t.run.name == j["best_child_run_id"]) j["best_values"] = t.values;
+    counts[t.run.status] = counts.value(t.run.status, 0) + 1;
+    trials.push_back(std::move(row));
+  }
+  j["trial_counts"] = counts;
+  j["trials"] = trials;
   return j;
 }
 

@@ -11,11 +11,15 @@
 #include "store/metadata_store.h"
 #include "workspace/compute_service.h"
 #include "workspace/deployment_runtime.h"
+#include "workspace/sweep_service.h"
 
 namespace gantry::api {
 
 // A run, with its resolved job (spec, input_trees, datasets, environment).
 Json RunToJson(const store::RunRecord& run);
+// GET /sweeps/NAME: the sweep's run, its spec, its best trial and every trial with its values,
+// status, primary metric and (when a policy stopped it) why.
+Json SweepToJson(const workspace::SweepView& view);
 Json EventToJson(const store::StatusEvent& event);
 // A metric point's value: its number, or the JSON it was logged as.
 Json MetricValue(const store::MetricPoint& point);

@@ -10,6 +10,7 @@
 #include "artifacts/tree.h"
 #include "cli/command_group.h"
 #include "cli/downloader.h"
+#include "cli/sweep_view.h"
 #include "cli/uploader.h"
 #include "common/clock.h"
 #include "common/files.h"
@@ -19,6 +20,8 @@
 #include "jobs/job_spec.h"
 #include "jobs/run_spec.h"
 #include "jobs/run_status.h"
+#include "jobs/yaml_json.h"
+#include "sweep/sweep_job.h"
 
 namespace gantry::cli {
 
@@ -100,7 +103,10 @@ int Follow(http::HttpClient& client, const std::string& name) {
   return status == "Completed" ? 0 : 1;
 }
 
-Result<Json> Submit(http::HttpClient& client, const jobs::JobSpec& spec) {
+// Uploads what `spec` (a command job, or a sweep's trial) needs and posts `body_spec` with it
+// to `path` (/runs or /sweeps).
+Result<Json> Submit(http::HttpClient& client, const jobs::JobSpec& spec, const Json& body_spec,
+                    const std::string& path) {
   UploadStats stats;
   std::string snapshot;
   int64_t started = MonotonicMillis();
@@ -123,26 +129,53 @@ Result<Json> Submit(http::HttpClient& client, const jobs::JobSpec& spec) {
               << stats.sent_files << " new files (" << stats.sent_bytes << " bytes) in "
               << (MonotonicMillis() - started) << " ms\n";
   }
-  Json body = {{"spec", spec.ToJson()}, {"snapshot_id", snapshot}, {"input_trees", input_trees}};
-  return client.Call("POST", "/api/v1/runs", body);
+  Json body = {{"spec", body_spec}, {"snapshot_id", snapshot}, {"input_trees", input_trees}};
+  return client.Call("POST", path, body);
+}
+
+// Whether the YAML file is a sweep job (`type: sweep`); a file that does not parse is left to
+// the command-job reader, whose messages name the line.
+bool IsSweepFile(const std::string& file) {
+  auto text = ReadFile(file);
+  if (!text.has_value()) return false;
+  auto json = jobs::YamlToJson(*text, file);
+  return json.has_value() && sweep::IsSweepDocument(*json);
+}
+
+// A run's answer, or for a sweep the one of GET /sweeps/NAME.
+Result<Json> GetSweep(http::HttpClient& client, const std::string& name) {
+  return client.Call("GET", "/api/v1/sweeps/" + http::UrlEncode(name));
 }
 
 }  // namespace
 
 int JobCreate(const GlobalFlags& g, const JobFlags& f) {
   // Everything that can be checked locally is checked before anything is uploaded.
-  auto spec = jobs::LoadJobFile(f.file);
-  if (!spec.has_value()) return ReportError(spec.error());
-  if (!f.name.empty()) spec->name = f.name;
+  const bool is_sweep = IsSweepFile(f.file);
+  Result<Json> run = Err(InternalError("not submitted"));
+  if (is_sweep) {
+    auto job = sweep::LoadSweepFile(f.file);
+    if (!job.has_value()) return ReportError(job.error());
+    if (!f.name.empty()) job->trial.name = f.name;
+    auto client = Connect(g);
+    if (!client.has_value()) return ReportError(client.error());
+    run = Submit(**client, job->trial, job->ToJson(), "/api/v1/sweeps");
+  } else {
+    auto spec = jobs::LoadJobFile(f.file);
+    if (!spec.has_value()) return ReportError(spec.error());
+    if (!f.name.empty()) spec->name = f.name;
+    auto client = Connect(g);
+    if (!client.has_value()) return ReportError(client.error());
+    run = Submit(**client, *spec, spec->ToJson(), "/api/v1/runs");
+  }
+  if (!run.has_value()) return ReportError(run.error());
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
-  auto run = Submit(**client, *spec);
-  if (!run.has_value()) return ReportError(run.error());
   std::string name = (*run)["name"];
   if (f.output == "json") {
     std::cout << run->dump(2) << "\n";
   } else {
-    std::cout << "Submitted run " << name << " (experiment "
+    std::cout << "Submitted " << (is_sweep ? "sweep " : "run ") << name << " (experiment "
               << (*run)["experiment_name"].get<std::string>() << ", status "
               << (*run)["status"].get<std::string>() << ")\n";
   }
@@ -159,6 +192,16 @@ int JobStream(const GlobalFlags& g, const JobFlags& f) {
 int JobList(const GlobalFlags& g, const JobFlags& f) {
   auto client = Connect(g);
   if (!client.has_value()) return ReportError(client.error());
+  if (!f.parent.empty()) {
+    auto sweep = GetSweep(**client, f.parent);
+    if (!sweep.has_value()) return ReportError(sweep.error());
+    if (f.output == "json") {
+      std::cout << (*sweep)["trials"].dump(2) << "\n";
+    } else {
+      PrintTrials(*sweep);
+    }
+    return 0;
+  }
   std::string q = "?limit=" + std::to_string(f.max_results);
   if (!f.experiment.empty()) q += "&experiment=" + http::UrlEncode(f.experiment);
   auto runs = (*client)->Call("GET", "/api/v1/runs" + q);
@@ -181,6 +224,16 @@ int JobShow(const GlobalFlags& g, const JobFlags& f) {
   if (!client.has_value()) return ReportError(client.error());
   auto run = (*client)->Call("GET", RunPath(f.name));
   if (!run.has_value()) return ReportError(run.error());
+  if (run->value("kind", "") == "sweep") {
+    auto sweep = GetSweep(**client, f.name);
+    if (!sweep.has_value()) return ReportError(sweep.error());
+    if (f.output == "json") {
+      std::cout << sweep->dump(2) << "\n";
+    } else {
+      PrintSweep(*sweep);
+    }
+    return 0;
+  }
   const Json& r = *run;
   if (f.output == "json") {
     std::cout << r.dump(2) << "\n";
@@ -268,7 +321,8 @@ int JobMetrics(const GlobalFlags& g, const JobFlags& f) {
   return 0;
 }
 
-int JobDownload(const GlobalFlags& g, const JobFlags& f) {
+int JobDownload(const GlobalFlags& g, const JobFlags& flags) {
+  JobFlags f = flags;
   // The output's name becomes a folder below named-outputs/.
   if (!f.output_name.empty()) {
     if (Status st = ValidateName("output name", f.output_name); !st.ok()) return ReportError(st);
@@ -277,6 +331,19 @@ int JobDownload(const GlobalFlags& g, const JobFlags& f) {
   if (!client.has_value()) return ReportError(client.error());
   auto run = (*client)->Call("GET", RunPath(f.name));
   if (!run.has_value()) return ReportError(run.error());
+  // A sweep's outputs are its best trial's.
+  if (run->value("kind", "") == "sweep") {
+    std::string best = (*run)["properties"].value("best_child_run_id", "");
+    if (best.empty()) {
+      return ReportError(FailedPreconditionError("sweep '" + f.name +
+                                                 "' has no best trial yet (no trial has logged "
+                                                 "its primary metric)"));
+    }
+    std::cout << "Sweep " << f.name << ": downloading its best trial, " << best << "\n";
+    f.name = best;
+    run = (*client)->Call("GET", RunPath(f.name));
+    if (!run.has_value()) return ReportError(run.error());
+  }
   fs::path dest = f.download_path.empty() ? fs::current_path() : fs::path(f.download_path);
   std::string prefix;
   fs::path root;
@@ -363,15 +430,17 @@ void AddJobCommands(CLI::App& app, GlobalFlags& global, int& result) {
         {{"run name", &job.name}, {"experiment name", &job.experiment}},
         [&global, fn] { return fn(global, job); }, result);
   };
-  auto* create = add("create", "Submit a job from a command-job YAML file", JobCreate, false);
+  auto* create =
+      add("create", "Submit a job from a command-job or sweep-job YAML file", JobCreate, false);
   create->add_option("-f,--file", job.file, "Job YAML")->required();
   create->add_flag("-s,--stream", job.stream, "Follow the run until it ends");
   auto* list = add("list", "List runs, newest first", JobList, false);
   list->add_option("--experiment-name", job.experiment, "Only this experiment");
   list->add_option("--max-results", job.max_results, "How many");
+  list->add_option("--parent", job.parent, "A sweep: list its trials with their values and score");
   add("show", "Show a run: status, times, error, latest metrics", JobShow, true);
   add("stream", "Follow a run's phases and logs until it ends", JobStream, true);
-  add("cancel", "Cancel a run", JobCancel, true);
+  add("cancel", "Cancel a run (a sweep: with its running trials)", JobCancel, true);
   add("metrics", "Print each metric's history", JobMetrics, true);
   auto* download = add("download", "Download a run's outputs and logs", JobDownload, true);
   download->add_option("--output-name", job.output_name, "Only this named output");

@@ -19,6 +19,7 @@ struct JobFlags {
   bool overwrite = false;     // download --overwrite
   std::string experiment;     // list --experiment-name
   int max_results = 50;       // list --max-results
+  std::string parent;         // list --parent: a sweep's trials
 };
 
 int JobCreate(const GlobalFlags& g, const JobFlags& f);

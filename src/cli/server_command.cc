@@ -24,6 +24,7 @@
 #include "workspace/model_service.h"
 #include "workspace/run_service.h"
 #include "workspace/scheduler.h"
+#include "workspace/sweep_service.h"
 
 namespace gantry::cli {
 
@@ -164,6 +165,9 @@ int RunServer(const ServerFlags& flags) {
   workspace::EndpointService endpoints(store->get(), blobs->get(), &models, &environments,
                                        controller, RealClock::Get(),
                                        path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+  // Sweeps: decided here, on every run change and every primary-metric point.
+  workspace::SweepService sweeps(&runs, RealClock::Get());
+  runs.SetMetricsObserver(&sweeps);
   api::Api api(api::ApiServices{.access = access,
                                 .runs = runs,
                                 .models = models,
@@ -171,6 +175,7 @@ int RunServer(const ServerFlags& flags) {
                                 .computes = computes,
                                 .environments = environments,
                                 .endpoints = endpoints,
+                                .sweeps = sweeps,
                                 .blobs = **blobs},
                api::ApiOptions{.workspace_name = flags.name,
                                .require_auth = !flags.no_auth,
@@ -213,6 +218,7 @@ int RunServer(const ServerFlags& flags) {
                                   .blob_cache_dir = dir / "node-cache" / "blobs"},
                                  slurm.get());
   scheduler.Start();
+  sweeps.Start();
   controller.Start();
 
   if (Status st = WriteConfig(dir, config, url, flags.name, owner_token, ca_file); !st.ok()) {
@@ -255,6 +261,7 @@ int RunServer(const ServerFlags& flags) {
   int sig = 0;
   sigwait(&signals, &sig);
   GLOG(Info) << "signal " << sig << ": stopping (runners keep their jobs running)";
+  sweeps.Stop();
   scheduler.Stop();
   runs.Shutdown();
   (*server)->Stop();

@@ -519,6 +519,12 @@ Result<JobSpec> LoadJobFile(const fs::path& file) {
   std::error_code ec;
   const fs::path dir = fs::absolute(file, ec).parent_path();
   if (ec) return Err(InternalError("cannot resolve '" + label + "': " + ec.message()));
+  RETURN_IF_ERROR(ResolveLocalPaths(spec, dir, label));
+  return spec;
+}
+
+Status ResolveLocalPaths(JobSpec& spec, const fs::path& dir, const std::string& label) {
+  std::error_code ec;
   auto resolve = [&](const std::string& written) {
     fs::path p = (dir / written).lexically_normal();  // `dir / absolute` is the absolute path
     if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();  // drop a trailing '/'
@@ -528,8 +534,8 @@ Result<JobSpec> LoadJobFile(const fs::path& file) {
     fs::path code = resolve(spec.code);
     fs::file_status st = fs::status(code, ec);
     if (!fs::is_directory(st)) {
-      return Err(InvalidArgumentError(label + ": code folder '" + code.string() + "' " +
-                                      (fs::exists(st) ? "is not a folder" : "does not exist")));
+      return InvalidArgumentError(label + ": code folder '" + code.string() + "' " +
+                                  (fs::exists(st) ? "is not a folder" : "does not exist"));
     }
     spec.code = code.string();
   }
@@ -548,12 +554,12 @@ Result<JobSpec> LoadJobFile(const fs::path& file) {
       problem = "is a folder (the input's type is uri_file)";
     }
     if (!problem.empty()) {
-      return Err(InvalidArgumentError(label + ": input '" + name + "' path '" + path.string() +
-                                      "' " + problem));
+      return InvalidArgumentError(label + ": input '" + name + "' path '" + path.string() + "' " +
+                                  problem);
     }
     input.path = path.string();
   }
-  return spec;
+  return Status::Ok();
 }
 
 std::vector<std::string> FindPlaceholders(std::string_view command) {

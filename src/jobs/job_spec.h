@@ -81,6 +81,10 @@ Result<JobSpec> ParseJobYaml(std::string_view text, std::string_view file_name);
 // and the resolved path) for everything else.
 Result<JobSpec> LoadJobFile(const fs::path& file);
 
+// What LoadJobFile does after parsing: resolves `code` and uri input paths against `dir` and
+// checks that they exist with the right kind. `label` (the file name) prefixes messages.
+Status ResolveLocalPaths(JobSpec& spec, const fs::path& dir, const std::string& label);
+
 // True for inputs that name a registered asset rather than a local path:
 // "azureml:NAME:VERSION", "azureml:NAME@latest", and the same with "gantry:".
 bool IsAssetReference(std::string_view path);

@@ -104,7 +104,9 @@ Result<int64_t> RunClient::AppendLogTo(const std::string& stream, int64_t offset
 Status RunClient::PostMetrics(const Json& metrics, int64_t through) {
   std::string query = "/metrics?through=" + std::to_string(through);
   if (!options_.metrics_sender.empty()) query += "&sender=" + options_.metrics_sender;
-  return internal::AsStatus(CallJson("POST", RunPath(query), Json{{"metrics", metrics}}));
+  ASSIGN_OR_RETURN(Json answer, CallJson("POST", RunPath(query), Json{{"metrics", metrics}}));
+  if (answer.is_object() && answer.value("cancel_requested", false)) cancel_hint_ = true;
+  return Status::Ok();
 }
 
 Status RunClient::PostTags(const Json& tags) {

@@ -10,6 +10,7 @@
 // Thread-compatible: one owner thread (it wraps one keep-alive HttpClient).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,6 +66,9 @@ class RunClient : public LogSink, public MetricsSink, public RunControl {
   // MetricsSink: POST /runs/{name}/metrics and /tags.
   Status PostMetrics(const Json& metrics, int64_t through) override;
   Status PostTags(const Json& tags) override;
+  // Whether an answer to PostMetrics said a cancel is pending (a sweep's policy stopped the
+  // run on those points); reading it clears it. The runner then heartbeats at once.
+  bool TakeCancelHint() { return cancel_hint_.exchange(false); }
 
   // GET /trees/{id}, validated.
   Result<artifacts::Tree> GetTree(const std::string& id);
@@ -86,6 +90,7 @@ class RunClient : public LogSink, public MetricsSink, public RunControl {
 
   RunClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;
+  std::atomic<bool> cancel_hint_{false};
 };
 
 // A LogSink for one named log stream of the run, through a RunClient it does not own.

@@ -444,7 +444,8 @@ class JobRun {
       Deliver("log upload", ShipAllLogs());
       if (link_->Usable()) Deliver("metrics upload", relay_->Relay(/*final=*/false));
     }
-    if (now >= next_heartbeat_ms_) {
+    // A sweep's early termination stopped the run on the points just sent: hear it now.
+    if (now >= next_heartbeat_ms_ || client_->TakeCancelHint()) {
       next_heartbeat_ms_ = now + kHeartbeatEveryMs;
       link_->Heartbeat();
     }

@@ -36,6 +36,12 @@ struct RunRecord {
   int64_t process_group = 0;   // the user command's process group, 0 when unknown
   int64_t last_heartbeat = 0;  // epoch ms of the runner's last contact
   std::string launch_id;       // a batch system's job id (Slurm), "" when none
+  // Sweeps (issue 12): "command" for a run with a job of its own, "sweep" for a sweep's
+  // parent, which has no runner and whose trials are its children.
+  std::string kind = "command";
+  std::string parent;                // the sweep a trial belongs to, "" for a top-level run
+  Json properties = Json::object();  // string → string, set by the server (Azure ML's
+                                     // run properties: a sweep's best_child_run_id, score…)
 };
 
 struct StatusEvent {
@@ -48,8 +54,11 @@ struct RunFilter {
   std::string experiment_name;        // "" = all
   std::vector<std::string> statuses;  // empty = all
   std::string compute;                // "" = all
-  int limit = 0;                      // 0 = no limit
-  bool oldest_first = false;          // default newest first
+  // nullopt = every run; "" = top-level runs only; a name = that sweep's trials.
+  std::optional<std::string> parent;
+  std::string kind;           // "" = all
+  int limit = 0;              // 0 = no limit
+  bool oldest_first = false;  // default newest first
 };
 
 class RunTable {

@@ -66,6 +66,36 @@ TEST_P(RunTableConformanceTest, UpdateRecordsStatusHistory) {
   EXPECT_EQ(runs().UpdateRun(ghost, std::nullopt).code(), StatusCode::kNotFound);
 }
 
+TEST_P(RunTableConformanceTest, SweepTrialsListUnderTheirParent) {
+  RunRecord sweep = NewRun("sw");
+  sweep.kind = "sweep";
+  sweep.properties = Json{{"space_size", "4"}};
+  ASSERT_TRUE(runs().CreateRun(sweep).ok());
+  for (auto name : {"sw_0", "sw_1"}) {
+    RunRecord t = NewRun(name);
+    t.parent = "sw";
+    ASSERT_TRUE(runs().CreateRun(t).ok());
+  }
+  RunRecord other = NewRun("solo");
+  ASSERT_TRUE(runs().CreateRun(other).ok());
+  auto trials = runs().ListRuns({.parent = "sw", .oldest_first = true});
+  ASSERT_TRUE(trials.has_value());
+  ASSERT_EQ(trials->size(), 2u);
+  EXPECT_EQ((*trials)[0].name, "sw_0");
+  EXPECT_EQ((*trials)[0].parent, "sw");
+  auto top = runs().ListRuns({.parent = "", .oldest_first = true});
+  ASSERT_EQ(top->size(), 2u);
+  EXPECT_EQ((*top)[0].name, "sw");
+  EXPECT_EQ((*top)[0].kind, "sweep");
+  EXPECT_EQ(runs().ListRuns({})->size(), 4u);
+  EXPECT_EQ(runs().ListRuns({.kind = "sweep"})->size(), 1u);
+  RunRecord got = *runs().GetRun("sw");
+  EXPECT_EQ(got.properties["space_size"], "4");
+  got.properties["best_child_run_id"] = "sw_1";
+  ASSERT_TRUE(runs().UpdateRun(got, std::nullopt).ok());
+  EXPECT_EQ(runs().GetRun("sw")->properties["best_child_run_id"], "sw_1");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, RunTableConformanceTest,
                          ::testing::ValuesIn(AllStoreFactories()), StoreLabel);
 

@@ -25,7 +25,7 @@ std::string SamplingTypeName(SamplingType type);
 
 struct Sampling {
   SamplingType type = SamplingType::kRandom;
-  uint64_t seed = 0;   // random and bayesian; the caller fills a fresh one when none is given
+  uint64_t seed = 0;    // random and bayesian; the caller fills a fresh one when none is given
   bool seeded = false;  // whether the user gave the seed
   bool sobol = false;   // random with `rule: sobol`
 };

@@ -105,6 +105,8 @@ Result<RunRecord> RunService::Submit(const SubmitRequest& original) {
   run.snapshot_id = request.snapshot_id;
   run.tags = Json::object();
   for (const auto& [k, v] : spec.tags) run.tags[k] = v;
+  run.parent = request.parent;
+  for (const auto& [k, v] : request.properties) run.properties[k] = v;
   run.created_at = run.updated_at = clock_->NowMillis();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -193,7 +195,60 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
   return Status::Ok();
 }
 
-Result<RunRecord> RunService::Cancel(const std::string& name) {
+Result<RunRecord> RunService::CreateSweep(RunRecord run) {
+  run.kind = "sweep";
+  run.status = std::string(jobs::RunStatusName(RunStatus::kRunning));
+  run.created_at = run.updated_at = run.started_at = clock_->NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(store_->runs().CreateRun(run));
+  }
+  Notify();
+  return run;
+}
+
+Status RunService::EndSweep(const std::string& name, RunStatus to, const std::string& detail,
+                            const std::string& error) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
+    ASSIGN_OR_RETURN(RunStatus current, jobs::ParseRunStatus(run.status));
+    if (jobs::IsTerminal(current)) return Status::Ok();
+    if (!error.empty()) run.error = error;
+    if (to == RunStatus::kCompleted && current == RunStatus::kRunning) {
+      RETURN_IF_ERROR(Transition(run, RunStatus::kFinalizing, "every trial has ended"));
+    }
+    // A sweep whose cancel was pending ends Canceled whatever its trials did.
+    if (current == RunStatus::kCancelRequested) to = RunStatus::kCanceled;
+    RETURN_IF_ERROR(Transition(run, to, detail));
+  }
+  Notify();
+  return Status::Ok();
+}
+
+Status RunService::SetProperties(const std::string& name,
+                                 const std::map<std::string, std::string>& properties) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
+  for (const auto& [k, v] : properties) run.properties[k] = v;
+  return store_->runs().UpdateRun(run, std::nullopt);
+}
+
+Status RunService::AppendServerLog(const std::string& name, std::string_view text) {
+  {
+    std::lock_guard<std::mutex> lock(nodes_mu_);
+    ASSIGN_OR_RETURN(auto logs, store_->logs().ListLogs(name));
+    int64_t length = 0;
+    for (const auto& [s, len] : logs) {
+      if (s == jobs::kMergedLogStream) length = len;
+    }
+    RETURN_IF_ERROR(store_->logs().AppendLog(name, jobs::kMergedLogStream, length, text));
+  }
+  Notify();
+  return Status::Ok();
+}
+
+Result<RunRecord> RunService::Cancel(const std::string& name, const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(RunRecord run, store_->runs().GetRun(name));
@@ -208,7 +263,9 @@ Result<RunRecord> RunService::Cancel(const std::string& name) {
     }
     if (*target != current) {
       if (*target == RunStatus::kCanceled) run.error = "canceled before it started";
-      RETURN_IF_ERROR(Transition(run, *target, "cancel requested by the user"));
+      if (*target == RunStatus::kCanceled && !reason.empty()) run.error = reason;
+      RETURN_IF_ERROR(
+          Transition(run, *target, reason.empty() ? "cancel requested by the user" : reason));
     }
   }
   Notify();
@@ -395,7 +452,9 @@ Status RunService::AppendMetrics(const std::string& name, const std::string& tok
     return InvalidArgumentError("sender '" + sender +
                                 "' must be up to 64 letters, digits, '_' or '-'");
   }
-  return store_->metrics().AppendMetrics(name, points, through, sender);
+  RETURN_IF_ERROR(store_->metrics().AppendMetrics(name, points, through, sender));
+  if (metrics_observer_ != nullptr) metrics_observer_->OnMetrics(name, points);
+  return Status::Ok();
 }
 
 Result<RunRecord> RunService::SetTags(const std::string& name, const std::string& token,

@@ -29,6 +29,17 @@ struct SubmitRequest {
   jobs::JobSpec spec;
   std::string snapshot_id;                         // "" when the job has no code
   std::map<std::string, std::string> input_trees;  // uri input name → tree id
+  std::string parent;                              // a sweep's trial: the sweep's name
+  std::map<std::string, std::string> properties;
+};
+
+// Told of every batch of metrics a run reports, once it is stored (the sweep's early
+// termination judges trials there). Called on the reporting request's thread, without
+// RunService's locks held.
+class MetricsObserver {
+ public:
+  virtual ~MetricsObserver() = default;
+  virtual void OnMetrics(const std::string& run, const std::vector<store::MetricPoint>& points) = 0;
 };
 
 // What runners report and are told (jobs/run_messages.h): one shape for the API, the runner
@@ -91,7 +102,25 @@ class RunService {
                                                        const std::string& prefix = "");
   // Queued → Canceled; active → CancelRequested (the runner stops the job); finished →
   // FailedPrecondition.
-  Result<store::RunRecord> Cancel(const std::string& name);
+  // `reason` is the status detail recorded with the cancel ("" = "cancel requested by the
+  // user"): a sweep's early termination says which policy stopped the trial and why.
+  Result<store::RunRecord> Cancel(const std::string& name, const std::string& reason = "");
+
+  // Sweeps (issue 12). A sweep's parent run has no runner: it is created Running (kind
+  // "sweep") and ended by the sweep service with EndSweep (Completed through Finalizing,
+  // Failed with `error`, or Canceled once its cancel was requested).
+  Result<store::RunRecord> CreateSweep(store::RunRecord run);
+  Status EndSweep(const std::string& name, jobs::RunStatus to, const std::string& detail,
+                  const std::string& error = "");
+  // Adds or replaces server-set properties of a run (a sweep's best trial, a trial's stop
+  // reason). NotFound for an unknown run.
+  Status SetProperties(const std::string& name,
+                       const std::map<std::string, std::string>& properties);
+  // Appends `text` to the run's std_log.txt from the server itself (a sweep's log of its
+  // trials). Serialized with other server-side appends.
+  Status AppendServerLog(const std::string& name, std::string_view text);
+  // Set once, before the server takes requests.
+  void SetMetricsObserver(MetricsObserver* observer) { metrics_observer_ = observer; }
   // Files a person (or the run itself) adds to a run, in any state: an image logged from a
   // notebook after the run ended, say. Unlike the runner's AddArtifacts it never replaces a
   // file: AlreadyExists naming the first path the run already has, and then nothing is
@@ -182,6 +211,7 @@ class RunService {
   DatasetService* datasets_;
   ComputeService* computes_;
   EnvironmentService* environments_;
+  MetricsObserver* metrics_observer_ = nullptr;
 
   std::mutex mu_;  // serializes read-modify-write of run rows
   std::mutex tokens_mu_;

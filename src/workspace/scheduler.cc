@@ -69,7 +69,8 @@ void Scheduler::Loop() {
 
 void Scheduler::RunOnce() {
   backend_->Reap();
-  auto active = runs_->List({.statuses = ActiveStatuses()});
+  // A sweep's parent run has no runner: its trials are the runs to watch.
+  auto active = runs_->List({.statuses = ActiveStatuses(), .kind = "command"});
   if (!active.has_value()) {
     GLOG(Error) << "scheduler: cannot list active runs: " << active.error().ToString();
     return;

@@ -8,7 +8,7 @@ namespace {
 
 // Each entry migrates the schema from version i to i+1. Append only; never edit a
 // released entry.
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   name TEXT PRIMARY KEY,
@@ -180,6 +180,13 @@ CREATE TABLE audit_log (
   status INTEGER NOT NULL,
   remote TEXT NOT NULL
 );
+)sql",
+    // Sweeps: a run's kind, its parent sweep and its server-set properties.
+    R"sql(
+ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'command';
+ALTER TABLE runs ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX runs_by_parent ON runs (parent, seq);
 )sql",
 };
 

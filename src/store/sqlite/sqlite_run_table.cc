@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kRunColumns =
     "name, seq, experiment, display_name, status, status_detail, spec, snapshot, compute, "
     "tags, created_at, started_at, ended_at, updated_at, error, exit_code, token_hash, "
-    "runner_pid, process_group, last_heartbeat, launch_id";
+    "runner_pid, process_group, last_heartbeat, launch_id, kind, parent, properties";
 
 RunRecord ReadRun(SqliteStatement& s) {
   RunRecord r;
@@ -37,6 +37,10 @@ RunRecord ReadRun(SqliteStatement& s) {
   r.process_group = s.Int(18);
   r.last_heartbeat = s.Int(19);
   r.launch_id = s.Text(20);
+  r.kind = s.Text(21);
+  r.parent = s.Text(22);
+  r.properties = Json::parse(s.Text(23), nullptr, false);
+  if (!r.properties.is_object()) r.properties = Json::object();
   return r;
 }
 
@@ -73,7 +77,7 @@ Status SqliteRunTable::CreateRun(RunRecord& run) {
   run.seq = has_row ? next->Int(0) : 1;
   next->Reset();
   static const std::string kInsert = std::string("INSERT INTO runs (") + kRunColumns +
-                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(SqliteStatement * s, db.Prepare(kInsert.c_str()));
   s->Bind(1, run.name).Bind(2, run.seq).Bind(3, run.experiment_name).Bind(4, run.display_name);
   s->Bind(5, run.status).Bind(6, run.status_detail).Bind(7, run.spec.dump());
@@ -86,7 +90,8 @@ Status SqliteRunTable::CreateRun(RunRecord& run) {
     s->BindNull(16);
   }
   s->Bind(17, run.token_hash).Bind(18, run.runner_pid).Bind(19, run.process_group);
-  s->Bind(20, run.last_heartbeat).Bind(21, run.launch_id);
+  s->Bind(20, run.last_heartbeat).Bind(21, run.launch_id).Bind(22, run.kind);
+  s->Bind(23, run.parent).Bind(24, run.properties.dump());
   RETURN_IF_ERROR(s->Run());
   ASSIGN_OR_RETURN(SqliteStatement * ev,
                    db.Prepare("INSERT INTO run_status_events (run, status, time, "
@@ -121,6 +126,14 @@ Result<std::vector<RunRecord>> SqliteRunTable::ListRuns(const RunFilter& filter)
     sql += " AND compute = ?";
     binds.push_back(filter.compute);
   }
+  if (filter.parent) {
+    sql += " AND parent = ?";
+    binds.push_back(*filter.parent);
+  }
+  if (!filter.kind.empty()) {
+    sql += " AND kind = ?";
+    binds.push_back(filter.kind);
+  }
   if (!filter.statuses.empty()) {
     sql += " AND status IN (";
     for (size_t i = 0; i < filter.statuses.size(); ++i) {
@@ -141,11 +154,12 @@ Result<std::vector<RunRecord>> SqliteRunTable::ListRuns(const RunFilter& filter)
 Status SqliteRunTable::UpdateRun(const RunRecord& run, const std::optional<StatusEvent>& event) {
   SqliteDb::Locked db = db_->Lock();
   SqliteTransaction tx(db);
-  ASSIGN_OR_RETURN(SqliteStatement * s,
-                   db.Prepare("UPDATE runs SET display_name=?, status=?, status_detail=?, "
-                              "tags=?, started_at=?, ended_at=?, updated_at=?, error=?, "
-                              "exit_code=?, runner_pid=?, process_group=?, last_heartbeat=?, "
-                              "snapshot=?, spec=?, token_hash=?, launch_id=? WHERE name=?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * s,
+      db.Prepare("UPDATE runs SET display_name=?, status=?, status_detail=?, "
+                 "tags=?, started_at=?, ended_at=?, updated_at=?, error=?, "
+                 "exit_code=?, runner_pid=?, process_group=?, last_heartbeat=?, "
+                 "snapshot=?, spec=?, token_hash=?, launch_id=?, properties=? WHERE name=?"));
   s->Bind(1, run.display_name).Bind(2, run.status).Bind(3, run.status_detail);
   s->Bind(4, run.tags.dump()).Bind(5, run.started_at).Bind(6, run.ended_at);
   s->Bind(7, run.updated_at).Bind(8, run.error);
@@ -156,7 +170,7 @@ Status SqliteRunTable::UpdateRun(const RunRecord& run, const std::optional<Statu
   }
   s->Bind(10, run.runner_pid).Bind(11, run.process_group).Bind(12, run.last_heartbeat);
   s->Bind(13, run.snapshot_id).Bind(14, run.spec.dump()).Bind(15, run.token_hash);
-  s->Bind(16, run.launch_id).Bind(17, run.name);
+  s->Bind(16, run.launch_id).Bind(17, run.properties.dump()).Bind(18, run.name);
   RETURN_IF_ERROR(s->Run());
   if (db.Changes() == 0) return NotFoundError("no run named '" + run.name + "'");
   if (event) {

@@ -1,0 +1,1 @@
+"""azureml.train on Gantry: hyperdrive (see gantry.hyperdrive)."""

@@ -1,0 +1,408 @@
+#include "workspace/sweep_service.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <random>
+
+#include "common/ids.h"
+#include "common/logging.h"
+#include "common/names.h"
+#include "jobs/run_status.h"
+
+namespace gantry::workspace {
+
+using jobs::RunStatus;
+using store::RunRecord;
+
+namespace {
+
+constexpr char kTrialNumber[] = "trial_number";
+constexpr char kHyperparameters[] = "hyperparameters";
+constexpr char kEarlyTermination[] = "early_termination";
+
+bool IsTerminalName(const std::string& status) {
+  auto s = jobs::ParseRunStatus(status);
+  return s.has_value() && jobs::IsTerminal(*s);
+}
+
+std::string Number(double v) { return Json(v).dump(); }
+
+// Is `a` better than `b` for `goal`?
+bool Better(sweep::Goal goal, double a, double b) {
+  return goal == sweep::Goal::kMaximize ? a > b : a < b;
+}
+
+std::string PropertyOf(const RunRecord& run, const char* key) {
+  auto it = run.properties.find(key);
+  return it != run.properties.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+SweepService::SweepService(RunService* runs, Clock* clock, SweepOptions options)
+    : runs_(runs), clock_(clock), options_(std::move(options)) {
+  if (!options_.new_seed) {
+    options_.new_seed = [] { return std::random_device{}() & 0x7fffffffu; };
+  }
+}
+
+SweepService::~SweepService() { Stop(); }
+
+void SweepService::Start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void SweepService::Stop() {
+  stopping_ = true;
+  runs_->WakeAll();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SweepService::Loop() {
+  uint64_t seen = runs_->change_count();
+  while (!stopping_) {
+    RunOnce();
+    seen = runs_->WaitForChange(seen, options_.poll_ms);
+  }
+}
+
+Result<RunRecord> SweepService::Submit(SweepSubmitRequest request) {
+  sweep::SweepJob& job = request.job;
+  const jobs::JobSpec& trial = job.trial;
+  if (!trial.name.empty()) RETURN_IF_ERROR(ValidateName("sweep name", trial.name));
+  if (!trial.experiment_name.empty()) {
+    RETURN_IF_ERROR(ValidateName("experiment name", trial.experiment_name));
+  }
+  if (job.sampling.type != sweep::SamplingType::kGrid && !job.sampling.seeded) {
+    job.sampling.seed = options_.new_seed();
+    job.sampling.seeded = true;
+  }
+  RunRecord run;
+  run.name = trial.name.empty() ? NewRunName() : trial.name;
+  run.experiment_name = trial.experiment_name.empty() ? "Default" : trial.experiment_name;
+  run.display_name = trial.display_name.empty() ? run.name : trial.display_name;
+  run.compute = trial.compute.empty() ? "local" : trial.compute;
+  // Trial i is `<name>_<i>`: its name must be a valid run name too.
+  RETURN_IF_ERROR(ValidateName("sweep name", run.name + "_0"));
+  // The first trial's job must be one RunService accepts; checked before anything is stored.
+  {
+    std::mt19937_64 rng(job.sampling.seed);
+    std::map<std::string, Json> values;
+    for (const auto& [name, e] : job.space) values[name] = sweep::Draw(e, rng);
+    ASSIGN_OR_RETURN(jobs::JobSpec first, sweep::TrialJob(job, run.name + "_0", values));
+    RETURN_IF_ERROR(jobs::ValidatePlaceholders(first));
+  }
+  for (const auto& [k, v] : trial.tags) run.tags[k] = v;
+  run.spec = {{"sweep", job.ToJson()}, {"input_trees", request.input_trees}};
+  run.snapshot_id = request.snapshot_id;
+  std::optional<int64_t> size = sweep::SpaceSize(job.space);
+  run.properties = {
+      {"primary_metric_config",
+       Json{{"name", job.primary_metric}, {"goal", sweep::GoalName(job.goal)}}.dump()},
+      {"space_size", size ? std::to_string(*size) : "infinite"},
+      {"sampler",
+       sweep::SamplingTypeName(job.sampling.type) + (job.sampling.sobol ? "/sobol" : "")},
+      {"sampler_seed", std::to_string(job.sampling.seed)},
+      {"max_total_trials", std::to_string(job.limits.max_total_trials)}};
+  run.status_detail = "sampling trials";
+  ASSIGN_OR_RETURN(RunRecord created, runs_->CreateSweep(run));
+  Log(created.name,
+      "sweep " + created.name + ": " + sweep::SamplingTypeName(job.sampling.type) +
+          " sampling over " + std::to_string(job.space.size()) + " parameter(s), space size " +
+          PropertyOf(created, "space_size") + ", up to " +
+          std::to_string(job.limits.max_total_trials) + " trials, " +
+          (job.limits.max_concurrent_trials ? std::to_string(job.limits.max_concurrent_trials)
+                                            : std::string("unlimited")) +
+          " at a time; objective: " + sweep::GoalName(job.goal) + " " + job.primary_metric + "\n");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Advance(created);
+  }
+  return runs_->Get(created.name);
+}
+
+Result<SweepService::State*> SweepService::StateOf(const RunRecord& parent) {
+  auto it = states_.find(parent.name);
+  if (it != states_.end()) return &it->second;
+  if (parent.kind != "sweep" || !parent.spec.contains("sweep")) {
+    return Err(InvalidArgumentError("run '" + parent.name + "' is not a sweep"));
+  }
+  auto job = sweep::SweepJob::FromJson(parent.spec["sweep"]);
+  if (!job.has_value()) return Err(job.error().WithPrefix("sweep '" + parent.name + "'"));
+  State state;
+  state.job = std::move(*job);
+  // After a restart: the trials' series come back from the store.
+  auto children = runs_->List({.parent = parent.name, .oldest_first = true});
+  if (children.has_value()) {
+    for (const auto& child : *children) {
+      trial_sweep_[child.name] = parent.name;
+      if (IsTerminalName(child.status)) state.finished.insert(child.name);
+      auto points = runs_->Metrics(child.name, state.job.primary_metric);
+      auto& series = state.series[child.name];
+      if (points.has_value()) {
+        for (const auto& p : *points) series.push_back(p.value);
+      }
+    }
+  }
+  return &states_.emplace(parent.name, std::move(state)).first->second;
+}
+
+void SweepService::RunOnce() {
+  auto sweeps = runs_->List({.statuses = jobs::ActiveRunStatusNames(), .kind = "sweep"});
+  if (!sweeps.has_value()) {
+    GLOG(Error) << "sweeps: cannot list active sweeps: " << sweeps.error().ToString();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& parent : *sweeps) Advance(parent);
+}
+
+Status SweepService::StartTrial(const RunRecord& parent, State& state, int64_t number) {
+  const sweep::SweepJob& job = state.job;
+  std::vector<sweep::Observation> history;
+  if (job.sampling.type == sweep::SamplingType::kBayesian) {
+    auto children = runs_->List({.parent = parent.name, .oldest_first = true});
+    if (children.has_value()) {
+      for (const auto& child : *children) {
+        const auto& series = state.series[child.name];
+        if (child.status != "Completed" || series.empty()) continue;
+        Json values = Json::parse(PropertyOf(child, kHyperparameters), nullptr, false);
+        if (!values.is_object()) continue;
+        sweep::Observation o{.score = series.back()};
+        for (const auto& [k, v] : values.items()) o.values[k] = v;
+        history.push_back(std::move(o));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(auto values, sweep::Suggest(job.sampling, job.space, number, job.goal, history));
+  const std::string name = parent.name + "_" + std::to_string(number);
+  ASSIGN_OR_RETURN(jobs::JobSpec trial, sweep::TrialJob(job, name, values));
+  SubmitRequest submit;
+  submit.spec = std::move(trial);
+  submit.snapshot_id = parent.snapshot_id;
+  if (parent.spec.contains("input_trees") && parent.spec["input_trees"].is_object()) {
+    for (const auto& [k, v] : parent.spec["input_trees"].items()) {
+      if (v.is_string()) submit.input_trees[k] = v.get<std::string>();
+    }
+  }
+  submit.parent = parent.name;
+  Json values_json = Json::object();
+  for (const auto& [k, v] : values) values_json[k] = v;
+  submit.properties = {{kTrialNumber, std::to_string(number)},
+                       {kHyperparameters, values_json.dump()}};
+  trial_sweep_[name] = parent.name;
+  state.series[name];
+  ASSIGN_OR_RETURN(RunRecord run, runs_->Submit(submit));
+  Log(parent.name, "trial " + run.name + " queued with " + values_json.dump() + "\n");
+  return Status::Ok();
+}
+
+void SweepService::Advance(const RunRecord& parent_in) {
+  auto fresh = runs_->Get(parent_in.name);
+  if (!fresh.has_value() || IsTerminalName(fresh->status)) {
+    states_.erase(parent_in.name);
+    return;
+  }
+  const RunRecord& parent = *fresh;
+  auto state_or = StateOf(parent);
+  if (!state_or.has_value()) {
+    (void)runs_->EndSweep(parent.name, RunStatus::kFailed, state_or.error().message(),
+                          state_or.error().message());
+    return;
+  }
+  State& state = **state_or;
+  const sweep::SweepJob& job = state.job;
+  auto children = runs_->List({.parent = parent.name, .oldest_first = true});
+  if (!children.has_value()) return;
+  int64_t active = 0, failed = 0, with_metric = 0;
+  std::string first_error, best;
+  double best_score = 0;
+  for (const auto& child : *children) {
+    const bool ended = IsTerminalName(child.status);
+    if (!ended) ++active;
+    if (ended && state.finished.insert(child.name).second) {
+      // Its last points may have arrived after the last judgement: read them once more.
+      auto points = runs_->Metrics(child.name, job.primary_metric);
+      if (points.has_value()) {
+        auto& series = state.series[child.name];
+        series.clear();
+        for (const auto& p : *points) series.push_back(p.value);
+      }
+      const auto& series = state.series[child.name];
+      std::string line = "trial " + child.name + " " + child.status;
+      if (!series.empty()) line += ", " + job.primary_metric + " " + Number(series.back());
+      if (child.status == "Failed") line += ": " + child.error.substr(0, child.error.find('\n'));
+      if (!PropertyOf(child, kEarlyTermination).empty()) {
+        line += " (" + PropertyOf(child, kEarlyTermination) + ")";
+      }
+      Log(parent.name, line + "\n");
+    }
+    if (child.status == "Failed") {
+      ++failed;
+      if (first_error.empty()) first_error = child.name + ": " + child.error;
+    }
+    const auto& series = state.series[child.name];
+    if (!series.empty()) {
+      ++with_metric;
+      if (best.empty() || Better(job.goal, series.back(), best_score)) {
+        best = child.name;
+        best_score = series.back();
+      }
+    }
+  }
+  if (!best.empty() && (PropertyOf(parent, "best_child_run_id") != best ||
+                        PropertyOf(parent, "score") != Number(best_score))) {
+    (void)runs_->SetProperties(parent.name,
+                               {{"best_child_run_id", best}, {"score", Number(best_score)}});
+  }
+  const int64_t started = static_cast<int64_t>(children->size());
+  const int64_t now = clock_->NowMillis();
+  const bool timed_out = job.limits.timeout_seconds > 0 &&
+                         now - parent.started_at >= job.limits.timeout_seconds * 1000;
+  const bool canceling = parent.status == jobs::RunStatusName(RunStatus::kCancelRequested);
+  if (canceling || timed_out) {
+    const std::string reason =
+        canceling
+            ? "the sweep " + parent.name + " was canceled"
+            : "the sweep's timeout (" + std::to_string(job.limits.timeout_seconds) + " s) passed";
+    for (const auto& child : *children) {
+      if (!IsTerminalName(child.status) && child.status != "CancelRequested") {
+        (void)runs_->Cancel(child.name, reason);
+      }
+    }
+  }
+  bool exhausted = started >= job.limits.max_total_trials;
+  if (!canceling && !timed_out) {
+    int64_t number = started;
+    while (!exhausted &&
+           (job.limits.max_concurrent_trials == 0 || active < job.limits.max_concurrent_trials)) {
+      Status st = StartTrial(parent, state, number);
+      if (st.code() == StatusCode::kOutOfRange) {  // the grid is done
+        exhausted = true;
+        break;
+      }
+      if (!st.ok()) {
+        Log(parent.name,
+            "cannot start trial " + std::to_string(number) + ": " + st.message() + "\n");
+        for (const auto& child : *children) {
+          if (!IsTerminalName(child.status)) (void)runs_->Cancel(child.name, "the sweep failed");
+        }
+        (void)runs_->EndSweep(parent.name, RunStatus::kFailed, st.message(),
+                              "cannot start trial " + std::to_string(number) + ": " + st.message());
+        states_.erase(parent.name);
+        return;
+      }
+      ++number;
+      ++active;
+      exhausted = number >= job.limits.max_total_trials;
+    }
+  }
+  if (active > 0 || !(exhausted || canceling || timed_out)) return;
+  // Every trial has ended.
+  const int64_t total = static_cast<int64_t>(children->size());
+  if (canceling) {
+    (void)runs_->EndSweep(parent.name, RunStatus::kCanceled, "canceled; its trials have ended");
+  } else if (total > 0 && failed == total) {
+    (void)runs_->EndSweep(parent.name, RunStatus::kFailed, "every trial failed",
+                          "every trial failed; the first: " + first_error);
+  } else if (with_metric == 0) {
+    const std::string error = "no trial logged the primary metric '" + job.primary_metric +
+                              "' (objective.primary_metric); check the name the script logs";
+    (void)runs_->EndSweep(parent.name, RunStatus::kFailed, error, error);
+  } else {
+    (void)runs_->EndSweep(parent.name, RunStatus::kCompleted,
+                          timed_out ? "the sweep's timeout passed" : "every trial has ended");
+  }
+  Log(parent.name,
+      "sweep " + parent.name + " ended; best trial: " +
+          (best.empty() ? std::string("none")
+                        : best + " (" + job.primary_metric + " " + Number(best_score) + ")") +
+          "\n");
+  states_.erase(parent.name);
+}
+
+void SweepService::OnMetrics(const std::string& run,
+                             const std::vector<store::MetricPoint>& points) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto owner = trial_sweep_.find(run);
+  if (owner == trial_sweep_.end()) return;
+  auto parent = runs_->Get(owner->second);
+  if (!parent.has_value() || IsTerminalName(parent->status)) return;
+  auto state_or = StateOf(*parent);
+  if (!state_or.has_value()) return;
+  State& state = **state_or;
+  const sweep::SweepJob& job = state.job;
+  if (std::none_of(points.begin(), points.end(),
+                   [&](const store::MetricPoint& p) { return p.key == job.primary_metric; })) {
+    return;
+  }
+  // The stored series, not this batch: a resent batch is not counted twice.
+  auto stored = runs_->Metrics(run, job.primary_metric);
+  if (!stored.has_value()) return;
+  auto& series = state.series[run];
+  const size_t judged = series.size();
+  series.clear();
+  for (const auto& p : *stored) series.push_back(p.value);
+  if (job.policy.type == sweep::PolicyType::kNone) return;
+  std::vector<sweep::TrialSeries> trials;
+  size_t candidate = 0;
+  for (const auto& [name, values] : state.series) {
+    if (name == run) candidate = trials.size();
+    trials.push_back({.trial = name, .values = values, .finished = state.finished.count(name) > 0});
+  }
+  // Every interval this batch brought is judged in turn (a batch may carry several).
+  std::optional<sweep::StopDecision> stop;
+  const std::vector<double> all = series;
+  for (size_t k = judged + 1; k <= all.size() && !stop; ++k) {
+    trials[candidate].values.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
+    stop = sweep::Judge(job.policy, job.goal, trials, candidate);
+  }
+  if (!stop) return;
+  auto canceled = runs_->Cancel(run, "stopped by the early termination policy: " + stop->reason);
+  if (!canceled.has_value()) return;  // it ended meanwhile
+  Json why = {{"policy", sweep::PolicyTypeName(stop->policy)},
+              {"interval", stop->interval},
+              {"value", stop->value},
+              {"threshold", stop->threshold},
+              {"reason", stop->reason}};
+  (void)runs_->SetProperties(
+      run, {{kEarlyTermination, stop->reason}, {"early_termination_detail", why.dump()}});
+  Log(owner->second, "trial " + run + " stopped: " + stop->reason + "\n");
+}
+
+Result<SweepView> SweepService::Describe(const std::string& name) {
+  SweepView view;
+  ASSIGN_OR_RETURN(view.run, runs_->Get(name));
+  if (view.run.kind != "sweep" || !view.run.spec.contains("sweep")) {
+    return Err(InvalidArgumentError("run '" + name + "' is not a sweep"));
+  }
+  ASSIGN_OR_RETURN(view.job, sweep::SweepJob::FromJson(view.run.spec["sweep"]));
+  ASSIGN_OR_RETURN(auto children, runs_->List({.parent = name, .oldest_first = true}));
+  for (auto& child : children) {
+    TrialView t;
+    t.number = std::atoll(PropertyOf(child, kTrialNumber).c_str());
+    t.values = Json::parse(PropertyOf(child, kHyperparameters), nullptr, false);
+    if (!t.values.is_object()) t.values = Json::object();
+    auto points = runs_->Metrics(child.name, view.job.primary_metric);
+    if (points.has_value() && !points->empty()) {
+      t.score = points->back().value;
+      t.intervals = static_cast<int64_t>(points->size());
+    }
+    Json why = Json::parse(PropertyOf(child, "early_termination_detail"), nullptr, false);
+    if (why.is_object()) t.stopped = why;
+    t.run = std::move(child);
+    view.trials.push_back(std::move(t));
+  }
+  std::sort(view.trials.begin(), view.trials.end(),
+            [](const TrialView& a, const TrialView& b) { return a.number < b.number; });
+  return view;
+}
+
+void SweepService::Log(const std::string& sweep, const std::string& line) {
+  Status st = runs_->AppendServerLog(sweep, line);
+  if (!st.ok()) GLOG(Warning) << "sweep " << sweep << ": cannot log: " << st.ToString();
+}
+
+}  // namespace gantry::workspace

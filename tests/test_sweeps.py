@@ -1,0 +1,275 @@
+"""Sweeps (issue 12) through the CLI and the SDK: trials as child runs, early termination on
+every metric point, cancel, failures, bad input, and a sweep that outlives kill -9 of its
+server."""
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import Server, wait_until
+
+# A trial: logs `accuracy` per epoch. Batch size 64 is the good one (peak 0.9); the others
+# (peak 0.5) log one epoch and then keep "training" until stopped, so only the policy (or a
+# cancel) ends them. With --hold-until FILE every trial first waits for FILE.
+TRAIN = '''
+import argparse, os, sys, time
+from azureml.core import Run
+p = argparse.ArgumentParser()
+p.add_argument("--batch-size", type=int)
+p.add_argument("--learning-rate", type=float, default=0.01)
+p.add_argument("--hold-until", default="")
+p.add_argument("--fail", action="store_true")
+a = p.parse_args()
+run = Run.get_context()
+if a.fail:
+    sys.exit("this trial fails on purpose")
+while a.hold_until and not os.path.exists(a.hold_until):
+    time.sleep(0.02)
+peak = 0.9 if a.batch_size == 64 else 0.5
+os.makedirs("outputs", exist_ok=True)
+open("outputs/model.txt", "w").write("batch %s env %s\\n" % (a.batch_size, os.environ.get("AZUREML_SWEEP_batch_size")))
+for epoch in range(1, 5):
+    run.log("accuracy", peak * (1 - 0.5 ** epoch))
+    run.flush()
+    if peak < 0.9:
+        for _ in range(30000):  # about ten minutes at most: the policy stops it first
+            time.sleep(0.02)
+print("trained with batch size", a.batch_size)
+'''
+
+
+def write_sweep(folder: Path, body: str, name="sweep.yml") -> Path:
+    src = folder / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "train.py").write_text(TRAIN)
+    path = folder / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+GRID = """
+type: sweep
+experiment_name: tune
+trial:
+  code: src
+  command: python train.py --batch-size ${{{{search_space.batch_size}}}} {extra}
+search_space:
+  batch_size: {{type: choice, values: [64, 16, 32]}}
+sampling_algorithm: grid
+objective: {{primary_metric: {metric}, goal: maximize}}
+{policy}
+limits: {{max_total_trials: {total}, max_concurrent_trials: {concurrent}}}
+"""
+
+
+def grid(extra="", metric="accuracy", total=3, concurrent=1,
+         policy="early_termination: {type: bandit, slack_factor: 0.1}"):
+    return GRID.format(extra=extra, metric=metric, total=total, concurrent=concurrent, policy=policy)
+
+
+def submit(server, path):
+    p = server.cli("job", "create", "--file", str(path), check=True)
+    line = [l for l in p.stdout.splitlines() if l.startswith("Submitted sweep ")][0]
+    return line.split()[2]
+
+
+def sweep_view(server, name):
+    status, body = server.request("GET", f"/api/v1/sweeps/{name}")
+    assert status == 200, body
+    return body
+
+
+def test_bandit_stops_the_trials_it_must(server, tmp_path):
+    name = submit(server, write_sweep(tmp_path, grid()))
+    run = server.wait_terminal(name)
+    assert run["status"] == "Completed", run["error"]
+    sweep = sweep_view(server, name)
+    trials = {t["name"]: t for t in sweep["trials"]}
+    assert list(trials) == [f"{name}_0", f"{name}_1", f"{name}_2"]
+    assert [t["values"]["batch_size"] for t in sweep["trials"]] == [64, 16, 32]  # grid order
+    good = trials[f"{name}_0"]
+    assert good["status"] == "Completed" and good["stopped_by_policy"] is None
+    assert good["intervals"] == 4
+    for bad in (trials[f"{name}_1"], trials[f"{name}_2"]):
+        assert bad["status"] == "Canceled", bad
+        why = bad["stopped_by_policy"]
+        # Interval 1: best 0.45 (trial 0), threshold 0.45 / 1.1; the trial had 0.25.
+        assert why["policy"] == "bandit" and why["interval"] == 1
+        assert why["value"] == pytest.approx(0.25)
+        assert why["threshold"] == pytest.approx(0.45 / 1.1)
+        assert "slack_factor 0.1" in why["reason"]
+    assert sweep["best_child_run_id"] == f"{name}_0"
+    assert sweep["score"] == pytest.approx(0.9 * (1 - 0.5 ** 4))
+    assert sweep["best_values"] == {"batch_size": 64}
+    assert sweep["space_size"] == "3"
+    # Children are runs of their own, listed under the sweep and not at the top level.
+    status, top = server.request("GET", "/api/v1/runs")
+    assert [r["name"] for r in top["runs"]] == [name]
+    status, children = server.request("GET", f"/api/v1/runs?parent={name}")
+    assert sorted(r["name"] for r in children["runs"]) == sorted(trials)
+    # The CLI's views.
+    show = server.cli("job", "show", "-n", name, check=True).stdout
+    assert f"Best trial:   {name}_0" in show and "batch_size=64" in show
+    assert "grid" in show and "maximize accuracy" in show
+    listed = server.cli("job", "list", "--parent", name, check=True).stdout
+    assert f"{name}_1" in listed and "Canceled*" in listed and "bandit policy at interval 1" in listed
+    # The sweep's outputs are its best trial's, with the value it got as a variable too.
+    out = tmp_path / "dl"
+    p = server.cli("job", "download", "-n", name, "--download-path", str(out), check=True)
+    assert f"best trial, {name}_0" in p.stdout
+    assert (out / "artifacts" / "outputs" / "model.txt").read_text() == "batch 64 env 64\n"
+    # The sweep's log tells the story.
+    log = server.request("GET", f"/api/v1/runs/{name}/logs/std_log.txt")[1].decode()
+    assert f"trial {name}_1 stopped: bandit policy at interval 1" in log
+    assert f"best trial: {name}_0" in log
+
+
+def test_failing_trials_and_a_metric_nobody_logs(server, tmp_path):
+    failing = submit(server, write_sweep(tmp_path, grid(extra="--fail", policy=""), "f.yml"))
+    run = server.wait_terminal(failing)
+    assert run["status"] == "Failed"
+    assert run["error"].startswith(f"every trial failed; the first: {failing}_0:")
+    trials = sweep_view(server, failing)["trials"]
+    assert [t["status"] for t in trials] == ["Failed"] * 3  # each counted against the budget
+    assert all(t["error"] for t in trials)
+
+    silent = submit(server, write_sweep(tmp_path / "s", grid(metric="val_loss", total=1, policy=""), "s.yml"))
+    run = server.wait_terminal(silent)
+    assert run["status"] == "Failed"
+    assert "no trial logged the primary metric 'val_loss'" in run["error"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ("search_space:\n  batch_size: {type: uniform, min_value: 5, max_value: 1}\n",
+     "search_space.batch_size: min_value (5) must be below max_value (1)"),
+    ("search_space:\n  batch_size: {type: uniform, min_value: 1, max_value: 5}\n",
+     "search_space.batch_size: grid sampling supports only choice"),
+    ("sampling_algorithm: bayesian\n",
+     "early_termination: bayesian sampling does not support an early termination policy"),
+    ("limits: {max_total_trials: 2, max_concurrent_trials: 3}\n",
+     "limits.max_concurrent_trials (3) must not exceed limits.max_total_trials (2)"),
+    ("trial:\n  code: src\n  command: python train.py --batch-size ${{search_space.bs}}\n",
+     "'${{search_space.bs}}', but the search_space has no 'bs' (it has batch_size)"),
+])
+def test_bad_sweeps_are_refused_before_anything_runs(server, tmp_path, change, message):
+    path = write_sweep(tmp_path, yaml_replace(textwrap.dedent(grid()), change))
+    p = server.cli("job", "create", "--file", str(path))
+    assert p.returncode != 0
+    assert message in p.stderr, p.stderr
+    status, runs = server.request("GET", "/api/v1/runs?include_children=true")
+    assert runs["runs"] == []  # nothing was created
+
+
+def yaml_replace(text: str, change: str) -> str:
+    """Replaces the top-level key that `change` sets (a small YAML file of flat sections)."""
+    key = change.split(":", 1)[0]
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(key + ":"):
+            skipping = True
+            out.append(change)
+            continue
+        if skipping and (line.startswith(" ") or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "".join(out)
+
+
+HOLD = """
+type: sweep
+trial:
+  code: src
+  command: python train.py --batch-size ${{{{search_space.batch_size}}}} --hold-until {gate}
+search_space:
+  batch_size: {{type: choice, values: [64]}}
+  learning_rate: {{type: uniform, min_value: 0.001, max_value: 0.1}}
+sampling_algorithm: {{type: random, seed: 3}}
+objective: {{primary_metric: accuracy, goal: maximize}}
+limits: {{max_total_trials: {total}, max_concurrent_trials: {concurrent}}}
+"""
+
+
+def active_trials(server, name):
+    return [t for t in sweep_view(server, name)["trials"] if t["status"] == "Running"]
+
+
+def test_cancel_stops_the_sweep_and_its_running_trials(server, tmp_path):
+    gate = tmp_path / "never"
+    name = submit(server, write_sweep(tmp_path, HOLD.format(gate=gate, total=5, concurrent=2)))
+    wait_until(lambda: len(active_trials(server, name)) == 2, "two running trials")
+    p = server.cli("job", "cancel", "-n", name, check=True)
+    assert "CancelRequested" in p.stdout
+    run = server.wait_terminal(name)
+    assert run["status"] == "Canceled"
+    trials = sweep_view(server, name)["trials"]
+    assert len(trials) == 2  # no trial started after the cancel
+    for t in trials:
+        assert t["status"] == "Canceled"
+        trial_run = server.run(t["name"])
+        assert any(f"the sweep {name} was canceled" in e["detail"] for e in trial_run["status_history"])
+
+
+def test_sweep_resumes_after_kill9_of_the_server(tmp_path):
+    server = Server(tmp_path / "ws").start()
+    try:
+        gate = tmp_path / "gate"
+        name = submit(server, write_sweep(tmp_path, HOLD.format(gate=gate, total=3, concurrent=1)))
+        wait_until(lambda: len(active_trials(server, name)) == 1, "the first trial running")
+        seed = server.run(name)["properties"]["sampler_seed"]
+        server.kill9()
+        gate.write_text("go")
+        server.start()
+        run = server.wait_terminal(name)
+        assert run["status"] == "Completed", run["error"]
+        sweep = sweep_view(server, name)
+        assert [t["status"] for t in sweep["trials"]] == ["Completed"] * 3
+        assert [t["number"] for t in sweep["trials"]] == [0, 1, 2]
+        assert run["properties"]["sampler_seed"] == seed == "3"
+        # Replayable: the values follow from the seed, so they differ per trial and are kept.
+        rates = [t["values"]["learning_rate"] for t in sweep["trials"]]
+        assert len(set(rates)) == 3
+    finally:
+        server.stop()
+
+
+def test_hyperdrive_as_the_notebook_writes_it(server, tmp_path, project_ws):
+    from azureml.core import Experiment, ScriptRunConfig
+    from azureml.train.hyperdrive import (BanditPolicy, HyperDriveConfig, PrimaryMetricGoal,
+                                          RandomParameterSampling, choice, loguniform)
+    from azureml.widgets import RunDetails
+    src_dir = tmp_path / "project" / "src"
+    src_dir.mkdir(parents=True)
+    (src_dir / "train.py").write_text(TRAIN)
+    src = ScriptRunConfig(source_directory=str(src_dir), script="train.py")
+    ps = RandomParameterSampling({"--batch-size": choice(64, 16),
+                                  "--learning-rate": loguniform(-6, -1)}, properties={"seed": 11})
+    htc = HyperDriveConfig(run_config=src, hyperparameter_sampling=ps,
+                           policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1),
+                           primary_metric_name="accuracy",
+                           primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                           max_total_runs=4, max_concurrent_runs=1)
+    exp = Experiment(project_ws, "hd")
+    htr = exp.submit(config=htc)
+    assert type(htr).__name__ == "HyperDriveRun"
+    htr.wait_for_completion(show_output=True)
+    assert htr.get_status() == "Completed"
+    children = htr.get_children()
+    assert len(children) == 4
+    hyper = htr.get_hyperparameters()
+    assert set(json.loads(hyper[children[0].id])) == {"--batch-size", "--learning-rate"}
+    metrics = htr.get_metrics()
+    assert set(metrics) == {c.id for c in children}
+    best = htr.get_best_run_by_primary_metric()
+    assert json.loads(hyper[best.id])["--batch-size"] == 64
+    assert best.get_metrics()["accuracy"][-1] == pytest.approx(0.9 * (1 - 0.5 ** 4))
+    model = best.register_model(model_name="swept", model_path="outputs/model.txt",
+                                model_framework="Custom")
+    assert model.version == 1
+    best.download_files(prefix="outputs", output_directory=str(tmp_path / "best"))
+    assert (tmp_path / "best" / "outputs" / "model.txt").read_text() == "batch 64 env 64\n"
+    # Experiment.get_runs shows the sweep itself, as a HyperDriveRun.
+    assert [type(r).__name__ for r in exp.get_runs()] == ["HyperDriveRun"]
+    RunDetails(htr).show()
