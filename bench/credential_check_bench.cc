@@ -36,6 +36,7 @@ int main() {
   workspace::testing::FakeDeploymentRuntime runtime;  // no endpoints are scored here
   workspace::EndpointService endpoints(store.get(), blobs.get(), &models, &environments, runtime,
                                        &clock, "/usr/bin");
+  workspace::SweepService sweeps(&runs, &clock);
   api::Api api(api::ApiServices{.access = access,
                                 .runs = runs,
                                 .models = models,
@@ -43,6 +44,7 @@ int main() {
                                 .computes = computes,
                                 .environments = environments,
                                 .endpoints = endpoints,
+                                .sweeps = sweeps,
                                 .blobs = *blobs},
                {});
   std::string pat = access.CreateToken(workspace::Role::kContributor, "bench", 0, "")->secret;
