@@ -16,3 +16,7 @@ venv=${BENCH_PEERS_VENV:-$HOME/.cache/gantry/bench-peers-venv}
 [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
 "$venv/bin/pip" install -q torchserve==0.12.0 torch-model-archiver==0.12.0 mlserver==1.7.1 \
   litserve==0.2.19 "numpy<2" "pandas<2.3" "uvloop<0.22"
+# The sweep benchmark's peer (bench/sweep_turnover.py): Optuna from PyPI, in its own venv.
+sweep_venv=${BENCH_SWEEP_VENV:-$HOME/.cache/gantry/bench-sweep-venv}
+[ -x "$sweep_venv/bin/python" ] || /usr/bin/python3 -m venv "$sweep_venv"
+"$sweep_venv/bin/pip" install -q optuna==5.1.0

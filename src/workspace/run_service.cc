@@ -182,6 +182,7 @@ Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& d
   if (to == RunStatus::kRunning && run.started_at == 0) run.started_at = now;
   if (jobs::IsTerminal(to)) run.ended_at = now;
   RETURN_IF_ERROR(store_->runs().UpdateRun(run, store::StatusEvent{run.status, now, detail}));
+  ++status_changes_;
   if (jobs::IsTerminal(to)) {
     {
       // Set even when not cached, so that a concurrent TokenOf cannot cache the run as live.
@@ -203,6 +204,7 @@ Result<RunRecord> RunService::CreateSweep(RunRecord run) {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(store_->runs().CreateRun(run));
   }
+  ++status_changes_;
   Notify();
   return run;
 }

@@ -5,6 +5,7 @@
 // log and metric appends go straight to the store, which is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -182,6 +183,9 @@ class RunService {
   Status Fail(const std::string& name, const std::string& reason);
   // Bumps when anything a scheduler cares about changes (new run, run finished, cancel).
   uint64_t change_count();
+  // Bumps only when a run is created or changes status (not for logs or metrics): what a
+  // sweep's decisions depend on.
+  uint64_t status_change_count() const { return status_changes_.load(); }
   // Blocks until change_count() != seen or `timeout_ms` passes; returns the new count.
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
   // Wakes every waiter.
@@ -218,7 +222,8 @@ class RunService {
   std::map<std::string, TokenEntry> tokens_;  // guarded by tokens_mu_; cache of the store
   std::mutex change_mu_;
   std::condition_variable change_cv_;
-  uint64_t changes_ = 0;        // guarded by change_mu_
+  uint64_t changes_ = 0;  // guarded by change_mu_
+  std::atomic<uint64_t> status_changes_{0};
   bool shutting_down_ = false;  // guarded by change_mu_
   std::mutex nodes_mu_;
   // run → rank → last report; guarded by nodes_mu_.

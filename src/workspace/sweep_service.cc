@@ -62,9 +62,19 @@ void SweepService::Stop() {
 
 void SweepService::Loop() {
   uint64_t seen = runs_->change_count();
+  // Logs and metrics wake the loop too; only a status change (or the poll, for timeouts)
+  // gives a sweep something to decide.
+  uint64_t statuses = runs_->status_change_count();
+  int64_t last_pass = clock_->NowMillis();
+  RunOnce();
   while (!stopping_) {
-    RunOnce();
     seen = runs_->WaitForChange(seen, options_.poll_ms);
+    const uint64_t now_statuses = runs_->status_change_count();
+    const int64_t now = clock_->NowMillis();
+    if (now_statuses == statuses && now - last_pass < options_.poll_ms) continue;
+    statuses = now_statuses;
+    last_pass = now;
+    RunOnce();
   }
 }
 
