@@ -264,6 +264,9 @@ def test_hyperdrive_as_the_notebook_writes_it(server, tmp_path, project_ws):
     assert set(metrics) == {c.id for c in children}
     best = htr.get_best_run_by_primary_metric()
     assert json.loads(hyper[best.id])["--batch-size"] == 64
+    arguments = best.get_details()["runDefinition"]["arguments"]  # as the notebook prints it
+    assert arguments[arguments.index("--batch-size") + 1] == "64"
+    assert children[0].status in ("Completed", "Canceled")
     assert best.get_metrics()["accuracy"][-1] == pytest.approx(0.9 * (1 - 0.5 ** 4))
     model = best.register_model(model_name="swept", model_path="outputs/model.txt",
                                 model_framework="Custom")

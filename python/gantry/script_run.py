@@ -10,6 +10,7 @@ may also be added from outside, as in Azure.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -33,6 +34,15 @@ STD_LOG_NAME = "user_logs/" + STD_LOG
 _EVENTS_WAIT_MS = 20000
 # How long wait_for_completion rides out a server that does not answer (a restart).
 _UNAVAILABLE_PATIENCE_S = 600
+
+
+def _split_command(command: Any) -> List[str]:
+    if not isinstance(command, str):
+        return []
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return []
 
 
 class ScriptRun(Run):
@@ -146,7 +156,13 @@ class ScriptRun(Run):
         d["tags"] = dict(r.get("tags") or {})
         d["properties"] = {"ContentSnapshotId": r.get("snapshot_id", ""),
                            "inputTrees": dict(r.get("input_trees") or {})}
-        d["runDefinition"] = r.get("spec") or {}
+        d["runDefinition"] = dict(r.get("spec") or {})
+        # Azure's runDefinition has the script and its arguments apart (a sweep's notebook
+        # prints best_run.get_details()['runDefinition']['arguments']).
+        words = _split_command(d["runDefinition"].get("command"))
+        if len(words) >= 2 and words[0] in ("python", "python3"):
+            d["runDefinition"].setdefault("script", words[1])
+            d["runDefinition"].setdefault("arguments", words[2:])
         d["logFiles"] = {STD_LOG_NAME: self._workspace.url + _paths.run_log(self._id, STD_LOG)
                          for log in r.get("logs") or [] if log.get("stream") == STD_LOG}
         d["statusHistory"] = list(r.get("status_history") or [])
