@@ -8,14 +8,13 @@ using http::Request;
 using http::Response;
 using workspace::Role;
 using workspace::RouteAccess;
-using workspace::RunAccess;
 
 void SweepResource::AddTo(Routes& routes) {
   const std::string p = std::string(kApiPrefix) + "/sweeps";
   routes.Add("POST", p, RouteAccess::Write(Role::kContributor),
              [this](Request& r) { return Submit(r); });
-  routes.Add("GET", p + "/{name}", RouteAccess::Read(RunAccess::kAny),
-             [this](Request& r) { return Describe(r); });
+  // A person's view: a run's own token does not read sweeps.
+  routes.Add("GET", p + "/{name}", RouteAccess::Read(), [this](Request& r) { return Describe(r); });
 }
 
 // The body: {"spec": <sweep job>, "snapshot_id", "input_trees"}.

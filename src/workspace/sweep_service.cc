@@ -331,6 +331,7 @@ void SweepService::Advance(const RunRecord& parent_in) {
                         : best + " (" + job.primary_metric + " " + Number(best_score) + ")") +
           "\n");
   states_.erase(parent.name);
+  std::erase_if(trial_sweep_, [&](const auto& entry) { return entry.second == parent.name; });
 }
 
 void SweepService::OnMetrics(const std::string& run,
