@@ -276,3 +276,41 @@ def test_hyperdrive_as_the_notebook_writes_it(server, tmp_path, project_ws):
     # Experiment.get_runs shows the sweep itself, as a HyperDriveRun.
     assert [type(r).__name__ for r in exp.get_runs()] == ["HyperDriveRun"]
     RunDetails(htr).show()
+
+
+def test_an_outside_optimiser_drives_an_external_sweep(server, tmp_path):
+    gate = tmp_path / "gate"
+    yml = HOLD.format(gate=gate, total=3, concurrent=2).replace(
+        "sampling_algorithm: {type: random, seed: 3}", "sampling_algorithm: external")
+    name = submit(server, write_sweep(tmp_path, yml))
+    assert sweep_view(server, name)["trials"] == []  # it starts nothing by itself
+    ask = f"/api/v1/sweeps/{name}/ask"
+    status, body = server.request("POST", ask, {})
+    assert status == 400 and "field 'values' is required" in body["error"]["message"]
+    status, body = server.request("POST", ask, {"values": {"batch_size": 64, "learning_rate": 7}})
+    assert status == 400 and "values.learning_rate" in body["error"]["message"]
+    first = server.request("POST", ask, {"values": {"batch_size": 64, "learning_rate": 0.01}})
+    assert first[0] == 201 and first[1]["trial"] == f"{name}_0"
+    second = server.request("POST", ask, {"values": {"batch_size": 64, "learning_rate": 0.05}})
+    assert second[0] == 201 and second[1]["number"] == 1
+    status, body = server.request("POST", ask, {"values": {"batch_size": 64, "learning_rate": 0.02}})
+    assert status == 409 and "max_concurrent_trials" in body["error"]["message"]
+    # The optimiser prunes trial 1.
+    status, run = server.request("POST", f"/api/v1/sweeps/{name}/tell",
+                                 {"trial": f"{name}_1", "reason": "optuna pruned it"})
+    assert status == 200 and run["status"] in ("CancelRequested", "Canceled")
+    status, body = server.request("POST", f"/api/v1/sweeps/{name}/tell", {"trial": "elsewhere"})
+    assert status == 404
+    server.wait_terminal(f"{name}_1")
+    third = server.request("POST", ask, {"values": {"batch_size": 64, "learning_rate": 0.02}})
+    assert third[0] == 201 and third[1]["trial"] == f"{name}_2"
+    status, body = server.request("POST", ask, {"values": {"batch_size": 64, "learning_rate": 0.03}})
+    assert status == 412 and "limits.max_total_trials" in body["error"]["message"]
+    gate.write_text("go")
+    run = server.wait_terminal(name)
+    assert run["status"] == "Completed", run["error"]
+    trials = sweep_view(server, name)["trials"]
+    assert [t["status"] for t in trials] == ["Completed", "Canceled", "Completed"]
+    assert trials[1]["stopped_by_policy"]["policy"] == "external"
+    assert "optuna pruned it" in trials[1]["stopped_by_policy"]["reason"]
+    assert [t["values"]["learning_rate"] for t in trials] == [0.01, 0.05, 0.02]

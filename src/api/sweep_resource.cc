@@ -13,6 +13,10 @@ void SweepResource::AddTo(Routes& routes) {
   const std::string p = std::string(kApiPrefix) + "/sweeps";
   routes.Add("POST", p, RouteAccess::Write(Role::kContributor),
              [this](Request& r) { return Submit(r); });
+  routes.Add("POST", p + "/{name}/ask", RouteAccess::Write(Role::kContributor),
+             [this](Request& r) { return Ask(r); });
+  routes.Add("POST", p + "/{name}/tell", RouteAccess::Write(Role::kContributor),
+             [this](Request& r) { return Tell(r); });
   // A person's view: a run's own token does not read sweeps.
   routes.Add("GET", p + "/{name}", RouteAccess::Read(), [this](Request& r) { return Describe(r); });
 }
@@ -43,6 +47,42 @@ Response SweepResource::Submit(Request& req) {
   auto run = sweeps_.Submit(std::move(submit));
   if (!run.has_value()) return Error(run.error());
   return Response::FromJson(201, RunToJson(*run));
+}
+
+// {"values": {param: value}} (optional): the new trial's values.
+Response SweepResource::Ask(Request& req) {
+  std::optional<std::map<std::string, Json>> values;
+  if (!req.body.empty()) {
+    auto body = BodyFields::Parse(req);
+    if (!body.has_value()) return Error(body.error());
+    if (!body->is_object()) return Error(InvalidArgumentError("the body must be a JSON object"));
+    if (body->json().contains("values")) {
+      const Json& v = body->json()["values"];
+      if (!v.is_object()) return Error(InvalidArgumentError("field 'values' must be an object"));
+      values.emplace();
+      for (const auto& [k, value] : v.items()) (*values)[k] = value;
+    }
+  }
+  auto trial = sweeps_.Ask(req.Param("name"), values);
+  if (!trial.has_value()) return Error(trial.error());
+  return Response::FromJson(201, {{"trial", trial->run.name},
+                                  {"number", trial->number},
+                                  {"values", trial->values},
+                                  {"status", trial->run.status}});
+}
+
+// {"trial": NAME, "reason": "..."}: the optimiser stops that trial.
+Response SweepResource::Tell(Request& req) {
+  auto body = BodyFields::Parse(req);
+  if (!body.has_value()) return Error(body.error());
+  auto trial = body->String("trial");
+  if (!trial.has_value()) return Error(trial.error());
+  if (trial->empty()) return Error(InvalidArgumentError("field 'trial' is required"));
+  auto reason = body->String("reason");
+  if (!reason.has_value()) return Error(reason.error());
+  auto run = sweeps_.Tell(req.Param("name"), *trial, *reason);
+  if (!run.has_value()) return Error(run.error());
+  return Response::FromJson(200, RunToJson(*run));
 }
 
 Response SweepResource::Describe(Request& req) {

@@ -245,6 +245,8 @@ std::string SamplingTypeName(SamplingType type) {
       return "grid";
     case SamplingType::kBayesian:
       return "bayesian";
+    case SamplingType::kExternal:
+      return "external";
   }
   return "random";
 }
@@ -304,9 +306,11 @@ Result<Sampling> ParseSampling(const Json& j, const SearchSpace& space) {
     s.type = SamplingType::kGrid;
   } else if (type == "bayesian") {
     s.type = SamplingType::kBayesian;
+  } else if (type == "external") {
+    s.type = SamplingType::kExternal;
   } else {
     return Err(InvalidArgumentError("sampling_algorithm.type '" + type +
-                                    "' is not random, grid or bayesian"));
+                                    "' is not random, grid, bayesian or external"));
   }
   if (s.sobol && s.type != SamplingType::kRandom) {
     return Err(InvalidArgumentError("sampling_algorithm.rule: sobol is a rule of random sampling"));
@@ -366,6 +370,9 @@ Result<std::map<std::string, Json>> Suggest(const Sampling& sampling, const Sear
     case SamplingType::kBayesian:
       if (history.size() < kBayesianWarmup) return RandomPoint(space, sampling.seed, index);
       return BayesianPoint(sampling, space, index, goal, history);
+    case SamplingType::kExternal:
+      return Err(FailedPreconditionError(
+          "an external sweep's values come from its outside optimiser (POST /sweeps/NAME/ask)"));
     case SamplingType::kRandom:
       break;
   }

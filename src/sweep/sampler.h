@@ -17,10 +17,12 @@
 
 namespace gantry::sweep {
 
-enum class SamplingType { kRandom, kGrid, kBayesian };
+// kExternal (Gantry's addition): an outside optimiser gives each trial's values through the
+// sweep's ask API; the sweep starts no trial by itself.
+enum class SamplingType { kRandom, kGrid, kBayesian, kExternal };
 enum class Goal { kMaximize, kMinimize };
 
-// "random", "grid", "bayesian".
+// "random", "grid", "bayesian", "external".
 std::string SamplingTypeName(SamplingType type);
 
 struct Sampling {
@@ -61,7 +63,8 @@ struct Observation {
 //  - bayesian: a Gaussian-process model of `history` with expected improvement towards
 //    `goal`, the maximum over candidates drawn from (seed, index); random draws while
 //    history has fewer than kBayesianWarmup observations.
-// `history` is ignored by the other algorithms.
+// `history` is ignored by the other algorithms. External: FailedPrecondition (the values
+// come from the outside optimiser).
 inline constexpr size_t kBayesianWarmup = 3;
 Result<std::map<std::string, Json>> Suggest(const Sampling& sampling, const SearchSpace& space,
                                             int64_t index, Goal goal,

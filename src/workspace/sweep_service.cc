@@ -169,10 +169,11 @@ void SweepService::RunOnce() {
   for (const auto& parent : *sweeps) Advance(parent);
 }
 
-Status SweepService::StartTrial(const RunRecord& parent, State& state, int64_t number) {
+Result<std::string> SweepService::StartTrial(const RunRecord& parent, State& state, int64_t number,
+                                             std::optional<std::map<std::string, Json>> given) {
   const sweep::SweepJob& job = state.job;
   std::vector<sweep::Observation> history;
-  if (job.sampling.type == sweep::SamplingType::kBayesian) {
+  if (!given && job.sampling.type == sweep::SamplingType::kBayesian) {
     auto children = runs_->List({.parent = parent.name, .oldest_first = true});
     if (children.has_value()) {
       for (const auto& child : *children) {
@@ -186,7 +187,12 @@ Status SweepService::StartTrial(const RunRecord& parent, State& state, int64_t n
       }
     }
   }
-  ASSIGN_OR_RETURN(auto values, sweep::Suggest(job.sampling, job.space, number, job.goal, history));
+  std::map<std::string, Json> values;
+  if (given) {
+    values = std::move(*given);
+  } else {
+    ASSIGN_OR_RETURN(values, sweep::Suggest(job.sampling, job.space, number, job.goal, history));
+  }
   const std::string name = parent.name + "_" + std::to_string(number);
   ASSIGN_OR_RETURN(jobs::JobSpec trial, sweep::TrialJob(job, name, values));
   SubmitRequest submit;
@@ -206,7 +212,7 @@ Status SweepService::StartTrial(const RunRecord& parent, State& state, int64_t n
   state.series[name];
   ASSIGN_OR_RETURN(RunRecord run, runs_->Submit(submit));
   Log(parent.name, "trial " + run.name + " queued with " + values_json.dump() + "\n");
-  return Status::Ok();
+  return run.name;
 }
 
 void SweepService::Advance(const RunRecord& parent_in) {
@@ -284,11 +290,12 @@ void SweepService::Advance(const RunRecord& parent_in) {
     }
   }
   bool exhausted = started >= job.limits.max_total_trials;
-  if (!canceling && !timed_out) {
+  // An external sweep's trials start only when its optimiser asks.
+  if (!canceling && !timed_out && job.sampling.type != sweep::SamplingType::kExternal) {
     int64_t number = started;
     while (!exhausted &&
            (job.limits.max_concurrent_trials == 0 || active < job.limits.max_concurrent_trials)) {
-      Status st = StartTrial(parent, state, number);
+      Status st = internal::AsStatus(StartTrial(parent, state, number));
       if (st.code() == StatusCode::kOutOfRange) {  // the grid is done
         exhausted = true;
         break;
@@ -381,6 +388,66 @@ void SweepService::OnMetrics(const std::string& run,
   (void)runs_->SetProperties(
       run, {{kEarlyTermination, stop->reason}, {"early_termination_detail", why.dump()}});
   Log(owner->second, "trial " + run + " stopped: " + stop->reason + "\n");
+}
+
+Result<TrialView> SweepService::Ask(const std::string& name,
+                                    const std::optional<std::map<std::string, Json>>& values) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(RunRecord parent, runs_->Get(name));
+  ASSIGN_OR_RETURN(State * state, StateOf(parent));
+  if (parent.status != jobs::RunStatusName(RunStatus::kRunning)) {
+    return Err(FailedPreconditionError("sweep '" + name + "' is " + parent.status));
+  }
+  const sweep::SweepJob& job = state->job;
+  if (values) RETURN_IF_ERROR(sweep::CheckPoint(job.space, *values));
+  if (!values && job.sampling.type == sweep::SamplingType::kExternal) {
+    return Err(InvalidArgumentError("field 'values' is required: sweep '" + name +
+                                    "' is external (its optimiser gives each trial's values)"));
+  }
+  ASSIGN_OR_RETURN(auto children, runs_->List({.parent = name, .oldest_first = true}));
+  const int64_t started = static_cast<int64_t>(children.size());
+  if (started >= job.limits.max_total_trials) {
+    return Err(FailedPreconditionError("sweep '" + name + "' has started all its " +
+                                       std::to_string(job.limits.max_total_trials) +
+                                       " trials (limits.max_total_trials)"));
+  }
+  int64_t active = 0;
+  for (const auto& child : children) active += IsTerminalName(child.status) ? 0 : 1;
+  if (job.limits.max_concurrent_trials > 0 && active >= job.limits.max_concurrent_trials) {
+    return Err(Status(StatusCode::kAborted,
+                      "sweep '" + name + "' has " + std::to_string(active) +
+                          " active trials, its " +
+                          "limits.max_concurrent_trials; ask again when one has ended"));
+  }
+  ASSIGN_OR_RETURN(std::string trial, StartTrial(parent, *state, started, values));
+  TrialView view;
+  ASSIGN_OR_RETURN(view.run, runs_->Get(trial));
+  view.number = started;
+  view.values = Json::parse(PropertyOf(view.run, kHyperparameters), nullptr, false);
+  return view;
+}
+
+Result<RunRecord> SweepService::Tell(const std::string& name, const std::string& trial,
+                                     const std::string& reason) {
+  ASSIGN_OR_RETURN(RunRecord run, runs_->Get(trial));
+  if (run.parent != name) {
+    return Err(NotFoundError("run '" + trial + "' is not a trial of sweep '" + name + "'"));
+  }
+  const std::string why =
+      "stopped by the outside optimiser" + (reason.empty() ? "" : ": " + reason);
+  ASSIGN_OR_RETURN(RunRecord stopped, runs_->Cancel(trial, why));
+  auto series = runs_->Metrics(
+      trial, Json::parse(runs_->Get(name)->properties.value("primary_metric_config", "{}"))
+                 .value("name", ""));
+  Json detail = {{"policy", "external"}, {"reason", why}};
+  if (series.has_value() && !series->empty()) {
+    detail["interval"] = series->size();
+    detail["value"] = series->back().value;
+  }
+  RETURN_IF_ERROR(runs_->SetProperties(
+      trial, {{kEarlyTermination, why}, {"early_termination_detail", detail.dump()}}));
+  Log(name, "trial " + trial + " " + why + "\n");
+  return runs_->Get(trial);
 }
 
 Result<SweepView> SweepService::Describe(const std::string& name) {

@@ -69,6 +69,20 @@ class SweepService final : public MetricsObserver {
   // NotFound for an unknown run, InvalidArgument when it is not a sweep.
   Result<SweepView> Describe(const std::string& name);
 
+  // The ask/tell API, for an outside optimiser (Optuna, your own). Ask starts the sweep's next
+  // trial now, with `values` (checked against the space, InvalidArgument naming
+  // `values.NAME`) or, without, the sweep's own sampler's (an external sweep needs them).
+  // FailedPrecondition when the sweep has ended or has started limits.max_total_trials;
+  // Aborted (409: ask again later) when max_concurrent_trials trials are active. Answers the new
+  // trial.
+  Result<TrialView> Ask(const std::string& sweep,
+                        const std::optional<std::map<std::string, Json>>& values);
+  // Tell stops a trial of the sweep on the optimiser's word (its pruner), recording
+  // `reason` as a policy's stop is recorded (policy "external"). NotFound for a run that is
+  // not a trial of this sweep; FailedPrecondition for one that has ended.
+  Result<store::RunRecord> Tell(const std::string& sweep, const std::string& trial,
+                                const std::string& reason);
+
   void Start();
   void Stop();
   // One pass over the active sweeps. Exposed for tests.
@@ -86,7 +100,9 @@ class SweepService final : public MetricsObserver {
   };
   Result<State*> StateOf(const store::RunRecord& parent);  // mu_ held
   void Advance(const store::RunRecord& parent);            // mu_ held
-  Status StartTrial(const store::RunRecord& parent, State& state, int64_t number);
+  // Starts trial `number` with `values`, or the sampler's when none; answers its name.
+  Result<std::string> StartTrial(const store::RunRecord& parent, State& state, int64_t number,
+                                 std::optional<std::map<std::string, Json>> values = {});
   void Log(const std::string& sweep, const std::string& line);
   void Loop();
 
