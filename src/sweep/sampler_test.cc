@@ -129,6 +129,17 @@ TEST(SamplerTest, BayesianFindsTheTopOfAQuadratic) {
             *Suggest(s, space, 15, Goal::kMaximize, history));
 }
 
+TEST(SamplerTest, AnExternalSweepTakesItsValuesFromOutside) {
+  SearchSpace space = Space(R"({"x": {"type": "uniform", "min_value": 0, "max_value": 1}})");
+  Sampling s = Parse("external", space);
+  EXPECT_EQ(s.type, SamplingType::kExternal);
+  EXPECT_EQ(Suggest(s, space, 0, Goal::kMaximize, {}).error().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(CheckPoint(space, {{"x", 0.5}}).ok());
+  EXPECT_NE(CheckPoint(space, {{"x", 7}}).message().find("values.x: 7 is outside the bounds"),
+            std::string::npos);
+}
+
 TEST(SamplerTest, CheckPointNamesTheValue) {
   SearchSpace space = Space(R"({"bs": {"type": "choice", "values": [16, 32]},
                                 "n": {"type": "randint", "upper": 3}})");
