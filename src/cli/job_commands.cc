@@ -27,16 +27,6 @@ namespace gantry::cli {
 
 namespace {
 
-std::string FormatValue(const Json& v) {
-  if (v.is_number_float()) {
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%.6g", v.get<double>());
-    return buf;
-  }
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
-}
-
 std::string Duration(const Json& run) {
   int64_t start = run.value("started_at_ms", int64_t{0});
   if (start == 0) start = run.value("created_at_ms", int64_t{0});

@@ -7,16 +7,7 @@
 namespace gantry::cli {
 namespace {
 
-std::string Text(const Json& v) {
-  if (v.is_null()) return "-";
-  if (v.is_number_float()) {
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%.6g", v.get<double>());
-    return buf;
-  }
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
-}
+std::string Text(const Json& v) { return v.is_null() ? "-" : FormatValue(v); }
 
 std::string Values(const Json& values) {
   std::string out;
@@ -26,6 +17,16 @@ std::string Values(const Json& values) {
 }
 
 }  // namespace
+
+std::string FormatValue(const Json& v) {
+  if (v.is_number_float()) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.6g", v.get<double>());
+    return buf;
+  }
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
 
 void PrintSweep(const Json& s) {
   const Json spec = s.value("spec", Json::object());

@@ -4,9 +4,15 @@
 // answer of GET /sweeps/NAME.
 #pragma once
 
+#include <string>
+
 #include "common/json.h"
 
 namespace gantry::cli {
+
+// How `gantry job` prints one value (a metric, a tag, a hyperparameter): numbers to 6
+// significant digits, strings as they are, anything else as JSON.
+std::string FormatValue(const Json& v);
 
 void PrintSweep(const Json& sweep);
 void PrintTrials(const Json& sweep);

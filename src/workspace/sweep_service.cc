@@ -149,11 +149,7 @@ Result<SweepService::State*> SweepService::StateOf(const RunRecord& parent) {
     for (const auto& child : *children) {
       trial_sweep_[child.name] = parent.name;
       if (IsTerminalName(child.status)) state.finished.insert(child.name);
-      auto points = runs_->Metrics(child.name, state.job.primary_metric);
-      auto& series = state.series[child.name];
-      if (points.has_value()) {
-        for (const auto& p : *points) series.push_back(p.value);
-      }
+      state.series[child.name] = Series(child.name, state.job.primary_metric);
     }
   }
   return &states_.emplace(parent.name, std::move(state)).first->second;
@@ -240,12 +236,7 @@ void SweepService::Advance(const RunRecord& parent_in) {
     if (!ended) ++active;
     if (ended && state.finished.insert(child.name).second) {
       // Its last points may have arrived after the last judgement: read them once more.
-      auto points = runs_->Metrics(child.name, job.primary_metric);
-      if (points.has_value()) {
-        auto& series = state.series[child.name];
-        series.clear();
-        for (const auto& p : *points) series.push_back(p.value);
-      }
+      state.series[child.name] = Series(child.name, job.primary_metric);
       const auto& series = state.series[child.name];
       std::string line = "trial " + child.name + " " + child.status;
       if (!series.empty()) line += ", " + job.primary_metric + " " + Number(series.back());
@@ -357,12 +348,9 @@ void SweepService::OnMetrics(const std::string& run,
     return;
   }
   // The stored series, not this batch: a resent batch is not counted twice.
-  auto stored = runs_->Metrics(run, job.primary_metric);
-  if (!stored.has_value()) return;
   auto& series = state.series[run];
   const size_t judged = series.size();
-  series.clear();
-  for (const auto& p : *stored) series.push_back(p.value);
+  series = Series(run, job.primary_metric);
   if (job.policy.type == sweep::PolicyType::kNone) return;
   std::vector<sweep::TrialSeries> trials;
   size_t candidate = 0;
@@ -476,6 +464,14 @@ Result<SweepView> SweepService::Describe(const std::string& name) {
   std::sort(view.trials.begin(), view.trials.end(),
             [](const TrialView& a, const TrialView& b) { return a.number < b.number; });
   return view;
+}
+
+std::vector<double> SweepService::Series(const std::string& trial, const std::string& metric) {
+  std::vector<double> values;
+  if (auto points = runs_->Metrics(trial, metric); points.has_value()) {
+    for (const auto& p : *points) values.push_back(p.value);
+  }
+  return values;
 }
 
 void SweepService::Log(const std::string& sweep, const std::string& line) {

@@ -103,6 +103,8 @@ class SweepService final : public MetricsObserver {
   // Starts trial `number` with `values`, or the sampler's when none; answers its name.
   Result<std::string> StartTrial(const store::RunRecord& parent, State& state, int64_t number,
                                  std::optional<std::map<std::string, Json>> values = {});
+  // The trial's stored values of `metric`, in order (empty when it has none).
+  std::vector<double> Series(const std::string& trial, const std::string& metric);
   void Log(const std::string& sweep, const std::string& line);
   void Loop();
 
