@@ -410,26 +410,6 @@ class SpecReader {
 
 // --- Placeholders ---------------------------------------------------------------------------
 
-struct Placeholder {
-  size_t begin = 0, end = 0;  // [begin, end) covers "${{ ... }}"
-  std::string content;        // trimmed, e.g. "inputs.lr"
-};
-
-std::vector<Placeholder> ScanPlaceholders(std::string_view command) {
-  std::vector<Placeholder> found;
-  size_t pos = 0;
-  while (true) {
-    size_t open = command.find("${{", pos);
-    if (open == std::string_view::npos) break;
-    size_t close = command.find("}}", open + 3);
-    if (close == std::string_view::npos) break;
-    found.push_back(
-        {open, close + 2, std::string(Trim(command.substr(open + 3, close - open - 3)))});
-    pos = close + 2;
-  }
-  return found;
-}
-
 // Splits "inputs.lr" into {"inputs", "lr"}; nullopt for anything that is not
 // inputs.NAME / outputs.NAME.
 std::optional<std::pair<std::string_view, std::string_view>> SplitReference(std::string_view ref) {
@@ -560,6 +540,21 @@ Status ResolveLocalPaths(JobSpec& spec, const fs::path& dir, const std::string& 
     input.path = path.string();
   }
   return Status::Ok();
+}
+
+std::vector<Placeholder> ScanPlaceholders(std::string_view command) {
+  std::vector<Placeholder> found;
+  size_t pos = 0;
+  while (true) {
+    size_t open = command.find("${{", pos);
+    if (open == std::string_view::npos) break;
+    size_t close = command.find("}}", open + 3);
+    if (close == std::string_view::npos) break;
+    found.push_back(
+        {open, close + 2, std::string(Trim(command.substr(open + 3, close - open - 3)))});
+    pos = close + 2;
+  }
+  return found;
 }
 
 std::vector<std::string> FindPlaceholders(std::string_view command) {

@@ -89,6 +89,14 @@ Status ResolveLocalPaths(JobSpec& spec, const fs::path& dir, const std::string& 
 // "azureml:NAME:VERSION", "azureml:NAME@latest", and the same with "gantry:".
 bool IsAssetReference(std::string_view path);
 
+// One `${{ ... }}` of a command: where it is and what it says.
+struct Placeholder {
+  size_t begin = 0, end = 0;  // [begin, end) covers "${{ ... }}"
+  std::string content;        // trimmed, e.g. "inputs.lr"
+};
+// Every `${{ ... }}` in `command`, in order; an unterminated `${{` is text.
+std::vector<Placeholder> ScanPlaceholders(std::string_view command);
+
 // The contents of every `${{ ... }}` in `command`, trimmed, e.g. {"inputs.lr",
 // "outputs.model"}, each once, in order of first appearance. An unterminated `${{` is text.
 std::vector<std::string> FindPlaceholders(std::string_view command);

@@ -62,33 +62,12 @@ Result<int64_t> WholeNumber(const Json& limits, const char* field, int64_t min, 
   return it->get<int64_t>();
 }
 
-// The `${{ ... }}` spans of `command`: begin, end (past "}}") and trimmed content.
-struct Span {
-  size_t begin, end;
-  std::string content;
-};
-std::vector<Span> Spans(std::string_view command) {
-  std::vector<Span> out;
-  size_t pos = 0;
-  while ((pos = command.find("${{", pos)) != std::string_view::npos) {
-    size_t close = command.find("}}", pos + 3);
-    if (close == std::string_view::npos) break;
-    std::string content(command.substr(pos + 3, close - pos - 3));
-    auto not_space = [](unsigned char c) { return !std::isspace(c); };
-    content.erase(content.begin(), std::find_if(content.begin(), content.end(), not_space));
-    content.erase(std::find_if(content.rbegin(), content.rend(), not_space).base(), content.end());
-    out.push_back({pos, close + 2, std::move(content)});
-    pos = close + 2;
-  }
-  return out;
-}
-
 // Replaces each ${{search_space.X}} with value(X); other placeholders stay.
 template <typename F>
 Result<std::string> ReplaceSpacePlaceholders(std::string_view command, F value) {
   std::string out;
   size_t pos = 0;
-  for (const Span& s : Spans(command)) {
+  for (const jobs::Placeholder& s : jobs::ScanPlaceholders(command)) {
     if (!s.content.starts_with(kPrefix)) continue;
     ASSIGN_OR_RETURN(std::string text, value(s.content.substr(kPrefix.size())));
     out.append(command.substr(pos, s.begin - pos));
