@@ -314,3 +314,22 @@ def test_an_outside_optimiser_drives_an_external_sweep(server, tmp_path):
     assert trials[1]["stopped_by_policy"]["policy"] == "external"
     assert "optuna pruned it" in trials[1]["stopped_by_policy"]["reason"]
     assert [t["values"]["learning_rate"] for t in trials] == [0.01, 0.05, 0.02]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"trial": {"command": "python t.py ${{search_space.x}}"},
+      "search_space": {"x": {"type": "uniform", "min_value": 5, "max_value": 1}},
+      "objective": {"primary_metric": "acc", "goal": "maximize"}},
+     "search_space.x: min_value (5) must be below max_value (1)"),
+    ({"trial": {"command": "python t.py"}, "search_space": {"x": {"type": "choice", "values": [1]}},
+      "objective": {"primary_metric": "acc", "goal": "upwards"}}, "objective.goal"),
+    ({"trial": {"command": "python t.py"}, "search_space": {"x": {"type": "choice", "values": [1]}},
+      "objective": {"primary_metric": "acc", "goal": "maximize"},
+      "limits": {"max_total_trials": "many"}}, "limits.max_total_trials"),
+    ("not a mapping", "a sweep job must be a mapping"),
+])
+def test_the_rest_api_refuses_a_bad_sweep_naming_the_field(server, spec, message):
+    status, body = server.request("POST", "/api/v1/sweeps", {"spec": spec})
+    assert status == 400 and message in body["error"]["message"], body
+    status, runs = server.request("GET", "/api/v1/runs?include_children=true")
+    assert runs["runs"] == []
