@@ -19,6 +19,7 @@ class ExpansionBudget {
       return Refuse(node, "YAML expands to more than " + std::to_string(kMaxYamlNodes) +
                               " nodes with its aliases expanded");
     }
+    if (node.IsScalar()) return CheckScalar(node);
     if (!node.IsMap() && !node.IsSequence()) return Status::Ok();
     if (depth + 1 > kMaxYamlDepth) {
       return Refuse(node, "YAML nesting deeper than " + std::to_string(kMaxYamlDepth) + " levels");
@@ -35,6 +36,20 @@ class ExpansionBudget {
   }
 
  private:
+  // The file is UTF-8 (LoadBoundedYaml checks it first), but yaml-cpp turns the double-quoted
+  // escapes \N and \_ into the single bytes 0x85 and 0xa0 rather than their UTF-8 forms, and
+  // a string that is not UTF-8 cannot be stored, sent as JSON or shown.
+  Status CheckScalar(const YAML::Node& node) const {
+    const std::string& value = node.Scalar();
+    auto bad = FirstInvalidUtf8Byte(value);
+    if (!bad) return Status::Ok();
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "0x%02x", static_cast<unsigned char>(value[*bad]));
+    return Refuse(node, std::string("a quoted string decodes to byte ") + byte +
+                            ", which is not UTF-8 (YAML's \\N and \\_ escapes do that; write "
+                            "\\u0085 or \\u00a0 instead)");
+  }
+
   Status Refuse(const YAML::Node& at, const std::string& message) const {
     std::string where(file_name_);
     const YAML::Mark mark = at.Mark();

@@ -96,6 +96,24 @@ TEST(BoundedYamlTest, RefusesTextThatIsNotUtf8WithTheOffset) {
             "job.yml: not UTF-8: byte 0xe9 at offset 17 (save the file as UTF-8)");
 }
 
+TEST(BoundedYamlTest, RefusesAnEscapeThatDecodesToABareByteNamingWhere) {
+  // yaml-cpp decodes "\N" to the lone byte 0x85: stored, it would break every JSON reply.
+  auto nel = ParseJobYaml("command: \"echo a\\Nb\"\n", "job.yml");
+  ASSERT_FALSE(nel.has_value());
+  EXPECT_EQ(nel.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(nel.error().message(),
+            "job.yml:1:10: a quoted string decodes to byte 0x85, which is not UTF-8 (YAML's \\N "
+            "and \\_ escapes do that; write \\u0085 or \\u00a0 instead)");
+  auto nbsp_key = LoadBoundedYaml("\"a\\_b\": 1\n", "conda.yml");
+  ASSERT_FALSE(nbsp_key.has_value());
+  EXPECT_NE(nbsp_key.error().message().find("byte 0xa0"), std::string::npos);
+  auto spelled = ParseJobYaml("command: \"echo a\\u0085b\"\n", "job.yml");
+  ASSERT_TRUE(spelled.has_value()) << spelled.error().message();
+  EXPECT_EQ(spelled->command,
+            "echo a\xC2\x85"
+            "b");
+}
+
 TEST(BoundedYamlTest, ReportsSyntaxErrorsWithTheirPosition) {
   auto bad = LoadBoundedYaml("a: [1, 2\n", "job.yml");
   ASSERT_FALSE(bad.has_value());
