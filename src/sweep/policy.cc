@@ -128,10 +128,17 @@ std::optional<StopDecision> Judge(const Policy& policy, Goal goal,
         best = t.values[at];
     }
     std::string how;
-    if (policy.slack_factor) {
+    if (policy.slack_factor && best >= 0) {
       d.threshold = max ? best / (1 + *policy.slack_factor) : best * (1 + *policy.slack_factor);
       how = "best " + Num(best) + (max ? " / " : " * ") + "(1 + slack_factor " +
             Num(*policy.slack_factor) + ")";
+    } else if (policy.slack_factor) {
+      // Below zero Azure's ratio would put the threshold on the wrong side of the best (-1 /
+      // 1.1 is above -1): the same relative slack is taken from the best's magnitude instead.
+      const double s = *policy.slack_factor;
+      d.threshold = max ? best * (1 + s) : best / (1 + s);
+      how = "best " + Num(best) + (max ? " * " : " / ") + "(1 + slack_factor " + Num(s) +
+            "), a negative best";
     } else {
       d.threshold = max ? best - *policy.slack_amount : best + *policy.slack_amount;
       how =

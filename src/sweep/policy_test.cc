@@ -50,6 +50,29 @@ TEST(PolicyTest, BanditMinimizeAndSlackAmount) {
   EXPECT_NEAR(low->threshold, 0.25, 1e-12);
 }
 
+TEST(PolicyTest, BanditSlackFactorWithANegativeBestKeepsTheBestTrial) {
+  // A log-likelihood to maximize: best -1.0, slack_factor 0.1 → threshold -1.1, not -1 / 1.1
+  // (= -0.909, above the best, which would stop every trial, the best among them).
+  Policy p = Parse(R"({"type": "bandit", "slack_factor": 0.1})");
+  std::vector<TrialSeries> max = {{"a", {-1.0}}, {"b", {-1.05}}, {"c", {-1.2}}};
+  EXPECT_FALSE(Judge(p, Goal::kMaximize, max, 0).has_value());
+  EXPECT_FALSE(Judge(p, Goal::kMaximize, max, 1).has_value());
+  auto stop = Judge(p, Goal::kMaximize, max, 2);
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_NEAR(stop->threshold, -1.1, 1e-12);
+  EXPECT_NE(stop->reason.find("-1.2 is below -1.1 (best -1 * (1 + slack_factor 0.1), a negative "
+                              "best)"),
+            std::string::npos)
+      << stop->reason;
+  // Minimizing a negative loss: best -2.2, slack_factor 0.1 → threshold -2.2 / 1.1 = -2.
+  std::vector<TrialSeries> min = {{"a", {-2.2}}, {"b", {-2.1}}, {"c", {-1.9}}};
+  EXPECT_FALSE(Judge(p, Goal::kMinimize, min, 0).has_value());
+  EXPECT_FALSE(Judge(p, Goal::kMinimize, min, 1).has_value());
+  auto low = Judge(p, Goal::kMinimize, min, 2);
+  ASSERT_TRUE(low.has_value());
+  EXPECT_NEAR(low->threshold, -2.0, 1e-12);
+}
+
 TEST(PolicyTest, DelayAndIntervalDecideWhichIntervalsAreJudged) {
   // delay 2, interval 2: intervals 4, 6, ... are judged; 1, 2, 3, 5 are not.
   Policy p = Parse(R"({"type": "bandit", "slack_factor": 0.0, "evaluation_interval": 2,
