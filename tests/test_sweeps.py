@@ -333,3 +333,133 @@ def test_the_rest_api_refuses_a_bad_sweep_naming_the_field(server, spec, message
     assert status == 400 and message in body["error"]["message"], body
     status, runs = server.request("GET", "/api/v1/runs?include_children=true")
     assert runs["runs"] == []
+
+
+# A trial that checkpoints: outputs/checkpoint holds the last epoch done. Batch size 64 peaks
+# at 0.9; the others (0.5) wait after each epoch until stopped, unless they resume from a
+# checkpoint, when they train to the end. --resume-from is where Azure (and Gantry) put the
+# resumed trial's earlier outputs.
+CHECKPOINTING = '''
+import argparse, os, time
+from azureml.core import Run
+p = argparse.ArgumentParser()
+p.add_argument("--batch-size", type=int)
+p.add_argument("--resume-from", default=None)
+a = p.parse_args()
+run = Run.get_context()
+start = 0
+if a.resume_from:
+    start = int(open(os.path.join(a.resume_from, "checkpoint")).read())
+    print("Resuming from epoch", start, flush=True)
+peak = 0.9 if a.batch_size == 64 else 0.5
+os.makedirs("outputs/model", exist_ok=True)
+open("outputs/model/weights.txt", "w").write("batch %d" % a.batch_size)
+for epoch in range(start + 1, 5):
+    open("outputs/checkpoint", "w").write(str(epoch))
+    run.log("accuracy", peak * (1 - 0.5 ** epoch))
+    run.flush()
+    if peak < 0.9 and not a.resume_from:
+        for _ in range(30000):  # about ten minutes at most: a cancel or a policy stops it first
+            time.sleep(0.02)
+'''
+
+
+def test_warm_start_and_resumed_trials_as_the_notebook_writes_them(server, tmp_path, project_ws):
+    from azureml.core import Experiment, ScriptRunConfig
+    from azureml.train.hyperdrive import (BanditPolicy, GridParameterSampling, HyperDriveConfig,
+                                          PrimaryMetricGoal, RandomParameterSampling, choice)
+    src_dir = tmp_path / "project" / "src"
+    src_dir.mkdir(parents=True)
+    (src_dir / "train.py").write_text(CHECKPOINTING)
+    src = ScriptRunConfig(source_directory=str(src_dir), script="train.py")
+    exp = Experiment(project_ws, "warm")
+    # A first sweep: batch 64 completes; batch 16 is canceled after its first epoch.
+    htr = exp.submit(config=HyperDriveConfig(
+        run_config=src, hyperparameter_sampling=GridParameterSampling({"--batch-size": choice(64, 16)}),
+        primary_metric_name="accuracy", primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=2, max_concurrent_runs=2))
+    slow = wait_until(lambda: [c for c in htr.get_children()
+                               if json.loads(htr.get_hyperparameters().get(c.id, "{}")) == {"--batch-size": 16}
+                               and "accuracy" in c.get_metrics()], "the batch-16 trial's first epoch")[0]
+    slow.cancel()
+    htr.wait_for_completion(show_output=True)
+    assert htr.get_status() == "Completed"
+
+    # Warm start: the new sweep samples only the poor batch sizes; alone, its first trial
+    # would be its own best and never stopped, but the earlier sweep's 0.45 at interval 1
+    # condemns it (0.25 < 0.45 / 1.1).
+    warm_start_parents_to_resume_from = [htr]
+    warm_start_htc = HyperDriveConfig(run_config=src,
+                                      hyperparameter_sampling=RandomParameterSampling(
+                                          {"--batch-size": choice(16, 32)}),
+                                      policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1),
+                                      resume_from=warm_start_parents_to_resume_from,
+                                      primary_metric_name="accuracy",
+                                      primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                                      max_total_runs=2, max_concurrent_runs=1)
+    warm_start_htr = exp.submit(config=warm_start_htc)
+    warm_start_htr.wait_for_completion(show_output=True)
+    assert warm_start_htr.get_status() == "Completed"
+    trials = warm_start_htr.get_trials()
+    assert [t["status"] for t in trials] == ["Canceled", "Canceled"]
+    for t in trials:
+        why = t["stopped_by_policy"]
+        assert why["policy"] == "bandit" and why["interval"] == 1
+        assert why["threshold"] == pytest.approx(0.45 / 1.1)
+    # The best run weighs the earlier sweep's trials, unless told not to.
+    best = warm_start_htr.get_best_run_by_primary_metric()
+    assert best.id in {c.id for c in htr.get_children()} and best.get_metrics()["accuracy"][-1] == 0.9 * (1 - 0.5 ** 4)
+    own = warm_start_htr.get_best_run_by_primary_metric(include_resume_from_runs=False)
+    assert own.id in {t["name"] for t in trials}
+    view = sweep_view(server, warm_start_htr.id)
+    assert view["resume_from"] == [htr.id]
+    assert sorted(t["name"] for t in view["prior_trials"]) == sorted(c.id for c in htr.get_children())
+    show = server.cli("job", "show", "-n", warm_start_htr.id, check=True).stdout
+    assert f"Warm start:   from {htr.id} (2 earlier trials)" in show
+
+    # Resuming the canceled trial: same values, its checkpoint as --resume-from.
+    cancelled_child_runs = []
+    for child_run in htr.get_children():
+        if child_run.status == "Canceled":
+            cancelled_child_runs.append(child_run)
+    assert [c.id for c in cancelled_child_runs] == [slow.id]
+    resume_child_runs_htc = HyperDriveConfig(run_config=src,
+                                             hyperparameter_sampling=GridParameterSampling(
+                                                 {"--batch-size": choice(64, 16)}),
+                                             resume_child_runs=[cancelled_child_runs[0]],
+                                             primary_metric_name="accuracy",
+                                             primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                                             max_total_runs=1, max_concurrent_runs=1)
+    resume_child_runs_htr = exp.submit(config=resume_child_runs_htc)
+    resume_child_runs_htr.wait_for_completion(show_output=True)
+    assert resume_child_runs_htr.get_status() == "Completed"
+    [resumed] = resume_child_runs_htr.get_children()
+    assert resumed.status == "Completed"
+    assert json.loads(resume_child_runs_htr.get_hyperparameters()[resumed.id]) == {"--batch-size": 16}
+    assert resume_child_runs_htr.get_trials()[0]["resumed_from"] == slow.id
+    listed = server.cli("job", "list", "--parent", resume_child_runs_htr.id, check=True).stdout
+    assert f"(resumes {slow.id})" in listed
+    # It went on from epoch 1: epochs 2, 3 and 4 only.
+    assert resumed.get_metrics()["accuracy"] == pytest.approx([0.5 * (1 - 0.5 ** e) for e in (2, 3, 4)])
+    log = server.request("GET", f"/api/v1/runs/{resumed.id}/logs/std_log.txt")[1].decode()
+    assert "Resuming from epoch 1" in log
+    best_resume_child_run = resume_child_runs_htr.get_best_run_by_primary_metric()
+    model = best_resume_child_run.register_model(model_name="tf-dnn-mnist-resumed",
+                                                 model_path="outputs/model")
+    assert model.version == 1
+
+    # Bad warm starts are refused naming the entry, before anything runs.
+    from gantry.errors import InvalidArgumentError, NotFoundError
+    with pytest.raises(NotFoundError, match=r"resume_from\[0\]: no run named 'nope'"):
+        exp.submit(config=HyperDriveConfig(run_config=src, hyperparameter_sampling=RandomParameterSampling(
+            {"--batch-size": choice(16, 32)}), resume_from=["nope"], primary_metric_name="accuracy",
+            primary_metric_goal=PrimaryMetricGoal.MAXIMIZE, max_total_runs=1))
+    with pytest.raises(InvalidArgumentError, match=r"resume_from\[0\]: sweep '.*' sweeps --batch-size, this one --lr"):
+        exp.submit(config=HyperDriveConfig(run_config=src, hyperparameter_sampling=RandomParameterSampling(
+            {"--lr": choice(1, 2)}), resume_from=[htr], primary_metric_name="accuracy",
+            primary_metric_goal=PrimaryMetricGoal.MAXIMIZE, max_total_runs=1))
+    with pytest.raises(InvalidArgumentError, match=r"resume_child_runs\[0\]: run '.*' is not a trial"):
+        exp.submit(config=HyperDriveConfig(run_config=src, hyperparameter_sampling=RandomParameterSampling(
+            {"--batch-size": choice(16, 32)}), resume_child_runs=[htr], primary_metric_name="accuracy",
+            primary_metric_goal=PrimaryMetricGoal.MAXIMIZE, max_total_runs=1))
+    assert len(list(exp.get_runs())) == 3  # the refused ones created nothing

@@ -202,6 +202,22 @@ class PrimaryMetricGoal:
     MINIMIZE = "MINIMIZE"
 
 
+def _run_ids(field: str, runs: Any) -> List[str]:
+    """The ids of ``runs`` (runs, as Azure takes them, or their ids); [] for None."""
+    if runs is None:
+        return []
+    if isinstance(runs, (str, ScriptRun)) or not isinstance(runs, Iterable):
+        raise InvalidArgumentError("%s must be a list of runs, got %r" % (field, runs))
+    ids = []
+    for i, run in enumerate(runs):
+        run_id = run if isinstance(run, str) else getattr(run, "id", None)
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidArgumentError("%s[%d] must be a run (or a run id), got %r"
+                                       % (field, i, run))
+        ids.append(run_id)
+    return ids
+
+
 def _argument(name: str) -> str:
     return name if name.startswith("-") else "--" + name
 
@@ -230,9 +246,8 @@ class HyperDriveConfig:
                                        "PrimaryMetricGoal.MINIMIZE, got %r" % (primary_metric_goal,))
         if not isinstance(primary_metric_name, str) or not primary_metric_name:
             raise InvalidArgumentError("primary_metric_name must be a non-empty string")
-        if resume_from is not None or resume_child_runs is not None:
-            raise InvalidArgumentError("resume_from and resume_child_runs (warm start) are not "
-                                       "supported by Gantry yet")
+        self._resume_from = _run_ids("resume_from", resume_from)
+        self._resume_child_runs = _run_ids("resume_child_runs", resume_child_runs)
         self._run_config = run_config
         self._sampling = hyperparameter_sampling
         self._policy = policy
@@ -271,6 +286,10 @@ class HyperDriveConfig:
             sweep["early_termination"] = policy
         if self._name:
             sweep["name"] = self._name
+        if self._resume_from:
+            sweep["resume_from"] = self._resume_from
+        if self._resume_child_runs:
+            sweep["resume_child_runs"] = self._resume_child_runs
         return sweep, input_trees
 
     def _gantry_submit(self, experiment: Any, tags: Optional[Dict[str, Any]]) -> "HyperDriveRun":
@@ -315,11 +334,16 @@ class HyperDriveRun(ScriptRun):
     def get_best_run_by_primary_metric(self, include_failed: bool = True,
                                        include_canceled: bool = True,
                                        include_resume_from_runs: bool = True) -> Optional[ScriptRun]:
-        """The trial with the best final primary metric, or None when no trial logged it."""
+        """The trial with the best final primary metric, or None when no trial logged it.
+        ``include_resume_from_runs`` also weighs the trials of the sweeps this one
+        warm-started from (``resume_from``)."""
         sweep = self._sweep()
         best = None
         goal = (sweep.get("primary_metric") or {}).get("goal", "maximize")
-        for t in sweep.get("trials") or []:
+        trials = list(sweep.get("trials") or [])
+        if include_resume_from_runs:
+            trials += list(sweep.get("prior_trials") or [])
+        for t in trials:
             value = t.get("primary_metric")
             if value is None:
                 continue
@@ -331,8 +355,11 @@ class HyperDriveRun(ScriptRun):
                 best = (value, t["name"])
         if best is None:
             return None
-        return ScriptRun._from_server(self._experiment,
-                                      self._client().get(_paths.run(best[1])) or {})
+        details = self._client().get(_paths.run(best[1])) or {}
+        experiment = self._experiment
+        if details.get("experiment_name") not in (None, experiment.name):
+            experiment = type(experiment)(experiment.workspace, details["experiment_name"])
+        return ScriptRun._from_server(experiment, details)
 
     def get_trials(self) -> List[Dict[str, Any]]:
         """The trials table: name, number, status, values, primary_metric, stopped_by_policy."""

@@ -58,25 +58,39 @@ Json SweepToJson(const workspace::SweepView& view) {
   j["best_child_run_id"] = p.value("best_child_run_id", "");
   j["score"] =
       p.contains("score") ? Json::parse(p.value("score", "null"), nullptr, false) : Json(nullptr);
+  auto row = [](const workspace::TrialView& t) {
+    Json r = {{"name", t.run.name},
+              {"number", t.number},
+              {"status", t.run.status},
+              {"values", t.values},
+              {"primary_metric", t.score ? Json(*t.score) : Json(nullptr)},
+              {"intervals", t.intervals},
+              {"error", t.run.error},
+              {"stopped_by_policy", t.stopped},
+              {"started_at", FormatIsoTime(t.run.started_at)},
+              {"ended_at", FormatIsoTime(t.run.ended_at)}};
+    if (!t.resumed_from.empty()) r["resumed_from"] = t.resumed_from;
+    return r;
+  };
   Json trials = Json::array();
   Json counts = Json::object();
   for (const auto& t : view.trials) {
-    Json row = {{"name", t.run.name},
-                {"number", t.number},
-                {"status", t.run.status},
-                {"values", t.values},
-                {"primary_metric", t.score ? Json(*t.score) : Json(nullptr)},
-                {"intervals", t.intervals},
-                {"error", t.run.error},
-                {"stopped_by_policy", t.stopped},
-                {"started_at", FormatIsoTime(t.run.started_at)},
-                {"ended_at", FormatIsoTime(t.run.ended_at)}};
     if (t.run.name == j["best_child_run_id"]) j["best_values"] = t.values;
     counts[t.run.status] = counts.value(t.run.status, 0) + 1;
-    trials.push_back(std::move(row));
+    trials.push_back(row(t));
   }
   j["trial_counts"] = counts;
   j["trials"] = trials;
+  j["resume_from"] = view.job.resume_from;
+  j["resume_child_runs"] = view.job.resume_child_runs;
+  // A warm start's earlier trials, each with its sweep (the SDK's include_resume_from_runs).
+  Json prior = Json::array();
+  for (const auto& t : view.prior_trials) {
+    Json r = row(t);
+    r["sweep"] = t.run.parent;
+    prior.push_back(std::move(r));
+  }
+  j["prior_trials"] = prior;
   return j;
 }
 

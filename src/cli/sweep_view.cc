@@ -56,6 +56,18 @@ void PrintSweep(const Json& s) {
               << "Best score:   " << Text(s["score"]) << "\n"
               << "Best values:  " << Values(s.value("best_values", Json::object())) << "\n";
   }
+  auto names = [](const Json& list) {
+    std::string out;
+    for (const auto& n : list) out += (out.empty() ? "" : ", ") + Text(n);
+    return out;
+  };
+  if (!s.value("resume_from", Json::array()).empty()) {
+    std::cout << "Warm start:   from " << names(s["resume_from"]) << " ("
+              << s.value("prior_trials", Json::array()).size() << " earlier trials)\n";
+  }
+  if (!s.value("resume_child_runs", Json::array()).empty()) {
+    std::cout << "Resumes:      " << names(s["resume_child_runs"]) << "\n";
+  }
   if (!s.value("error", "").empty()) std::cout << "Error:        " << s.value("error", "") << "\n";
 }
 
@@ -65,8 +77,10 @@ void PrintTrials(const Json& s) {
   for (const auto& t : s["trials"]) {
     std::string status = t.value("status", "");
     if (t["stopped_by_policy"].is_object()) status += "*";
+    std::string values = Values(t["values"]);
+    if (t.contains("resumed_from")) values += " (resumes " + Text(t["resumed_from"]) + ")";
     printf("%-28s %-16s %-14s %s\n", t.value("name", "").c_str(), status.c_str(),
-           Text(t["primary_metric"]).c_str(), Values(t["values"]).c_str());
+           Text(t["primary_metric"]).c_str(), values.c_str());
   }
   bool any_stopped = false;
   for (const auto& t : s["trials"]) {

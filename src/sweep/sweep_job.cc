@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/files.h"
+#include "common/names.h"
 #include "jobs/yaml_json.h"
 
 namespace gantry::sweep {
@@ -24,7 +25,9 @@ constexpr std::string_view kTopLevel[] = {"$schema",
                                           "sampling_algorithm",
                                           "objective",
                                           "early_termination",
-                                          "limits"};
+                                          "limits",
+                                          "resume_from",
+                                          "resume_child_runs"};
 // Fields of the command job that the sweep's top level gives its trials.
 constexpr std::string_view kShared[] = {"name", "display_name", "experiment_name", "description",
                                         "tags", "inputs",       "outputs",         "compute"};
@@ -60,6 +63,30 @@ Result<int64_t> WholeNumber(const Json& limits, const char* field, int64_t min, 
                                     "at least " + std::to_string(min) + ", not " + it->dump()));
   }
   return it->get<int64_t>();
+}
+
+// A list of distinct run names (absent or null: empty).
+Result<std::vector<std::string>> RunNames(const Json& json, const char* field) {
+  std::vector<std::string> names;
+  auto it = json.find(field);
+  if (it == json.end() || it->is_null()) return names;
+  if (!it->is_array()) {
+    return Err(InvalidArgumentError("field '" + std::string(field) +
+                                    "' must be a list of run names, not " + it->dump()));
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    const std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+    const Json& v = (*it)[i];
+    if (!v.is_string()) {
+      return Err(InvalidArgumentError(where + " must be a run name, not " + v.dump()));
+    }
+    RETURN_IF_ERROR(ValidateName(where, v.get<std::string>()));
+    if (std::find(names.begin(), names.end(), v.get<std::string>()) != names.end()) {
+      return Err(InvalidArgumentError(where + ": '" + v.get<std::string>() + "' is listed twice"));
+    }
+    names.push_back(v.get<std::string>());
+  }
+  return names;
 }
 
 // Replaces each ${{search_space.X}} with value(X); other placeholders stay.
@@ -179,8 +206,13 @@ Result<SweepJob> SweepJob::FromJson(const Json& json) {
   Json limits = json.value("limits", Json::object());
   if (!limits.is_object()) return Err(InvalidArgumentError("field 'limits' must be a mapping"));
   RETURN_IF_ERROR(CheckFields(limits, kLimits, "limits."));
+  ASSIGN_OR_RETURN(sweep.resume_from, RunNames(json, "resume_from"));
+  ASSIGN_OR_RETURN(sweep.resume_child_runs, RunNames(json, "resume_child_runs"));
+  const int64_t resumed = static_cast<int64_t>(sweep.resume_child_runs.size());
   std::optional<int64_t> size = SpaceSize(sweep.space);
-  const int64_t fallback = sweep.sampling.type == SamplingType::kGrid && size ? *size : 1000;
+  // A grid's default budget: its points, after the trials it resumes.
+  const int64_t fallback =
+      sweep.sampling.type == SamplingType::kGrid && size ? *size + resumed : 1000;
   ASSIGN_OR_RETURN(sweep.limits.max_total_trials,
                    WholeNumber(limits, "max_total_trials", 1, fallback));
   ASSIGN_OR_RETURN(sweep.limits.max_concurrent_trials,
@@ -193,9 +225,31 @@ Result<SweepJob> SweepJob::FromJson(const Json& json) {
                                     ") must not exceed limits.max_total_trials (" +
                                     std::to_string(sweep.limits.max_total_trials) + ")"));
   }
-  // A grid has no more points than its size.
+  if (sweep.resume_from.size() > kMaxResumeFrom) {
+    return Err(InvalidArgumentError(
+        "resume_from lists " + std::to_string(sweep.resume_from.size()) +
+        " sweeps; a sweep warm-starts from at most " + std::to_string(kMaxResumeFrom)));
+  }
+  if (sweep.sampling.type == SamplingType::kExternal &&
+      !(sweep.resume_from.empty() && sweep.resume_child_runs.empty())) {
+    return Err(InvalidArgumentError(
+        "resume_from, resume_child_runs: an external sweep's optimiser chooses every trial; "
+        "give it the earlier trials itself"));
+  }
+  if (sweep.trial.inputs.contains(kResumeInput) && !sweep.resume_child_runs.empty()) {
+    return Err(InvalidArgumentError(std::string("inputs.") + kResumeInput +
+                                    ": the name is taken by the resumed trials' earlier outputs "
+                                    "(resume_child_runs); rename the input"));
+  }
+  // A grid has no more points than its size (beyond the trials it resumes).
   if (sweep.sampling.type == SamplingType::kGrid && size) {
-    sweep.limits.max_total_trials = std::min(sweep.limits.max_total_trials, *size);
+    sweep.limits.max_total_trials = std::min(sweep.limits.max_total_trials, *size + resumed);
+  }
+  if (resumed > sweep.limits.max_total_trials) {
+    return Err(InvalidArgumentError("resume_child_runs lists " + std::to_string(resumed) +
+                                    " trials, more than " + "limits.max_total_trials (" +
+                                    std::to_string(sweep.limits.max_total_trials) +
+                                    "), which counts them"));
   }
   return sweep;
 }
@@ -224,6 +278,8 @@ Json SweepJob::ToJson() const {
   if (limits.timeout_seconds) l["timeout"] = limits.timeout_seconds;
   if (limits.trial_timeout_seconds) l["trial_timeout"] = limits.trial_timeout_seconds;
   out["limits"] = l;
+  if (!resume_from.empty()) out["resume_from"] = resume_from;
+  if (!resume_child_runs.empty()) out["resume_child_runs"] = resume_child_runs;
   return out;
 }
 
@@ -262,6 +318,20 @@ Result<jobs::JobSpec> TrialJob(const SweepJob& sweep, const std::string& name,
   job.name = name;
   job.display_name = name;
   if (sweep.limits.trial_timeout_seconds) job.timeout_seconds = sweep.limits.trial_timeout_seconds;
+  return job;
+}
+
+Result<jobs::JobSpec> ResumedTrialJob(const SweepJob& sweep, const std::string& name,
+                                      const std::map<std::string, Json>& values,
+                                      const std::string& resumed_trial) {
+  ASSIGN_OR_RETURN(jobs::JobSpec job, TrialJob(sweep, name, values));
+  if (job.inputs.contains(kResumeInput)) {
+    return Err(InvalidArgumentError(std::string("inputs.") + kResumeInput +
+                                    " is taken; a resumed trial's earlier outputs arrive there"));
+  }
+  job.inputs[kResumeInput] = {.kind = jobs::InputSpec::Kind::kUriFolder,
+                              .path = "runs:" + resumed_trial + "/outputs"};
+  job.command += std::string(" ") + kResumeArgument + " ${{inputs." + kResumeInput + "}}";
   return job;
 }
 

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json.h"
 #include "common/status.h"
@@ -48,12 +49,24 @@ struct SweepJob {
   Json early_termination;  // as written; null = none
   Policy policy;
   SweepLimits limits;
+  // Warm start (HyperDrive's resume_from and resume_child_runs; Gantry takes both in the YAML
+  // too): earlier sweeps whose trials the sampler and the policy learn from (at most
+  // kMaxResumeFrom), and earlier trials that run again first, with their values and their
+  // outputs as `--resume-from DIR`. They count against limits.max_total_trials.
+  std::vector<std::string> resume_from;
+  std::vector<std::string> resume_child_runs;
 
   // The YAML's shape in JSON; FromJson(ToJson()) gives the same job.
   Json ToJson() const;
   // InvalidArgument naming the field.
   static Result<SweepJob> FromJson(const Json& json);
 };
+
+// Azure's limit on the sweeps one sweep warm-starts from.
+inline constexpr size_t kMaxResumeFrom = 5;
+// The input a resumed trial's earlier outputs arrive in, and the argument naming its folder.
+inline constexpr char kResumeInput[] = "resume_from";
+inline constexpr char kResumeArgument[] = "--resume-from";
 
 // True when a YAML or JSON document is a sweep job (`type: sweep`).
 bool IsSweepDocument(const Json& document);
@@ -70,6 +83,14 @@ Result<SweepJob> LoadSweepFile(const std::filesystem::path& file);
 // as '_'), limits.trial_timeout as the trial's timeout, `name` as its name.
 Result<jobs::JobSpec> TrialJob(const SweepJob& sweep, const std::string& name,
                                const std::map<std::string, Json>& values);
+
+// TrialJob for a trial that resumes an earlier one: its command also gets
+// `--resume-from ${{inputs.resume_from}}`, a uri_folder input whose tree (the earlier trial's
+// outputs/) the caller supplies. InvalidArgument when the trial already has an input of that
+// name.
+Result<jobs::JobSpec> ResumedTrialJob(const SweepJob& sweep, const std::string& name,
+                                      const std::map<std::string, Json>& values,
+                                      const std::string& resumed_trial);
 
 // The text a value takes in a command line: a string verbatim, anything else as JSON.
 std::string ValueText(const Json& value);

@@ -117,5 +117,56 @@ TEST(SweepJobTest, BadInputNamesTheField) {
   EXPECT_NE(ErrorOf(With("trial", Json{{"comand", "x"}})).find("trial.comand"), std::string::npos);
 }
 
+TEST(SweepJobTest, WarmStartFieldsRoundTripAndResumedTrialsGetTheirFolder) {
+  auto job = With("resume_child_runs", Json::array({"old_3"}));
+  ASSERT_TRUE(job.has_value()) << job.error().ToString();
+  job->resume_from = {"old"};
+  auto again = SweepJob::FromJson(job->ToJson());
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(again->resume_from, std::vector<std::string>{"old"});
+  EXPECT_EQ(again->resume_child_runs, std::vector<std::string>{"old_3"});
+  auto trial = ResumedTrialJob(*again, "new_0", {{"x", 0.25}}, "old_3");
+  ASSERT_TRUE(trial.has_value()) << trial.error().ToString();
+  EXPECT_EQ(trial->command, "python t.py --x 0.25 --resume-from ${{inputs.resume_from}}");
+  ASSERT_TRUE(trial->inputs.contains("resume_from"));
+  EXPECT_EQ(trial->inputs.at("resume_from").kind, jobs::InputSpec::Kind::kUriFolder);
+  EXPECT_TRUE(jobs::ValidatePlaceholders(*trial).ok());
+  // A grid resumes its trials and then walks its own points.
+  Json grid = job->ToJson();
+  grid["search_space"] = {{"x", {{"type", "choice"}, {"values", {1, 2}}}}};
+  grid["sampling_algorithm"] = "grid";
+  auto g = SweepJob::FromJson(grid);
+  ASSERT_TRUE(g.has_value()) << g.error().ToString();
+  EXPECT_EQ(g->limits.max_total_trials, 3);
+}
+
+TEST(SweepJobTest, BadWarmStartNamesTheField) {
+  EXPECT_NE(ErrorOf(With("resume_from", "old")).find("field 'resume_from' must be a list"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(With("resume_from", Json::array({"a", "b", "c", "d", "e", "f"})))
+                .find("resume_from lists 6 sweeps; a sweep warm-starts from at most 5"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(With("resume_child_runs", Json::array({"a_1", "a_1"})))
+                .find("resume_child_runs[1]: 'a_1' is listed twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(With("resume_child_runs", Json::array({1}))).find("resume_child_runs[0]"),
+            std::string::npos);
+  Json over = Json::parse(R"({
+    "trial": {"command": "python t.py --x ${{search_space.x}}"},
+    "search_space": {"x": {"type": "uniform", "min_value": 0, "max_value": 1}},
+    "objective": {"primary_metric": "acc", "goal": "maximize"},
+    "limits": {"max_total_trials": 1},
+    "resume_child_runs": ["a_1", "a_2"]})");
+  EXPECT_NE(ErrorOf(SweepJob::FromJson(over))
+                .find("resume_child_runs lists 2 trials, more than limits.max_total_trials (1)"),
+            std::string::npos);
+  Json taken = over;
+  taken["limits"] = {{"max_total_trials", 4}};
+  taken["inputs"] = {{"resume_from", {{"type", "uri_folder"}, {"path", "ckpt"}}}};
+  taken["trial"]["command"] = "python t.py --x ${{search_space.x}} --c ${{inputs.resume_from}}";
+  EXPECT_NE(ErrorOf(SweepJob::FromJson(taken)).find("inputs.resume_from: the name is taken"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gantry::sweep

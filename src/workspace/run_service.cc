@@ -171,6 +171,18 @@ Result<std::vector<store::ArtifactRecord>> RunService::Artifacts(const std::stri
   return store_->artifacts().ListArtifacts(name, prefix);
 }
 
+Result<std::string> RunService::FolderTree(const std::string& name, const std::string& folder) {
+  RETURN_IF_ERROR(store_->runs().GetRun(name));
+  const std::string prefix = folder + "/";
+  ASSIGN_OR_RETURN(auto list, store_->artifacts().ListArtifacts(name, prefix));
+  artifacts::Tree tree;
+  for (const auto& a : list) {
+    if (!a.path.starts_with(prefix)) continue;
+    RETURN_IF_ERROR(tree.Add({a.path.substr(prefix.size()), a.blob, a.size, a.mode}));
+  }
+  return artifacts::StoreTree(*blobs_, tree);
+}
+
 Status RunService::Transition(RunRecord& run, RunStatus to, const std::string& detail) {
   ASSIGN_OR_RETURN(RunStatus from, jobs::ParseRunStatus(run.status));
   Status check = jobs::CheckTransition(from, to);

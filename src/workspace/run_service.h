@@ -101,6 +101,10 @@ class RunService {
   Result<std::string> ReadArtifact(const std::string& name, const std::string& path);
   Result<std::vector<store::ArtifactRecord>> Artifacts(const std::string& name,
                                                        const std::string& prefix = "");
+  // The run's artifacts under `folder`/ (e.g. "outputs") as a stored tree, the prefix
+  // removed: what a resumed sweep trial receives of the trial it resumes. An empty tree when
+  // there are none; NotFound for an unknown run.
+  Result<std::string> FolderTree(const std::string& name, const std::string& folder);
   // Queued → Canceled; active → CancelRequested (the runner stops the job); finished →
   // FailedPrecondition.
   // `reason` is the status detail recorded with the cancel ("" = "cancel requested by the

@@ -19,6 +19,7 @@ namespace {
 constexpr char kTrialNumber[] = "trial_number";
 constexpr char kHyperparameters[] = "hyperparameters";
 constexpr char kEarlyTermination[] = "early_termination";
+constexpr char kResumedFrom[] = "resumed_from";
 
 bool IsTerminalName(const std::string& status) {
   auto s = jobs::ParseRunStatus(status);
@@ -35,6 +36,22 @@ bool Better(sweep::Goal goal, double a, double b) {
 std::string PropertyOf(const RunRecord& run, const char* key) {
   auto it = run.properties.find(key);
   return it != run.properties.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// A trial's values as its sampler gave them (empty when unreadable).
+std::map<std::string, Json> ValuesOf(const RunRecord& trial) {
+  std::map<std::string, Json> values;
+  Json j = Json::parse(PropertyOf(trial, kHyperparameters), nullptr, false);
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) values[k] = v;
+  }
+  return values;
+}
+
+std::string Names(const sweep::SearchSpace& space) {
+  std::string names;
+  for (const auto& [n, e] : space) names += (names.empty() ? "" : ", ") + n;
+  return names;
 }
 
 }  // namespace
@@ -96,6 +113,7 @@ Result<RunRecord> SweepService::Submit(SweepSubmitRequest request) {
   run.compute = trial.compute.empty() ? "local" : trial.compute;
   // Trial i is `<name>_<i>`: its name must be a valid run name too.
   RETURN_IF_ERROR(ValidateName("sweep name", run.name + "_0"));
+  RETURN_IF_ERROR(CheckWarmStart(job));
   // The first trial's job must be one RunService accepts; checked before anything is stored.
   {
     std::mt19937_64 rng(job.sampling.seed);
@@ -116,6 +134,10 @@ Result<RunRecord> SweepService::Submit(SweepSubmitRequest request) {
        sweep::SamplingTypeName(job.sampling.type) + (job.sampling.sobol ? "/sobol" : "")},
       {"sampler_seed", std::to_string(job.sampling.seed)},
       {"max_total_trials", std::to_string(job.limits.max_total_trials)}};
+  if (!job.resume_from.empty()) run.properties["resume_from"] = Json(job.resume_from).dump();
+  if (!job.resume_child_runs.empty()) {
+    run.properties["resume_child_runs"] = Json(job.resume_child_runs).dump();
+  }
   run.status_detail = "sampling trials";
   ASSIGN_OR_RETURN(RunRecord created, runs_->CreateSweep(run));
   Log(created.name,
@@ -131,6 +153,56 @@ Result<RunRecord> SweepService::Submit(SweepSubmitRequest request) {
     Advance(created);
   }
   return runs_->Get(created.name);
+}
+
+Status SweepService::CheckWarmStart(const sweep::SweepJob& job) {
+  for (size_t i = 0; i < job.resume_from.size(); ++i) {
+    const std::string where = "resume_from[" + std::to_string(i) + "]";
+    const std::string& name = job.resume_from[i];
+    auto prior = runs_->Get(name);
+    if (!prior.has_value()) return prior.error().WithPrefix(where);
+    if (prior->kind != "sweep" || !prior->spec.contains("sweep")) {
+      return InvalidArgumentError(where + ": run '" + name + "' is not a sweep");
+    }
+    if (!IsTerminalName(prior->status)) {
+      return FailedPreconditionError(where + ": sweep '" + name + "' is " + prior->status +
+                                     "; warm start from a sweep that has ended");
+    }
+    auto prior_job = sweep::SweepJob::FromJson(prior->spec["sweep"]);
+    if (!prior_job.has_value()) return prior_job.error().WithPrefix(where);
+    if (prior_job->primary_metric != job.primary_metric || prior_job->goal != job.goal) {
+      return InvalidArgumentError(
+          where + ": sweep '" + name + "' " + sweep::GoalName(prior_job->goal) + "s '" +
+          prior_job->primary_metric + "', this one " + sweep::GoalName(job.goal) + "s '" +
+          job.primary_metric + "'; warm start needs the same objective");
+    }
+    bool same = prior_job->space.size() == job.space.size();
+    for (const auto& [p, e] : job.space) same = same && prior_job->space.contains(p);
+    if (!same) {
+      return InvalidArgumentError(where + ": sweep '" + name + "' sweeps " +
+                                  Names(prior_job->space) + ", this one " + Names(job.space) +
+                                  "; warm start needs the same parameters");
+    }
+  }
+  for (size_t i = 0; i < job.resume_child_runs.size(); ++i) {
+    const std::string where = "resume_child_runs[" + std::to_string(i) + "]";
+    const std::string& name = job.resume_child_runs[i];
+    auto trial = runs_->Get(name);
+    if (!trial.has_value()) return trial.error().WithPrefix(where);
+    if (trial->parent.empty() || PropertyOf(*trial, kHyperparameters).empty()) {
+      return InvalidArgumentError(where + ": run '" + name + "' is not a trial of a sweep");
+    }
+    if (!IsTerminalName(trial->status)) {
+      return FailedPreconditionError(where + ": trial '" + name + "' is " + trial->status +
+                                     "; resume a trial that has ended");
+    }
+    Status fits = sweep::CheckPoint(job.space, ValuesOf(*trial));
+    if (!fits.ok()) {
+      return InvalidArgumentError(where + ": trial '" + name +
+                                  "' has values outside this search space: " + fits.message());
+    }
+  }
+  return Status::Ok();
 }
 
 Result<SweepService::State*> SweepService::StateOf(const RunRecord& parent) {
@@ -150,6 +222,23 @@ Result<SweepService::State*> SweepService::StateOf(const RunRecord& parent) {
       trial_sweep_[child.name] = parent.name;
       if (IsTerminalName(child.status)) state.finished.insert(child.name);
       state.series[child.name] = Series(child.name, state.job.primary_metric);
+      if (std::string from = PropertyOf(child, kResumedFrom); !from.empty()) {
+        state.resumed.insert(from);
+      }
+    }
+  }
+  for (const std::string& prior : state.job.resume_from) {
+    auto trials = runs_->List({.parent = prior, .oldest_first = true});
+    if (!trials.has_value()) continue;
+    for (const auto& t : *trials) {
+      sweep::TrialSeries series{
+          .trial = t.name, .values = Series(t.name, state.job.primary_metric), .finished = true};
+      std::map<std::string, Json> values = ValuesOf(t);
+      if (t.status == "Completed" && !series.values.empty() &&
+          sweep::CheckPoint(state.job.space, values).ok()) {
+        state.prior_observations.push_back({.values = values, .score = series.values.back()});
+      }
+      state.prior.push_back(std::move(series));
     }
   }
   return &states_.emplace(parent.name, std::move(state)).first->second;
@@ -168,8 +257,19 @@ void SweepService::RunOnce() {
 Result<std::string> SweepService::StartTrial(const RunRecord& parent, State& state, int64_t number,
                                              std::optional<std::map<std::string, Json>> given) {
   const sweep::SweepJob& job = state.job;
-  std::vector<sweep::Observation> history;
-  if (!given && job.sampling.type == sweep::SamplingType::kBayesian) {
+  const std::string name = parent.name + "_" + std::to_string(number);
+  // The trials it resumes run first, with their own values.
+  std::string resumed;
+  if (!given) {
+    for (const std::string& r : job.resume_child_runs) {
+      if (!state.resumed.contains(r)) {
+        resumed = r;
+        break;
+      }
+    }
+  }
+  std::vector<sweep::Observation> history = state.prior_observations;
+  if (!given && resumed.empty() && job.sampling.type == sweep::SamplingType::kBayesian) {
     auto children = runs_->List({.parent = parent.name, .oldest_first = true});
     if (children.has_value()) {
       for (const auto& child : *children) {
@@ -184,15 +284,23 @@ Result<std::string> SweepService::StartTrial(const RunRecord& parent, State& sta
     }
   }
   std::map<std::string, Json> values;
+  SubmitRequest submit;
   if (given) {
     values = std::move(*given);
+    ASSIGN_OR_RETURN(submit.spec, sweep::TrialJob(job, name, values));
+  } else if (!resumed.empty()) {
+    ASSIGN_OR_RETURN(RunRecord earlier, runs_->Get(resumed));
+    values = ValuesOf(earlier);
+    ASSIGN_OR_RETURN(submit.spec, sweep::ResumedTrialJob(job, name, values, resumed));
+    ASSIGN_OR_RETURN(submit.input_trees[sweep::kResumeInput],
+                     runs_->FolderTree(resumed, "outputs"));
+    submit.properties[kResumedFrom] = resumed;
   } else {
-    ASSIGN_OR_RETURN(values, sweep::Suggest(job.sampling, job.space, number, job.goal, history));
+    // The sampler's own sequence starts after the resumed trials.
+    const int64_t index = number - static_cast<int64_t>(state.resumed.size());
+    ASSIGN_OR_RETURN(values, sweep::Suggest(job.sampling, job.space, index, job.goal, history));
+    ASSIGN_OR_RETURN(submit.spec, sweep::TrialJob(job, name, values));
   }
-  const std::string name = parent.name + "_" + std::to_string(number);
-  ASSIGN_OR_RETURN(jobs::JobSpec trial, sweep::TrialJob(job, name, values));
-  SubmitRequest submit;
-  submit.spec = std::move(trial);
   submit.snapshot_id = parent.snapshot_id;
   if (parent.spec.contains("input_trees") && parent.spec["input_trees"].is_object()) {
     for (const auto& [k, v] : parent.spec["input_trees"].items()) {
@@ -202,12 +310,14 @@ Result<std::string> SweepService::StartTrial(const RunRecord& parent, State& sta
   submit.parent = parent.name;
   Json values_json = Json::object();
   for (const auto& [k, v] : values) values_json[k] = v;
-  submit.properties = {{kTrialNumber, std::to_string(number)},
-                       {kHyperparameters, values_json.dump()}};
+  submit.properties[kTrialNumber] = std::to_string(number);
+  submit.properties[kHyperparameters] = values_json.dump();
   trial_sweep_[name] = parent.name;
   state.series[name];
   ASSIGN_OR_RETURN(RunRecord run, runs_->Submit(submit));
-  Log(parent.name, "trial " + run.name + " queued with " + values_json.dump() + "\n");
+  if (!resumed.empty()) state.resumed.insert(resumed);
+  Log(parent.name, "trial " + run.name + " queued with " + values_json.dump() +
+                       (resumed.empty() ? "" : ", resuming " + resumed) + "\n");
   return run.name;
 }
 
@@ -358,6 +468,8 @@ void SweepService::OnMetrics(const std::string& run,
     if (name == run) candidate = trials.size();
     trials.push_back({.trial = name, .values = values, .finished = state.finished.count(name) > 0});
   }
+  // A warm start's earlier trials count as finished trials.
+  trials.insert(trials.end(), state.prior.begin(), state.prior.end());
   // Every interval this batch brought is judged in turn (a batch may carry several).
   std::optional<sweep::StopDecision> stop;
   const std::vector<double> all = series;
@@ -445,25 +557,38 @@ Result<SweepView> SweepService::Describe(const std::string& name) {
     return Err(InvalidArgumentError("run '" + name + "' is not a sweep"));
   }
   ASSIGN_OR_RETURN(view.job, sweep::SweepJob::FromJson(view.run.spec["sweep"]));
+  ASSIGN_OR_RETURN(view.trials, Trials(name, view.job.primary_metric));
+  for (const std::string& prior : view.job.resume_from) {
+    auto trials = Trials(prior, view.job.primary_metric);
+    if (!trials.has_value()) continue;  // deleted since: the warm start already used it
+    view.prior_trials.insert(view.prior_trials.end(), trials->begin(), trials->end());
+  }
+  return view;
+}
+
+Result<std::vector<TrialView>> SweepService::Trials(const std::string& name,
+                                                    const std::string& metric) {
+  std::vector<TrialView> trials;
   ASSIGN_OR_RETURN(auto children, runs_->List({.parent = name, .oldest_first = true}));
   for (auto& child : children) {
     TrialView t;
     t.number = std::atoll(PropertyOf(child, kTrialNumber).c_str());
     t.values = Json::parse(PropertyOf(child, kHyperparameters), nullptr, false);
     if (!t.values.is_object()) t.values = Json::object();
-    auto points = runs_->Metrics(child.name, view.job.primary_metric);
+    auto points = runs_->Metrics(child.name, metric);
     if (points.has_value() && !points->empty()) {
       t.score = points->back().value;
       t.intervals = static_cast<int64_t>(points->size());
     }
     Json why = Json::parse(PropertyOf(child, "early_termination_detail"), nullptr, false);
     if (why.is_object()) t.stopped = why;
+    t.resumed_from = PropertyOf(child, kResumedFrom);
     t.run = std::move(child);
-    view.trials.push_back(std::move(t));
+    trials.push_back(std::move(t));
   }
-  std::sort(view.trials.begin(), view.trials.end(),
+  std::sort(trials.begin(), trials.end(),
             [](const TrialView& a, const TrialView& b) { return a.number < b.number; });
-  return view;
+  return trials;
 }
 
 std::vector<double> SweepService::Series(const std::string& trial, const std::string& metric) {

@@ -45,12 +45,16 @@ struct TrialView {
   std::optional<double> score;   // the last primary-metric value, if any
   int64_t intervals = 0;         // how many primary-metric values it logged
   Json stopped = nullptr;        // early termination: {policy, interval, value, threshold, reason}
+  std::string resumed_from;      // the earlier trial it resumes (resume_child_runs), if any
 };
 
 struct SweepView {
   store::RunRecord run;  // the parent
   sweep::SweepJob job;
   std::vector<TrialView> trials;  // in trial order
+  // The trials of the sweeps it warm-starts from (job.resume_from), sweep by sweep; their
+  // run.parent names their sweep.
+  std::vector<TrialView> prior_trials;
 };
 
 struct SweepOptions {
@@ -97,7 +101,17 @@ class SweepService final : public MetricsObserver {
     sweep::SweepJob job;
     std::map<std::string, std::vector<double>> series;  // trial → primary-metric values
     std::set<std::string> finished;                     // trials that have ended
+    // Warm start: the trials of job.resume_from (ended; the policy compares with them) and
+    // those of them that completed with a score in this space (bayesian learns from them).
+    std::vector<sweep::TrialSeries> prior;
+    std::vector<sweep::Observation> prior_observations;
+    std::set<std::string> resumed;  // job.resume_child_runs already started again
   };
+  // Checks job.resume_from and job.resume_child_runs against the store before anything is
+  // created (each error names its entry).
+  Status CheckWarmStart(const sweep::SweepJob& job);
+  // The trials of sweep `name`, in trial order, scored by `metric`.
+  Result<std::vector<TrialView>> Trials(const std::string& name, const std::string& metric);
   Result<State*> StateOf(const store::RunRecord& parent);  // mu_ held
   void Advance(const store::RunRecord& parent);            // mu_ held
   // Starts trial `number` with `values`, or the sampler's when none; answers its name.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "artifacts/local_blob_store.h"
+#include "artifacts/tree.h"
 #include "common/files.h"
 
 namespace gantry::workspace {
@@ -143,6 +144,159 @@ TEST_F(SweepServiceTest, ASeedIsFilledAndKept) {
   EXPECT_EQ(run.properties["sampler_seed"], "99");
   EXPECT_EQ(run.spec["sweep"]["sampling_algorithm"]["seed"], 99);
   EXPECT_EQ(Trials("r").size(), 2u);
+}
+
+// A finished grid sweep "old" over bs: old_0 (bs 64) completed at 0.9, old_1 (bs 16) stopped
+// at 0.5 after writing outputs/checkpoint.
+class WarmStartTest : public SweepServiceTest {
+ protected:
+  void SetUp() override {
+    SweepServiceTest::SetUp();
+    Submit(R"({"name": "old", "trial": {"command": "python t.py --bs ${{search_space.bs}}"},
+      "search_space": {"bs": {"type": "choice", "values": [64, 16]}}, "sampling_algorithm": "grid",
+      "objective": {"primary_metric": "acc", "goal": "maximize"}})");
+    std::string t0 = Start("old_0"), t1 = Start("old_1");
+    Log("old_0", t0, 0.9);
+    Log("old_1", t1, 0.5);
+    std::string blob = *blobs_->Put("step 3");
+    ASSERT_TRUE(
+        runs_->AddArtifacts("old_1", t1, {{.path = "outputs/checkpoint", .blob = blob, .size = 6}})
+            .ok());
+    End("old_0", t0, RunStatus::kCompleted);
+    ASSERT_TRUE(runs_->Cancel("old_1").has_value());
+    End("old_1", t1, RunStatus::kCanceled);
+    sweeps_->RunOnce();
+    ASSERT_EQ(runs_->Get("old")->status, "Completed");
+  }
+  Status SubmitError(const std::string& extra) {
+    auto job = sweep::SweepJob::FromJson(Json::parse(
+        R"({"name": "bad", "trial": {"command": "python t.py --bs ${{search_space.bs}}"},
+        "search_space": {"bs": {"type": "choice", "values": [64, 16, 32]}},
+        "objective": {"primary_metric": "acc", "goal": "maximize"}, )" +
+        extra + "}"));
+    EXPECT_TRUE(job.has_value()) << job.error().ToString();
+    auto run = sweeps_->Submit({.job = *job});
+    EXPECT_FALSE(run.has_value());
+    EXPECT_FALSE(runs_->Get("bad").has_value());  // nothing was created
+    return run.has_value() ? Status::Ok() : run.error();
+  }
+};
+
+TEST_F(WarmStartTest, ThePolicyJudgesNewTrialsAgainstTheEarlierSweep) {
+  Submit(R"({"name": "warm", "trial": {"command": "python t.py --bs ${{search_space.bs}}"},
+    "search_space": {"bs": {"type": "choice", "values": [64, 16, 32]}},
+    "early_termination": {"type": "bandit", "slack_factor": 0.1},
+    "objective": {"primary_metric": "acc", "goal": "maximize"},
+    "limits": {"max_total_trials": 2, "max_concurrent_trials": 1},
+    "resume_from": ["old"]})");
+  // The only new trial so far logs 0.8: below old_0's 0.9 / 1.1 at interval 1.
+  std::string t = Start("warm_0");
+  Log("warm_0", t, 0.8);
+  store::RunRecord stopped = *runs_->Get("warm_0");
+  EXPECT_EQ(stopped.status, "CancelRequested");
+  EXPECT_NE(stopped.properties["early_termination"].get<std::string>().find("best 0.9"),
+            std::string::npos);
+  auto view = sweeps_->Describe("warm");
+  ASSERT_TRUE(view.has_value());
+  ASSERT_EQ(view->prior_trials.size(), 2u);
+  EXPECT_EQ(view->prior_trials[0].run.name, "old_0");
+  EXPECT_EQ(view->prior_trials[0].run.parent, "old");
+  EXPECT_EQ(*view->prior_trials[0].score, 0.9);
+}
+
+TEST_F(WarmStartTest, AResumedTrialRunsFirstWithItsValuesAndItsOutputs) {
+  Submit(R"({"name": "again", "trial": {"command": "python t.py --bs ${{search_space.bs}}"},
+    "search_space": {"bs": {"type": "choice", "values": [64, 16, 32]}},
+    "sampling_algorithm": "grid",
+    "objective": {"primary_metric": "acc", "goal": "maximize"},
+    "limits": {"max_concurrent_trials": 1},
+    "resume_child_runs": ["old_1"]})");
+  auto trials = Trials("again");
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].spec["job"]["command"],
+            "python t.py --bs 16 --resume-from ${{inputs.resume_from}}");
+  EXPECT_EQ(trials[0].properties["hyperparameters"], R"({"bs":16})");
+  EXPECT_EQ(trials[0].properties["resumed_from"], "old_1");
+  auto tree =
+      artifacts::LoadTree(*blobs_, trials[0].spec["input_trees"]["resume_from"].get<std::string>());
+  ASSERT_TRUE(tree.has_value()) << tree.error().ToString();
+  ASSERT_EQ(tree->entries().size(), 1u);
+  EXPECT_EQ(tree->entries()[0].path, "checkpoint");
+  // Then the grid from its first point; the resumed trial counts against the budget (1 + 3).
+  std::string t = Start("again_0");
+  End("again_0", t, RunStatus::kCompleted);
+  sweeps_->RunOnce();
+  trials = Trials("again");
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[1].properties["hyperparameters"], R"({"bs":64})");
+  EXPECT_FALSE(trials[1].properties.contains("resumed_from"));
+  EXPECT_EQ(runs_->Get("again")->properties["max_total_trials"], "4");
+  auto view = sweeps_->Describe("again");
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->trials[0].resumed_from, "old_1");
+}
+
+TEST_F(WarmStartTest, BadWarmStartsAreRefusedNamingTheEntryAndCreateNothing) {
+  EXPECT_EQ(SubmitError(R"("resume_from": ["nope"])").message(),
+            "resume_from[0]: no run named 'nope'");
+  EXPECT_EQ(SubmitError(R"("resume_from": ["old_0"])").message(),
+            "resume_from[0]: run 'old_0' is not a sweep");
+  Submit(R"({"name": "busy", "trial": {"command": "x ${{search_space.bs}}"},
+    "search_space": {"bs": {"type": "choice", "values": [1]}}, "sampling_algorithm": "grid",
+    "objective": {"primary_metric": "acc", "goal": "maximize"}})");
+  Status busy = SubmitError(R"("resume_from": ["old", "busy"])");
+  EXPECT_EQ(busy.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(busy.message(),
+            "resume_from[1]: sweep 'busy' is Running; warm start from a sweep that has ended");
+  Submit(R"({"name": "loss", "trial": {"command": "x ${{search_space.bs}}"},
+    "search_space": {"bs": {"type": "choice", "values": [1]}}, "sampling_algorithm": "grid",
+    "objective": {"primary_metric": "loss", "goal": "minimize"}})");
+  ASSERT_TRUE(runs_->Cancel("loss").has_value());
+  ASSERT_TRUE(runs_->Cancel("loss_0").has_value());
+  sweeps_->RunOnce();
+  ASSERT_EQ(runs_->Get("loss")->status, "Canceled");
+  EXPECT_EQ(SubmitError(R"("resume_from": ["loss"])").message(),
+            "resume_from[0]: sweep 'loss' minimizes 'loss', this one maximizes 'acc'; warm start "
+            "needs the same objective");
+  EXPECT_EQ(SubmitError(R"("resume_child_runs": ["old"])").message(),
+            "resume_child_runs[0]: run 'old' is not a trial of a sweep");
+  EXPECT_EQ(SubmitError(R"("resume_child_runs": ["busy_0"])").code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SweepServiceTest, BayesianWarmStartLearnsFromTheEarlierTrialsFromItsFirstTrial) {
+  Submit(R"({"name": "first", "trial": {"command": "x ${{search_space.x}}"},
+    "search_space": {"x": {"type": "uniform", "min_value": 0, "max_value": 1}},
+    "sampling_algorithm": {"type": "random", "seed": 5},
+    "objective": {"primary_metric": "acc", "goal": "maximize"},
+    "limits": {"max_total_trials": 4}})");
+  std::vector<sweep::Observation> seen;
+  for (const auto& trial : Trials("first")) {
+    std::string token = Start(trial.name);
+    Json values = Json::parse(trial.properties["hyperparameters"].get<std::string>());
+    const double x = values["x"].get<double>();
+    Log(trial.name, token, 1 - (x - 0.3) * (x - 0.3));
+    End(trial.name, token, RunStatus::kCompleted);
+    seen.push_back({.values = {{"x", values["x"]}}, .score = 1 - (x - 0.3) * (x - 0.3)});
+  }
+  sweeps_->RunOnce();
+  ASSERT_EQ(runs_->Get("first")->status, "Completed");
+  store::RunRecord warm = Submit(R"({"name": "warm", "trial": {"command": "x ${{search_space.x}}"},
+    "search_space": {"x": {"type": "uniform", "min_value": 0, "max_value": 1}},
+    "sampling_algorithm": {"type": "bayesian", "seed": 8},
+    "objective": {"primary_metric": "acc", "goal": "maximize"},
+    "limits": {"max_total_trials": 2, "max_concurrent_trials": 1},
+    "resume_from": ["first"]})");
+  // With four observations already, its first trial is the model's choice, not a warm-up draw.
+  auto job = sweep::SweepJob::FromJson(warm.spec["sweep"]);
+  ASSERT_TRUE(job.has_value());
+  auto expected = sweep::Suggest(job->sampling, job->space, 0, sweep::Goal::kMaximize, seen);
+  ASSERT_TRUE(expected.has_value());
+  auto cold = sweep::Suggest(job->sampling, job->space, 0, sweep::Goal::kMaximize, {});
+  ASSERT_TRUE(cold.has_value());
+  ASSERT_NE(Json((*expected)["x"]), Json((*cold)["x"]));
+  const std::string want = Json{{"x", (*expected)["x"]}}.dump();
+  EXPECT_EQ(Trials("warm")[0].properties["hyperparameters"], want);
 }
 
 }  // namespace
