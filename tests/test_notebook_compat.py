@@ -1,8 +1,9 @@
 """The Azure ML v1 notebook's own calls (train-hyperparameter-tune-deploy-with-tensorflow, all
-but HyperDrive and TensorFlow itself) against a real server: an Azure-shaped config.json, the
+but TensorFlow itself) against a real server: an Azure-shaped config.json, the
 workspace's Azure fields, an unregistered dataset as a run input, ScriptRunConfig with a
 run_config, RunDetails, wait_for_completion's output, log_image, CondaDependencies read back by
-the server, and an ACI service without a key whose entry script imports azureml.core.
+the server, an ACI service without a key whose entry script imports azureml.core, and the
+HyperDrive cells through to deploying the best trial's model.
 
 Waiting is always on the run or the deployment itself (long polls), never on time.
 """
@@ -202,6 +203,147 @@ def test_the_notebooks_training_sections_run_unchanged(server, notebook, capsys)
         first_path, second_path = submit_again(), submit_again()
     assert first_path == second_path and first_path.endswith(":1")
     assert first_path != spec["inputs"]["mnist"]["path"]  # another port: other sources
+
+
+# The notebook's tf_mnist.py, its command line and metric names kept, without TensorFlow: the
+# validation accuracy climbs per epoch towards a peak set by the hyperparameters, and the
+# "model" records them.
+TUNED_TRAIN = """
+    import argparse, math, os
+    from azureml.core import Run
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-folder", type=str, dest="data_folder", default="data")
+    parser.add_argument("--batch-size", type=int, dest="batch_size", default=128)
+    parser.add_argument("--first-layer-neurons", type=int, dest="n_hidden_1", default=128)
+    parser.add_argument("--second-layer-neurons", type=int, dest="n_hidden_2", default=128)
+    parser.add_argument("--learning-rate", type=float, dest="learning_rate", default=0.01)
+    args = parser.parse_args()
+    assert sorted(os.listdir(args.data_folder)) == ["train-images-idx3-ubyte.gz",
+                                                    "train-labels-idx1-ubyte.gz"]
+    run = Run.get_context()
+    peak = 0.5 + 0.4 * (args.n_hidden_1 / 512) * (1 - abs(math.log(args.learning_rate) + 3) / 6)
+    for epoch in range(1, 5):
+        run.log("training_acc", peak * (1 - 0.5 ** epoch) + 0.01)
+        run.log("validation_acc", peak * (1 - 0.5 ** epoch))
+    run.log("final_acc", peak * (1 - 0.5 ** 4))
+    os.makedirs("./outputs/model", exist_ok=True)
+    with open("./outputs/model/weights.txt", "w") as f:
+        f.write("%d %d %d %s" % (args.batch_size, args.n_hidden_1, args.n_hidden_2,
+                                 args.learning_rate))
+"""
+
+# The notebook's score.py, reading the model folder as it does (AZUREML_MODEL_DIR/model).
+TUNED_SCORE = """
+    import json
+    import os
+
+    from azureml.core.model import Model
+
+    def init():
+        global tf_model
+        model_root = os.getenv('AZUREML_MODEL_DIR')
+        # the name of the folder in which to look for tensorflow model files
+        tf_model_folder = 'model'
+        tf_model = open(os.path.join(model_root, tf_model_folder, "weights.txt")).read()
+
+    def run(raw_data):
+        data = json.loads(raw_data)['data']
+        return {"model": tf_model, "rows": len(data)}
+"""
+
+
+def test_the_notebooks_hyperdrive_and_deploy_sections_run_unchanged(server, notebook, capsys):
+    from azureml.train.hyperdrive import RandomParameterSampling, BanditPolicy, HyperDriveConfig, PrimaryMetricGoal
+    from azureml.train.hyperdrive import choice, loguniform
+    ws = Workspace.from_config()
+    exp = Experiment(workspace=ws, name="tf-mnist")
+    script_folder = notebook / "tf-mnist"
+    script_folder.mkdir()
+    (script_folder / "tf_mnist.py").write_text(textwrap.dedent(TUNED_TRAIN))
+    files = {"/mnist/train-images-idx3-ubyte.gz": b"images", "/mnist/train-labels-idx1-ubyte.gz": b"labels"}
+    with serve_bytes(files) as base:
+        dataset = Dataset.File.from_files(path=[base + p for p in sorted(files)])
+        dataset = dataset.register(workspace=ws, name="mnist-dataset", description="training and test dataset",
+                                   create_new_version=True)
+    compute_target = "local"
+    tf_env = PYTHON
+
+    # The notebook's cells from here on, as written.
+    ps = RandomParameterSampling(
+        {
+            '--batch-size': choice(32, 64, 128),
+            '--first-layer-neurons': choice(16, 64, 128, 256, 512),
+            '--second-layer-neurons': choice(16, 64, 256, 512),
+            '--learning-rate': loguniform(-6, -1)
+        }
+    )
+    args = ['--data-folder', dataset.as_named_input('mnist').as_mount()]
+
+    src = ScriptRunConfig(source_directory=script_folder,
+                          script='tf_mnist.py',
+                          arguments=args,
+                          compute_target=compute_target,
+                          environment=tf_env)
+    policy = BanditPolicy(evaluation_interval=2, slack_factor=0.1)
+    htc = HyperDriveConfig(run_config=src,
+                           hyperparameter_sampling=ps,
+                           policy=policy,
+                           primary_metric_name='validation_acc',
+                           primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                           max_total_runs=8,
+                           max_concurrent_runs=4)
+    htr = exp.submit(config=htc)
+    RunDetails(htr).show()
+    htr.wait_for_completion(show_output=True)
+    assert(htr.get_status() == "Completed")
+    best_run = htr.get_best_run_by_primary_metric()
+    print(best_run.get_file_names())
+    model = best_run.register_model(model_name='tf-dnn-mnist', model_path='outputs/model')
+
+    out = capsys.readouterr().out
+    # RunDetails followed the sweep in the terminal: a line per trial, and the best.
+    trials = htr.get_trials()
+    assert len(trials) == 8 and len(htr.get_children()) == 8
+    for t in trials:
+        assert "  trial %s  " % t["name"] in out
+        assert t["status"] in ("Completed", "Canceled")
+        if t["status"] == "Canceled":  # only the policy stops a trial here, at an even interval
+            why = t["stopped_by_policy"]
+            assert why["policy"] == "bandit" and why["interval"] % 2 == 0
+            assert why["value"] < why["threshold"]
+    assert "Best trial: %s (validation_acc " % best_run.id in out
+    assert "outputs/model/weights.txt" in out  # print(best_run.get_file_names())
+    completed = [t for t in trials if t["status"] == "Completed"]
+    assert best_run.id == max(completed, key=lambda t: t["primary_metric"])["name"]
+    best_values = json.loads(htr.get_hyperparameters()[best_run.id])
+    assert set(best_values) == {"--batch-size", "--first-layer-neurons", "--second-layer-neurons",
+                                "--learning-rate"}
+
+    # The deployment cells, with the best trial's model.
+    (notebook / "score.py").write_text(textwrap.dedent(TUNED_SCORE))
+    cd = CondaDependencies.create()
+    cd.add_conda_package('numpy')
+    cd.add_pip_package("azureml-defaults")
+    cd.save_to_file(base_directory='./', conda_file_path='myenv.yml')
+    inference_config = InferenceConfig(entry_script="score.py",
+                                       environment=Environment.get(ws, "Gantry-Python3"))
+    aciconfig = AciWebservice.deploy_configuration(cpu_cores=2,
+                                                   memory_gb=2,
+                                                   tags={'name': 'mnist', 'framework': 'TensorFlow DNN'},
+                                                   description='Tensorflow DNN on MNIST')
+    service = Model.deploy(workspace=ws,
+                           name='tf-mnist-svc',
+                           models=[model],
+                           inference_config=inference_config,
+                           deployment_config=aciconfig)
+    service.wait_for_deployment(True, timeout_sec=WAIT_S)
+    assert service.state == "Healthy", service.get_logs()
+    test_samples = bytes(json.dumps({"data": [[0.0] * 784] * 30}), encoding='utf8')
+    result = service.run(input_data=test_samples)
+    expected = "%d %d %d %s" % (best_values["--batch-size"], best_values["--first-layer-neurons"],
+                                best_values["--second-layer-neurons"], best_values["--learning-rate"])
+    assert result == {"model": expected, "rows": 30}
+    service.delete()
 
 
 def test_run_details_renders_html_in_jupyter_until_the_run_ends(server, notebook, monkeypatch):

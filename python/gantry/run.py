@@ -355,8 +355,8 @@ class Run:
     def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
                      type: Optional[str] = None, status: Optional[str] = None,
                      _rehydrate_runs: bool = True) -> List["Run"]:
-        """The run's child runs. Gantry's runs have no children yet (sweep trials will be the
-        first), and the server has no way to ask for a run's children: always ``[]``."""
+        """The run's child runs. Only a sweep (a HyperDriveRun) has children, its trials; any
+        other run answers ``[]``."""
         return []
 
     def _emit(self, kind: str, name: str, shown: Any, records: List[Dict[str, Any]]) -> None:
