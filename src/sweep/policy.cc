@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace gantry::sweep {
 namespace {
@@ -106,6 +107,15 @@ Result<Policy> ParsePolicy(const Json& j) {
     }
   }
   return p;
+}
+
+std::optional<double> PrimaryMetricValue(double number, const std::string& json, Goal goal) {
+  if (json.empty()) return number;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (json == "\"Infinity\"") return kInf;
+  if (json == "\"-Infinity\"") return -kInf;
+  if (json == "\"NaN\"") return goal == Goal::kMaximize ? -kInf : kInf;
+  return std::nullopt;
 }
 
 std::optional<StopDecision> Judge(const Policy& policy, Goal goal,

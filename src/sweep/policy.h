@@ -61,6 +61,14 @@ struct StopDecision {
                          // / (1 + slack_factor 0.1))"
 };
 
+// A logged value as the primary metric sees it. `json` is the value's JSON text when it is not
+// a plain number ("" when it is: then `number` is the value). The SDK sends a NaN, an
+// infinity as the strings "NaN", "Infinity", "-Infinity": the infinities count as such, and a
+// NaN (a diverged trial) as the worst value for `goal` (-inf maximizing, +inf minimizing), so
+// a policy stops it and it is never the best. Any other non-number (a string, a table) is not
+// a value of the metric: nullopt.
+std::optional<double> PrimaryMetricValue(double number, const std::string& json, Goal goal);
+
 // Judges trial `trials[candidate]` at its latest interval k = its number of values, against
 // the other trials' series:
 //  - bandit: best = the best value at interval k over all trials that reached k (the

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace gantry::sweep {
 namespace {
 
@@ -71,6 +73,24 @@ TEST(PolicyTest, BanditSlackFactorWithANegativeBestKeepsTheBestTrial) {
   auto low = Judge(p, Goal::kMinimize, min, 2);
   ASSERT_TRUE(low.has_value());
   EXPECT_NEAR(low->threshold, -2.0, 1e-12);
+}
+
+TEST(PolicyTest, ADivergedTrialCountsAsTheWorstAndIsStopped) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(PrimaryMetricValue(0.5, "", Goal::kMaximize), 0.5);
+  EXPECT_EQ(PrimaryMetricValue(0, "\"NaN\"", Goal::kMaximize), -inf);
+  EXPECT_EQ(PrimaryMetricValue(0, "\"NaN\"", Goal::kMinimize), inf);
+  EXPECT_EQ(PrimaryMetricValue(0, "\"Infinity\"", Goal::kMinimize), inf);
+  EXPECT_EQ(PrimaryMetricValue(0, "\"-Infinity\"", Goal::kMaximize), -inf);
+  EXPECT_EQ(PrimaryMetricValue(0, "\"fast\"", Goal::kMaximize), std::nullopt);
+  EXPECT_EQ(PrimaryMetricValue(0, "[1,2]", Goal::kMaximize), std::nullopt);
+  // A loss that went NaN at interval 1 is stopped by the bandit policy.
+  Policy p = Parse(R"({"type": "bandit", "slack_amount": 0.5})");
+  std::vector<TrialSeries> trials = {{"a", {0.3}}, {"b", {inf}}};
+  auto stop = Judge(p, Goal::kMinimize, trials, 1);
+  ASSERT_TRUE(stop.has_value());
+  EXPECT_NEAR(stop->threshold, 0.8, 1e-12);
+  EXPECT_FALSE(Judge(p, Goal::kMinimize, trials, 0).has_value());
 }
 
 TEST(PolicyTest, DelayAndIntervalDecideWhichIntervalsAreJudged) {

@@ -1,6 +1,7 @@
 #include "workspace/sweep_service.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <random>
 
@@ -221,7 +222,7 @@ Result<SweepService::State*> SweepService::StateOf(const RunRecord& parent) {
     for (const auto& child : *children) {
       trial_sweep_[child.name] = parent.name;
       if (IsTerminalName(child.status)) state.finished.insert(child.name);
-      state.series[child.name] = Series(child.name, state.job.primary_metric);
+      state.series[child.name] = Series(child.name, state.job.primary_metric, state.job.goal);
       if (std::string from = PropertyOf(child, kResumedFrom); !from.empty()) {
         state.resumed.insert(from);
       }
@@ -231,11 +232,12 @@ Result<SweepService::State*> SweepService::StateOf(const RunRecord& parent) {
     auto trials = runs_->List({.parent = prior, .oldest_first = true});
     if (!trials.has_value()) continue;
     for (const auto& t : *trials) {
-      sweep::TrialSeries series{
-          .trial = t.name, .values = Series(t.name, state.job.primary_metric), .finished = true};
+      sweep::TrialSeries series{.trial = t.name,
+                                .values = Series(t.name, state.job.primary_metric, state.job.goal),
+                                .finished = true};
       std::map<std::string, Json> values = ValuesOf(t);
       if (t.status == "Completed" && !series.values.empty() &&
-          sweep::CheckPoint(state.job.space, values).ok()) {
+          std::isfinite(series.values.back()) && sweep::CheckPoint(state.job.space, values).ok()) {
         state.prior_observations.push_back({.values = values, .score = series.values.back()});
       }
       state.prior.push_back(std::move(series));
@@ -274,7 +276,9 @@ Result<std::string> SweepService::StartTrial(const RunRecord& parent, State& sta
     if (children.has_value()) {
       for (const auto& child : *children) {
         const auto& series = state.series[child.name];
-        if (child.status != "Completed" || series.empty()) continue;
+        if (child.status != "Completed" || series.empty() || !std::isfinite(series.back())) {
+          continue;
+        }
         Json values = Json::parse(PropertyOf(child, kHyperparameters), nullptr, false);
         if (!values.is_object()) continue;
         sweep::Observation o{.score = series.back()};
@@ -346,7 +350,7 @@ void SweepService::Advance(const RunRecord& parent_in) {
     if (!ended) ++active;
     if (ended && state.finished.insert(child.name).second) {
       // Its last points may have arrived after the last judgement: read them once more.
-      state.series[child.name] = Series(child.name, job.primary_metric);
+      state.series[child.name] = Series(child.name, job.primary_metric, job.goal);
       const auto& series = state.series[child.name];
       std::string line = "trial " + child.name + " " + child.status;
       if (!series.empty()) line += ", " + job.primary_metric + " " + Number(series.back());
@@ -361,8 +365,9 @@ void SweepService::Advance(const RunRecord& parent_in) {
       if (first_error.empty()) first_error = child.name + ": " + child.error;
     }
     const auto& series = state.series[child.name];
-    if (!series.empty()) {
-      ++with_metric;
+    if (!series.empty()) ++with_metric;
+    // A diverged trial (NaN, an infinity) is never the best.
+    if (!series.empty() && std::isfinite(series.back())) {
       if (best.empty() || Better(job.goal, series.back(), best_score)) {
         best = child.name;
         best_score = series.back();
@@ -460,7 +465,7 @@ void SweepService::OnMetrics(const std::string& run,
   // The stored series, not this batch: a resent batch is not counted twice.
   auto& series = state.series[run];
   const size_t judged = series.size();
-  series = Series(run, job.primary_metric);
+  series = Series(run, job.primary_metric, job.goal);
   if (job.policy.type == sweep::PolicyType::kNone) return;
   std::vector<sweep::TrialSeries> trials;
   size_t candidate = 0;
@@ -535,14 +540,15 @@ Result<RunRecord> SweepService::Tell(const std::string& name, const std::string&
   }
   const std::string why =
       "stopped by the outside optimiser" + (reason.empty() ? "" : ": " + reason);
+  ASSIGN_OR_RETURN(RunRecord parent, runs_->Get(name));
+  ASSIGN_OR_RETURN(sweep::SweepJob job,
+                   sweep::SweepJob::FromJson(parent.spec.value("sweep", Json())));
   ASSIGN_OR_RETURN(RunRecord stopped, runs_->Cancel(trial, why));
-  auto series = runs_->Metrics(
-      trial, Json::parse(runs_->Get(name)->properties.value("primary_metric_config", "{}"))
-                 .value("name", ""));
+  const std::vector<double> series = Series(trial, job.primary_metric, job.goal);
   Json detail = {{"policy", "external"}, {"reason", why}};
-  if (series.has_value() && !series->empty()) {
-    detail["interval"] = series->size();
-    detail["value"] = series->back().value;
+  if (!series.empty()) {
+    detail["interval"] = series.size();
+    detail["value"] = series.back();
   }
   RETURN_IF_ERROR(runs_->SetProperties(
       trial, {{kEarlyTermination, why}, {"early_termination_detail", detail.dump()}}));
@@ -557,9 +563,9 @@ Result<SweepView> SweepService::Describe(const std::string& name) {
     return Err(InvalidArgumentError("run '" + name + "' is not a sweep"));
   }
   ASSIGN_OR_RETURN(view.job, sweep::SweepJob::FromJson(view.run.spec["sweep"]));
-  ASSIGN_OR_RETURN(view.trials, Trials(name, view.job.primary_metric));
+  ASSIGN_OR_RETURN(view.trials, Trials(name, view.job.primary_metric, view.job.goal));
   for (const std::string& prior : view.job.resume_from) {
-    auto trials = Trials(prior, view.job.primary_metric);
+    auto trials = Trials(prior, view.job.primary_metric, view.job.goal);
     if (!trials.has_value()) continue;  // deleted since: the warm start already used it
     view.prior_trials.insert(view.prior_trials.end(), trials->begin(), trials->end());
   }
@@ -567,7 +573,7 @@ Result<SweepView> SweepService::Describe(const std::string& name) {
 }
 
 Result<std::vector<TrialView>> SweepService::Trials(const std::string& name,
-                                                    const std::string& metric) {
+                                                    const std::string& metric, sweep::Goal goal) {
   std::vector<TrialView> trials;
   ASSIGN_OR_RETURN(auto children, runs_->List({.parent = name, .oldest_first = true}));
   for (auto& child : children) {
@@ -575,11 +581,9 @@ Result<std::vector<TrialView>> SweepService::Trials(const std::string& name,
     t.number = std::atoll(PropertyOf(child, kTrialNumber).c_str());
     t.values = Json::parse(PropertyOf(child, kHyperparameters), nullptr, false);
     if (!t.values.is_object()) t.values = Json::object();
-    auto points = runs_->Metrics(child.name, metric);
-    if (points.has_value() && !points->empty()) {
-      t.score = points->back().value;
-      t.intervals = static_cast<int64_t>(points->size());
-    }
+    const std::vector<double> series = Series(child.name, metric, goal);
+    t.intervals = static_cast<int64_t>(series.size());
+    if (!series.empty() && std::isfinite(series.back())) t.score = series.back();
     Json why = Json::parse(PropertyOf(child, "early_termination_detail"), nullptr, false);
     if (why.is_object()) t.stopped = why;
     t.resumed_from = PropertyOf(child, kResumedFrom);
@@ -591,10 +595,13 @@ Result<std::vector<TrialView>> SweepService::Trials(const std::string& name,
   return trials;
 }
 
-std::vector<double> SweepService::Series(const std::string& trial, const std::string& metric) {
+std::vector<double> SweepService::Series(const std::string& trial, const std::string& metric,
+                                         sweep::Goal goal) {
   std::vector<double> values;
   if (auto points = runs_->Metrics(trial, metric); points.has_value()) {
-    for (const auto& p : *points) values.push_back(p.value);
+    for (const auto& p : *points) {
+      if (auto v = sweep::PrimaryMetricValue(p.value, p.value_json, goal)) values.push_back(*v);
+    }
   }
   return values;
 }

@@ -42,7 +42,7 @@ struct TrialView {
   store::RunRecord run;
   int64_t number = 0;
   Json values = Json::object();  // parameter → value
-  std::optional<double> score;   // the last primary-metric value, if any
+  std::optional<double> score;   // the last primary-metric value, if any and finite
   int64_t intervals = 0;         // how many primary-metric values it logged
   Json stopped = nullptr;        // early termination: {policy, interval, value, threshold, reason}
   std::string resumed_from;      // the earlier trial it resumes (resume_child_runs), if any
@@ -111,14 +111,16 @@ class SweepService final : public MetricsObserver {
   // created (each error names its entry).
   Status CheckWarmStart(const sweep::SweepJob& job);
   // The trials of sweep `name`, in trial order, scored by `metric`.
-  Result<std::vector<TrialView>> Trials(const std::string& name, const std::string& metric);
+  Result<std::vector<TrialView>> Trials(const std::string& name, const std::string& metric,
+                                        sweep::Goal goal);
   Result<State*> StateOf(const store::RunRecord& parent);  // mu_ held
   void Advance(const store::RunRecord& parent);            // mu_ held
   // Starts trial `number` with `values`, or the sampler's when none; answers its name.
   Result<std::string> StartTrial(const store::RunRecord& parent, State& state, int64_t number,
                                  std::optional<std::map<std::string, Json>> values = {});
-  // The trial's stored values of `metric`, in order (empty when it has none).
-  std::vector<double> Series(const std::string& trial, const std::string& metric);
+  // The trial's stored values of `metric`, in order (empty when it has none), as
+  // sweep::PrimaryMetricValue counts them.
+  std::vector<double> Series(const std::string& trial, const std::string& metric, sweep::Goal goal);
   void Log(const std::string& sweep, const std::string& line);
   void Loop();
 

@@ -299,5 +299,31 @@ TEST_F(SweepServiceTest, BayesianWarmStartLearnsFromTheEarlierTrialsFromItsFirst
   EXPECT_EQ(Trials("warm")[0].properties["hyperparameters"], want);
 }
 
+TEST_F(SweepServiceTest, ATrialWhoseMetricWentNaNIsStoppedAndNeverTheBest) {
+  Submit(R"({"name": "nan", "trial": {"command": "x ${{search_space.bs}}"},
+    "search_space": {"bs": {"type": "choice", "values": [1, 2]}}, "sampling_algorithm": "grid",
+    "early_termination": {"type": "bandit", "slack_amount": 0.5},
+    "objective": {"primary_metric": "acc", "goal": "maximize"}})");
+  std::string t0 = Start("nan_0"), t1 = Start("nan_1");
+  Log("nan_0", t0, 0.3);
+  // The SDK sends a NaN as the string "NaN"; it is not 0 (which would beat a negative best).
+  ASSERT_TRUE(
+      runs_->AppendMetrics("nan_1", t1, {{.key = "acc", .value = 0, .value_json = "\"NaN\""}})
+          .ok());
+  store::RunRecord stopped = *runs_->Get("nan_1");
+  EXPECT_EQ(stopped.status, "CancelRequested");
+  EXPECT_NE(stopped.properties["early_termination"].get<std::string>().find("-inf is below -0.2"),
+            std::string::npos)
+      << stopped.properties["early_termination"];
+  End("nan_0", t0, RunStatus::kCompleted);
+  End("nan_1", t1, RunStatus::kCanceled);
+  sweeps_->RunOnce();
+  EXPECT_EQ(runs_->Get("nan")->properties["best_child_run_id"], "nan_0");
+  auto view = sweeps_->Describe("nan");
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->trials[1].intervals, 1);
+  EXPECT_FALSE(view->trials[1].score.has_value());
+}
+
 }  // namespace
 }  // namespace gantry::workspace
