@@ -232,6 +232,8 @@ class RunDetails:
         score = t.get("primary_metric")
         values = ", ".join("%s=%s" % (k, _shown(v)) for k, v in (t.get("values") or {}).items())
         why = (t.get("stopped_by_policy") or {}).get("reason") or t.get("error") or ""
+        if t.get("stopped_by_policy") and t.get("status") not in ("Canceled", "CancelRequested"):
+            why = "it ended before the policy's stop: " + why
         return "  trial %s  %s%s  {%s}%s" % (
             t.get("name", ""), t.get("status", ""),
             "" if score is None else "  %s=%s" % (metric, _shown(score)), values,

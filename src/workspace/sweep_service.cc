@@ -356,7 +356,10 @@ void SweepService::Advance(const RunRecord& parent_in) {
       if (!series.empty()) line += ", " + job.primary_metric + " " + Number(series.back());
       if (child.status == "Failed") line += ": " + child.error.substr(0, child.error.find('\n'));
       if (!PropertyOf(child, kEarlyTermination).empty()) {
-        line += " (" + PropertyOf(child, kEarlyTermination) + ")";
+        // A job may exit between the policy's decision and its stop: it keeps its own end.
+        line += std::string(" (") +
+                (child.status == "Canceled" ? "" : "it ended before the policy's stop: ") +
+                PropertyOf(child, kEarlyTermination) + ")";
       }
       Log(parent.name, line + "\n");
     }
