@@ -1,9 +1,11 @@
 """Sweeps (issue 12) through the CLI and the SDK: trials as child runs, early termination on
 every metric point, cancel, failures, bad input, and a sweep that outlives kill -9 of its
 server."""
+import html
 import json
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -235,7 +237,7 @@ def test_sweep_resumes_after_kill9_of_the_server(tmp_path):
         server.stop()
 
 
-def test_hyperdrive_as_the_notebook_writes_it(server, tmp_path, project_ws):
+def test_hyperdrive_as_the_notebook_writes_it(server, tmp_path, project_ws, capsys, monkeypatch):
     from azureml.core import Experiment, ScriptRunConfig
     from azureml.train.hyperdrive import (BanditPolicy, HyperDriveConfig, PrimaryMetricGoal,
                                           RandomParameterSampling, choice, loguniform)
@@ -275,7 +277,32 @@ def test_hyperdrive_as_the_notebook_writes_it(server, tmp_path, project_ws):
     assert (tmp_path / "best" / "outputs" / "model.txt").read_text() == "batch 64 env 64\n"
     # Experiment.get_runs shows the sweep itself, as a HyperDriveRun.
     assert [type(r).__name__ for r in exp.get_runs()] == ["HyperDriveRun"]
+    # RunDetails in a terminal: a line per trial with its values and score, then the best.
+    capsys.readouterr()
     RunDetails(htr).show()
+    followed = capsys.readouterr().out
+    for child in children:
+        assert "  trial %s  " % child.id in followed
+    assert "  trial %s  Completed  accuracy=0.84375  {--batch-size=64, --learning-rate=" % best.id in followed
+    assert followed.endswith("Best trial: %s (accuracy 0.84375)\n" % best.id)
+    # ... and in Jupyter, the trials table: values, status, score, why a policy stopped it.
+    shown = []
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())
+    display_module = types.ModuleType("IPython.display")
+    display_module.display = lambda obj, display_id=None: shown.append(obj.data)
+    display_module.HTML = lambda data: types.SimpleNamespace(data=data)
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", display_module)
+    RunDetails(htr).show()
+    [table] = shown
+    assert '<table class="gantry-trials">' in table and "<th>--learning-rate</th>" in table
+    assert '<tr style="font-weight:bold"><td>%s</td><td>Completed</td><td>64</td>' % best.id in table
+    stopped = [t for t in htr.get_trials() if t["status"] == "Canceled"]
+    for t in stopped:
+        assert "<td>%s</td><td>Canceled</td>" % t["name"] in table
+        assert html.escape(t["stopped_by_policy"]["reason"]) in table
+    assert "Best trial</th><td style=\"text-align:left\">%s (accuracy 0.84375)" % best.id in table
 
 
 def test_an_outside_optimiser_drives_an_external_sweep(server, tmp_path):
