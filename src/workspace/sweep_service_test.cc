@@ -223,8 +223,12 @@ TEST_F(WarmStartTest, AResumedTrialRunsFirstWithItsValuesAndItsOutputs) {
   ASSERT_EQ(tree->entries().size(), 1u);
   EXPECT_EQ(tree->entries()[0].path, "checkpoint");
   // Then the grid from its first point; the resumed trial counts against the budget (1 + 3).
+  // A restarted server (a new service over the same store) knows old_1 has been resumed.
   std::string t = Start("again_0");
   End("again_0", t, RunStatus::kCompleted);
+  sweeps_ = std::make_unique<SweepService>(runs_.get(), &clock_,
+                                           SweepOptions{.new_seed = [] { return 99u; }});
+  runs_->SetMetricsObserver(sweeps_.get());
   sweeps_->RunOnce();
   trials = Trials("again");
   ASSERT_EQ(trials.size(), 2u);
