@@ -99,6 +99,12 @@ MetricsRelay::MetricsRelay(fs::path metrics_file, MetricsSink* sink, MetricsRela
   if (options_.max_batch == 0) options_.max_batch = 1;
 }
 
+int64_t MetricsRelay::FileBytes() const {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(tail_.path(), ec);
+  return ec ? 0 : static_cast<int64_t>(size);
+}
+
 Status MetricsRelay::Relay(bool final) {
   while (true) {
     ASSIGN_OR_RETURN(std::vector<TailLine> lines, tail_.Peek(options_.read_bytes, final));

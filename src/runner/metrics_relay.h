@@ -74,6 +74,9 @@ class MetricsRelay {
 
   // Bytes of the file delivered or skipped so far.
   int64_t offset() const { return tail_.offset(); }
+  // The file's size now (0 when it is absent or cannot be read): past offset(), something
+  // waits to be relayed.
+  int64_t FileBytes() const;
   // Records accepted by the sink / skipped as malformed or refused, so far.
   int64_t delivered() const { return delivered_; }
   int64_t skipped() const { return skipped_; }

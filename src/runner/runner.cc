@@ -27,6 +27,7 @@
 #include "runner/log_shipper.h"
 #include "runner/metrics_relay.h"
 #include "runner/node_group.h"
+#include "runner/relay_pacer.h"
 #include "runner/run_client.h"
 #include "runner/server_link.h"
 
@@ -37,6 +38,9 @@ constexpr int64_t kTickMs = 100;
 // How often, within a tick, a single-process job is checked for its exit.
 constexpr int64_t kExitPollMs = 5;
 constexpr int64_t kShipEveryMs = 200;
+// Metric points written since the last relay go out this soon after it (RelayPacer): a
+// sweep's policy decides on them as they arrive.
+constexpr int64_t kMetricsGapMs = 20;
 constexpr int64_t kHeartbeatEveryMs = 1000;
 constexpr int64_t kLogsUploadEveryMs = 5000;
 // While the server cannot be reached, calls are tried again this often.
@@ -433,11 +437,13 @@ class JobRun {
         next_node_poll_ms_ = now + kNodePollMs;
         PollNodes();
       }
-      // One tick, cut short when a single-process job exits: a short job (a sweep's trial)
-      // goes on to its report at once rather than at the next tick.
+      // One tick, cut short when a single-process job exits (a short job, a sweep's trial,
+      // goes on to its report at once rather than at the next tick) or when metric points
+      // wait to be relayed.
       for (int64_t slept = 0; slept < kTickMs; slept += kExitPollMs) {
         clock_.SleepMs(kExitPollMs);
         if (!processes_->distributed() && processes_->Poll()) break;
+        if (MetricsDue(clock_.NowMs())) break;
       }
     }
   }
@@ -449,7 +455,10 @@ class JobRun {
     if (now >= next_ship_ms_) {
       next_ship_ms_ = now + kShipEveryMs;
       Deliver("log upload", ShipAllLogs());
-      if (link_->Usable()) Deliver("metrics upload", relay_->Relay(/*final=*/false));
+    }
+    if (MetricsDue(now)) {
+      relay_pacer_.Passed(now);
+      Deliver("metrics upload", relay_->Relay(/*final=*/false));
     }
     // A sweep's early termination stopped the run on the points just sent: hear it now.
     if (now >= next_heartbeat_ms_ || client_->TakeCancelHint()) {
@@ -462,6 +471,12 @@ class JobRun {
       // A file the job is still writing is simply picked up by a later pass.
       if (s.code() != StatusCode::kAborted) Deliver("logs", s);
     }
+  }
+
+  // Whether the metrics relay should run a pass now (RelayPacer's rule).
+  bool MetricsDue(int64_t now) {
+    return !link_->stopped() && link_->Usable() &&
+           relay_pacer_.Due(now, relay_->FileBytes(), relay_->offset());
   }
 
   // Records a shipper's outcome with the link: an outage or a refusal.
@@ -676,6 +691,7 @@ class JobRun {
   std::unique_ptr<LogShipper> log_shipper_;
   std::unique_ptr<RunLogStream> node_log_sink_;  // std_log_node_RANK.txt
   std::unique_ptr<MetricsRelay> relay_;
+  RelayPacer relay_pacer_{{.every_ms = kShipEveryMs, .min_gap_ms = kMetricsGapMs}};
   std::unique_ptr<FolderUploader> logs_uploader_, outputs_uploader_;
   std::vector<std::unique_ptr<RunLogStream>> rank_sinks_;
   std::vector<std::unique_ptr<LogShipper>> rank_shippers_;
