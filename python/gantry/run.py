@@ -589,8 +589,11 @@ class _OnlineRun(Run):
 class _MetricsWriter:
     """Queues encoded JSON lines and appends them to ``path`` from one daemon thread.
 
-    Writes are serialized by a lock, so :meth:`flush` (called by the script or at exit)
-    and the thread never interleave or reorder batches.
+    A record logged after a quiet spell (no write in the last ``flush_interval`` seconds)
+    is written at once, so a sweep's policy sees it without delay; records logged sooner
+    after a write are batched until ``flush_interval`` after that write, or until
+    ``batch_records`` wait. Writes are serialized by a lock, so :meth:`flush` (called by the
+    script or at exit) and the thread never interleave or reorder batches.
     """
 
     def __init__(self, path: str, flush_interval: float = 0.2, batch_records: int = 1000):
@@ -606,6 +609,8 @@ class _MetricsWriter:
         self._pending: List[bytes] = []
         self._closed = False
         self._thread: Optional[threading.Thread] = None
+        self._clock = time.monotonic
+        self._last_write = float("-inf")  # the first record is written at once
 
     def put(self, lines: List[bytes]) -> None:
         """Queues ``lines``; after :meth:`close` they are written at once instead."""
@@ -650,13 +655,14 @@ class _MetricsWriter:
                     self._cond.wait()
                 if self._closed:
                     return
-                deadline = time.monotonic() + self.flush_interval
+                deadline = self._last_write + self.flush_interval
                 while len(self._pending) < self.batch_records and not self._closed:
-                    remaining = deadline - time.monotonic()
+                    remaining = deadline - self._clock()
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)
             self.flush()
+            self._last_write = self._clock()
 
     def _append(self, data: bytes, count: int) -> None:
         flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT

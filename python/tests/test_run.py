@@ -179,9 +179,20 @@ def test_background_thread_writes_within_interval(metrics_file):
     assert len(read_lines(metrics_file)) == 1
 
 
+def test_a_record_after_a_quiet_spell_is_written_at_once(metrics_file):
+    run = Run.get_context()
+    run._writer.flush_interval = 3600  # batching alone would hold it for an hour ...
+    run._writer._last_write = run._writer._clock() - 7200  # ... but the last write was long ago
+    written = _watch_writes(run._writer)
+    run.log("accuracy", 0.1)
+    assert written.wait(10), "a record after a quiet spell was held back"
+    assert [json.loads(line)["key"] for line in read_lines(metrics_file)] == ["accuracy"]
+
+
 def test_thousand_pending_records_are_written_at_once(metrics_file):
     run = Run.get_context()
-    run._writer.flush_interval = 3600  # only the size trigger can write
+    run._writer.flush_interval = 3600  # only the size trigger can write ...
+    run._writer._last_write = run._writer._clock()  # ... once a write has just happened
     written = _watch_writes(run._writer)
     run.log_list("x", range(999))
     assert not written.is_set()
@@ -217,6 +228,7 @@ def test_records_are_written_at_exit_without_flush(metrics_file, where):
         from gantry import Run
         run = Run.get_context()
         run._writer.flush_interval = 3600  # leave the writing to exit
+        run._writer._last_write = run._writer._clock()
         def work():
             for i in range(5):
                 run.log("x", i, step=i)
