@@ -3,6 +3,7 @@ every metric point, cancel, failures, bad input, and a sweep that outlives kill 
 server."""
 import html
 import json
+import subprocess
 import sys
 import textwrap
 import types
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, wait_until
+from conftest import Server, python_of_test_venv, wait_until
 
 # A trial: logs `accuracy` per epoch. Batch size 64 is the good one (peak 0.9); the others
 # (peak 0.5) log one epoch and then keep "training" until stopped, so only the policy (or a
@@ -341,6 +342,89 @@ def test_an_outside_optimiser_drives_an_external_sweep(server, tmp_path):
     assert trials[1]["stopped_by_policy"]["policy"] == "external"
     assert "optuna pruned it" in trials[1]["stopped_by_policy"]["reason"]
     assert [t["values"]["learning_rate"] for t in trials] == [0.01, 0.05, 0.02]
+
+
+# Real Optuna (from the test venv) as the outside optimiser: it samples x, has Gantry run each
+# trial through ask, reads the trial's score from Gantry and tells its own study.
+OPTUNA_DRIVER = r'''
+import json, sys, urllib.request
+import optuna
+url, token, sweep = sys.argv[1:4]
+
+def call(method, path, body=None):
+    req = urllib.request.Request(url + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": "Bearer " + token,
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+def wait_end(run):
+    since = 0
+    for _ in range(120):  # long polls of 5 s each
+        ev = call("GET", "/api/v1/runs/%s/events?since=%d&wait_ms=5000" % (run, since))
+        since = ev["next"]
+        if ev["terminal"]:
+            return call("GET", "/api/v1/runs/" + run)
+    raise SystemExit("trial %s never ended" % run)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=7))
+space = {"x": optuna.distributions.FloatDistribution(0.0, 1.0)}
+told = []
+for _ in range(4):
+    trial = study.ask(space)
+    started = call("POST", "/api/v1/sweeps/%s/ask" % sweep, {"values": trial.params})
+    run = wait_end(started["trial"])
+    assert run["status"] == "Completed", run
+    score = call("GET", "/api/v1/runs/%s/metrics" % started["trial"])
+    value = score["metrics"]["score"][-1]["value"]
+    study.tell(trial, value)
+    told.append({"trial": started["trial"], "x": trial.params["x"], "value": value})
+best = study.best_trial.number
+print(json.dumps({"told": told, "best": told[best]["trial"]}))
+'''
+
+QUADRATIC = '''
+import argparse
+from azureml.core import Run
+p = argparse.ArgumentParser()
+p.add_argument("--x", type=float)
+a = p.parse_args()
+Run.get_context().log("score", -(a.x - 0.3) ** 2)
+'''
+
+
+def test_optuna_drives_an_external_sweep_through_ask_and_tell(server, tmp_path):
+    path = write_sweep(tmp_path, """
+        type: sweep
+        trial:
+          code: src
+          command: python quadratic.py --x ${{search_space.x}}
+        search_space:
+          x: {type: uniform, min_value: 0.0, max_value: 1.0}
+        sampling_algorithm: external
+        objective: {primary_metric: score, goal: maximize}
+        limits: {max_total_trials: 4, max_concurrent_trials: 1}
+        """)
+    (tmp_path / "src" / "quadratic.py").write_text(QUADRATIC)
+    name = submit(server, path)
+    driver = tmp_path / "driver.py"
+    driver.write_text(OPTUNA_DRIVER)
+    p = subprocess.run([str(python_of_test_venv()), str(driver), server.url, server.token, name],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    run = server.wait_terminal(name)
+    assert run["status"] == "Completed", run["error"]
+    sweep = sweep_view(server, name)
+    # Gantry ran exactly what Optuna asked for, and what Optuna was told is what Gantry stored.
+    assert [t["name"] for t in sweep["trials"]] == [t["trial"] for t in result["told"]]
+    assert [t["values"]["x"] for t in sweep["trials"]] == pytest.approx([t["x"] for t in result["told"]])
+    assert [t["primary_metric"] for t in sweep["trials"]] == pytest.approx(
+        [t["value"] for t in result["told"]])
+    # Optuna's best trial is the sweep's best.
+    assert sweep["best_child_run_id"] == result["best"]
 
 
 @pytest.mark.parametrize("spec, message", [
