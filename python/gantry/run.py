@@ -640,6 +640,7 @@ class _MetricsWriter:
                 batch, self._pending = self._pending, []
             if batch:
                 self._append(b"".join(batch), len(batch))
+                self._last_write = self._clock()
 
     def close(self) -> None:
         """Stops the thread and writes what is left (registered with atexit)."""
@@ -662,7 +663,6 @@ class _MetricsWriter:
                         break
                     self._cond.wait(remaining)
             self.flush()
-            self._last_write = self._clock()
 
     def _append(self, data: bytes, count: int) -> None:
         flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT
