@@ -360,10 +360,11 @@ def call(method, path, body=None):
         return json.loads(r.read())
 
 def wait_end(run):
-    since = 0
-    for _ in range(120):  # long polls of 5 s each
-        ev = call("GET", "/api/v1/runs/%s/events?since=%d&wait_ms=5000" % (run, since))
-        since = ev["next"]
+    since, offset = 0, 0
+    for _ in range(120):  # long polls of up to 5 s, each answered by news or the end
+        ev = call("GET", "/api/v1/runs/%s/events?since=%d&offset=%d&wait_ms=5000"
+                  % (run, since, offset))
+        since, offset = ev["next"], ev["offset"]
         if ev["terminal"]:
             return call("GET", "/api/v1/runs/" + run)
     raise SystemExit("trial %s never ended" % run)
